@@ -1,0 +1,234 @@
+/**
+ * Configuration: read once at boot from the environment (and `.env`), validated into a
+ * typed, frozen object. This is the only module that reads `process.env`; everything else
+ * receives what it needs through options.
+ *
+ * Every problem is reported as one line naming the variable; all problems at once, so an
+ * administrator fixes the file in one go.
+ */
+import { readEnvFile } from './env-file.ts';
+
+export type TelegramMode = 'polling' | 'webhook';
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+
+export interface Config {
+  redisUrl: string;
+  queuePrefix: string;
+  http: { host: string; port: number; publicUrl: string };
+  /** Bearer token of `/api/v1/*`; null only in the demo, which makes its own. */
+  apiToken: string | null;
+  /** Dashboard login; null disables the dashboard. */
+  admin: { user: string; password: string } | null;
+  onec: {
+    baseUrl: string | null;
+    user: string;
+    password: string;
+    maxSessions: number;
+    batchMax: number;
+    timeoutMs: number;
+    authWaitMs: number;
+    /** A routing session idle this long is finished, so it holds no 1C license (well under sessionMaxAge). */
+    idleFinishMs: number;
+  };
+  telegram: {
+    tokens: string[];
+    apiRoot: string;
+    mode: TelegramMode;
+    webhookUrl: string | null;
+    webhookSecret: string | null;
+  };
+  whatsapp: { accounts: string[]; minIntervalMs: number };
+  license: { file: string | null; publicKey: string | null };
+  seatTtlS: number;
+  mediaDir: string;
+  mediaMaxBytes: number;
+  workerConcurrency: number;
+  logLevel: LogLevel;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadConfigOptions {
+  /** `start` needs everything a production connector needs; `cli` only what it reads. */
+  purpose?: 'start' | 'cli';
+  /** Path of the `.env` file (default `./.env`); `false` to ignore it. */
+  envFile?: string | false;
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+class Reader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Record<string, string | undefined>) {}
+
+  raw(name: string): string | undefined {
+    const v = this.env[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  }
+
+  str(name: string, def: string): string {
+    return this.raw(name) ?? def;
+  }
+
+  opt(name: string): string | null {
+    return this.raw(name) ?? null;
+  }
+
+  int(name: string, def: number, min: number, max: number): number {
+    const v = this.raw(name);
+    if (v === undefined) return def;
+    if (!/^\d+$/.test(v)) {
+      this.problems.push(`${name} must be a whole number from ${min} to ${max}, got "${v}"`);
+      return def;
+    }
+    const n = Number(v);
+    if (n < min || n > max) {
+      this.problems.push(`${name} must be a whole number from ${min} to ${max}, got ${n}`);
+      return def;
+    }
+    return n;
+  }
+
+  url(name: string, def: string | null, protocols: string[]): string | null {
+    const v = this.raw(name);
+    if (v === undefined) return def;
+    try {
+      const u = new URL(v);
+      if (!protocols.includes(u.protocol)) {
+        this.problems.push(`${name} must be a ${protocols.map((p) => p.replace(':', '')).join(' or ')} URL, got "${redactUrl(v)}"`);
+        return def;
+      }
+      return v.replace(/\/+$/, '');
+    } catch {
+      this.problems.push(`${name} is not a valid URL: "${redactUrl(v)}"`);
+      return def;
+    }
+  }
+
+  oneOf<T extends string>(name: string, def: T, allowed: readonly T[]): T {
+    const v = this.raw(name);
+    if (v === undefined) return def;
+    if (!(allowed as readonly string[]).includes(v)) {
+      this.problems.push(`${name} must be one of ${allowed.join(', ')}, got "${v}"`);
+      return def;
+    }
+    return v as T;
+  }
+
+  list(name: string): string[] {
+    const v = this.raw(name);
+    if (v === undefined) return [];
+    return v.split(',').map((s) => s.trim()).filter(Boolean);
+  }
+
+  require(name: string, why: string): void {
+    if (this.raw(name) === undefined) this.problems.push(`${name} is required: ${why}`);
+  }
+}
+
+/** Keeps a URL recognisable in an error line but drops any password in it. */
+function redactUrl(v: string): string {
+  return v.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:***@');
+}
+
+const BOT_TOKEN = /^\d+:[A-Za-z0-9_-]{20,}$/;
+const ACCOUNT_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  opts: LoadConfigOptions = {},
+): Readonly<Config> {
+  const fileEnv = opts.envFile === false ? {} : readEnvFile(opts.envFile ?? '.env');
+  const r = new Reader({ ...fileEnv, ...env });
+  const purpose = opts.purpose ?? 'start';
+
+  const host = r.str('HTTP_HOST', '127.0.0.1');
+  const port = r.int('HTTP_PORT', 8080, 0, 65535);
+  const publicUrl = r.url('PUBLIC_URL', null, ['http:', 'https:']) ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  const tokens = r.list('TELEGRAM_BOT_TOKENS');
+  tokens.forEach((t, i) => {
+    // The token itself is a secret: name its position, never its value.
+    if (!BOT_TOKEN.test(t)) r.problems.push(`TELEGRAM_BOT_TOKENS item ${i + 1} is not a bot token (expected "<digits>:<secret>" as BotFather gives it)`);
+  });
+  const mode = r.oneOf<TelegramMode>('TELEGRAM_MODE', 'polling', ['polling', 'webhook']);
+  const webhookUrl = r.url('TELEGRAM_WEBHOOK_URL', null, ['https:', 'http:']);
+  const webhookSecret = r.opt('TELEGRAM_WEBHOOK_SECRET');
+  if (mode === 'webhook' && tokens.length > 0) {
+    if (!webhookUrl) r.problems.push('TELEGRAM_WEBHOOK_URL is required when TELEGRAM_MODE=webhook');
+    if (!webhookSecret) r.problems.push('TELEGRAM_WEBHOOK_SECRET is required when TELEGRAM_MODE=webhook');
+    else if (!/^[A-Za-z0-9_-]{1,256}$/.test(webhookSecret)) r.problems.push('TELEGRAM_WEBHOOK_SECRET may hold only A-Z, a-z, 0-9, _ and - (1 to 256 characters), as Telegram requires');
+  }
+
+  const waAccounts = r.list('WHATSAPP_ACCOUNTS');
+  for (const a of waAccounts) {
+    if (!ACCOUNT_NAME.test(a)) r.problems.push(`WHATSAPP_ACCOUNTS item "${a}" is not a valid account name (letters, digits, _ and -, up to 64)`);
+  }
+  if (new Set(waAccounts).size !== waAccounts.length) r.problems.push('WHATSAPP_ACCOUNTS names an account twice');
+
+  const adminUser = r.opt('ADMIN_USER');
+  const adminPassword = r.opt('ADMIN_PASSWORD');
+  if ((adminUser === null) !== (adminPassword === null)) {
+    r.problems.push(`${adminUser === null ? 'ADMIN_USER' : 'ADMIN_PASSWORD'} is required when ${adminUser === null ? 'ADMIN_PASSWORD' : 'ADMIN_USER'} is set (the dashboard needs both)`);
+  }
+
+  const onecBase = r.url('ONEC_BASE_URL', null, ['http:', 'https:']);
+  if (purpose === 'start') {
+    r.require('API_TOKEN', 'the bearer token that protects the HTTP API');
+    r.require('ONEC_BASE_URL', 'the root of the 1C HTTP service, e.g. http://host/base/hs/chats/v1');
+    r.require('ONEC_USER', 'the 1C service user the connector delivers messages as');
+  }
+  const apiToken = r.opt('API_TOKEN');
+  if (apiToken !== null && apiToken.length < 16) r.problems.push('API_TOKEN is too short: use at least 16 characters');
+
+  const redisUrl = r.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']) ?? 'redis://127.0.0.1:6379';
+  const queuePrefix = r.str('QUEUE_PREFIX', 'chats');
+  if (!/^[A-Za-z0-9_{}.-]{1,64}$/.test(queuePrefix)) r.problems.push(`QUEUE_PREFIX may hold letters, digits, _ . - { } only, got "${queuePrefix}"`);
+
+  const config: Config = {
+    redisUrl,
+    queuePrefix,
+    http: { host, port, publicUrl: publicUrl.replace(/\/+$/, '') },
+    apiToken,
+    admin: adminUser && adminPassword ? { user: adminUser, password: adminPassword } : null,
+    onec: {
+      baseUrl: onecBase,
+      user: r.str('ONEC_USER', ''),
+      password: r.str('ONEC_PASSWORD', ''),
+      maxSessions: r.int('ONEC_MAX_SESSIONS', 1, 1, 64),
+      batchMax: r.int('ONEC_BATCH_MAX', 100, 1, 500),
+      timeoutMs: r.int('ONEC_TIMEOUT_MS', 10_000, 100, 600_000),
+      authWaitMs: r.int('ONEC_AUTH_WAIT_MS', 30_000, 0, 600_000),
+      idleFinishMs: r.int('ONEC_IDLE_FINISH_MS', 2_000, 50, 60_000),
+    },
+    telegram: {
+      tokens,
+      apiRoot: r.url('TELEGRAM_API_ROOT', 'https://api.telegram.org', ['http:', 'https:']) ?? 'https://api.telegram.org',
+      mode,
+      webhookUrl,
+      webhookSecret,
+    },
+    whatsapp: { accounts: waAccounts, minIntervalMs: r.int('WHATSAPP_MIN_INTERVAL_MS', 1_000, 0, 600_000) },
+    license: { file: r.opt('LICENSE_FILE'), publicKey: r.opt('LICENSE_PUBLIC_KEY') },
+    seatTtlS: r.int('SEAT_TTL_S', 300, 5, 86_400),
+    mediaDir: r.str('MEDIA_DIR', './data/media'),
+    mediaMaxBytes: r.int('MEDIA_MAX_BYTES', 20 * 1024 * 1024, 1024, 2 * 1024 * 1024 * 1024),
+    workerConcurrency: r.int('WORKER_CONCURRENCY', 50, 1, 1000),
+    logLevel: r.oneOf<LogLevel>('LOG_LEVEL', 'info', LOG_LEVELS),
+  };
+  if (r.problems.length) throw new ConfigError(r.problems);
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(o: T): Readonly<T> {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

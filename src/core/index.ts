@@ -1,0 +1,5 @@
+export * from './message.ts';
+export * from './ids.ts';
+export * from './errors.ts';
+export * from './interfaces.ts';
+export * from './logger.ts';

@@ -1,0 +1,97 @@
+/**
+ * The small interfaces the core asks of the world (mautrix bridgev2 style): a channel
+ * connector per network, optional capabilities as separate interfaces, and the sinks the
+ * pipeline offers to channels. Nothing here knows about Redis, BullMQ, HTTP or 1C.
+ */
+import type { Channel, MediaRef, NewInboundMessage, OutboundMessage, StatusEvent } from './message.ts';
+
+/** What `ingest` says about one message. */
+export interface IngestResult {
+  id: string;
+  seq: number;
+  /** True when this id was seen before: nothing new was stored. */
+  duplicate: boolean;
+}
+
+/**
+ * Where channels hand inbound messages. The promise resolves only after the messages are
+ * durably stored (Redis acknowledged them): only then may a channel confirm the update to
+ * its messenger. Messages of one call keep their order per chat.
+ */
+export interface InboundSink {
+  ingest(messages: NewInboundMessage[]): Promise<IngestResult[]>;
+}
+
+/** Where channels report what happened to outbound messages (receipts, late failures). */
+export interface StatusSink {
+  report(events: StatusEvent[]): Promise<void>;
+}
+
+/** A problem with one update that must not stop the others: logged with its native id. */
+export interface MalformedUpdate {
+  account: string;
+  nativeId: string;
+  reason: string;
+}
+
+export type AccountConnectionState =
+  | 'pairing' | 'connecting' | 'open' | 'logged_out' | 'replaced'
+  | 'stopped' | 'standby' | 'error' | 'unlicensed';
+
+export interface AccountState {
+  channel: Channel;
+  account: string;
+  state: AccountConnectionState;
+  /** ISO time the state was entered. */
+  since: string;
+  lastError: string | null;
+}
+
+/** A file as downloaded from a messenger, before it is stored. */
+export interface IncomingFile {
+  /** The messenger's stable id of the file, used to name it (dedupe). */
+  nativeId: string;
+  mime: string;
+  fileName: string | null;
+  /** Declared size when the messenger tells it, for refusing early. */
+  declaredSize: number | null;
+  /** The bytes; the store enforces the size limit while streaming. */
+  open(): Promise<AsyncIterable<Uint8Array>>;
+}
+
+/** Stores media when the message arrives and gives the reference 1C receives. */
+export interface MediaStore {
+  /** Throws a ConnectorError with code `media_too_large` when the file exceeds the limit. */
+  save(chatKey: string, file: IncomingFile): Promise<MediaRef>;
+  /** Reads a stored item back (for sending it on, or serving it). */
+  open(mediaId: string): Promise<{ ref: MediaRef; path: string } | null>;
+}
+
+/** Result of sending one outbound message on a channel. */
+export interface SendResult {
+  /** The messenger's ids of what was sent (a split text gives several). */
+  nativeIds: string[];
+  at: string;
+}
+
+/** Every network implements this. */
+export interface ChannelConnector {
+  readonly channel: Channel;
+  /** Connect to the messenger and start handing messages to `sink`. Idempotent. */
+  start(sink: InboundSink): Promise<void>;
+  /** Stop taking new updates; resolves when in-flight updates are stored or abandoned unconfirmed. */
+  stop(): Promise<void>;
+  accounts(): AccountState[];
+}
+
+/** Optional capability: the channel can send. */
+export interface OutboundCapable {
+  /** Does this chat exist on a connected account of this channel? */
+  knowsChat(chatKey: string): Promise<'ok' | 'unknown_account' | 'unknown_chat'>;
+  /** Send one message; throws a ConnectorError whose `retryable` / `retryAfterMs` decide what happens next. */
+  send(message: OutboundMessage): Promise<SendResult>;
+}
+
+export function isOutboundCapable(c: ChannelConnector): c is ChannelConnector & OutboundCapable {
+  return typeof (c as Partial<OutboundCapable>).send === 'function';
+}
