@@ -74,14 +74,27 @@ export interface SendResult {
   at: string;
 }
 
+/**
+ * One account (a bot, a WhatsApp number) that can be connected. The composition root
+ * decides where it runs: it holds a Redis lease named by `leaseKey` across all connector
+ * instances and starts the runner only while it holds it (and only while feature 42 is
+ * granted). Channels know nothing about leases or licenses.
+ */
+export interface AccountRunner {
+  readonly channel: Channel;
+  /** Stable, non-secret key for the cross-instance lease, e.g. `tg:8123456` (bot id) or `wa:main`. */
+  readonly leaseKey: string;
+  /** Connect and start handing messages to `sink`. Idempotent. */
+  start(sink: InboundSink): Promise<void>;
+  /** Stop taking new updates; resolves when in-flight updates are stored or left unconfirmed. */
+  stop(): Promise<void>;
+  state(): AccountState;
+}
+
 /** Every network implements this. */
 export interface ChannelConnector {
   readonly channel: Channel;
-  /** Connect to the messenger and start handing messages to `sink`. Idempotent. */
-  start(sink: InboundSink): Promise<void>;
-  /** Stop taking new updates; resolves when in-flight updates are stored or abandoned unconfirmed. */
-  stop(): Promise<void>;
-  accounts(): AccountState[];
+  runners(): AccountRunner[];
 }
 
 /** Optional capability: the channel can send. */
