@@ -97,14 +97,17 @@ export interface ChannelConnector {
   runners(): AccountRunner[];
 }
 
-/** Optional capability: the channel can send. */
+/**
+ * Optional capability: the channel can send. Which chats are known is the pipeline's
+ * business (it has seen their inbound traffic); the channel answers for its accounts.
+ */
 export interface OutboundCapable {
-  /** Does this chat exist on a connected account of this channel? */
-  knowsChat(chatKey: string): Promise<'ok' | 'unknown_account' | 'unknown_chat'>;
+  /** Is this account (bot username, WhatsApp account name) configured on this channel? */
+  hasAccount(account: string): boolean;
   /** Send one message; throws a ConnectorError whose `retryable` / `retryAfterMs` decide what happens next. */
   send(message: OutboundMessage): Promise<SendResult>;
 }
 
-export function isOutboundCapable(c: ChannelConnector): c is ChannelConnector & OutboundCapable {
+export function isOutboundCapable<T extends object>(c: T): c is T & OutboundCapable {
   return typeof (c as Partial<OutboundCapable>).send === 'function';
 }
