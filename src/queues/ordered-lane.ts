@@ -1,0 +1,445 @@
+/**
+ * The ordered lane: per-key (per-chat) order, dedupe and at-least-once delivery on top of
+ * BullMQ, designed around the ways BullMQ reorders work (retries, delays, stalled jobs,
+ * several workers).
+ *
+ * Order does not live in BullMQ jobs — it lives in one Redis sorted set per key, scored by
+ * `seq`. A BullMQ job is only a *kick*: "key K has pending items". Whoever processes a kick
+ * takes the key's lock and delivers the key's pending items from the head, in `seq` order,
+ * until none are left; it releases the lock only atomically with "nothing pending" (see
+ * RELEASE_IF_EMPTY). So it does not matter which kick runs, when, how often, or after how
+ * many retries: items always leave from the head of their key. A kick that finds the lock
+ * taken completes at once — the holder will deliver its items.
+ *
+ *   append ──Lua: dedupe id, seq = HINCRBY, ZADD q:<key>──▶ kick job (BullMQ)
+ *   kick ──lock key──▶ ZRANGE head ──▶ sink.deliver(items) ──▶ ack (ZREMRANGEBYSCORE) ──▶ …
+ *
+ * A crash at any point leaves items in the sorted set; the lock expires, the stalled kick
+ * is re-run by BullMQ, and a periodic sweep kicks any key with pending items and no lock.
+ * Items the sink rejects for good go to the dead-letter queue `<name>-dead` (a BullMQ
+ * failed job with the reason); retrying that job puts the item back at its own `seq`.
+ */
+import { randomBytes } from 'node:crypto';
+import { Queue, Worker, UnrecoverableError, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { describeError, type Logger, silentLogger } from '../core/index.ts';
+import { RetryPolicy } from './retry-policy.ts';
+import { ACK, APPEND, REINSERT, RELEASE, RELEASE_IF_EMPTY, RENEW } from './lane-scripts.ts';
+
+/** An item as stored: the body the appender gave, plus its per-key `seq`. */
+export interface LaneItem<T> {
+  seq: number;
+  body: T;
+}
+
+export type ItemOutcome =
+  | { kind: 'done' }
+  | { kind: 'rejected'; reason: string }
+  | { kind: 'retry'; error: unknown };
+
+/** Delivers a key's items, in order. Returns one outcome per item given, or throws (= retry all). */
+export interface LaneSink<T> {
+  deliver(key: string, items: LaneItem<T>[]): Promise<ItemOutcome[]>;
+}
+
+export interface AppendEntry<T> {
+  key: string;
+  /** Idempotency id: the same id again is a no-op that returns the first seq. */
+  id: string;
+  body: T;
+}
+
+export interface AppendResult {
+  id: string;
+  seq: number;
+  duplicate: boolean;
+}
+
+export interface LaneHooks<T> {
+  /** Called after items are acknowledged as delivered. */
+  onDelivered?(key: string, items: LaneItem<T>[]): void;
+  /** Called when an item is moved to the dead-letter queue. */
+  onDeadLettered?(key: string, item: LaneItem<T>, reason: string): void;
+  /** Called when a delivery attempt fails and will be retried. */
+  onRetry?(key: string, error: unknown, attempt: number): void;
+}
+
+export interface OrderedLaneOptions<T> {
+  /** Lane and BullMQ queue name, e.g. `inbound` (no `:`). */
+  name: string;
+  /** Redis for the lane's own keys (shared; must have maxRetriesPerRequest: null). */
+  redis: Redis;
+  /** Connection options for BullMQ's own connections (default `{ url }` of the lane's Redis). */
+  bullConnection: { url: string };
+  /** Key prefix (QUEUE_PREFIX), also BullMQ's prefix. */
+  prefix: string;
+  sink: LaneSink<T>;
+  /** Most items handed to one `deliver` call (default 100). */
+  batchMax?: number;
+  /** Kicks processed at once per process = keys delivered in parallel (default 50). */
+  concurrency?: number;
+  /** Lock of a key while a driver delivers it; renewed at a third of it (default 10 000 ms). */
+  lockMs?: number;
+  /** How often the sweep looks for keys with pending items and no driver (default 5 000 ms). */
+  sweepIntervalMs?: number;
+  /** How long an id is remembered for dedupe (default 7 days). */
+  dedupeTtlS?: number;
+  retryPolicy?: RetryPolicy;
+  /** Readable BullMQ job name for a kick (default `<key> from #<seq>`). */
+  jobName?: (key: string, seq: number) => string;
+  hooks?: LaneHooks<T>;
+  logger?: Logger;
+}
+
+interface KickData { key: string; seq: number }
+interface DeadData<T> { key: string; seq: number; id: string; body: T; reason: string; parked: boolean }
+
+type LaneRedis = Redis & {
+  laneAppend(...args: (string | number)[]): Promise<number[]>;
+  laneReinsert(...args: (string | number)[]): Promise<number>;
+  laneAck(...args: (string | number)[]): Promise<number>;
+  laneReleaseIfEmpty(...args: (string | number)[]): Promise<number>;
+  laneRenew(...args: (string | number)[]): Promise<number>;
+  laneRelease(...args: (string | number)[]): Promise<number>;
+};
+
+function defineScripts(redis: Redis): LaneRedis {
+  const r = redis as LaneRedis;
+  if (typeof r.laneAppend !== 'function') {
+    redis.defineCommand('laneAppend', { numberOfKeys: 0, lua: APPEND });
+    redis.defineCommand('laneReinsert', { numberOfKeys: 0, lua: REINSERT });
+    redis.defineCommand('laneAck', { numberOfKeys: 0, lua: ACK });
+    redis.defineCommand('laneReleaseIfEmpty', { numberOfKeys: 0, lua: RELEASE_IF_EMPTY });
+    redis.defineCommand('laneRenew', { numberOfKeys: 0, lua: RENEW });
+    redis.defineCommand('laneRelease', { numberOfKeys: 0, lua: RELEASE });
+  }
+  return r;
+}
+
+/** BullMQ job ids may not contain `:`; keys (chat keys) do. */
+export function encodeJobId(...parts: (string | number)[]): string {
+  return parts.map((p) => String(p).replace(/[:%]/g, (c) => (c === ':' ? '%3A' : '%25'))).join('!');
+}
+
+export class OrderedLane<T extends object> {
+  readonly name: string;
+  readonly deadName: string;
+  readonly queue: Queue;
+  readonly deadQueue: Queue;
+  private readonly redis: LaneRedis;
+  private readonly base: string;
+  private readonly opts: Required<Pick<OrderedLaneOptions<T>, 'batchMax' | 'concurrency' | 'lockMs' | 'sweepIntervalMs' | 'dedupeTtlS'>>;
+  private readonly policy: RetryPolicy;
+  private readonly log: Logger;
+  private worker: Worker<KickData> | null = null;
+  private deadWorker: Worker<DeadData<T>> | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private stopping = false;
+  /** Aborts drivers between batches when the lane pauses or stops. */
+  private drainSignal = new AbortController();
+
+  constructor(private readonly o: OrderedLaneOptions<T>) {
+    if (o.name.includes(':')) throw new Error(`lane name may not contain ':' (${o.name})`);
+    this.name = o.name;
+    this.deadName = `${o.name}-dead`;
+    this.redis = defineScripts(o.redis);
+    this.base = `${o.prefix}:lane:${o.name}:`;
+    this.opts = {
+      batchMax: o.batchMax ?? 100,
+      concurrency: o.concurrency ?? 50,
+      lockMs: o.lockMs ?? 10_000,
+      sweepIntervalMs: o.sweepIntervalMs ?? 5_000,
+      dedupeTtlS: o.dedupeTtlS ?? 7 * 24 * 3600,
+    };
+    this.policy = o.retryPolicy ?? new RetryPolicy();
+    this.log = (o.logger ?? silentLogger).child({ lane: o.name });
+    const connection = { ...o.bullConnection, maxRetriesPerRequest: null };
+    this.queue = new Queue(o.name, { connection, prefix: o.prefix });
+    this.deadQueue = new Queue(this.deadName, { connection, prefix: o.prefix });
+    // Queues emit connection errors; they reconnect by themselves.
+    this.queue.on('error', () => undefined);
+    this.deadQueue.on('error', () => undefined);
+  }
+
+  // ---------------------------------------------------------------- appending
+
+  /**
+   * Stores items durably (one Lua call: dedupe, seq, pending set) and kicks their keys.
+   * Resolves only when Redis has both; a crash in between is healed by the sweep.
+   */
+  async append(entries: AppendEntry<T>[]): Promise<AppendResult[]> {
+    if (entries.length === 0) return [];
+    const args: (string | number)[] = [this.base, Date.now(), this.opts.dedupeTtlS];
+    for (const e of entries) {
+      const json = JSON.stringify(e.body);
+      if (!json.startsWith('{') || json === '{}') throw new Error('lane item body must be a non-empty JSON object');
+      args.push(e.key, e.id, json);
+    }
+    const flat = await this.redis.laneAppend(...args);
+    const results: AppendResult[] = entries.map((e, i) => ({ id: e.id, seq: Number(flat[i * 2]), duplicate: Number(flat[i * 2 + 1]) === 1 }));
+    // One kick per key per call, named after the first seq of the call. A duplicate still
+    // kicks (same job id as the first time): if the first append crashed before its kick,
+    // this one heals it; if the kick exists, BullMQ ignores the add.
+    const firstSeq = new Map<string, number>();
+    entries.forEach((e, i) => {
+      const seq = results[i].seq;
+      const cur = firstSeq.get(e.key);
+      if (cur === undefined || seq < cur) firstSeq.set(e.key, seq);
+    });
+    await this.kick([...firstSeq].map(([key, seq]) => ({ key, seq, jobId: encodeJobId(key, seq) })));
+    return results;
+  }
+
+  private async kick(kicks: { key: string; seq: number; jobId: string }[]): Promise<void> {
+    if (kicks.length === 0) return;
+    await this.queue.addBulk(kicks.map((k) => ({
+      name: this.o.jobName ? this.o.jobName(k.key, k.seq) : `${k.key} from #${k.seq}`,
+      data: { key: k.key, seq: k.seq } satisfies KickData,
+      opts: {
+        jobId: k.jobId,
+        // Never give up: the item stays pending until delivered or dead-lettered.
+        attempts: Number.MAX_SAFE_INTEGER,
+        backoff: { type: 'lane' },
+        removeOnComplete: { count: 1000 },
+        removeOnFail: { count: 5000 },
+      },
+    })));
+  }
+
+  // ---------------------------------------------------------------- running
+
+  /** Starts the kick worker, the dead-letter worker and the sweep. */
+  async start(): Promise<void> {
+    if (this.worker) return;
+    this.stopping = false;
+    this.drainSignal = new AbortController();
+    const connection = { ...this.o.bullConnection, maxRetriesPerRequest: null };
+    this.worker = new Worker<KickData>(this.name, (job) => this.drive(job), {
+      connection,
+      prefix: this.o.prefix,
+      concurrency: this.opts.concurrency,
+      // A kick that stalls (its process died) is simply run again; its items are still pending.
+      maxStalledCount: Number.MAX_SAFE_INTEGER,
+      lockDuration: Math.max(this.opts.lockMs, 5_000),
+      settings: { backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) => this.policy.delayMs(attemptsMade, err) },
+    });
+    this.worker.on('error', (err) => this.log.warn({ err: describeError(err) }, 'queue worker connection problem; it reconnects'));
+    this.deadWorker = new Worker<DeadData<T>>(this.deadName, (job) => this.dead(job), {
+      connection,
+      prefix: this.o.prefix,
+      concurrency: 5,
+      maxStalledCount: Number.MAX_SAFE_INTEGER,
+    });
+    this.deadWorker.on('error', () => undefined);
+    await Promise.all([this.worker.waitUntilReady(), this.deadWorker.waitUntilReady()]);
+    // Whatever a crash left pending gets a driver now, not at the first sweep.
+    await this.sweep(0);
+    this.scheduleSweep();
+  }
+
+  private scheduleSweep(): void {
+    if (this.stopping) return;
+    this.sweepTimer = setTimeout(() => {
+      this.sweep(this.opts.sweepIntervalMs)
+        .catch((err) => this.log.warn({ err: describeError(err) }, 'sweep failed; will try again'))
+        .finally(() => this.scheduleSweep());
+    }, this.opts.sweepIntervalMs);
+    this.sweepTimer.unref();
+  }
+
+  /**
+   * Kicks every key that has had pending items for at least `minAgeMs` and no driver.
+   * The job id is per sweep round, so a round never piles on another round's kick.
+   */
+  async sweep(minAgeMs: number): Promise<number> {
+    const cutoff = Date.now() - minAgeMs;
+    const keys = await this.redis.zrangebyscore(`${this.base}active`, '-inf', String(cutoff), 'LIMIT', '0', '1000');
+    if (keys.length === 0) return 0;
+    const pipe = this.redis.pipeline();
+    for (const k of keys) {
+      pipe.exists(`${this.base}lock:${k}`);
+      pipe.zrange(`${this.base}q:${k}`, '0', '0', 'WITHSCORES');
+    }
+    const res = (await pipe.exec()) ?? [];
+    const round = Math.floor(Date.now() / Math.max(1, this.opts.sweepIntervalMs));
+    const kicks: { key: string; seq: number; jobId: string }[] = [];
+    keys.forEach((key, i) => {
+      const locked = Number(res[i * 2]?.[1] ?? 0) === 1;
+      const head = (res[i * 2 + 1]?.[1] as string[] | undefined) ?? [];
+      if (locked || head.length < 2) return;
+      const seq = Number(head[1]);
+      kicks.push({ key, seq, jobId: encodeJobId(key, seq, 'sweep', round) });
+    });
+    await this.kick(kicks);
+    return kicks.length;
+  }
+
+  /** Stops taking kicks (in-flight drivers finish their current batch). Items stay pending. */
+  async pause(): Promise<void> {
+    this.drainSignal.abort();
+    await Promise.all([this.worker?.pause(), this.deadWorker?.pause()]);
+  }
+
+  async resume(): Promise<void> {
+    this.drainSignal = new AbortController();
+    this.worker?.resume();
+    this.deadWorker?.resume();
+    await this.sweep(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.sweepTimer) clearTimeout(this.sweepTimer);
+    this.drainSignal.abort();
+    await Promise.all([this.worker?.close(), this.deadWorker?.close()]);
+    this.worker = null;
+    this.deadWorker = null;
+  }
+
+  /** Closes the producer side too. */
+  async close(): Promise<void> {
+    await this.stop();
+    await Promise.all([this.queue.close(), this.deadQueue.close()]);
+  }
+
+  // ---------------------------------------------------------------- driving a key
+
+  private async drive(job: Job<KickData>): Promise<string> {
+    const { key } = job.data;
+    const lockKey = `${this.base}lock:${key}`;
+    const token = randomBytes(12).toString('hex');
+    const got = await this.redis.set(lockKey, token, 'PX', this.opts.lockMs, 'NX');
+    if (got !== 'OK') return 'handed over: another driver holds this key';
+
+    let lost = false;
+    const renew = setInterval(() => {
+      this.redis.laneRenew(lockKey, token, this.opts.lockMs)
+        .then((ok) => { if (Number(ok) !== 1) lost = true; })
+        .catch(() => undefined);
+    }, Math.max(100, Math.floor(this.opts.lockMs / 3)));
+    const signal = this.drainSignal.signal;
+    let delivered = 0;
+    try {
+      for (;;) {
+        if (lost) return `lock lost after ${delivered} items; another driver continues`;
+        const raw = await this.redis.zrange(`${this.base}q:${key}`, '0', String(this.opts.batchMax - 1));
+        if (raw.length === 0) {
+          const rel = Number(await this.redis.laneReleaseIfEmpty(this.base, key, token));
+          if (rel === 1 || rel === -1) return `delivered ${delivered} items`;
+          continue;
+        }
+        if (signal.aborted) {
+          // Pausing (license gate, shutdown): leave the rest pending; resume() sweeps it.
+          await this.redis.laneRelease(lockKey, token);
+          return `paused after ${delivered} items`;
+        }
+        const items = raw.map((s) => this.parse(s));
+        const outcomes = await this.o.sink.deliver(key, items);
+        const n = await this.settle(key, items, outcomes);
+        delivered += n.done;
+        if (n.retry) throw n.retry;
+      }
+    } catch (err) {
+      await this.redis.laneRelease(lockKey, token).catch(() => undefined);
+      this.o.hooks?.onRetry?.(key, err, job.attemptsMade + 1);
+      this.log.warn({ chat: key, attempt: job.attemptsMade + 1, err: describeError(err) }, `delivery of ${key} failed; will retry`);
+      throw err;
+    } finally {
+      clearInterval(renew);
+    }
+  }
+
+  private parse(raw: string): LaneItem<T> {
+    const obj = JSON.parse(raw) as { seq: number } & T;
+    return { seq: obj.seq, body: obj };
+  }
+
+  /**
+   * Applies the outcomes in order: done and rejected items are final (rejected ones go to
+   * the dead-letter queue first); the first `retry` (or missing outcome) stops the walk —
+   * that item and everything after it stay pending, in place.
+   */
+  private async settle(key: string, items: LaneItem<T>[], outcomes: ItemOutcome[]): Promise<{ done: number; retry: unknown }> {
+    let upTo = -1;
+    let retry: unknown = null;
+    const doneItems: LaneItem<T>[] = [];
+    for (let i = 0; i < items.length; i++) {
+      const out = outcomes[i];
+      if (!out) { retry = new Error(`the sink gave no outcome for item #${items[i].seq}`); break; }
+      if (out.kind === 'retry') { retry = out.error; break; }
+      if (out.kind === 'rejected') await this.deadLetter(key, items[i], out.reason);
+      else doneItems.push(items[i]);
+      upTo = i;
+    }
+    if (upTo >= 0) await this.redis.laneAck(this.base, key, items[upTo].seq);
+    if (doneItems.length) this.o.hooks?.onDelivered?.(key, doneItems);
+    return { done: upTo + 1, retry };
+  }
+
+  private async deadLetter(key: string, item: LaneItem<T>, reason: string): Promise<void> {
+    const id = idOf(item.body) ?? `${key}#${item.seq}`;
+    const data: DeadData<T> = { key, seq: item.seq, id, body: item.body, reason, parked: false };
+    // The job id is the item id plus its retry round: dead-lettering the same item twice (a
+    // crash between this and the ack) gives one failed job, while a rejection after someone
+    // retried it gets a new job instead of colliding with the retried one.
+    const round = Number(await this.redis.get(`${this.base}round:${id}`) ?? 0);
+    await this.deadQueue.add(id, data, { jobId: encodeJobId(id, `r${round}`), attempts: 1, removeOnComplete: { count: 1000 }, removeOnFail: false });
+    this.o.hooks?.onDeadLettered?.(key, item, reason);
+    this.log.warn({ chat: key, messageId: id, seq: item.seq, reason }, `item ${id} rejected for good; moved to ${this.deadName}`);
+  }
+
+  /**
+   * The dead-letter worker. First run: fail the job with the reason (it shows in the failed
+   * list). A later run means someone retried it (dashboard or CLI): put the item back at
+   * its own seq and kick its key.
+   */
+  private async dead(job: Job<DeadData<T>>): Promise<string> {
+    if (!job.data.parked) {
+      await job.updateData({ ...job.data, parked: true });
+      throw new UnrecoverableError(job.data.reason);
+    }
+    const { key, seq, body, id } = job.data;
+    await this.redis.incr(`${this.base}round:${id}`);
+    await this.redis.expire(`${this.base}round:${id}`, this.opts.dedupeTtlS);
+    await this.redis.laneReinsert(this.base, Date.now(), key, seq, JSON.stringify({ ...body, seq }));
+    await this.kick([{ key, seq, jobId: encodeJobId(key, seq, 'retry', Date.now()) }]);
+    return `requeued at #${seq}`;
+  }
+
+  // ---------------------------------------------------------------- inspection
+
+  /** Pending items of one key, head first. */
+  async pending(key: string, limit = 100): Promise<LaneItem<T>[]> {
+    const raw = await this.redis.zrange(`${this.base}q:${key}`, '0', String(limit - 1));
+    return raw.map((s) => this.parse(s));
+  }
+
+  /** Keys with pending items and the time (ms) the oldest became pending. */
+  async activeKeys(limit = 1000): Promise<{ key: string; sinceMs: number }[]> {
+    const flat = await this.redis.zrange(`${this.base}active`, '0', String(limit - 1), 'WITHSCORES');
+    const out: { key: string; sinceMs: number }[] = [];
+    for (let i = 0; i < flat.length; i += 2) out.push({ key: flat[i], sinceMs: Number(flat[i + 1]) });
+    return out;
+  }
+
+  /** Total pending items across keys (bounded scan of the active set). */
+  async pendingCount(limit = 10_000): Promise<number> {
+    const keys = await this.redis.zrange(`${this.base}active`, '0', String(limit - 1));
+    if (keys.length === 0) return 0;
+    const pipe = this.redis.pipeline();
+    for (const k of keys) pipe.zcard(`${this.base}q:${k}`);
+    const res = (await pipe.exec()) ?? [];
+    return res.reduce((s, r) => s + Number(r?.[1] ?? 0), 0);
+  }
+
+  /** The seq an id was given, or null when unknown (or forgotten after the dedupe TTL). */
+  async seqOf(id: string): Promise<number | null> {
+    const v = await this.redis.get(`${this.base}id:${id}`);
+    return v === null ? null : Number(v);
+  }
+}
+
+function idOf(body: unknown): string | null {
+  if (body && typeof body === 'object' && 'id' in body && typeof (body as { id: unknown }).id === 'string') return (body as { id: string }).id;
+  return null;
+}
