@@ -1,0 +1,27 @@
+import type { FastifyPluginAsync } from 'fastify';
+
+export interface ReadyCheck {
+  name: string;
+  ok: boolean;
+  /** One sentence: what is wrong and what to do, or what is fine. */
+  detail: string;
+  /** A failing check that does not make the connector unready (shown, not counted). */
+  advisory?: boolean;
+}
+
+export interface HealthDeps {
+  /** All checks of `/readyz`; ready when every non-advisory check is ok. */
+  readiness(): Promise<ReadyCheck[]>;
+}
+
+export function healthRoutes(deps: HealthDeps): FastifyPluginAsync {
+  return async (app) => {
+    app.get('/healthz', { config: { auth: 'public' } }, async () => ({ status: 'ok', uptimeS: Math.round(process.uptime()) }));
+    app.get('/readyz', { config: { auth: 'public' } }, async (_req, reply) => {
+      const checks = await deps.readiness();
+      const ready = checks.every((c) => c.ok || c.advisory);
+      const failing = checks.filter((c) => !c.ok && !c.advisory).map((c) => c.detail);
+      return reply.code(ready ? 200 : 503).send({ ready, reason: ready ? null : failing.join(' '), checks });
+    });
+  };
+}

@@ -1,0 +1,28 @@
+/**
+ * `GET /api/v1/licenses`: the license report (licensing.md, "The license report").
+ * Bearer auth is applied by the app (route auth `api`). Build `deps.report` with
+ * `licenseReporter({ check: () => gate.state().document, seats })` from
+ * src/licensing/license-report.ts.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { ConnectorError, describeError } from '../../core/index.ts';
+
+export interface LicenseRouteDeps {
+  /** Builds the current report (fresh on each request). */
+  report: () => Promise<unknown>;
+}
+
+export function licenseRoutes(deps: LicenseRouteDeps): FastifyPluginAsync {
+  return async (app) => {
+    app.get('/api/v1/licenses', { config: { auth: 'api' } }, async () => {
+      try {
+        return await deps.report();
+      } catch (e) {
+        if (e instanceof ConnectorError) throw e;
+        throw new ConnectorError('license_report_failed', `The license report could not be built (${describeError(e)}).`, {
+          httpStatus: 500, cause: e,
+        });
+      }
+    });
+  };
+}

@@ -1,0 +1,138 @@
+/**
+ * The inbound pipeline: messenger → durable enqueue (dedupe by message id, per-chat `seq`
+ * assigned once) → routing stamp → 1C in per-chat order, chats in parallel, in batches.
+ *
+ * Channels see only `InboundSink.ingest`; it resolves once Redis holds the messages, which
+ * is when a channel may confirm the update to its messenger.
+ */
+import type { Redis } from 'ioredis';
+import type { IngestResult, InboundMessage, InboundSink, Logger, NewInboundMessage, Route } from '../core/index.ts';
+import { OrderedLane, type ItemOutcome, type LaneItem, type LaneHooks } from './ordered-lane.ts';
+import type { RetryPolicy } from './retry-policy.ts';
+
+/** What 1C answers per message (onec-http-service.md `POST /messages`). */
+export interface DeliveryResult { id: string; status: string; error?: string }
+
+/** Delivers a chat's messages to 1C (batching across chats is the deliverer's business). */
+export interface MessageDeliverer {
+  deliverMessages(messages: InboundMessage[]): Promise<DeliveryResult[]>;
+}
+
+/**
+ * Decides (and remembers) each message's route before it goes to 1C. Must be idempotent
+ * per message id: a redelivery after a retry carries the same decision.
+ */
+export interface InboundRouter {
+  routeOf(messages: InboundMessage[]): Promise<Route[]>;
+}
+
+/** Every new chat is queued for the default group until a routing module says otherwise. */
+export class DefaultRouter implements InboundRouter {
+  constructor(private readonly group: string | null = 'default') {}
+  async routeOf(messages: InboundMessage[]): Promise<Route[]> {
+    return messages.map(() => ({ status: 'queued', operatorId: null, group: this.group }));
+  }
+}
+
+export interface InboundObserver {
+  /** Messages 1C acknowledged (accepted or duplicate). */
+  delivered?(messages: InboundMessage[]): void;
+  /** Messages newly stored (not duplicates). */
+  ingested?(messages: NewInboundMessage[]): void;
+  rejected?(message: InboundMessage, reason: string): void;
+  retry?(chatKey: string, error: unknown): void;
+}
+
+export interface InboundPipelineOptions {
+  redis: Redis;
+  bullConnection: { url: string };
+  prefix: string;
+  deliverer: MessageDeliverer;
+  router?: InboundRouter;
+  /** Most messages per 1C call for one chat (ONEC_BATCH_MAX). */
+  batchMax?: number;
+  /** Chats delivered in parallel per process (default 50). */
+  concurrency?: number;
+  lockMs?: number;
+  sweepIntervalMs?: number;
+  retryPolicy?: RetryPolicy;
+  observer?: InboundObserver;
+  logger?: Logger;
+}
+
+type StoredMessage = NewInboundMessage;
+
+export class InboundPipeline implements InboundSink {
+  readonly lane: OrderedLane<StoredMessage>;
+  private readonly router: InboundRouter;
+
+  constructor(private readonly o: InboundPipelineOptions) {
+    this.router = o.router ?? new DefaultRouter();
+    const hooks: LaneHooks<StoredMessage> = {
+      onRetry: (key, err) => o.observer?.retry?.(key, err),
+    };
+    this.lane = new OrderedLane<StoredMessage>({
+      name: 'inbound',
+      redis: o.redis,
+      bullConnection: o.bullConnection,
+      prefix: o.prefix,
+      batchMax: o.batchMax,
+      concurrency: o.concurrency,
+      lockMs: o.lockMs,
+      sweepIntervalMs: o.sweepIntervalMs,
+      retryPolicy: o.retryPolicy,
+      jobName: (key, seq) => `${key} #${seq}`,
+      hooks,
+      logger: o.logger,
+      sink: { deliver: (key, items) => this.deliver(key, items) },
+    });
+  }
+
+  async ingest(messages: NewInboundMessage[]): Promise<IngestResult[]> {
+    if (messages.length === 0) return [];
+    const results = await this.lane.append(messages.map((m) => ({ key: m.chatId, id: m.id, body: m })));
+    // Chats we have heard from: outbound messages may only go to these.
+    const pipe = this.o.redis.pipeline();
+    for (const m of messages) pipe.hset(`${this.o.prefix}:chats:known`, m.chatId, m.chat.type);
+    await pipe.exec();
+    const fresh = messages.filter((_, i) => !results[i].duplicate);
+    if (fresh.length) this.o.observer?.ingested?.(fresh);
+    return results;
+  }
+
+  /** Is this chat one we have received messages from? Returns its type when known. */
+  async chatType(chatKey: string): Promise<string | null> {
+    return this.o.redis.hget(`${this.o.prefix}:chats:known`, chatKey);
+  }
+
+  private async deliver(_key: string, items: LaneItem<StoredMessage>[]): Promise<ItemOutcome[]> {
+    const messages: InboundMessage[] = items.map((it) => ({ ...it.body, seq: it.seq, route: null }));
+    const routes = await this.router.routeOf(messages);
+    messages.forEach((m, i) => { m.route = routes[i] ?? null; });
+    const results = await this.o.deliverer.deliverMessages(messages);
+    const byId = new Map(results.map((r) => [r.id, r]));
+    const outcomes: ItemOutcome[] = [];
+    const acked: InboundMessage[] = [];
+    for (const m of messages) {
+      const r = byId.get(m.id);
+      if (!r) { outcomes.push({ kind: 'retry', error: new Error(`1C gave no result for ${m.id}`) }); break; }
+      if (r.status === 'accepted' || r.status === 'duplicate') { outcomes.push({ kind: 'done' }); acked.push(m); continue; }
+      if (r.status === 'rejected') {
+        const reason = `1C rejected the message: ${r.error ?? 'no reason given'}`;
+        this.o.observer?.rejected?.(m, reason);
+        outcomes.push({ kind: 'rejected', reason });
+        continue;
+      }
+      outcomes.push({ kind: 'retry', error: new Error(`1C answered "${r.status}" for ${m.id}`) });
+      break;
+    }
+    if (acked.length) this.o.observer?.delivered?.(acked);
+    return outcomes;
+  }
+
+  start(): Promise<void> { return this.lane.start(); }
+  pause(): Promise<void> { return this.lane.pause(); }
+  resume(): Promise<void> { return this.lane.resume(); }
+  stop(): Promise<void> { return this.lane.stop(); }
+  close(): Promise<void> { return this.lane.close(); }
+}
