@@ -1,0 +1,85 @@
+/**
+ * One customer, one chat key. WhatsApp addresses a person by phone-number JID
+ * (`<digits>@s.whatsapp.net`, "PN") or by LID (`<digits>@lid`), and may switch between
+ * them. The rule (docs/whatsapp.md):
+ *
+ *  1. The first time we see a person, the chat key uses the PN JID when we know it (from
+ *     the message's `remoteJidAlt`/`participantAlt`, or Baileys' `lid-mapping` keys in our
+ *     auth state), otherwise the LID JID.
+ *  2. That choice is recorded in Redis for every address we know of the person
+ *     (`…:chatkey:<jid>` → chosen jid, SET NX: the first record wins) and learned later
+ *     addresses are recorded to the same choice. A record is never changed, so the chat
+ *     key never changes when the person switches between PN and LID.
+ */
+import { isLidUser, isPnUser, jidNormalizedUser } from '@whiskeysockets/baileys';
+import type { Redis } from 'ioredis';
+import { accountKeys, type AccountKeys } from './redis-keys.ts';
+
+/** PN ↔ LID lookups (in production: Baileys' `lid-mapping` keys in our Redis auth state). */
+export interface LidPnMapping {
+  pnForLid(lidJid: string): Promise<string | null>;
+  lidForPn(pnJid: string): Promise<string | null>;
+}
+
+export interface ResolvedPerson {
+  /** The jid the chat key / sender id is built on. */
+  stableJid: string;
+  pn: string | null;
+  lid: string | null;
+  /** `+<digits>` when the PN is known. */
+  phone: string | null;
+}
+
+/** A mapping read straight from Baileys' `lid-mapping` keys (`<pnUser>` → lidUser, `<lidUser>_reverse` → pnUser). */
+export function lidMappingFromKeys(keys: { get(type: 'lid-mapping', ids: string[]): Promise<{ [id: string]: string }> | { [id: string]: string } }): LidPnMapping {
+  const user = (jid: string): string => jidNormalizedUser(jid).split('@')[0];
+  return {
+    async pnForLid(lidJid) {
+      const u = user(lidJid);
+      const got = await keys.get('lid-mapping', [`${u}_reverse`]);
+      const pnUser = got[`${u}_reverse`];
+      return pnUser ? `${pnUser}@s.whatsapp.net` : null;
+    },
+    async lidForPn(pnJid) {
+      const u = user(pnJid);
+      const got = await keys.get('lid-mapping', [u]);
+      const lidUser = got[u];
+      return lidUser ? `${lidUser}@lid` : null;
+    },
+  };
+}
+
+export class ChatIdentity {
+  private readonly keys: AccountKeys;
+
+  constructor(private readonly redis: Redis, prefix: string, account: string, private readonly mapping: LidPnMapping) {
+    this.keys = accountKeys(prefix, account);
+  }
+
+  /**
+   * The stable identity of a person addressed by `jid` (PN or LID), `alt` being the other
+   * address when the message carries it. Other jids (groups) are returned normalized.
+   */
+  async resolve(jid: string, alt?: string | null): Promise<ResolvedPerson> {
+    const primary = jidNormalizedUser(jid) || jid;
+    const other = alt ? jidNormalizedUser(alt) || null : null;
+    let pn = isPnUser(primary) ? primary : other && isPnUser(other) ? other : null;
+    let lid = isLidUser(primary) ? primary : other && isLidUser(other) ? other : null;
+    if (!pn && !lid) return { stableJid: primary, pn: null, lid: null, phone: null };
+    if (lid && !pn) pn = await this.mapping.pnForLid(lid);
+    if (pn && !lid) lid = await this.mapping.lidForPn(pn);
+
+    const known = [primary, ...[pn, lid].filter((j): j is string => !!j && j !== primary)];
+    const records = await this.redis.mget(...known.map((j) => this.keys.chatKey(j)));
+    let stable = records.find((r): r is string => !!r) ?? null;
+    if (!stable) stable = pn ?? lid ?? primary;
+    // remember the choice for every address we know; the first record wins
+    const multi = this.redis.multi();
+    for (const j of known) multi.set(this.keys.chatKey(j), stable, 'NX');
+    multi.get(this.keys.chatKey(primary));
+    const results = await multi.exec();
+    const winner = results?.[results.length - 1]?.[1];
+    if (typeof winner === 'string') stable = winner;
+    return { stableJid: stable, pn, lid, phone: pn ? `+${pn.split('@')[0]}` : null };
+  }
+}
