@@ -2,7 +2,8 @@
  * Workstation (computer / domain) user identity, the unit seats of 48 and 49 are counted by
  * (licensing.md, rule 2).
  *
- * Rule: trim, lower-case, and write every form as `user@domain`:
+ * Rule: trim surrounding white space (tabs and line ends included), reject control characters
+ * inside, lower-case, and write every form as `user@domain`:
  *   `CORP\Ivanov`, `corp\ivanov`, `  CORP\IVANOV `, `ivanov@corp`, `ivanov@CORP` → `ivanov@corp`
  *   `ivanov@corp.local` → `ivanov@corp.local` (a UPN keeps its full DNS domain)
  *   `ivanov` → `ivanov` (no domain: a local user)
@@ -24,9 +25,9 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 export function normalizeWorkstationUser(raw: string, domainAliases: Readonly<Record<string, string>> = {}): string {
   if (typeof raw !== 'string') throw new InvalidWorkstationUserError('The workstation user must be a string.');
-  if (CONTROL.test(raw)) throw new InvalidWorkstationUserError('The workstation user contains control characters.');
   const s = raw.trim().toLowerCase();
   if (!s) throw new InvalidWorkstationUserError('The workstation user is empty.');
+  if (CONTROL.test(s)) throw new InvalidWorkstationUserError('The workstation user contains control characters.');
   let user: string;
   let domain: string | null;
   const bs = s.indexOf('\\');
