@@ -24,6 +24,11 @@ export class EmulatorSessions {
   finished = 0;
   expired = 0;
   peakOpen = 0;
+  /** Most requests of one session that were in the emulator at once (queued or running). */
+  peakQueued = 0;
+  /** Most requests of one session that ran at once (1 unless serialization is broken). */
+  peakRunning = 0;
+  private running = new Map<EmuSession, number>();
 
   constructor(public licenseTotal: number, public maxAgeMs: number) {}
 
@@ -76,14 +81,19 @@ export class EmulatorSessions {
   /** Runs `fn` inside the session after every earlier request of it has finished. */
   async run<T>(s: EmuSession, fn: () => Promise<T>): Promise<T> {
     s.pending++;
+    this.peakQueued = Math.max(this.peakQueued, s.pending);
     if (s.timer) { clearTimeout(s.timer); s.timer = null; }
     const prev = s.chain;
     let release!: () => void;
     s.chain = new Promise<void>((r) => { release = r; });
     await prev;
+    const running = (this.running.get(s) ?? 0) + 1;
+    this.running.set(s, running);
+    this.peakRunning = Math.max(this.peakRunning, running);
     try {
       return await fn();
     } finally {
+      if (running === 1) this.running.delete(s); else this.running.set(s, running - 1);
       s.pending--;
       release();
       if (s.pending === 0) this.arm(s);

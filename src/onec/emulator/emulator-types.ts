@@ -99,7 +99,13 @@ export interface EmulatorBatchStats {
 /** What happened so far (`state()` and `GET /_emulator/state`). */
 export interface OnecEmulatorState {
   url: string;
-  sessions: { open: number; peakOpen: number; opened: number; finished: number; expired: number };
+  sessions: {
+    open: number; peakOpen: number; opened: number; finished: number; expired: number;
+    /** Most requests of one session present at once (a client sending in parallel on one session shows > 1). */
+    peakQueuedInSession: number;
+    /** Most requests of one session processed at once (always 1: the platform serializes). */
+    peakRunningInSession: number;
+  };
   licenses: { total: number; takenByOthers: number; used: number; free: number; refused: number };
   messages: {
     stored: number;

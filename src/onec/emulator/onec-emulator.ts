@@ -194,7 +194,8 @@ export class OnecEmulator {
     const outage = this.activeOutage();
     return {
       url: this.url,
-      sessions: { open: s.open, peakOpen: s.peakOpen, opened: s.opened, finished: s.finished, expired: s.expired },
+      sessions: { open: s.open, peakOpen: s.peakOpen, opened: s.opened, finished: s.finished, expired: s.expired,
+        peakQueuedInSession: s.peakQueued, peakRunningInSession: s.peakRunning },
       licenses: { total: s.licenseTotal, takenByOthers: s.takenByOthers, used: s.used, free: s.free, refused: s.refused },
       ...this.store.snapshot(),
       auth: { ok: this.authOk, failed: this.authFailed },

@@ -1,0 +1,120 @@
+/**
+ * Coalesces concurrent deliveries to one endpoint into batches of at most `batchMax`
+ * items. A caller's items always travel in one request; a batch leaves as soon as a
+ * session is free (no linger: items gather while earlier calls are in flight); each
+ * caller gets the results of its own items, matched by id.
+ */
+import { ValidationError } from '../core/index.ts';
+import { OnecProtocolError } from './onec-errors.ts';
+import type { OnecSessionPool, PooledSession } from './onec-session-pool.ts';
+import type { OnecTransport } from './onec-transport.ts';
+import { ONEC_ITEM_STATUSES, type OnecItemResult } from './onec-types.ts';
+
+interface Entry<I> {
+  items: I[];
+  resolve: (r: OnecItemResult[]) => void;
+  reject: (e: unknown) => void;
+}
+
+export interface OnecBatcherOptions<I> {
+  /** `messages`, `statuses` or `routing` (the path without the slash). */
+  endpoint: 'messages' | 'statuses' | 'routing';
+  /** The body's list field: `messages`, `statuses` or `events`. */
+  key: string;
+  batchMax: number;
+  pool: OnecSessionPool;
+  transport: OnecTransport;
+  /** What of an item goes on the wire (default: the item itself). */
+  toWire?: (item: I) => unknown;
+}
+
+export class OnecBatcher<I extends { id: string }> {
+  private readonly queue: Array<Entry<I>> = [];
+  private acquiring = false;
+
+  constructor(private readonly o: OnecBatcherOptions<I>) {}
+
+  async submit(items: I[]): Promise<OnecItemResult[]> {
+    if (items.length > this.o.batchMax) {
+      throw new ValidationError(`At most ${this.o.batchMax} items can be delivered to 1C in one call, got ${items.length}.`, 'onec_batch_too_large');
+    }
+    if (items.length === 0) return [];
+    return new Promise<OnecItemResult[]>((resolve, reject) => {
+      this.queue.push({ items: [...items], resolve, reject });
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    if (this.acquiring || this.queue.length === 0) return;
+    this.acquiring = true;
+    this.o.pool.acquire().then(
+      (s) => {
+        this.acquiring = false;
+        const batch = this.take();
+        if (batch.length === 0) { this.o.pool.release(s); return; }
+        this.kick();
+        void this.send(s, batch).finally(() => this.o.pool.release(s));
+      },
+      (err: unknown) => {
+        this.acquiring = false;
+        for (const e of this.queue.splice(0)) e.reject(err);
+      },
+    );
+  }
+
+  /** Whole entries from the head of the queue while they fit in one batch. */
+  private take(): Array<Entry<I>> {
+    const batch: Array<Entry<I>> = [];
+    let n = 0;
+    while (this.queue.length > 0 && n + this.queue[0].items.length <= this.o.batchMax) {
+      const e = this.queue.shift() as Entry<I>;
+      n += e.items.length;
+      batch.push(e);
+    }
+    return batch;
+  }
+
+  private async send(s: PooledSession, batch: Array<Entry<I>>): Promise<void> {
+    const path = `/${this.o.endpoint}`;
+    const toWire = this.o.toWire ?? ((i: I) => i);
+    let byId: Map<string, OnecItemResult[]>;
+    try {
+      const items = batch.flatMap((e) => e.items.map(toWire));
+      const res = await this.o.pool.call(s, { method: 'POST', path, body: { [this.o.key]: items } });
+      byId = indexResults(this.o.transport.json(res, path), path);
+    } catch (err) {
+      for (const e of batch) e.reject(err);
+      return;
+    }
+    for (const e of batch) {
+      const out: OnecItemResult[] = [];
+      const missing = e.items.find((item) => {
+        const r = byId.get(item.id)?.shift();
+        if (r) out.push(r);
+        return !r;
+      });
+      if (missing) e.reject(new OnecProtocolError(`1C's answer to ${path} has no result for item ${missing.id}.`));
+      else e.resolve(out);
+    }
+  }
+}
+
+/** Results by id (a list per id, in order, so an id sent twice gets both answers). */
+function indexResults(data: unknown, path: string): Map<string, OnecItemResult[]> {
+  const results = typeof data === 'object' && data !== null ? (data as { results?: unknown }).results : undefined;
+  if (!Array.isArray(results)) throw new OnecProtocolError(`1C's answer to ${path} has no "results" list.`);
+  const byId = new Map<string, OnecItemResult[]>();
+  for (const r of results as unknown[]) {
+    const o = (typeof r === 'object' && r !== null ? r : {}) as Record<string, unknown>;
+    if (typeof o.id !== 'string' || typeof o.status !== 'string' || !ONEC_ITEM_STATUSES.has(o.status)) {
+      throw new OnecProtocolError(`1C's answer to ${path} has a result that is not {id, status}.`);
+    }
+    const item: OnecItemResult = { id: o.id, status: o.status as OnecItemResult['status'] };
+    if (typeof o.error === 'string') item.error = o.error;
+    let list = byId.get(o.id);
+    if (!list) byId.set(o.id, (list = []));
+    list.push(item);
+  }
+  return byId;
+}
