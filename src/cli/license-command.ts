@@ -142,14 +142,15 @@ async function reportCmd(args: string[], ctx: LicenseCommandContext): Promise<nu
     lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 3_000,
     retryStrategy: () => null,
   });
-  redis.on('error', () => undefined); // reported through the failed connect below
+  let lastError: string | null = null;
+  redis.on('error', (e: Error) => { lastError = e.message; }); // reported through the failed connect below
   let seats: SeatManager | null = null;
   let redisProblem: string | null = null;
   try {
     await redis.connect();
     seats = new SeatManager({ redis, prefix: ctx.queuePrefix, ttlS: ctx.seatTtlS });
   } catch (e) {
-    redisProblem = `Redis at ${redactUrl(ctx.redisUrl)} did not answer (${describeError(e)}); seat numbers are left out.`;
+    redisProblem = `Redis at ${redactUrl(ctx.redisUrl)} did not answer (${lastError ?? describeError(e)}); seat numbers are left out.`;
   }
   try {
     const report = await buildLicenseReport({ check, seats });
