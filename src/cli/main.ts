@@ -1,0 +1,96 @@
+/**
+ * `chat-connector` — the one binary. Each command loads what it needs; configuration
+ * problems are printed one line per problem, never as a stack trace.
+ */
+import { ConfigError, loadConfig, type Config } from '../config/config.ts';
+
+const HELP = `chat-connector — Telegram and WhatsApp to 1C:Enterprise through Redis queues
+
+Usage: chat-connector <command> [options]
+
+  start                         the whole connector in one process
+  worker <name>                 one kind of worker only: inbound | outbound | statuses | routing | channels
+  demo                          the whole pipeline on this machine with emulators (no accounts needed)
+  onec-emulator [options]       the bundled 1C HTTP service emulator alone (--help for options)
+  doctor                        check configuration, Redis, 1C, the license and each account
+  license host-id|verify|report|keygen|issue
+  queues stats|failed|retry|remove
+  whatsapp pair <account> [--phone N]
+
+Every listing takes --json. Configuration comes from the environment or ./.env (see .env.example).`;
+
+export function configOrExit(purpose: 'start' | 'cli'): Readonly<Config> {
+  try {
+    return loadConfig(process.env, { purpose });
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      for (const p of e.problems) process.stderr.write(`config: ${p}\n`);
+      process.stderr.write(`config: ${e.problems.length} problem${e.problems.length > 1 ? 's' : ''}; the connector did not start.\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'start': {
+      const { runStart } = await import('./start-command.ts');
+      return runStart(configOrExit('start'));
+    }
+    case 'worker': {
+      const { runWorker } = await import('./start-command.ts');
+      return runWorker(configOrExit('start'), rest);
+    }
+    case 'demo': {
+      const { runDemo } = await import('./demo-command.ts');
+      return runDemo(rest);
+    }
+    case 'onec-emulator': {
+      const { runOnecEmulatorCli } = await import('../onec/emulator/index.ts');
+      await runOnecEmulatorCli(rest);
+      return 0;
+    }
+    case 'doctor': {
+      const { runDoctor } = await import('./doctor-command.ts');
+      return runDoctor(rest);
+    }
+    case 'license': {
+      const cfg = configOrExit('cli');
+      const { runLicenseCommand } = await import('./license-command.ts');
+      return runLicenseCommand(rest, {
+        license: cfg.license, redisUrl: cfg.redisUrl, queuePrefix: cfg.queuePrefix, seatTtlS: cfg.seatTtlS,
+        out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`),
+      });
+    }
+    case 'queues': {
+      const cfg = configOrExit('cli');
+      const { runQueuesCommand } = await import('./queues-command.ts');
+      return runQueuesCommand(rest, cfg);
+    }
+    case 'whatsapp': {
+      const cfg = configOrExit('cli');
+      const { runWhatsappCli } = await import('./whatsapp-cli.ts');
+      return runWhatsappCli(rest, cfg);
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${HELP}\n`);
+      return cmd === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`Unknown command "${cmd}". Run "chat-connector help" for the list.\n`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { if (code !== 0 || process.exitCode === undefined) process.exitCode = code; },
+  (err: unknown) => {
+    // One sentence, no stack: the error classes of this product carry human messages.
+    process.stderr.write(`chat-connector: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

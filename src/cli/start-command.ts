@@ -1,0 +1,66 @@
+/**
+ * `chat-connector start` and `chat-connector worker <name>`: run until SIGTERM/SIGINT, then
+ * shut down gracefully within a bound; a second signal exits at once. Production never
+ * starts Redis: an unreachable Redis is reported and retried.
+ */
+import type { Config } from '../config/config.ts';
+import { createConnector, type Connector, type Role } from '../connector.ts';
+import { pingRedis } from '../infra/embedded-redis.ts';
+import { createLogger } from '../infra/logger.ts';
+import { redactRedisUrl } from '../queues/redis-connection.ts';
+import { productFeatures } from './features.ts';
+
+const WORKERS: Record<string, Role[]> = {
+  inbound: ['inbound'],
+  outbound: ['outbound'],
+  channels: ['channels'],
+  http: ['http'],
+};
+
+export async function runWorker(config: Readonly<Config>, args: string[]): Promise<number> {
+  const name = args[0];
+  const roles = name ? WORKERS[name] : undefined;
+  if (!roles) {
+    process.stderr.write(`worker: name one of ${Object.keys(WORKERS).join(', ')}${name ? ` (got "${name}")` : ''}.\n`);
+    return 2;
+  }
+  return runStart(config, roles);
+}
+
+export async function runStart(config: Readonly<Config>, roles?: Role[]): Promise<number> {
+  const logger = createLogger({
+    level: config.logLevel,
+    secrets: [config.apiToken, config.admin?.password, config.onec.password, config.telegram.webhookSecret, ...config.telegram.tokens],
+  });
+  if (!(await pingRedis(config.redisUrl))) {
+    logger.error(`Redis does not answer at ${redactRedisUrl(config.redisUrl)}; the connector waits for it and keeps retrying (start Redis or fix REDIS_URL).`);
+  }
+  const connector = await createConnector(config, { roles, logger, features: productFeatures() });
+  await connector.start();
+  logger.info({ roles: roles ?? 'all', instance: connector.ctx.instanceId }, 'connector started');
+  return waitForShutdown(connector, (m) => logger.info(m));
+}
+
+/** Resolves with the exit code once a signal has stopped the connector. */
+export function waitForShutdown(connector: Connector, say: (m: string) => void, boundMs = 25_000): Promise<number> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (stopping) {
+        say(`${sig} again: exiting now`);
+        process.exit(130);
+      }
+      stopping = true;
+      say(`${sig}: stopping — no new work; in-flight work finishes (at most ${Math.round(boundMs / 1000)} s). Send ${sig} again to exit at once.`);
+      const timer = setTimeout(() => { say('shutdown bound reached; exiting (unfinished work stays queued)'); process.exit(1); }, boundMs);
+      timer.unref();
+      connector.stop().then(() => { clearTimeout(timer); say('stopped cleanly'); resolve(0); }, (err: unknown) => {
+        clearTimeout(timer);
+        say(`stop failed: ${err instanceof Error ? err.message : String(err)}`);
+        resolve(1);
+      });
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}

@@ -1,0 +1,246 @@
+/**
+ * The composition root: builds the connector from a validated Config. The only file that
+ * knows every module; each module knows only its own options. Feature modules contribute
+ * through `ConnectorFeature` (routes, start/stop, readiness, gate reaction), so this file
+ * stays a list of parts and the order they start and stop in.
+ */
+import { hostname } from 'node:os';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Config } from './config/config.ts';
+import { describeError, isOutboundCapable, type AccountRunner, type ChannelConnector, type Logger, type OutboundCapable } from './core/index.ts';
+import { createLogger, type AppLogger } from './infra/logger.ts';
+import { buildHttpApp } from './http/app.ts';
+import { healthRoutes, type ReadyCheck } from './http/routes/health-routes.ts';
+import { mediaRoutes } from './http/routes/media-routes.ts';
+import { licenseRoutes } from './http/routes/license-routes.ts';
+import { accountRoutes } from './http/routes/account-routes.ts';
+import { telegramWebhookRoutes } from './http/routes/telegram-webhook-routes.ts';
+import { whatsappRoutes } from './http/routes/whatsapp-routes.ts';
+import { computeHostId } from './licensing/host-id.ts';
+import { LicenseGate, type LicenseGateState } from './licensing/license-gate.ts';
+import { licenseReporter } from './licensing/license-report.ts';
+import { SeatManager } from './licensing/seats.ts';
+import { FileMediaStore } from './media/file-media-store.ts';
+import { OnecClient } from './onec/onec-client.ts';
+import { createTelegramConnector, type TelegramConnector } from './channels/telegram/telegram-connector.ts';
+import { createWhatsappConnector, type WhatsappConnector } from './channels/whatsapp/whatsapp-connector.ts';
+import { AccountSupervisor } from './queues/account-supervisor.ts';
+import { InboundPipeline, type InboundObserver, type InboundRouter } from './queues/inbound-pipeline.ts';
+import { RedisSessionPermits } from './queues/onec-session-permits.ts';
+import { createRedis, redactRedisUrl } from './queues/redis-connection.ts';
+import { RetryPolicy } from './queues/retry-policy.ts';
+
+/** Which parts run in this process (`start` = all; `worker <name>` = some). */
+export type Role = 'http' | 'inbound' | 'channels' | 'outbound';
+export const ALL_ROLES: readonly Role[] = ['http', 'inbound', 'channels', 'outbound'];
+
+/** Everything a feature module may use. */
+export interface ConnectorContext {
+  config: Readonly<Config>;
+  logger: Logger;
+  redis: Redis;
+  instanceId: string;
+  onec: OnecClient;
+  seats: SeatManager;
+  gate: LicenseGate;
+  inbound: InboundPipeline;
+  media: FileMediaStore;
+  telegram: TelegramConnector | null;
+  whatsapp: WhatsappConnector | null;
+  /** Outbound-capable channels by channel name. */
+  senders: Map<string, OutboundCapable>;
+  roles: ReadonlySet<Role>;
+}
+
+/** A feature plugged into the connector (outbound, operators, operations…). */
+export interface ConnectorFeature {
+  name: string;
+  routes?: FastifyPluginAsync;
+  start?(): Promise<void>;
+  stop?(): Promise<void>;
+  readiness?(): Promise<ReadyCheck[]>;
+  /** Feature 42 granted (true) or withdrawn (false). */
+  onLicense?(licensed: boolean): Promise<void>;
+}
+
+export interface ConnectorOptions {
+  roles?: readonly Role[];
+  logger?: AppLogger;
+  /** Overrides for tests, demo and bench. */
+  router?: InboundRouter;
+  inboundObserver?: InboundObserver;
+  retryPolicy?: RetryPolicy;
+  lockMs?: number;
+  sweepIntervalMs?: number;
+  /** Feature modules built from the context (outbound, operators, metrics…). */
+  features?: ((ctx: ConnectorContext) => ConnectorFeature | Promise<ConnectorFeature>)[];
+  /** Host id override (tests). */
+  hostId?: string;
+}
+
+export interface Connector {
+  ctx: ConnectorContext;
+  app: FastifyInstance | null;
+  /** The address the HTTP API listens on, once started. */
+  url: string | null;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  readiness(): Promise<ReadyCheck[]>;
+}
+
+export async function createConnector(config: Readonly<Config>, opts: ConnectorOptions = {}): Promise<Connector> {
+  const roles = new Set<Role>(opts.roles ?? ALL_ROLES);
+  const logger = opts.logger ?? createLogger({
+    level: config.logLevel,
+    secrets: [config.apiToken, config.admin?.password, config.onec.password, config.telegram.webhookSecret, ...config.telegram.tokens],
+  });
+  const instanceId = `${hostname()}-${process.pid}`;
+  const redis = createRedis({ url: config.redisUrl, name: 'chat-connector', logger });
+  const bullConnection = { url: config.redisUrl };
+
+  const hostId = opts.hostId ?? computeHostId();
+  const gate = new LicenseGate({ file: config.license.file, publicKey: config.license.publicKey, hostId, logger: logger.child({ component: 'license' }) });
+  const seats = new SeatManager({ redis, prefix: config.queuePrefix, ttlS: config.seatTtlS });
+
+  const permits = new RedisSessionPermits({ redis, prefix: config.queuePrefix, max: config.onec.maxSessions });
+  const onec = new OnecClient({
+    baseUrl: config.onec.baseUrl ?? 'http://127.0.0.1:1/not-configured',
+    user: config.onec.user,
+    password: config.onec.password,
+    timeoutMs: config.onec.timeoutMs,
+    maxSessions: config.onec.maxSessions,
+    batchMax: config.onec.batchMax,
+    idleFinishMs: config.onec.idleFinishMs,
+    permits,
+    logger: logger.child({ component: 'onec' }),
+  });
+
+  // 1C's health as seen by deliveries: advisory in /readyz (queued messages wait safely).
+  let lastOnecError: string | null = null;
+  const base = opts.inboundObserver;
+  const observer: InboundObserver = {
+    ...base,
+    delivered: (m) => { lastOnecError = null; base?.delivered?.(m); },
+    retry: (k, e) => { lastOnecError = `1C deliveries are failing: ${describeError(e)}`; base?.retry?.(k, e); },
+  };
+
+  const media = new FileMediaStore({ dir: config.mediaDir, maxBytes: config.mediaMaxBytes, publicUrl: config.http.publicUrl });
+  const inbound = new InboundPipeline({
+    redis, bullConnection, prefix: config.queuePrefix,
+    deliverer: onec,
+    router: opts.router,
+    batchMax: config.onec.batchMax,
+    concurrency: config.workerConcurrency,
+    lockMs: opts.lockMs,
+    sweepIntervalMs: opts.sweepIntervalMs,
+    retryPolicy: opts.retryPolicy,
+    observer,
+    logger: logger.child({ component: 'inbound' }),
+  });
+
+  const telegram = config.telegram.tokens.length
+    ? createTelegramConnector({
+      tokens: config.telegram.tokens, apiRoot: config.telegram.apiRoot, mode: config.telegram.mode,
+      webhookUrl: config.telegram.webhookUrl, webhookSecret: config.telegram.webhookSecret,
+      mediaStore: media, logger: logger.child({ channel: 'telegram' }),
+    })
+    : null;
+  const whatsapp = config.whatsapp.accounts.length
+    ? createWhatsappConnector({
+      accounts: config.whatsapp.accounts, redis, prefix: config.queuePrefix, mediaStore: media,
+      logger: logger.child({ channel: 'whatsapp' }), minIntervalMs: config.whatsapp.minIntervalMs,
+    })
+    : null;
+  const channels: ChannelConnector[] = [telegram, whatsapp].filter((c): c is NonNullable<typeof c> => c !== null);
+  const senders = new Map<string, OutboundCapable>();
+  for (const c of channels) if (isOutboundCapable(c)) senders.set(c.channel, c);
+  const runners: AccountRunner[] = channels.flatMap((c) => c.runners());
+  const supervisor = new AccountSupervisor({ redis, prefix: config.queuePrefix, sink: inbound, runners, instanceId, logger });
+
+  const ctx: ConnectorContext = { config, logger, redis, instanceId, onec, seats, gate, inbound, media, telegram, whatsapp, senders, roles };
+  const features: ConnectorFeature[] = [];
+  for (const f of opts.features ?? []) features.push(await f(ctx));
+
+  const readiness = async (): Promise<ReadyCheck[]> => {
+    const checks: ReadyCheck[] = [];
+    const redisOk = await Promise.race([
+      redis.ping().then(() => true, () => false),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 1000).unref()),
+    ]);
+    checks.push({ name: 'redis', ok: redisOk, detail: redisOk ? 'Redis answers.' : `Redis does not answer at ${redactRedisUrl(config.redisUrl)}.` });
+    const lic = gate.state();
+    checks.push({ name: 'chat_module', ok: lic.chatsLicensed, detail: lic.chatsLicensed ? 'Feature 42 is granted to this host; the chat module runs.' : `The chat module is off: ${lic.reason}` });
+    checks.push({ name: 'onec', ok: lastOnecError === null, advisory: true, detail: lastOnecError ?? '1C answered the last call.' });
+    for (const a of supervisor.states()) {
+      const ok = a.state === 'open' || a.state === 'standby';
+      checks.push({ name: `account:${a.channel}:${a.account}`, ok, advisory: !lic.chatsLicensed, detail: `${a.channel} ${a.account}: ${a.state}${a.lastError ? ` (${a.lastError})` : ''}` });
+    }
+    for (const f of features) if (f.readiness) checks.push(...await f.readiness());
+    return checks;
+  };
+  let app: FastifyInstance | null = null;
+  let url: string | null = null;
+  let licensed = false;
+
+  const applyLicense = async (st: LicenseGateState) => {
+    const on = st.chatsLicensed;
+    if (on === licensed) return;
+    licensed = on;
+    if (roles.has('inbound')) await (on ? inbound.resume() : inbound.pause());
+    if (roles.has('channels')) await supervisor.setEnabled(on);
+    for (const f of features) await f.onLicense?.(on);
+  };
+  const onGate = (st: LicenseGateState) => {
+    applyLicense(st).catch((err) => logger.error({ err: describeError(err) }, 'could not apply the license change'));
+  };
+
+  return {
+    ctx,
+    get app() { return app; },
+    get url() { return url; },
+    readiness,
+    async start() {
+      licensed = false;
+      // HTTP first: /healthz and /readyz answer (and say what is wrong) while Redis or 1C
+      // are still unreachable and the rest waits for them.
+      if (roles.has('http')) {
+        app = await buildHttpApp({
+          apiToken: config.apiToken,
+          logger,
+          plugins: [
+            healthRoutes({ readiness }),
+            mediaRoutes({ media }),
+            licenseRoutes({ report: licenseReporter({ check: () => gate.state().document, seats }) }),
+            accountRoutes({ accounts: () => supervisor.states(), holders: () => supervisor.holders() }),
+            ...(telegram ? [telegramWebhookRoutes({ telegram, licensed: () => licensed })] : []),
+            ...(whatsapp ? [whatsappRoutes({ runner: (a: string) => whatsapp.runner(a) })] : []),
+            ...features.flatMap((f) => (f.routes ? [f.routes] : [])),
+          ],
+        });
+        url = await app.listen({ host: config.http.host, port: config.http.port });
+        logger.info({ url }, `HTTP API listening on ${url}`);
+      }
+      if (roles.has('inbound')) {
+        await inbound.start();
+        // Paused until the gate says otherwise: queued work waits, nothing fails.
+        await inbound.pause();
+      }
+      for (const f of features) await f.start?.();
+      if (roles.has('channels')) supervisor.start();
+      gate.on('change', onGate);
+      await applyLicense(gate.state());
+    },
+    async stop() {
+      gate.off('change', onGate);
+      if (app) await app.close().catch(() => undefined);
+      await supervisor.close();
+      await inbound.stop();
+      for (const f of [...features].reverse()) await f.stop?.().catch((err) => logger.warn({ feature: f.name, err: describeError(err) }, 'feature stop failed'));
+      await inbound.close();
+      await onec.close().catch(() => undefined);
+      await gate.close();
+      redis.disconnect();
+    },
+  };
+}
