@@ -81,12 +81,16 @@ export function redactUrl(url: string): string {
 /** A short plain-text excerpt of a body (tags stripped, whitespace collapsed, cut). */
 export function excerpt(body: string, max = 120): string {
   const plain = body
-    .replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ')
+    .replace(/<(script|style|head)[\s\S]*?<\/\1>/gi, ' ')
     .replace(/<[^>]*>/g, ' ')
     .replace(/&nbsp;/g, ' ').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')
     .replace(/\s+/g, ' ')
     .trim();
   return plain.length > max ? `${plain.slice(0, max - 1)}…` : plain;
+}
+
+function sentence(s: string): string {
+  return /[.!?…]$/.test(s) ? s : `${s}.`;
 }
 
 export function looksLikeLicenseRefusal(body: string): boolean {
@@ -123,10 +127,10 @@ export function classifyOnecResponse(res: OnecRawResponse, ctx: OnecCallContext)
   if (status === 400 && body.includes(SESSION_GONE_MARKER)) return new OnecSessionGoneError();
   if (status >= 500) {
     const detail = excerpt(body);
-    return new OnecRemoteError(`1C failed with HTTP ${status} on ${ctx.path}${detail ? `: ${detail}` : ''}.`.replace(/\.\.$/, '.'), status);
+    return new OnecRemoteError(sentence(`1C failed with HTTP ${status} on ${ctx.path}${detail ? `: ${detail}` : ''}`), status);
   }
   const detail = excerpt(body);
-  return new OnecBadRequestError(`1C refused the request to ${ctx.path} with HTTP ${status}${detail ? `: ${detail}` : ''}.`.replace(/\.\.$/, '.'), status);
+  return new OnecBadRequestError(sentence(`1C refused the request to ${ctx.path} with HTTP ${status}${detail ? `: ${detail}` : ''}`), status);
 }
 
 /** What a failure without an HTTP answer means (network errors, timeouts). */
