@@ -1,0 +1,164 @@
+/**
+ * `messages.upsert` → InboundSink, in order, without losing anything.
+ *
+ * Baileys acks a message to WhatsApp before it emits `messages.upsert` (Socket/
+ * messages-recv.js: sendReceipt, then upsertMessage), for live messages (`notify`) and for
+ * those that queued while we were offline (`append`), so WhatsApp will not deliver it
+ * again: once an upsert reaches us, we are its only copy. Hence: both types are handled;
+ * events are processed one after the other (Baileys does not await its listeners); an
+ * ingest that fails is retried with backoff until it succeeds (only a stop that outlasts
+ * `stopGraceMs` ends the retries, and then every message is logged in full as an error).
+ */
+import { isLidUser, isPnUser, type WAMessage } from '@whiskeysockets/baileys';
+import { buildChatKey, describeError, type InboundSink, type Logger, type MediaStore, type NewInboundMessage } from '../../core/index.ts';
+import { backoffDelay } from './connection-policy.ts';
+import type { ChatIdentity } from './inbound-identity.ts';
+import { storeInboundMedia, type MediaDownloader } from './inbound-media.ts';
+import { findMediaPart, isGroupJid, normalizeWaMessage, skipReason, unwrapContent } from './inbound-normalize.ts';
+import type { WaMessageStore } from './message-store.ts';
+import type { WaSocket } from './socket-factory.ts';
+
+export interface InboundProcessorOptions {
+  account: string;
+  sink: InboundSink;
+  identity: ChatIdentity;
+  store: WaMessageStore;
+  mediaStore: MediaStore;
+  logger: Logger;
+  /** The current socket (for media re-upload requests). */
+  socket(): WaSocket | null;
+  /** First retry delay of a failed ingest (default 200 ms), doubling up to `retryMaxMs` (default 30 000 ms). */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  /** After stop(), how long retries go on before giving up (default 10 000 ms). */
+  stopGraceMs?: number;
+  download?: MediaDownloader;
+  now?: () => Date;
+}
+
+export class InboundProcessor {
+  private chain: Promise<void> = Promise.resolve();
+  private stopDeadline: number | null = null;
+  private wake: (() => void) | null = null;
+
+  constructor(private readonly o: InboundProcessorOptions) {}
+
+  /** Queues one `messages.upsert` event; handled after every earlier one. */
+  enqueue(upsert: { messages: WAMessage[]; type: string }): void {
+    this.chain = this.chain.then(() => this.handle(upsert.messages, upsert.type)).catch((err) => {
+      this.o.logger.error({ err: describeError(err) }, 'unexpected error in WhatsApp inbound handling');
+    });
+  }
+
+  /** Resolves when everything queued so far is stored (or, after a stop, given up). */
+  drain(): Promise<void> {
+    return this.chain;
+  }
+
+  /** From now on, retries end `stopGraceMs` later. */
+  stopping(): void {
+    this.stopDeadline = Date.now() + (this.o.stopGraceMs ?? 10_000);
+    this.wake?.();
+  }
+
+  resume(): void {
+    this.stopDeadline = null;
+  }
+
+  private async handle(messages: WAMessage[], type: string): Promise<void> {
+    const prepared: NewInboundMessage[] = [];
+    for (const msg of messages) {
+      const m = await this.retrying(() => this.prepare(msg), `prepare ${msg.key?.id}`);
+      if (m === 'gave_up') {
+        this.o.logger.error({ waMessage: msg }, 'WhatsApp message could not be prepared before stop; logged here so it is not lost');
+        continue;
+      }
+      if (m) prepared.push(m);
+    }
+    if (prepared.length === 0) return;
+    const r = await this.retrying(() => this.o.sink.ingest(prepared), `ingest ${prepared.length} message(s)`);
+    if (r === 'gave_up') {
+      this.o.logger.error({ messages: prepared }, 'WhatsApp messages could not be stored before stop; logged here so they are not lost');
+      return;
+    }
+    this.o.logger.debug({ type, ids: prepared.map((p) => p.id) }, 'WhatsApp messages ingested');
+  }
+
+  private async prepare(msg: WAMessage): Promise<NewInboundMessage | null> {
+    const { account, logger } = this.o;
+    const receivedAt = (this.o.now?.() ?? new Date()).toISOString();
+    const skip = skipReason(msg);
+    if (skip) {
+      const info = { waId: msg.key?.id, remoteJid: msg.key?.remoteJid, reason: skip };
+      if (skip === 'undecryptable') logger.warn(info, 'WhatsApp message could not be decrypted; Baileys asks the sender to resend it');
+      else logger.debug(info, 'WhatsApp message not forwarded');
+      return null;
+    }
+    const remoteJid = msg.key?.remoteJid;
+    if (!remoteJid || !msg.key.id) {
+      logger.warn({ account, nativeId: msg.key?.id ?? '?', reason: 'message key without remoteJid or id' }, 'malformed WhatsApp update');
+      return null;
+    }
+    const group = isGroupJid(remoteJid);
+    const chat = group ? await this.o.identity.resolve(remoteJid) : await this.o.identity.resolve(remoteJid, msg.key.remoteJidAlt);
+    const senderJid = group ? (msg.key.participant || msg.participant || '') : remoteJid;
+    const senderAlt = group ? msg.key.participantAlt : msg.key.remoteJidAlt;
+    const sender = group && senderJid ? await this.o.identity.resolve(senderJid, senderAlt) : chat;
+    const chatKey = buildChatKey('whatsapp', account, chat.stableJid);
+
+    const content = unwrapContent(msg.message);
+    const part = findMediaPart(content);
+    let media = { media: [] as NewInboundMessage['media'], note: null as string | null };
+    if (part && content) {
+      media = await storeInboundMedia({
+        msg, content, part, chatKey, mediaStore: this.o.mediaStore, socket: this.o.socket(), logger, download: this.o.download,
+      });
+    }
+    const outcome = normalizeWaMessage(msg, {
+      account,
+      chatKey,
+      chatType: group ? 'group' : 'private',
+      chatTitle: group ? null : (msg.pushName ?? null),
+      sender: {
+        id: `wa:${sender.stableJid}`,
+        name: msg.pushName ?? null,
+        username: null,
+        phone: sender.phone ?? (isPnUser(sender.stableJid) && !isLidUser(sender.stableJid) ? `+${sender.stableJid.split('@')[0]}` : null),
+      },
+      media: media.media,
+      mediaNote: media.note,
+      receivedAt,
+    });
+    if (outcome.action === 'skip') return null;
+    if (outcome.action === 'malformed') {
+      logger.warn({ account, nativeId: msg.key.id, reason: outcome.reason }, 'malformed WhatsApp update');
+      return null;
+    }
+    if (msg.message) {
+      await this.o.store.rememberQuotable(outcome.message.id, msg).catch((err) =>
+        logger.warn({ err: describeError(err), id: outcome.message.id }, 'could not keep the WhatsApp message quotable'));
+    }
+    return outcome.message;
+  }
+
+  private async retrying<T>(fn: () => Promise<T>, what: string): Promise<T | 'gave_up'> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (this.stopDeadline !== null && Date.now() >= this.stopDeadline) return 'gave_up';
+        const wait = backoffDelay(attempt, { baseMs: this.o.retryBaseMs ?? 200, maxMs: this.o.retryMaxMs ?? 30_000, jitterRatio: 0.2 });
+        this.o.logger.warn({ err: describeError(err), attempt: attempt + 1, retryInMs: wait }, `WhatsApp inbound: ${what} failed; retrying`);
+        await this.sleep(this.stopDeadline === null ? wait : Math.min(wait, Math.max(0, this.stopDeadline - Date.now())));
+      }
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done(): void { clearTimeout(t); resolve(); }
+      this.wake = () => { this.wake = null; done(); };
+    });
+  }
+}
