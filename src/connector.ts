@@ -8,7 +8,8 @@ import { hostname } from 'node:os';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Config } from './config/config.ts';
-import { describeError, isOutboundCapable, type AccountRunner, type ChannelConnector, type Logger, type OutboundCapable } from './core/index.ts';
+import { describeError, isOutboundCapable, type AccountRunner, type ChannelConnector, type Logger, type OutboundCapable, type StatusEvent, type StatusSink } from './core/index.ts';
+import { ConnectorBus } from './connector-bus.ts';
 import { createLogger, type AppLogger } from './infra/logger.ts';
 import { buildHttpApp } from './http/app.ts';
 import { healthRoutes, type ReadyCheck } from './http/routes/health-routes.ts';
@@ -51,6 +52,14 @@ export interface ConnectorContext {
   /** Outbound-capable channels by channel name. */
   senders: Map<string, OutboundCapable>;
   roles: ReadonlySet<Role>;
+  /** Events between features (inbound delivered, outbound accepted, statuses). */
+  bus: ConnectorBus;
+  /** Replaces the inbound router (the routing feature installs its own). */
+  setInboundRouter(router: InboundRouter): void;
+  /** Where receipts and late failures from channels go (the outbound feature installs it). */
+  setStatusSink(sink: StatusSink): void;
+  /** Readiness of the whole connector (for doctor and metrics). */
+  readiness(): Promise<ReadyCheck[]>;
 }
 
 /** A feature plugged into the connector (outbound, operators, operations…). */
@@ -119,9 +128,14 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
   // 1C's health as seen by deliveries: advisory in /readyz (queued messages wait safely).
   let lastOnecError: string | null = null;
   const base = opts.inboundObserver;
+  const bus = new ConnectorBus((event, err) => logger.error({ event, err: describeError(err) }, `a handler of ${event} failed`));
   const observer: InboundObserver = {
     ...base,
-    delivered: (m) => { lastOnecError = null; base?.delivered?.(m); },
+    delivered: (m) => {
+      lastOnecError = null;
+      base?.delivered?.(m);
+      bus.emit('inbound.delivered', { messages: m }).catch(() => undefined);
+    },
     retry: (k, e) => { lastOnecError = `1C deliveries are failing: ${describeError(e)}`; base?.retry?.(k, e); },
   };
 
@@ -146,9 +160,17 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
       mediaStore: media, logger: logger.child({ channel: 'telegram' }),
     })
     : null;
+  // Channels report receipts here; the outbound feature decides where they go.
+  let statusSink: StatusSink | null = null;
+  const statusRelay: StatusSink = {
+    report: async (events: StatusEvent[]) => {
+      if (!statusSink) throw new Error('no status sink installed yet; the channel retries');
+      await statusSink.report(events);
+    },
+  };
   const whatsapp = config.whatsapp.accounts.length
     ? createWhatsappConnector({
-      accounts: config.whatsapp.accounts, redis, prefix: config.queuePrefix, mediaStore: media,
+      accounts: config.whatsapp.accounts, redis, prefix: config.queuePrefix, mediaStore: media, statusSink: statusRelay,
       logger: logger.child({ channel: 'whatsapp' }), minIntervalMs: config.whatsapp.minIntervalMs,
     })
     : null;
@@ -158,7 +180,12 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
   const runners: AccountRunner[] = channels.flatMap((c) => c.runners());
   const supervisor = new AccountSupervisor({ redis, prefix: config.queuePrefix, sink: inbound, runners, instanceId, logger });
 
-  const ctx: ConnectorContext = { config, logger, redis, instanceId, onec, seats, gate, inbound, media, telegram, whatsapp, senders, roles };
+  const ctx: ConnectorContext = {
+    config, logger, redis, instanceId, onec, seats, gate, inbound, media, telegram, whatsapp, senders, roles, bus,
+    setInboundRouter: (r) => inbound.setRouter(r),
+    setStatusSink: (s) => { statusSink = s; },
+    readiness: () => readiness(),
+  };
   const features: ConnectorFeature[] = [];
   for (const f of opts.features ?? []) features.push(await f(ctx));
 

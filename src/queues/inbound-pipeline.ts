@@ -64,7 +64,7 @@ type StoredMessage = NewInboundMessage;
 
 export class InboundPipeline implements InboundSink {
   readonly lane: OrderedLane<StoredMessage>;
-  private readonly router: InboundRouter;
+  private router: InboundRouter;
 
   constructor(private readonly o: InboundPipelineOptions) {
     this.router = o.router ?? new DefaultRouter();
@@ -86,6 +86,11 @@ export class InboundPipeline implements InboundSink {
       logger: o.logger,
       sink: { deliver: (key, items) => this.deliver(key, items) },
     });
+  }
+
+  /** Installs the routing module's router (idempotent per message id, see InboundRouter). */
+  setRouter(router: InboundRouter): void {
+    this.router = router;
   }
 
   async ingest(messages: NewInboundMessage[]): Promise<IngestResult[]> {
