@@ -1,0 +1,46 @@
+/**
+ * WhatsApp pairing over HTTP (connector-api.md): the current QR code as PNG, or a pairing
+ * code for a phone number. Bearer auth is applied to /api/v1/* by the app.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { ConnectorError } from '../../core/index.ts';
+import type { WhatsappRunnerLike } from '../../channels/whatsapp/account-runner.ts';
+import { errorBody } from '../app.ts';
+
+export type { WhatsappRunnerLike };
+
+export function whatsappRoutes(deps: { runner(account: string): WhatsappRunnerLike | undefined }): FastifyPluginAsync {
+  return async (app) => {
+    app.get<{ Params: { account: string } }>('/api/v1/whatsapp/:account/qr', async (req, reply) => {
+      const runner = deps.runner(req.params.account);
+      if (!runner) return reply.code(404).send(errorBody('account_not_found', `No WhatsApp account "${req.params.account}" is configured.`));
+      const png = await runner.qrPng();
+      if (!png) {
+        const st = runner.state().state;
+        const why = st === 'open'
+          ? `WhatsApp account "${req.params.account}" is already paired.`
+          : `WhatsApp account "${req.params.account}" has no QR code right now (state: ${st}); try again in a few seconds.`;
+        return reply.code(404).send(errorBody(st === 'open' ? 'already_paired' : 'qr_not_available', why));
+      }
+      reply.header('Cache-Control', 'no-store');
+      return reply.type('image/png').send(png);
+    });
+
+    app.post<{ Params: { account: string }; Body: unknown }>('/api/v1/whatsapp/:account/pairing-code', async (req, reply) => {
+      const runner = deps.runner(req.params.account);
+      if (!runner) return reply.code(404).send(errorBody('account_not_found', `No WhatsApp account "${req.params.account}" is configured.`));
+      const body = req.body;
+      const phone = body && typeof body === 'object' ? (body as { phone?: unknown }).phone : undefined;
+      if (typeof phone !== 'string' && typeof phone !== 'number') {
+        return reply.code(400).send(errorBody('invalid_request', 'phone is required: the international number in digits, e.g. "79991234567".'));
+      }
+      try {
+        const code = await runner.requestPairingCode(String(phone));
+        return reply.code(200).send({ code });
+      } catch (err) {
+        if (err instanceof ConnectorError) return reply.code(err.httpStatus).send(err.toJSON());
+        throw err;
+      }
+    });
+  };
+}
