@@ -2,7 +2,7 @@
  * `chat-connector` — the one binary. Each command loads what it needs; configuration
  * problems are printed one line per problem, never as a stack trace.
  */
-import { ConfigError, loadConfig, type Config } from '../config/config.ts';
+import { configOrExit } from './config-or-exit.ts';
 
 const HELP = `chat-connector — Telegram and WhatsApp to 1C:Enterprise through Redis queues
 
@@ -18,19 +18,6 @@ Usage: chat-connector <command> [options]
   whatsapp pair <account> [--phone N]
 
 Every listing takes --json. Configuration comes from the environment or ./.env (see .env.example).`;
-
-export function configOrExit(purpose: 'start' | 'cli'): Readonly<Config> {
-  try {
-    return loadConfig(process.env, { purpose });
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      for (const p of e.problems) process.stderr.write(`config: ${p}\n`);
-      process.stderr.write(`config: ${e.problems.length} problem${e.problems.length > 1 ? 's' : ''}; the connector did not start.\n`);
-      process.exit(1);
-    }
-    throw e;
-  }
-}
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;

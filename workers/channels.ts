@@ -1,0 +1,5 @@
+// Thin entry point: one kind of worker only (see `chat-connector worker channels`).
+import { configOrExit } from '../src/cli/config-or-exit.ts';
+import { runWorker } from '../src/cli/start-command.ts';
+
+process.exitCode = await runWorker(configOrExit('start'), ['channels']);
