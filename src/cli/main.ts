@@ -23,12 +23,15 @@ async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case 'start': {
+      // Configuration first: a bad value is reported before anything heavy loads.
+      const config = configOrExit('start');
       const { runStart } = await import('./start-command.ts');
-      return runStart(configOrExit('start'));
+      return runStart(config);
     }
     case 'worker': {
+      const config = configOrExit('start');
       const { runWorker } = await import('./start-command.ts');
-      return runWorker(configOrExit('start'), rest);
+      return runWorker(config, rest);
     }
     case 'demo': {
       const { runDemo } = await import('./demo-command.ts');
