@@ -83,8 +83,8 @@ describe('configuration', () => {
     });
     expect(r.status).toBe(1);
     expect(r.stderr.trim().split('\n')).toEqual([
-      'config: ONEC_MAX_SESSIONS must be a whole number from 1 to 64, got "many"',
       'config: TELEGRAM_MODE must be one of polling, webhook, got "push"',
+      'config: ONEC_MAX_SESSIONS must be a whole number from 1 to 64, got "many"',
       'config: 2 problems; the connector did not start.',
     ]);
     expect(r.stderr).not.toMatch(/\n\s+at /);
