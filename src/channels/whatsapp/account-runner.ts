@@ -92,6 +92,11 @@ export class WhatsappAccountRunner implements AccountRunner, WhatsappRunnerLike 
     return this.st.state === 'open' ? this.sock : null;
   }
 
+  /** For health output and tests: is a reconnect scheduled, and how many attempts since the last stable open. */
+  diagnostics(): { reconnectPending: boolean; attempts: number; running: boolean } {
+    return { reconnectPending: this.timer !== null, attempts: this.attempts, running: this.running };
+  }
+
   /** Called on every state or QR change; returns the unsubscribe function. */
   onChange(listener: Listener): () => void {
     this.listeners.add(listener);

@@ -80,6 +80,8 @@ export class ChatIdentity {
     const results = await multi.exec();
     const winner = results?.[results.length - 1]?.[1];
     if (typeof winner === 'string') stable = winner;
+    // the recorded PN is a mapping we learned earlier even if neither side knows it now
+    if (!pn && isPnUser(stable)) pn = stable;
     return { stableJid: stable, pn, lid, phone: pn ? `+${pn.split('@')[0]}` : null };
   }
 }
