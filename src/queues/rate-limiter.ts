@@ -1,0 +1,126 @@
+/**
+ * A rate limiter shared by every connector instance: GCRA (the "generic cell rate
+ * algorithm", a leaky bucket that stores one timestamp per key) in one Lua script, so
+ * several limits (per chat, per bot) are checked and charged together, atomically, on
+ * Redis's own clock. Nothing is charged when any limit says "wait": a caller that is
+ * refused by the bot-wide limit does not burn its chat's slot.
+ *
+ *   rule = { key, intervalMs, burst }: at most one event per `intervalMs` on average,
+ *   with up to `burst` events back to back (burst 1 = evenly spaced).
+ *
+ * `tryAcquire` answers at once (0 = go, else ms to wait); `acquire` waits (with jitter, so
+ * many waiters do not wake in lock step) until allowed, or gives up when the wait would
+ * exceed `maxWaitMs` and says how long the caller should stay away.
+ */
+import type { Redis } from 'ioredis';
+
+/** One limit. Keys are full Redis keys; build them with `RateLimiter.key()`. */
+export interface RateRule {
+  key: string;
+  /** Average spacing of events in milliseconds (may be fractional: 1000 / 30). */
+  intervalMs: number;
+  /** Events allowed back to back before the spacing applies (default 1). */
+  burst?: number;
+}
+
+export interface RateLimiterOptions {
+  redis: Redis;
+  /** Key prefix (QUEUE_PREFIX); keys are `<prefix>:rate:<name>`. */
+  prefix: string;
+}
+
+export interface AcquireOptions {
+  /** Longest total wait before giving up (default 20 000 ms). */
+  maxWaitMs?: number;
+  /** Aborts the wait (pause, shutdown); `acquire` then resolves not allowed. */
+  signal?: AbortSignal;
+  /** Extra random sleep on top of each computed wait, spreading waiters (default 15 ms). */
+  jitterMs?: number;
+}
+
+export type AcquireResult = { ok: true; waitedMs: number } | { ok: false; retryAfterMs: number; aborted: boolean };
+
+/**
+ * KEYS: the rules' keys. ARGV: per rule intervalUs, toleranceUs (both integers, microseconds).
+ * Returns 0 when allowed (every key charged), else microseconds until it would be allowed.
+ */
+const GCRA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local wait = 0
+local tats = {}
+for i = 1, #KEYS do
+  local interval = tonumber(ARGV[2 * i - 1])
+  local tolerance = tonumber(ARGV[2 * i])
+  local tat = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if tat < now then tat = now end
+  local allowAt = tat - tolerance
+  if allowAt > now and allowAt - now > wait then wait = allowAt - now end
+  tats[i] = tat + interval
+end
+if wait > 0 then return wait end
+for i = 1, #KEYS do
+  local ttlMs = math.ceil((tats[i] - now) / 1000) + 1000
+  redis.call('SET', KEYS[i], string.format('%.0f', tats[i]), 'PX', ttlMs)
+end
+return 0
+`;
+
+type LimiterRedis = Redis & { rateGcra(numKeys: number, ...args: (string | number)[]): Promise<number> };
+
+export class RateLimiter {
+  private readonly redis: LimiterRedis;
+  private readonly base: string;
+
+  constructor(opts: RateLimiterOptions) {
+    const r = opts.redis as LimiterRedis;
+    if (typeof r.rateGcra !== 'function') opts.redis.defineCommand('rateGcra', { lua: GCRA });
+    this.redis = r;
+    this.base = `${opts.prefix}:rate:`;
+  }
+
+  /** The Redis key of a named limit, e.g. `key('tg', 'chat', chatKey)`. */
+  key(...parts: string[]): string {
+    return this.base + parts.join(':');
+  }
+
+  /** One atomic check of every rule: 0 when allowed (all charged), else ms to wait (none charged). */
+  async tryAcquire(rules: readonly RateRule[]): Promise<number> {
+    if (rules.length === 0) return 0;
+    const args: (string | number)[] = [];
+    for (const r of rules) {
+      if (!(r.intervalMs > 0)) throw new RangeError(`rate rule ${r.key}: intervalMs must be > 0`);
+      const burst = Math.max(1, Math.floor(r.burst ?? 1));
+      const intervalUs = Math.round(r.intervalMs * 1000);
+      args.push(intervalUs, intervalUs * (burst - 1));
+    }
+    const waitUs = Number(await this.redis.rateGcra(rules.length, ...rules.map((r) => r.key), ...args));
+    return waitUs <= 0 ? 0 : Math.ceil(waitUs / 1000);
+  }
+
+  /** Waits until every rule allows one event (then charged), or gives up (nothing charged). */
+  async acquire(rules: readonly RateRule[], opts: AcquireOptions = {}): Promise<AcquireResult> {
+    const maxWaitMs = opts.maxWaitMs ?? 20_000;
+    const jitterMs = opts.jitterMs ?? 15;
+    const started = Date.now();
+    for (;;) {
+      if (opts.signal?.aborted) return { ok: false, retryAfterMs: 0, aborted: true };
+      const wait = await this.tryAcquire(rules);
+      const waited = Date.now() - started;
+      if (wait === 0) return { ok: true, waitedMs: waited };
+      if (waited + wait > maxWaitMs) return { ok: false, retryAfterMs: wait, aborted: false };
+      const slept = await sleep(wait + Math.floor(Math.random() * jitterMs), opts.signal);
+      if (!slept) return { ok: false, retryAfterMs: 0, aborted: true };
+    }
+  }
+}
+
+/** Resolves true after `ms`, or false as soon as `signal` aborts. */
+function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) { resolve(false); return; }
+    const onAbort = () => { clearTimeout(t); resolve(false); };
+    const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(true); }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
