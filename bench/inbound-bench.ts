@@ -1,0 +1,128 @@
+/**
+ * Inbound benchmarks (issue "Foundation"): bare BullMQ as the baseline, the pipeline's
+ * throughput, one-1C-call-per-message delivery for comparison, a 100 000-message backlog
+ * drain against a 1C that costs 20 ms per call + 0.1 ms per message, and update→1C latency
+ * through the real Telegram path at a steady offered rate.
+ */
+import { randomBytes } from 'node:crypto';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { NewInboundMessage } from '../src/core/index.ts';
+import { OnecClient } from '../src/onec/onec-client.ts';
+import { OnecEmulator } from '../src/onec/emulator/index.ts';
+import { InboundPipeline } from '../src/queues/inbound-pipeline.ts';
+import { RetryPolicy } from '../src/queues/retry-policy.ts';
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export async function cleanup(prefix: string): Promise<void> {
+  const r = new Redis(REDIS_URL);
+  let cursor = '0';
+  do {
+    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 5000);
+    cursor = next;
+    if (keys.length) await r.unlink(...keys);
+  } while (cursor !== '0');
+  r.disconnect();
+}
+
+/** Bare BullMQ: addBulk of no-op jobs and a worker with concurrency 50. Jobs per second. */
+export async function benchBareBullmq(n: number): Promise<number> {
+  const prefix = `bench-bare-${randomBytes(3).toString('hex')}`;
+  const connection = { url: REDIS_URL, maxRetriesPerRequest: null };
+  const queue = new Queue('bare', { connection, prefix });
+  let done = 0;
+  let resolve!: () => void;
+  const finished = new Promise<void>((r) => { resolve = r; });
+  const worker = new Worker('bare', async () => { if (++done === n) resolve(); }, { connection, prefix, concurrency: 50, autorun: false });
+  const t0 = performance.now();
+  for (let i = 0; i < n; i += 1000) {
+    await queue.addBulk(Array.from({ length: Math.min(1000, n - i) }, (_, j) => ({ name: 'noop', data: { i: i + j }, opts: { removeOnComplete: true } })));
+  }
+  void worker.run();
+  await finished;
+  const rate = n / ((performance.now() - t0) / 1000);
+  await worker.close();
+  await queue.close();
+  await cleanup(prefix);
+  return rate;
+}
+
+export function fakeMessage(chat: number, n: number, account = 'bench_bot'): NewInboundMessage {
+  const chatId = `tg:${account}:${chat}`;
+  return {
+    id: `${chatId}:${n}`, chatId, channel: 'telegram', account, chat: { type: 'private', title: `Customer ${chat}` },
+    sender: { id: `tg:${chat}`, name: `Customer ${chat}`, username: null, phone: null },
+    kind: 'text', text: `message ${n} of chat ${chat}`, media: [], replyTo: null, target: null,
+    sentAt: new Date().toISOString(), receivedAt: new Date().toISOString(),
+  };
+}
+
+export interface PipelineRun {
+  messagesPerSec: number;
+  seconds: number;
+  onecCalls: number;
+  peakSessions: number;
+  orderKept: boolean;
+  duplicatesStored: number;
+}
+
+/**
+ * Pushes `chats × perChat` messages through ingest (in poller-sized calls of 100, chats
+ * interleaved) and waits until 1C stored them all. Checks order per chat at the end.
+ */
+export async function benchPipeline(o: {
+  chats: number; perChat: number; batchMax: number; maxSessions?: number;
+  latency?: { perCallMs?: number; perMessageMs?: number; newSessionMs?: number };
+  preload?: boolean;
+}): Promise<PipelineRun> {
+  const prefix = `bench-pipe-${randomBytes(3).toString('hex')}`;
+  const total = o.chats * o.perChat;
+  const onecEmu = new OnecEmulator({ latency: o.latency ?? {} });
+  await onecEmu.start();
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const onec = new OnecClient({ baseUrl: onecEmu.url, user: 'service', password: 'service-pass', maxSessions: o.maxSessions ?? 1, batchMax: o.batchMax, idleFinishMs: 2000 });
+  let delivered = 0;
+  let resolve!: () => void;
+  const finished = new Promise<void>((r) => { resolve = r; });
+  const pipeline = new InboundPipeline({
+    redis, bullConnection: { url: REDIS_URL }, prefix, deliverer: onec, batchMax: o.batchMax, concurrency: 50,
+    retryPolicy: new RetryPolicy({ baseMs: 20, capMs: 500 }),
+    observer: { delivered: (ms) => { delivered += ms.length; if (delivered >= total) resolve(); } },
+  });
+  const feed = async () => {
+    // Poller-sized calls (Telegram's getUpdates gives up to 100), chats interleaved.
+    let batch: NewInboundMessage[] = [];
+    for (let n = 1; n <= o.perChat; n++) {
+      for (let c = 0; c < o.chats; c++) {
+        batch.push(fakeMessage(c, n));
+        if (batch.length === 100) { await pipeline.ingest(batch); batch = []; }
+      }
+    }
+    if (batch.length) await pipeline.ingest(batch);
+  };
+  let t0: number;
+  if (o.preload) {
+    await feed();
+    t0 = performance.now();
+    await pipeline.start();
+  } else {
+    await pipeline.start();
+    t0 = performance.now();
+    await feed();
+  }
+  await finished;
+  const seconds = (performance.now() - t0) / 1000;
+  const st = onecEmu.state();
+  let orderKept = st.messages.stored === total;
+  for (const refs of Object.values(st.messages.byChat)) {
+    for (let i = 0; i < refs.length; i++) if (refs[i].seq !== i + 1) orderKept = false;
+  }
+  await pipeline.close();
+  await onec.close();
+  const peakSessions = onecEmu.state().sessions.peakOpen;
+  await onecEmu.stop();
+  redis.disconnect();
+  await cleanup(prefix);
+  return { messagesPerSec: total / seconds, seconds, onecCalls: st.calls.messages, peakSessions, orderKept, duplicatesStored: st.messages.stored - new Set(Object.values(st.messages.byChat).flat().map((r) => r.id)).size };
+}
