@@ -60,7 +60,7 @@ export class TelegramEmulator extends EventEmitter {
 
   async start(): Promise<void> {
     if (this.server) return;
-    const server = createServer((req, res) => { void this.handle(req, res); });
+    const server = createServer((req, res) => { this.handle(req, res).catch(() => res.destroy()); });
     server.on('connection', (s) => { this.sockets.add(s); s.on('close', () => this.sockets.delete(s)); });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
