@@ -146,8 +146,8 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
     router: opts.router,
     batchMax: config.onec.batchMax,
     concurrency: config.workerConcurrency,
-    lockMs: opts.lockMs,
-    sweepIntervalMs: opts.sweepIntervalMs,
+    lockMs: opts.lockMs ?? config.laneLockMs,
+    sweepIntervalMs: opts.sweepIntervalMs ?? config.laneSweepMs,
     retryPolicy: opts.retryPolicy,
     observer,
     logger: logger.child({ component: 'inbound' }),
@@ -248,6 +248,8 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
         url = await app.listen({ host: config.http.host, port: config.http.port });
         logger.info({ url }, `HTTP API listening on ${url}`);
       }
+      // Learn the bots' usernames (getMe) so the API can tell known accounts on every instance.
+      if (telegram) await telegram.ready();
       if (roles.has('inbound')) {
         await inbound.start();
         // Paused until the gate says otherwise: queued work waits, nothing fails.

@@ -43,6 +43,10 @@ export interface Config {
   mediaDir: string;
   mediaMaxBytes: number;
   workerConcurrency: number;
+  /** Per-chat delivery lock; after a crash another instance continues within this (ms). */
+  laneLockMs: number;
+  /** How often chats with pending messages and no driver are looked for (ms). */
+  laneSweepMs: number;
   logLevel: LogLevel;
 }
 
@@ -219,6 +223,8 @@ export function loadConfig(
     mediaDir: r.str('MEDIA_DIR', './data/media'),
     mediaMaxBytes: r.int('MEDIA_MAX_BYTES', 20 * 1024 * 1024, 1024, 2 * 1024 * 1024 * 1024),
     workerConcurrency: r.int('WORKER_CONCURRENCY', 50, 1, 1000),
+    laneLockMs: r.int('LANE_LOCK_MS', 10_000, 500, 600_000),
+    laneSweepMs: r.int('LANE_SWEEP_MS', 5_000, 100, 600_000),
     logLevel: r.oneOf<LogLevel>('LOG_LEVEL', 'info', LOG_LEVELS),
   };
   if (r.problems.length) throw new ConfigError(r.problems);
