@@ -21,6 +21,11 @@ export interface RateRule {
   intervalMs: number;
   /** Events allowed back to back before the spacing applies (default 1). */
   burst?: number;
+  /**
+   * Slots this event uses (default 1). It goes as soon as the first slot is free; the
+   * following events of the key wait for all of them (a message Telegram gets in 3 parts).
+   */
+  cost?: number;
 }
 
 export interface RateLimiterOptions {
@@ -41,7 +46,7 @@ export interface AcquireOptions {
 export type AcquireResult = { ok: true; waitedMs: number } | { ok: false; retryAfterMs: number; aborted: boolean };
 
 /**
- * KEYS: the rules' keys. ARGV: per rule intervalUs, toleranceUs (both integers, microseconds).
+ * KEYS: the rules' keys. ARGV: per rule intervalUs, toleranceUs, cost (integers; microseconds).
  * Returns 0 when allowed (every key charged), else microseconds until it would be allowed.
  */
 const GCRA = `
@@ -50,13 +55,14 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local wait = 0
 local tats = {}
 for i = 1, #KEYS do
-  local interval = tonumber(ARGV[2 * i - 1])
-  local tolerance = tonumber(ARGV[2 * i])
+  local interval = tonumber(ARGV[3 * i - 2])
+  local tolerance = tonumber(ARGV[3 * i - 1])
+  local cost = tonumber(ARGV[3 * i])
   local tat = tonumber(redis.call('GET', KEYS[i]) or '0')
   if tat < now then tat = now end
   local allowAt = tat - tolerance
   if allowAt > now and allowAt - now > wait then wait = allowAt - now end
-  tats[i] = tat + interval
+  tats[i] = tat + interval * cost
 end
 if wait > 0 then return wait end
 for i = 1, #KEYS do
@@ -92,7 +98,7 @@ export class RateLimiter {
       if (!(r.intervalMs > 0)) throw new RangeError(`rate rule ${r.key}: intervalMs must be > 0`);
       const burst = Math.max(1, Math.floor(r.burst ?? 1));
       const intervalUs = Math.round(r.intervalMs * 1000);
-      args.push(intervalUs, intervalUs * (burst - 1));
+      args.push(intervalUs, intervalUs * (burst - 1), Math.max(1, Math.floor(r.cost ?? 1)));
     }
     const waitUs = Number(await this.redis.rateGcra(rules.length, ...rules.map((r) => r.key), ...args));
     return waitUs <= 0 ? 0 : Math.ceil(waitUs / 1000);

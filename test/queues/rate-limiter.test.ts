@@ -69,6 +69,16 @@ describe('RateLimiter (GCRA in Redis)', () => {
     expect(await pending).toEqual({ ok: false, retryAfterMs: 0, aborted: true });
   });
 
+  it('an event of cost 3 goes at once and holds the next 3 slots', async () => {
+    const prefix = uniquePrefix('rate'); prefixes.push(prefix);
+    const l = limiter(prefix);
+    const key = l.key('c');
+    expect(await l.tryAcquire([{ key, intervalMs: 10_000, cost: 3 }])).toBe(0);
+    const wait = await l.tryAcquire([{ key, intervalMs: 10_000 }]);
+    expect(wait).toBeGreaterThan(20_000);
+    expect(wait).toBeLessThanOrEqual(30_000);
+  });
+
   it('rejects a rule without a positive interval', async () => {
     const prefix = uniquePrefix('rate'); prefixes.push(prefix);
     const l = limiter(prefix);

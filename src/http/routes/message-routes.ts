@@ -1,0 +1,173 @@
+/**
+ * `POST /api/v1/messages` and `GET /api/v1/messages/:id` (connector-api.md). Validation
+ * here names the field of every problem; storing, idempotency and sending live behind
+ * `MessageRoutesDeps` (src/outbound). Auth is the app's (`api` bearer token).
+ *
+ * Idempotency by `id`: the first request answers `202 {"id","status":"queued"}`; the same
+ * id with the same body answers `200` with the message's current status (never a second
+ * send, also when the two race); the same id with a different body answers
+ * `409 id_conflict` — an id names one message, and silently ignoring a changed body would
+ * hide a bug in the caller.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { ConnectorError, parseChatKey, ValidationError, type OutboundMedia, type OutboundMessage } from '../../core/index.ts';
+import { errorBody } from '../app.ts';
+
+/** The status view of an outbound message (GET, and the `200` of a repeated POST). */
+export interface MessageStatusView {
+  id: string;
+  chatId: string;
+  status: 'queued' | 'sent' | 'delivered' | 'read' | 'failed';
+  error?: string;
+  errorCode?: string;
+  nativeIds?: string[];
+  createdAt: string;
+  sentAt?: string;
+  deliveredAt?: string;
+  readAt?: string;
+  failedAt?: string;
+  updatedAt: string;
+}
+
+export type SubmitAnswer = { created: true } | { created: false; conflict: boolean; view: MessageStatusView };
+
+export interface MessageRoutesDeps {
+  /** Null when the chat can take messages; else the 404 (`unknown_account` / `unknown_chat`). */
+  checkChat(chatId: string): Promise<ConnectorError | null>;
+  /** Is this media id stored (for `media[].mediaId`)? */
+  mediaExists(mediaId: string): Promise<boolean>;
+  submit(message: OutboundMessage): Promise<SubmitAnswer>;
+  status(id: string): Promise<MessageStatusView | null>;
+  /** Longest `text` in characters (default 32 768; the channel splits above its own limit). */
+  maxTextLength?: number;
+  /** Largest decoded `media[].base64` in bytes (default 16 MiB). */
+  maxMediaBytes?: number;
+  /** Most media items per message (default 10). */
+  maxMediaItems?: number;
+}
+
+const MEDIA_KINDS = new Set(['photo', 'document', 'voice', 'audio', 'video']);
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
+
+function invalid(field: string, problem: string): ValidationError {
+  return new ValidationError(`Field "${field}" ${problem}.`);
+}
+
+type Obj = Record<string, unknown>;
+
+function optString(o: Obj, key: string, path: string, max: number): string | null {
+  const v = o[key];
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string') throw invalid(path, 'must be a string');
+  if (v.length > max) throw invalid(path, `must be at most ${max} characters long`);
+  return v;
+}
+
+/** The decoded size of a base64 text without decoding it. */
+function base64Bytes(s: string): number {
+  const pad = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0;
+  return Math.floor((s.length * 3) / 4) - pad;
+}
+
+export function parseOutboundBody(body: unknown, limits: { maxTextLength: number; maxMediaBytes: number; maxMediaItems: number }): OutboundMessage {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('body', 'must be a JSON object');
+  const b = body as Obj;
+  if (b.id === undefined || b.id === null) throw invalid('id', 'is required');
+  if (typeof b.id !== 'string') throw invalid('id', 'must be a string');
+  if (b.id.length < 1 || b.id.length > 200) throw invalid('id', 'must be 1 to 200 characters long');
+  if (CONTROL.test(b.id)) throw invalid('id', 'must not contain control characters');
+  if (b.chatId === undefined || b.chatId === null) throw invalid('chatId', 'is required');
+  if (typeof b.chatId !== 'string') throw invalid('chatId', 'must be a string');
+  if (b.chatId.length > 300 || !parseChatKey(b.chatId)) throw invalid('chatId', 'must be a chat key such as "tg:<bot>:<chat id>" or "wa:<account>:<jid>"');
+  const text = optString(b, 'text', 'text', limits.maxTextLength);
+  const replyTo = optString(b, 'replyTo', 'replyTo', 400);
+  const operatorId = optString(b, 'operatorId', 'operatorId', 200);
+  let media: OutboundMedia[] = [];
+  if (b.media !== undefined && b.media !== null) {
+    if (!Array.isArray(b.media)) throw invalid('media', 'must be a list');
+    if (b.media.length > limits.maxMediaItems) throw invalid('media', `must have at most ${limits.maxMediaItems} items`);
+    media = b.media.map((raw, i) => parseMedia(raw, `media[${i}]`, limits.maxMediaBytes));
+  }
+  if ((text === null || text.trim() === '') && media.length === 0) throw invalid('text', 'is required when there is no media');
+  return { id: b.id, chatId: b.chatId, text, media, replyTo, operatorId, createdAt: new Date().toISOString() };
+}
+
+function parseMedia(raw: unknown, path: string, maxBytes: number): OutboundMedia {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalid(path, 'must be an object');
+  const m = raw as Obj;
+  const sources = ['url', 'base64', 'mediaId'].filter((k) => m[k] !== undefined && m[k] !== null);
+  if (sources.length !== 1) throw invalid(path, 'needs exactly one of "url", "base64" or "mediaId"');
+  const out: OutboundMedia = {};
+  if (m.url !== undefined && m.url !== null) {
+    const url = optString(m, 'url', `${path}.url`, 2048) ?? '';
+    let ok = false;
+    try { ok = /^https?:$/.test(new URL(url).protocol); } catch { ok = false; }
+    if (!ok) throw invalid(`${path}.url`, 'must be an http or https URL');
+    out.url = url;
+  }
+  if (m.base64 !== undefined && m.base64 !== null) {
+    if (typeof m.base64 !== 'string') throw invalid(`${path}.base64`, 'must be a string');
+    const b64 = m.base64.replace(/\s+/g, '');
+    if (b64 === '' || !BASE64.test(b64)) throw invalid(`${path}.base64`, 'must be base64-encoded bytes');
+    if (base64Bytes(b64) > maxBytes) {
+      throw new ValidationError(`Field "${path}.base64" is larger than ${Math.floor(maxBytes / 1024 / 1024)} MiB once decoded; send a url instead.`, 'media_too_large', 413);
+    }
+    out.base64 = b64;
+  }
+  if (m.mediaId !== undefined && m.mediaId !== null) {
+    if (typeof m.mediaId !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(m.mediaId)) throw invalid(`${path}.mediaId`, 'must be the id of a received media item');
+    out.mediaId = m.mediaId;
+  }
+  const mime = optString(m, 'mime', `${path}.mime`, 255);
+  if (mime !== null) {
+    if (!/^[\w.+-]+\/[\w.+-]+/.test(mime)) throw invalid(`${path}.mime`, 'must be a MIME type such as "image/jpeg"');
+    out.mime = mime;
+  }
+  const fileName = optString(m, 'fileName', `${path}.fileName`, 255);
+  if (fileName !== null) {
+    if (CONTROL.test(fileName) || /[/\\]/.test(fileName)) throw invalid(`${path}.fileName`, 'must be a plain file name');
+    out.fileName = fileName;
+  }
+  if (m.kind !== undefined && m.kind !== null) {
+    if (typeof m.kind !== 'string' || !MEDIA_KINDS.has(m.kind)) throw invalid(`${path}.kind`, 'must be one of photo, document, voice, audio, video');
+    out.kind = m.kind as OutboundMedia['kind'];
+  }
+  return out;
+}
+
+export function messageRoutes(deps: MessageRoutesDeps): FastifyPluginAsync {
+  const limits = {
+    maxTextLength: deps.maxTextLength ?? 32_768,
+    maxMediaBytes: deps.maxMediaBytes ?? 16 * 1024 * 1024,
+    maxMediaItems: deps.maxMediaItems ?? 10,
+  };
+  return async (app) => {
+    app.post('/api/v1/messages', async (req, reply) => {
+      const message = parseOutboundBody(req.body, limits);
+      // A known id answers from its record first: a retried POST never fails on chat checks.
+      const existing = await deps.status(message.id);
+      if (!existing) {
+        const problem = await deps.checkChat(message.chatId);
+        if (problem) throw problem;
+        for (const [i, m] of message.media.entries()) {
+          if (m.mediaId && !(await deps.mediaExists(m.mediaId))) {
+            return reply.code(404).send(errorBody('unknown_media', `Field "media[${i}].mediaId" names no stored media item ("${m.mediaId}").`));
+          }
+        }
+      }
+      const res = await deps.submit(message);
+      if (res.created) return reply.code(202).send({ id: message.id, status: 'queued' });
+      if (res.conflict) {
+        return reply.code(409).send(errorBody('id_conflict', `A different message with id "${message.id}" was accepted before; an id names one message.`));
+      }
+      return reply.code(200).send(res.view);
+    });
+
+    app.get<{ Params: { id: string } }>('/api/v1/messages/:id', async (req, reply) => {
+      const view = await deps.status(req.params.id);
+      if (!view) return reply.code(404).send(errorBody('unknown_message', `No outbound message with id "${req.params.id}".`));
+      return view;
+    });
+  };
+}
