@@ -22,9 +22,9 @@ export interface OutboundFeatureOptions {
   pacing?: PacingOptions;
   /** Backoff of failed sends and 1C status deliveries (default: the lane's RetryPolicy defaults). */
   retryPolicy?: RetryPolicy;
-  /** Lock of a chat while it is being sent to (default 10 000 ms). */
+  /** Lock of a chat while it is being sent to (default LANE_LOCK_MS). */
   lockMs?: number;
-  /** How often forgotten chats are picked up again (default 5 000 ms). */
+  /** How often forgotten chats are picked up again (default LANE_SWEEP_MS). */
   sweepIntervalMs?: number;
   /** Chats sent to in parallel per process (default WORKER_CONCURRENCY). */
   concurrency?: number;
@@ -72,8 +72,8 @@ export function outboundFeature(opts: OutboundFeatureOptions = {}): (ctx: Connec
       retryPolicy: opts.retryPolicy,
       concurrency: opts.concurrency ?? config.workerConcurrency,
       statusBatchMax: Math.min(4, config.onec.batchMax),
-      lockMs: opts.lockMs,
-      sweepIntervalMs: opts.sweepIntervalMs,
+      lockMs: opts.lockMs ?? config.laneLockMs,
+      sweepIntervalMs: opts.sweepIntervalMs ?? config.laneSweepMs,
       recordTtlS: opts.recordTtlS,
       logger: ctx.logger,
     });
