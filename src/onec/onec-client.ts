@@ -28,7 +28,7 @@ export class OnecClient implements OnecDelivery {
   private readonly pool: OnecSessionPool;
   private readonly service: OnecCredentials;
   private readonly logger: Logger;
-  private readonly observer: OnecObserver | undefined;
+  private observer: OnecObserver | undefined;
   private readonly messages: OnecBatcher<InboundMessage>;
   private readonly statuses: OnecBatcher<OnecStatusUpdate>;
   private readonly routing: OnecBatcher<OnecRoutingEvent>;
@@ -49,7 +49,13 @@ export class OnecClient implements OnecDelivery {
       transport: this.transport, credentials: this.service, maxSessions,
       idleFinishMs: opts.idleFinishMs ?? 2_000,
       permits: opts.permits ?? new LocalSessionPermits(maxSessions),
-      logger: this.logger, observer: this.observer,
+      logger: this.logger,
+      // Forwards to whatever observer is set now (setObserver may replace it later).
+      observer: {
+        onCall: (e, o, ms) => this.observer?.onCall?.(e, o, ms),
+        onSessionsOpen: (n) => this.observer?.onSessionsOpen?.(n),
+        onLicenseRefused: () => this.observer?.onLicenseRefused?.(),
+      },
     });
     const common = { batchMax, pool: this.pool, transport: this.transport };
     this.messages = new OnecBatcher<InboundMessage>({ ...common, endpoint: 'messages', key: 'messages' });
@@ -58,6 +64,11 @@ export class OnecClient implements OnecDelivery {
       toWire: (s) => ({ id: s.id, status: s.status, at: s.at, ...(s.error !== undefined ? { error: s.error } : {}) }),
     });
     this.routing = new OnecBatcher<OnecRoutingEvent>({ ...common, endpoint: 'routing', key: 'events' });
+  }
+
+  /** Replaces the metrics hooks (e.g. the metrics feature, built after the client). */
+  setObserver(observer: OnecObserver | undefined): void {
+    this.observer = observer;
   }
 
   /** Routing sessions 1C has open for this client right now. */

@@ -1,0 +1,215 @@
+/**
+ * Prometheus metrics of the connector (prom-client, its own Registry — nothing global).
+ *
+ * Two kinds of series:
+ * - read from Redis at scrape time, the same on every instance (queues, lanes, dead letters,
+ *   seats): deployment-wide, so take one instance's value (`max`), do not `sum`;
+ * - counted in this process (1C calls, messages, lag, license refusals): per instance, `sum`.
+ */
+import type { Redis } from 'ioredis';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { parseChatKey, type AccountRunner, type InboundMessage } from '../core/index.ts';
+import { FEATURE_IDS, SEAT_FEATURES } from '../licensing/features.ts';
+import type { LicenseGate } from '../licensing/license-gate.ts';
+import type { FeatureState } from '../licensing/license-document.ts';
+import type { SeatManager } from '../licensing/seats.ts';
+import type { OnecObserver } from '../onec/onec-types.ts';
+import { isDeadLetterQueue, laneOfQueue, type QueueCatalog } from './queue-catalog.ts';
+
+export const JOB_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'failed', 'completed'] as const;
+const FEATURE_STATES: readonly FeatureState[] = ['granted', 'missing', 'wrong_host', 'expired', 'invalid'];
+
+export interface ConnectorMetricsOptions {
+  catalog: QueueCatalog;
+  /** Shared Redis of the connector (lease keys). */
+  redis: Redis;
+  prefix: string;
+  gate: LicenseGate;
+  seats: SeatManager;
+  /** Routing sessions this process holds open in 1C. */
+  onecSessionsOpen: () => number;
+  /** Account runners of this process and this instance's id (lease holder check). */
+  runners: () => AccountRunner[];
+  instanceId: string;
+  /** Include Node's process metrics (default true). */
+  processMetrics?: boolean;
+  /** Most jobs looked at per queue to group retries and dead letters by reason (default 500). */
+  sampleJobs?: number;
+  now?: () => number;
+}
+
+/** Keeps reason labels few: ids, numbers and chat keys out, short. */
+export function reasonLabel(reason: string | undefined | null): string {
+  if (!reason) return 'unknown';
+  return reason
+    .replace(/\b(?:tg|wa):\S+/g, '<id>')
+    .replace(/\d{2,}/g, 'N')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 100) || 'unknown';
+}
+
+export class ConnectorMetrics {
+  readonly registry = new Registry();
+  private readonly onecCalls: Histogram<'endpoint' | 'outcome'>;
+  private readonly licenseRefusals: Counter;
+  private readonly messages: Counter<'direction' | 'channel'>;
+  private readonly lag: Histogram<'channel'>;
+
+  constructor(private readonly o: ConnectorMetricsOptions) {
+    const registers = [this.registry];
+    if (o.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'chat_connector_' });
+    const now = o.now ?? Date.now;
+    const sample = o.sampleJobs ?? 500;
+
+    new Gauge({
+      name: 'chat_connector_queue_jobs', help: 'Jobs per queue and state (BullMQ; deployment-wide).',
+      labelNames: ['queue', 'state'], registers,
+      async collect() {
+        this.reset();
+        for (const q of await o.catalog.all()) {
+          const counts = await q.getJobCounts(...JOB_STATES);
+          for (const s of JOB_STATES) this.set({ queue: q.name, state: s }, counts[s] ?? 0);
+        }
+      },
+    });
+    new Gauge({
+      name: 'chat_connector_lane_oldest_pending_age_seconds',
+      help: 'Age of the oldest item waiting in a lane (0 when none; deployment-wide).',
+      labelNames: ['lane'], registers,
+      async collect() {
+        this.reset();
+        for (const lane of await lanes(o.catalog)) {
+          const since = await o.catalog.oldestPendingMs(lane);
+          this.set({ lane }, since === null ? 0 : Math.max(0, (now() - since) / 1000));
+        }
+      },
+    });
+    new Gauge({
+      name: 'chat_connector_lane_pending_chats', help: 'Chats with items waiting in a lane (deployment-wide).',
+      labelNames: ['lane'], registers,
+      async collect() {
+        this.reset();
+        for (const lane of await lanes(o.catalog)) this.set({ lane }, await o.catalog.pendingChats(lane));
+      },
+    });
+    new Gauge({
+      name: 'chat_connector_lane_retrying_chats',
+      help: 'Chats whose delivery failed and waits for its next attempt, by the last error (deployment-wide).',
+      labelNames: ['lane', 'reason'], registers,
+      async collect() {
+        this.reset();
+        for (const lane of await lanes(o.catalog)) {
+          const jobs = await o.catalog.queue(lane).getJobs(['delayed'], 0, sample - 1);
+          for (const j of jobs) if (j && j.attemptsMade > 0) this.inc({ lane, reason: reasonLabel(j.failedReason) });
+        }
+      },
+    });
+    new Gauge({
+      name: 'chat_connector_dead_letters',
+      help: 'Messages rejected for good and waiting in the dead-letter queue, by reason (deployment-wide).',
+      labelNames: ['lane', 'reason'], registers,
+      async collect() {
+        this.reset();
+        for (const name of (await o.catalog.names()).filter(isDeadLetterQueue)) {
+          const lane = laneOfQueue(name);
+          const jobs = await o.catalog.queue(name).getJobs(['failed'], 0, sample - 1);
+          for (const j of jobs) if (j) this.inc({ lane, reason: reasonLabel(j.failedReason) });
+        }
+      },
+    });
+
+    this.onecCalls = new Histogram({
+      name: 'chat_connector_onec_call_duration_seconds', help: '1C HTTP service calls by endpoint and outcome (ok or the error code).',
+      labelNames: ['endpoint', 'outcome'], buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers,
+    });
+    new Gauge({
+      name: 'chat_connector_onec_sessions_open', help: 'Routing sessions this process holds open in 1C.',
+      registers, collect() { this.set(o.onecSessionsOpen()); },
+    });
+    this.licenseRefusals = new Counter({
+      name: 'chat_connector_onec_license_refusals_total', help: '1C refused to open a session for lack of a free 1C license.', registers,
+    });
+
+    new Gauge({
+      name: 'chat_connector_license_seats', help: 'Seats of features 48 and 49: used and total (deployment-wide).',
+      labelNames: ['feature', 'kind'], registers,
+      async collect() {
+        this.reset();
+        const doc = o.gate.state().document;
+        for (const f of SEAT_FEATURES) {
+          this.set({ feature: String(f), kind: 'total' }, doc.features[f].granted);
+          this.set({ feature: String(f), kind: 'used' }, await o.seats.usage(f));
+        }
+      },
+    });
+    new Gauge({
+      name: 'chat_connector_license_feature_state', help: 'State of each license feature on this host (1 for the current state).',
+      labelNames: ['feature', 'state'], registers,
+      collect() {
+        this.reset();
+        const doc = o.gate.state().document;
+        for (const f of FEATURE_IDS) for (const s of FEATURE_STATES) this.set({ feature: String(f), state: s }, doc.features[f].state === s ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'chat_connector_chat_module_licensed', help: '1 when feature 42 is granted to this host and the chat module runs.',
+      registers, collect() { this.set(o.gate.state().chatsLicensed ? 1 : 0); },
+    });
+    new Gauge({
+      name: 'chat_connector_accounts', help: 'Accounts by channel and connection state, as this instance sees them (standby = another instance runs it).',
+      labelNames: ['channel', 'state'], registers,
+      async collect() {
+        this.reset();
+        const licensed = o.gate.state().chatsLicensed;
+        const runners = o.runners();
+        const holders = runners.length ? await o.redis.mget(...runners.map((r) => `${o.prefix}:lease:account:${r.leaseKey}`)) : [];
+        runners.forEach((r, i) => {
+          const mine = holders[i]?.split('#')[0] === o.instanceId;
+          const state = !licensed ? 'unlicensed' : !mine ? 'standby' : r.state().state;
+          this.inc({ channel: r.channel, state });
+        });
+      },
+    });
+
+    this.messages = new Counter({
+      name: 'chat_connector_messages_total', help: 'Messages by direction (in = acknowledged by 1C, out = sent to the messenger) and channel.',
+      labelNames: ['direction', 'channel'], registers,
+    });
+    this.lag = new Histogram({
+      name: 'chat_connector_inbound_lag_seconds', help: 'From the messenger timestamp of an inbound message to 1C acknowledging it.',
+      labelNames: ['channel'], buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600], registers,
+    });
+  }
+
+  /** Hooks for the 1C client (OnecClient.setObserver). */
+  onecObserver(): OnecObserver {
+    return {
+      onCall: (endpoint, outcome, ms) => this.onecCalls.observe({ endpoint, outcome }, ms / 1000),
+      onLicenseRefused: () => this.licenseRefusals.inc(),
+    };
+  }
+
+  /** 1C acknowledged these inbound messages. */
+  inboundDelivered(messages: InboundMessage[], at = Date.now()): void {
+    for (const m of messages) {
+      this.messages.inc({ direction: 'in', channel: m.channel });
+      const sent = Date.parse(m.sentAt);
+      if (Number.isFinite(sent)) this.lag.observe({ channel: m.channel }, Math.max(0, (at - sent) / 1000));
+    }
+  }
+
+  /** An outbound message reached the messenger. */
+  outboundSent(chatId: string): void {
+    this.messages.inc({ direction: 'out', channel: parseChatKey(chatId)?.channel ?? 'unknown' });
+  }
+
+  /** Prometheus text exposition. */
+  async text(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
+
+async function lanes(catalog: QueueCatalog): Promise<string[]> {
+  return (await catalog.names()).filter((n) => !isDeadLetterQueue(n));
+}

@@ -1,0 +1,87 @@
+/**
+ * The operations feature: the queue dashboard (`/admin/queues`) and the Prometheus
+ * endpoint (`/metrics`).
+ *
+ * ```ts
+ * const connector = await createConnector(config, { features: [opsFeature()] });
+ * ```
+ *
+ * `/metrics` is public (`config.auth: 'public'`): Prometheus scrapers carry no bearer and the
+ * API listens on loopback by default. The metrics hold counts and states, never message
+ * content or secrets. Put the port behind a firewall or a proxy when HTTP_HOST is not
+ * loopback.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ConnectorContext, ConnectorFeature } from '../connector.ts';
+import { registerDashboard } from './dashboard.ts';
+import { JobDataScrubber } from './job-view.ts';
+import { ConnectorMetrics } from './metrics.ts';
+import { KNOWN_LANES, QueueCatalog } from './queue-catalog.ts';
+
+export interface OpsFeatureOptions {
+  /** Lanes shown even before Redis has keys of theirs (default inbound, outbound, statuses, routing). */
+  lanes?: readonly string[];
+  /** Serve `/metrics` (default true). */
+  metrics?: boolean;
+  /** Path of the dashboard (default `/admin/queues`). */
+  dashboardPath?: string;
+  /** Include Node's process metrics (default true). */
+  processMetrics?: boolean;
+  /** How often the dashboard looks for new queues in Redis, ms (default 30 000). */
+  refreshMs?: number;
+}
+
+/** The secret values of a configuration: scrubbed from logs and from job data shown. */
+export function configSecrets(config: ConnectorContext['config']): (string | null | undefined)[] {
+  return [config.apiToken, config.admin?.password, config.onec.password, config.telegram.webhookSecret, ...config.telegram.tokens];
+}
+
+export function opsFeature(opts: OpsFeatureOptions = {}): (ctx: ConnectorContext) => ConnectorFeature {
+  return (ctx) => {
+    const { config } = ctx;
+    const log = ctx.logger.child({ component: 'ops' });
+    const catalog = new QueueCatalog({ redisUrl: config.redisUrl, prefix: config.queuePrefix, lanes: opts.lanes ?? KNOWN_LANES });
+    const scrubber = new JobDataScrubber(configSecrets(config));
+    const metrics = new ConnectorMetrics({
+      catalog, redis: ctx.redis, prefix: config.queuePrefix, gate: ctx.gate, seats: ctx.seats,
+      onecSessionsOpen: () => ctx.onec.openSessions,
+      runners: () => [...(ctx.telegram?.runners() ?? []), ...(ctx.whatsapp?.runners() ?? [])],
+      instanceId: ctx.instanceId,
+      processMetrics: opts.processMetrics,
+    });
+    ctx.onec.setObserver(metrics.onecObserver());
+    const unsubscribe = [
+      ctx.bus.on('inbound.delivered', ({ messages }) => metrics.inboundDelivered(messages)),
+      ctx.bus.on('outbound.status', ({ event, chatId }) => { if (event.status === 'sent') metrics.outboundSent(chatId); }),
+    ];
+
+    const dashboardPath = opts.dashboardPath ?? '/admin/queues';
+    if (ctx.roles.has('http')) {
+      if (config.admin) log.info(`queue dashboard at ${dashboardPath} (HTTP Basic, ADMIN_USER)`);
+      else log.warn(`queue dashboard is off: ADMIN_USER and ADMIN_PASSWORD are not set, so ${dashboardPath} is not served`);
+    }
+
+    const routes = async (app: FastifyInstance): Promise<void> => {
+      if (opts.metrics ?? true) {
+        app.get('/metrics', { config: { auth: 'public' } }, async (_req, reply) => {
+          const { contentType, body } = await metrics.text();
+          return reply.header('Content-Type', contentType).send(body);
+        });
+      }
+      if (config.admin) await registerDashboard(app, { catalog, admin: config.admin, scrubber, basePath: dashboardPath, refreshMs: opts.refreshMs });
+    };
+
+    return {
+      name: 'ops',
+      routes,
+      async stop() {
+        for (const u of unsubscribe) u();
+        ctx.onec.setObserver(undefined);
+        await catalog.close();
+      },
+    };
+  };
+}
+
+export { ConnectorMetrics } from './metrics.ts';
+export { QueueCatalog, KNOWN_LANES } from './queue-catalog.ts';

@@ -1,0 +1,145 @@
+/**
+ * Every queue of the product, for the dashboard, the metrics and the queue CLI.
+ *
+ * A queue is a lane (ordered-lane.ts): BullMQ queue `<name>` holds kick jobs per chat and
+ * `<name>-dead` holds the dead letters. The names come from the list the connector knows
+ * (`KNOWN_LANES`, or what the caller passes) joined with what Redis shows: BullMQ keeps a
+ * `<prefix>:<queue>:meta` hash per queue, so a lane added later is found without a change
+ * here.
+ */
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+
+/** Lanes of the product: inbound (messenger → 1C), outbound (1C → messenger), statuses, routing. */
+export const KNOWN_LANES: readonly string[] = ['inbound', 'outbound', 'statuses', 'routing'];
+
+export const DEAD_SUFFIX = '-dead';
+
+/** `inbound` → [`inbound`, `inbound-dead`] for each lane. */
+export function queueNamesOfLanes(lanes: readonly string[]): string[] {
+  return lanes.flatMap((l) => [l, `${l}${DEAD_SUFFIX}`]);
+}
+
+export function isDeadLetterQueue(name: string): boolean {
+  return name.endsWith(DEAD_SUFFIX);
+}
+
+/** The lane a queue belongs to (`inbound-dead` → `inbound`). */
+export function laneOfQueue(name: string): string {
+  return isDeadLetterQueue(name) ? name.slice(0, -DEAD_SUFFIX.length) : name;
+}
+
+/**
+ * Queue names found in Redis under `prefix` (SCAN for `<prefix>:*:meta`, never KEYS). Only
+ * names without `:` count: other keys of ours also end in `:meta`.
+ */
+export async function discoverQueueNames(redis: Redis, prefix: string, maxKeys = 100_000): Promise<string[]> {
+  const found = new Set<string>();
+  const head = `${prefix}:`;
+  let cursor = '0';
+  let seen = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${escapeGlob(prefix)}:*:meta`, 'COUNT', 1000);
+    cursor = next;
+    seen += keys.length;
+    for (const k of keys) {
+      const name = k.slice(head.length, -':meta'.length);
+      if (name && !name.includes(':')) found.add(name);
+    }
+  } while (cursor !== '0' && seen < maxKeys);
+  return [...found].sort();
+}
+
+function escapeGlob(s: string): string {
+  return s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+}
+
+export interface QueueCatalogOptions {
+  /** Redis URL (REDIS_URL). */
+  redisUrl: string;
+  /** BullMQ prefix (QUEUE_PREFIX). */
+  prefix: string;
+  /** Lanes to show even before Redis has any key of theirs (default KNOWN_LANES). */
+  lanes?: readonly string[];
+  /** Also list queues found in Redis (default true). */
+  discover?: boolean;
+}
+
+/**
+ * BullMQ `Queue` handles for every queue, all on one shared Redis connection (BullMQ does
+ * not close a connection it was given; `close()` here does).
+ */
+export class QueueCatalog {
+  readonly redis: Redis;
+  readonly prefix: string;
+  private readonly lanes: readonly string[];
+  private readonly discover: boolean;
+  private readonly queues = new Map<string, Queue>();
+
+  constructor(opts: QueueCatalogOptions) {
+    this.prefix = opts.prefix;
+    this.lanes = opts.lanes ?? KNOWN_LANES;
+    this.discover = opts.discover ?? true;
+    this.redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null, connectionName: 'chat-connector-ops' });
+    this.redis.on('error', () => undefined);
+  }
+
+  /** Every queue name: the known lanes and their dead-letter queues, plus whatever Redis shows. */
+  async names(): Promise<string[]> {
+    const names = new Set(queueNamesOfLanes(this.lanes));
+    if (this.discover) for (const n of await discoverQueueNames(this.redis, this.prefix)) names.add(n);
+    return [...names].sort(byLane);
+  }
+
+  /** Is this a queue of the product (known or present in Redis)? */
+  async has(name: string): Promise<boolean> {
+    return (await this.names()).includes(name);
+  }
+
+  /** The BullMQ handle of one queue (made once). */
+  queue(name: string): Queue {
+    let q = this.queues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: this.redis, prefix: this.prefix });
+      q.on('error', () => undefined);
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  async all(): Promise<Queue[]> {
+    return (await this.names()).map((n) => this.queue(n));
+  }
+
+  /** The lane's pending-since set: the oldest score is when its oldest waiting item arrived. */
+  async oldestPendingMs(lane: string): Promise<number | null> {
+    const r = await this.redis.zrange(`${this.prefix}:lane:${lane}:active`, '0', '0', 'WITHSCORES');
+    return r.length >= 2 ? Number(r[1]) : null;
+  }
+
+  /** Chats with pending items in the lane. */
+  async pendingChats(lane: string): Promise<number> {
+    return this.redis.zcard(`${this.prefix}:lane:${lane}:active`);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
+    this.queues.clear();
+    this.redis.disconnect();
+  }
+}
+
+/** Lane order: known lanes first in product order, each followed by its dead-letter queue. */
+function byLane(a: string, b: string): number {
+  const la = laneOfQueue(a);
+  const lb = laneOfQueue(b);
+  const ia = KNOWN_LANES.indexOf(la);
+  const ib = KNOWN_LANES.indexOf(lb);
+  if (la !== lb) {
+    if (ia >= 0 && ib >= 0) return ia - ib;
+    if (ia >= 0) return -1;
+    if (ib >= 0) return 1;
+    return la < lb ? -1 : 1;
+  }
+  return Number(isDeadLetterQueue(a)) - Number(isDeadLetterQueue(b));
+}
