@@ -1,0 +1,63 @@
+/**
+ * Operator endpoints (connector-api.md):
+ * - `POST /api/v1/operators/login` — API token (route auth `api`);
+ * - `POST /api/v1/operators/heartbeat`, `POST /api/v1/operators/logout`,
+ *   `GET /api/v1/operators/feed` (SSE) — the operator token as Bearer (route auth
+ *   `operator`: these routes check it themselves).
+ *
+ * A login whose HTTP client hangs up before the answer aborts the 1C call; the short 1C
+ * session is still finished (LoginService / OnecClient.authorize).
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { bearerOf } from '../secret-compare.ts';
+import type { LoginResult, LoginService, SeatInfo } from '../../operators/login-service.ts';
+import type { OperatorLogin } from '../../operators/operator-store.ts';
+import { isStreamId, streamIdBefore, type OperatorFeed } from '../../operators/operator-feed.ts';
+import { ValidationError } from '../../core/index.ts';
+
+export interface OperatorRouteDeps {
+  login: Pick<LoginService, 'login' | 'heartbeat' | 'logout' | 'authenticate'>;
+  feed: Pick<OperatorFeed, 'serve'>;
+}
+
+export function operatorRoutes(deps: OperatorRouteDeps): FastifyPluginAsync {
+  return async (app) => {
+    app.post('/api/v1/operators/login', { config: { auth: 'api' } }, async (req, reply): Promise<LoginResult> => {
+      const ctl = new AbortController();
+      const res = reply.raw;
+      // The response closing before it was written out = the client hung up mid-login.
+      const onClose = () => { if (!res.writableFinished) ctl.abort(new Error('the client closed the connection during login')); };
+      res.once('close', onClose);
+      try {
+        return await deps.login.login(req.body, ctl.signal);
+      } finally {
+        res.off('close', onClose);
+      }
+    });
+
+    app.post('/api/v1/operators/heartbeat', { config: { auth: 'operator' } }, async (req): Promise<{ expiresAt: string; seat: SeatInfo }> =>
+      deps.login.heartbeat(bearerOf(req.headers.authorization)));
+
+    app.post('/api/v1/operators/logout', { config: { auth: 'operator' } }, async (req) => {
+      await deps.login.logout(bearerOf(req.headers.authorization));
+      return { ok: true };
+    });
+
+    app.get('/api/v1/operators/feed', { config: { auth: 'operator' } }, async (req, reply) => {
+      const token = bearerOf(req.headers.authorization);
+      const login: OperatorLogin = await deps.login.authenticate(token);
+      const header = req.headers['last-event-id'];
+      const lastId = Array.isArray(header) ? header[0] : header;
+      if (lastId !== undefined && lastId !== '' && !isStreamId(lastId)) {
+        throw new ValidationError('Header "Last-Event-ID" must be an event id this feed sent (e.g. 1700000000000-0).');
+      }
+      const after = lastId ? lastId : streamIdBefore(Date.parse(login.issuedAt));
+      reply.hijack();
+      await deps.feed.serve(reply.raw, {
+        operatorId: login.operator.id,
+        after,
+        stillValid: async () => (await deps.login.authenticate(token).then(() => true, () => false)),
+      });
+    });
+  };
+}

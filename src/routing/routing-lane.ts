@@ -1,0 +1,83 @@
+/**
+ * Routing events to 1C (`POST /routing`): through an OrderedLane named `routing` keyed by
+ * chat, so each chat's events arrive in order, a resend is deduplicated by event id (in the
+ * lane and in 1C), and the 1C client batches events of many chats into one call.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from '../core/index.ts';
+import type { OnecDelivery } from '../onec/onec-client.ts';
+import type { OnecRoutingEvent } from '../onec/onec-types.ts';
+import { OrderedLane, type ItemOutcome } from '../queues/ordered-lane.ts';
+import type { RetryPolicy } from '../queues/retry-policy.ts';
+import type { RoutingEvent } from './chat-routing.ts';
+
+export interface RoutingLaneOptions {
+  redis: Redis;
+  bullConnection: { url: string };
+  /** QUEUE_PREFIX. */
+  prefix: string;
+  /** Where the events go (the 1C client). */
+  onec: Pick<OnecDelivery, 'deliverRouting'>;
+  /** Most events per call (default 100). */
+  batchMax?: number;
+  lockMs?: number;
+  sweepIntervalMs?: number;
+  retryPolicy?: RetryPolicy;
+  logger?: Logger;
+}
+
+export function toOnecEvent(e: RoutingEvent): OnecRoutingEvent {
+  return {
+    id: e.id, chatId: e.chatId, type: e.type, operatorId: e.operatorId, group: e.group,
+    ...(e.comment ? { comment: e.comment } : {}), at: e.at,
+  };
+}
+
+export class RoutingLane {
+  readonly lane: OrderedLane<OnecRoutingEvent>;
+
+  constructor(o: RoutingLaneOptions) {
+    this.lane = new OrderedLane<OnecRoutingEvent>({
+      name: 'routing',
+      redis: o.redis,
+      bullConnection: o.bullConnection,
+      prefix: o.prefix,
+      batchMax: o.batchMax,
+      lockMs: o.lockMs,
+      sweepIntervalMs: o.sweepIntervalMs,
+      retryPolicy: o.retryPolicy,
+      logger: o.logger,
+      jobName: (key, seq) => `${key} routing #${seq}`,
+      sink: {
+        deliver: async (_key, items): Promise<ItemOutcome[]> => {
+          const events = items.map((it) => stripSeq(it.body));
+          const results = await o.onec.deliverRouting(events);
+          const byId = new Map(results.map((r) => [r.id, r]));
+          return events.map((e): ItemOutcome => {
+            const r = byId.get(e.id);
+            if (!r) return { kind: 'retry', error: new Error(`1C gave no result for routing event ${e.id}`) };
+            if (r.status === 'accepted' || r.status === 'duplicate') return { kind: 'done' };
+            if (r.status === 'rejected') return { kind: 'rejected', reason: `1C rejected the routing event: ${r.error ?? 'no reason given'}` };
+            return { kind: 'retry', error: new Error(`1C answered "${r.status}" for routing event ${e.id}`) };
+          });
+        },
+      },
+    });
+  }
+
+  /** Stores the events durably (deduplicated by id) and kicks their chats. */
+  async append(events: RoutingEvent[]): Promise<void> {
+    await this.lane.append(events.map((e) => ({ key: e.chatId, id: e.id, body: toOnecEvent(e) })));
+  }
+
+  start(): Promise<void> { return this.lane.start(); }
+  pause(): Promise<void> { return this.lane.pause(); }
+  resume(): Promise<void> { return this.lane.resume(); }
+  stop(): Promise<void> { return this.lane.stop(); }
+  close(): Promise<void> { return this.lane.close(); }
+}
+
+function stripSeq(body: OnecRoutingEvent & { seq?: number }): OnecRoutingEvent {
+  const { seq: _seq, ...rest } = body;
+  return rest;
+}
