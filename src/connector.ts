@@ -112,7 +112,8 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
   const gate = new LicenseGate({ file: config.license.file, publicKey: config.license.publicKey, hostId, logger: logger.child({ component: 'license' }) });
   const seats = new SeatManager({ redis, prefix: config.queuePrefix, ttlS: config.seatTtlS });
 
-  const permits = new RedisSessionPermits({ redis, prefix: config.queuePrefix, max: config.onec.maxSessions });
+  // A dead process's session lives on in 1C for sessionMaxAge; its permit must too.
+  const permits = new RedisSessionPermits({ redis, prefix: config.queuePrefix, max: config.onec.maxSessions, holdTtlMs: config.onec.sessionMaxAgeS * 1000 + 2_000 });
   const onec = new OnecClient({
     baseUrl: config.onec.baseUrl ?? 'http://127.0.0.1:1/not-configured',
     user: config.onec.user,

@@ -29,6 +29,8 @@ export interface Config {
     authWaitMs: number;
     /** A routing session idle this long is finished, so it holds no 1C license (well under sessionMaxAge). */
     idleFinishMs: number;
+    /** The publication's sessionMaxAge: how long 1C keeps a session a crashed process left open. */
+    sessionMaxAgeS: number;
   };
   telegram: {
     tokens: string[];
@@ -209,6 +211,7 @@ export function loadConfig(
       timeoutMs: r.int('ONEC_TIMEOUT_MS', 10_000, 100, 600_000),
       authWaitMs: r.int('ONEC_AUTH_WAIT_MS', 30_000, 0, 600_000),
       idleFinishMs: r.int('ONEC_IDLE_FINISH_MS', 2_000, 50, 60_000),
+      sessionMaxAgeS: r.int('ONEC_SESSION_MAX_AGE_S', 20, 1, 86_400),
     },
     telegram: {
       tokens,
@@ -227,6 +230,9 @@ export function loadConfig(
     laneSweepMs: r.int('LANE_SWEEP_MS', 5_000, 100, 600_000),
     logLevel: r.oneOf<LogLevel>('LOG_LEVEL', 'info', LOG_LEVELS),
   };
+  if (config.onec.idleFinishMs >= config.onec.sessionMaxAgeS * 1000) {
+    r.problems.push(`ONEC_IDLE_FINISH_MS (${config.onec.idleFinishMs}) must be below ONEC_SESSION_MAX_AGE_S (${config.onec.sessionMaxAgeS} s), or 1C ends idle sessions first`);
+  }
   if (r.problems.length) throw new ConfigError(r.problems);
   return deepFreeze(config);
 }
