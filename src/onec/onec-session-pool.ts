@@ -14,6 +14,9 @@ export interface PooledSession {
   id: string | null;
   readonly permit: SessionPermit;
   idleTimer: NodeJS.Timeout | null;
+  /** Another instance waits for a permit: finish this session at its next release. */
+  yieldRequested?: boolean;
+  yieldTimer?: NodeJS.Timeout | null;
 }
 
 export interface SessionPoolOptions {
@@ -24,6 +27,8 @@ export interface SessionPoolOptions {
   permits: SessionPermits;
   logger: Logger;
   observer?: OnecObserver;
+  /** How often a busy session asks whether another instance waits for a permit (default 1000 ms). */
+  yieldCheckMs?: number;
 }
 
 interface Waiter {
@@ -93,7 +98,9 @@ export class OnecSessionPool {
   /** Gives a session back: to the next waiter, to the idle list, or (if 1C lost it) away. */
   release(s: PooledSession): void {
     if (s.id === null) { void this.retire(s); return; }
-    if (this.closed) { void this.finish(s); return; }
+    // Under steady traffic a session never idles; when another connector instance waits
+    // for the deployment-wide permit, hand it over instead of keeping it forever.
+    if (this.closed || s.yieldRequested) { void this.finish(s); return; }
     const w = this.waiters.shift();
     if (w) { w.resolve(s); return; }
     this.idle.push(s);
@@ -186,11 +193,20 @@ export class OnecSessionPool {
   private opened(s: PooledSession, id: string): void {
     s.id = id;
     this.openCount++;
+    const contended = s.permit.contended?.bind(s.permit);
+    if (contended) {
+      s.yieldTimer = setInterval(() => {
+        contended().then((c) => { s.yieldRequested = c; }, () => undefined);
+      }, this.o.yieldCheckMs ?? 1_000);
+      s.yieldTimer.unref();
+    }
     this.o.logger.debug({ open: this.openCount }, '1C routing session opened');
     this.o.observer?.onSessionsOpen?.(this.openCount);
   }
 
   private lost(s: PooledSession): void {
+    if (s.yieldTimer) { clearInterval(s.yieldTimer); s.yieldTimer = null; }
+    s.yieldRequested = false;
     if (s.id === null) return;
     s.id = null;
     this.openCount--;

@@ -7,6 +7,8 @@
 
 export interface SessionPermit {
   release(): Promise<void>;
+  /** Optional: true when someone elsewhere waits for a permit (a busy holder then hands over). */
+  contended?(): Promise<boolean>;
 }
 
 export interface SessionPermits {
