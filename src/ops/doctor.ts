@@ -1,0 +1,190 @@
+/**
+ * `chat-connector doctor`: one line per check, ✓ or ✗ with what to do (ℹ for information).
+ * A ✗ marked `fatal` is one that stops chats; the command exits non-zero on any of them.
+ * Secrets never appear: every line goes through the secret scrubber of the configuration.
+ *
+ * Checks, in order: Redis (answers; `maxmemory-policy` noeviction; persistence), 1C (reachable,
+ * credentials, publication, free licenses — one `GET /licenses` in a short session that is
+ * finished), the license document and feature 42, each Telegram bot (`getMe`), each
+ * WhatsApp account (credentials stored in Redis = paired).
+ */
+import { Api, GrammyError, HttpError } from 'grammy';
+import { Redis } from 'ioredis';
+import type { Config } from '../config/config.ts';
+import { ConnectorError, describeError } from '../core/index.ts';
+import { SecretScrubber } from '../infra/logger.ts';
+import { featureLabel, SEAT_FEATURES } from '../licensing/features.ts';
+import { computeHostId } from '../licensing/host-id.ts';
+import { checkLicenseFile } from '../licensing/license-document.ts';
+import { OnecClient } from '../onec/onec-client.ts';
+import { accountKeys } from '../channels/whatsapp/redis-keys.ts';
+import { redactRedisUrl } from '../queues/redis-connection.ts';
+
+export type DoctorMark = '✓' | '✗' | 'ℹ';
+
+export interface DoctorLine {
+  check: string;
+  mark: DoctorMark;
+  /** A ✗ that stops chats (the command exits 1). */
+  fatal: boolean;
+  text: string;
+}
+
+export interface DoctorOptions {
+  /** Host id override (tests). */
+  hostId?: string;
+  /** Timeout of each network check, ms (default 5000). */
+  timeoutMs?: number;
+  /** Called with each line as soon as it is known. */
+  onLine?: (line: DoctorLine) => void;
+}
+
+const ok = (check: string, text: string): DoctorLine => ({ check, mark: '✓', fatal: false, text });
+const bad = (check: string, text: string, fatal = true): DoctorLine => ({ check, mark: '✗', fatal, text });
+const info = (check: string, text: string): DoctorLine => ({ check, mark: 'ℹ', fatal: false, text });
+
+export function botIdOfToken(token: string): string {
+  return token.split(':')[0] ?? '?';
+}
+
+export async function runDoctorChecks(config: Readonly<Config>, opts: DoctorOptions = {}): Promise<DoctorLine[]> {
+  const scrub = new SecretScrubber([config.apiToken, config.admin?.password, config.onec.password, config.telegram.webhookSecret, ...config.telegram.tokens]);
+  const lines: DoctorLine[] = [];
+  const push = (l: DoctorLine) => {
+    const safe = { ...l, text: scrub.string(l.text) };
+    lines.push(safe);
+    opts.onLine?.(safe);
+  };
+  const timeoutMs = opts.timeoutMs ?? 5_000;
+
+  const redisOk = await checkRedis(config, timeoutMs, push);
+  await checkOnec(config, timeoutMs, push);
+  checkLicense(config, opts.hostId ?? computeHostId(), push);
+  for (const token of config.telegram.tokens) await checkBot(config, token, timeoutMs, push);
+  if (config.whatsapp.accounts.length) await checkWhatsapp(config, redisOk, timeoutMs, push);
+  return lines;
+}
+
+async function checkRedis(config: Readonly<Config>, timeoutMs: number, push: (l: DoctorLine) => void): Promise<boolean> {
+  const where = redactRedisUrl(config.redisUrl);
+  const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs, enableOfflineQueue: false });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    await redis.ping();
+    push(ok('redis', `Redis answers at ${where}.`));
+  } catch (e) {
+    push(bad('redis', `Redis does not answer at ${where} (${describeError(e)}): start it or fix REDIS_URL.`));
+    redis.disconnect();
+    return false;
+  }
+  try {
+    const [, policy] = (await redis.config('GET', 'maxmemory-policy')) as string[];
+    if (policy === 'noeviction') push(ok('redis_policy', 'Redis maxmemory-policy is noeviction (queued messages are never evicted).'));
+    else push(bad('redis_policy', `Redis maxmemory-policy is ${policy ?? 'unknown'}: Redis may evict queued messages; set "maxmemory-policy noeviction" (BullMQ requires it).`));
+  } catch (e) {
+    push(info('redis_policy', `Could not read maxmemory-policy (${describeError(e)}); make sure it is noeviction — BullMQ requires it.`));
+  }
+  try {
+    const [, aof] = (await redis.config('GET', 'appendonly')) as string[];
+    const [, save] = (await redis.config('GET', 'save')) as string[];
+    const rdb = typeof save === 'string' && save.trim() !== '';
+    if (aof === 'yes') push(info('redis_persistence', `Redis persistence: AOF on${rdb ? ' and RDB snapshots' : ''}.`));
+    else if (rdb) push(info('redis_persistence', `Redis persistence: RDB snapshots only (${save}); a crash loses what arrived since the last one — "appendonly yes" is safer.`));
+    else push(info('redis_persistence', 'Redis persistence: off; a Redis restart loses queued messages — turn on "appendonly yes".'));
+  } catch (e) {
+    push(info('redis_persistence', `Could not read Redis persistence settings (${describeError(e)}).`));
+  }
+  if (config.queuePrefix && !/\{.+\}/.test(config.queuePrefix)) {
+    try {
+      const mode = /cluster_enabled:1/.test(await redis.info('cluster'));
+      if (mode) push(bad('redis_cluster', `Redis runs as a Cluster but QUEUE_PREFIX "${config.queuePrefix}" has no hash tag: use e.g. "{${config.queuePrefix}}".`));
+    } catch { /* INFO may be disabled; nothing to say */ }
+  }
+  redis.disconnect();
+  return true;
+}
+
+async function checkOnec(config: Readonly<Config>, timeoutMs: number, push: (l: DoctorLine) => void): Promise<void> {
+  if (!config.onec.baseUrl || !config.onec.user) {
+    push(bad('onec', 'ONEC_BASE_URL and ONEC_USER are not set: the connector cannot deliver to 1C.'));
+    return;
+  }
+  const client = new OnecClient({ baseUrl: config.onec.baseUrl, user: config.onec.user, password: config.onec.password, timeoutMs, maxSessions: 1 });
+  try {
+    const lic = await client.getLicenses();
+    push(ok('onec', `1C answers at ${config.onec.baseUrl} and accepts the service user ${config.onec.user}.`));
+    if (lic.free > 0) push(ok('onec_licenses', `1C licenses: ${lic.free} free of ${lic.total} (${lic.used} used).`));
+    else push(bad('onec_licenses', `1C licenses: none free of ${lic.total}; deliveries and operator logins wait for one — free a license or buy more.`, false));
+  } catch (e) {
+    const code = e instanceof ConnectorError ? e.code : 'error';
+    const what: Record<string, string> = {
+      onec_unreachable: `1C is unreachable at ${config.onec.baseUrl}: check ONEC_BASE_URL and that the web server runs`,
+      invalid_credentials: `1C refused the service user ${config.onec.user}: check ONEC_USER and ONEC_PASSWORD`,
+      onec_not_published: `the 1C HTTP service is not published at ${config.onec.baseUrl} (404): publish the "chats" HTTP service or fix ONEC_BASE_URL`,
+      onec_license_unavailable: '1C has no free license for the service user right now: free a license or buy more',
+    };
+    push(bad('onec', `${what[code] ?? `1C answered with an error at ${config.onec.baseUrl}`} (${describeError(e)}).`));
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+}
+
+function checkLicense(config: Readonly<Config>, hostId: string, push: (l: DoctorLine) => void): void {
+  const doc = checkLicenseFile(config.license.file, { publicKey: config.license.publicKey, hostId, now: new Date() });
+  if (!doc.valid) {
+    push(bad('license', `License document: ${doc.reason ?? 'not valid'} [${doc.code}] — set LICENSE_FILE and LICENSE_PUBLIC_KEY to the document and key from your vendor (this host: ${hostId}).`));
+    return;
+  }
+  const p = doc.payload;
+  push(ok('license', `License document ${p?.id ?? ''} for ${p?.licensee ?? '?'} is valid${p?.expiresAt ? ` until ${p.expiresAt}` : ''}.`));
+  const f42 = doc.features[42];
+  if (f42.state === 'granted') push(ok('feature_42', `Feature ${featureLabel(42)} is granted to this host.`));
+  else push(bad('feature_42', `Feature ${featureLabel(42)} is ${f42.state.replace('_', ' ')} for this host (${hostId}): ${f42.reason ?? ''} Ask your vendor for a license bound to this host id.`));
+  const seats = SEAT_FEATURES.map((f) => `${f}: ${doc.features[f].granted}`).join(', ');
+  push(info('seats', `Operator seats granted — ${seats}.`));
+}
+
+async function checkBot(config: Readonly<Config>, token: string, timeoutMs: number, push: (l: DoctorLine) => void): Promise<void> {
+  const id = botIdOfToken(token);
+  const api = new Api(token, { apiRoot: config.telegram.apiRoot, timeoutSeconds: Math.ceil(timeoutMs / 1000) });
+  try {
+    const me = await api.getMe();
+    push(ok(`telegram:${id}`, `Telegram bot @${me.username} (id ${id}) answers getMe.`));
+    if (config.telegram.mode === 'polling') {
+      const wh = await api.getWebhookInfo();
+      if (wh.url) push(bad(`telegram:${id}:webhook`, `Telegram bot @${me.username} has a webhook set, so polling gets 409: run with TELEGRAM_MODE=webhook or delete the webhook (deleteWebhook).`));
+    }
+  } catch (e) {
+    if (e instanceof GrammyError && (e.error_code === 401 || e.error_code === 404)) {
+      push(bad(`telegram:${id}`, `Telegram rejected the token of bot ${id} (${e.error_code}): get a valid token from @BotFather and fix TELEGRAM_BOT_TOKENS.`));
+    } else if (e instanceof HttpError) {
+      push(bad(`telegram:${id}`, `Telegram Bot API is unreachable at ${config.telegram.apiRoot} for bot ${id}: check the network or TELEGRAM_API_ROOT.`));
+    } else {
+      push(bad(`telegram:${id}`, `Telegram getMe failed for bot ${id}: ${describeError(e)}`));
+    }
+  }
+}
+
+async function checkWhatsapp(config: Readonly<Config>, redisOk: boolean, timeoutMs: number, push: (l: DoctorLine) => void): Promise<void> {
+  if (!redisOk) {
+    for (const a of config.whatsapp.accounts) push(bad(`whatsapp:${a}`, `WhatsApp account ${a}: unknown, Redis does not answer.`));
+    return;
+  }
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: timeoutMs, retryStrategy: () => null });
+  redis.on('error', () => undefined);
+  try {
+    for (const a of config.whatsapp.accounts) {
+      const raw = await redis.get(accountKeys(config.queuePrefix, a).creds);
+      if (raw === null) {
+        push(bad(`whatsapp:${a}`, `WhatsApp account ${a} is not paired (no credentials in Redis): run "chat-connector whatsapp pair ${a}".`));
+        continue;
+      }
+      const registered = /"registered"\s*:\s*true/.test(raw) || /"me"\s*:\s*\{/.test(raw);
+      if (registered) push(ok(`whatsapp:${a}`, `WhatsApp account ${a} is paired (credentials stored in Redis).`));
+      else push(bad(`whatsapp:${a}`, `WhatsApp account ${a} has started pairing but is not linked yet: run "chat-connector whatsapp pair ${a}".`));
+    }
+  } finally {
+    redis.disconnect();
+  }
+}
