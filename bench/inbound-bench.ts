@@ -126,3 +126,42 @@ export async function benchPipeline(o: {
   await cleanup(prefix);
   return { messagesPerSec: total / seconds, seconds, onecCalls: st.calls.messages, peakSessions, orderKept, duplicatesStored: st.messages.stored - new Set(Object.values(st.messages.byChat).flat().map((r) => r.id)).size };
 }
+
+/**
+ * Update→1C latency through the whole product path: the emulated Bot API, the real grammY
+ * poller, ingest, the lane, the 1C client. Messages are offered at `rate`/s across `chats`
+ * chats; latency runs from the moment the update exists at the Bot API to 1C's ack.
+ */
+export async function benchLatency(o: { rate: number; seconds: number; chats: number; onecCallMs: number }): Promise<{ p50Ms: number; p99Ms: number; maxMs: number; messages: number }> {
+  const { startLocalStack } = await import('../src/infra/local-stack.ts');
+  const { createConnector } = await import('../src/connector.ts');
+  const { createLogger } = await import('../src/infra/logger.ts');
+  const stack = await startLocalStack({ onec: { latency: { perCallMs: o.onecCallMs } }, redisUrl: REDIS_URL });
+  const sentAt = new Map<string, number>();
+  const lat: number[] = [];
+  const connector = await createConnector(stack.config, {
+    logger: createLogger({ level: 'silent', format: 'json' }),
+    inboundObserver: { delivered: (ms) => { const now = performance.now(); for (const m of ms) { const t = sentAt.get(m.id); if (t !== undefined) { lat.push(now - t); sentAt.delete(m.id); } } } },
+  });
+  await connector.start();
+  const bot = stack.bots[0];
+  const chats = Array.from({ length: o.chats }, (_, i) => stack.telegram.chat(bot.token, { firstName: `L${i}` }));
+  const total = Math.round(o.rate * o.seconds);
+  const t0 = performance.now();
+  for (let i = 0; i < total; i++) {
+    const due = t0 + (i * 1000) / o.rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const c = chats[i % chats.length];
+    const s = c.text(`latency ${i}`);
+    sentAt.set(`tg:${bot.username}:${c.id}:${s.messageId}`, performance.now());
+  }
+  const deadline = performance.now() + 30_000;
+  while (lat.length < total && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await connector.stop();
+  await cleanup(stack.config.queuePrefix);
+  await stack.stop();
+  lat.sort((a, b) => a - b);
+  const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? NaN;
+  return { p50Ms: q(0.5), p99Ms: q(0.99), maxMs: lat[lat.length - 1] ?? NaN, messages: lat.length };
+}

@@ -1,0 +1,64 @@
+/**
+ * `npm run bench`: every benchmark in one run on the same Redis; prints one JSON object.
+ * Figures, not assertions: the targets are printed beside what was measured.
+ * Run a part with `npm run bench -- inbound|outbound|logins`.
+ */
+import { benchBareBullmq, benchLatency, benchPipeline } from './inbound-bench.ts';
+
+const only = process.argv[2];
+const want = (part: string) => !only || only === part;
+const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
+
+let peakRss = process.memoryUsage().rss;
+const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 50);
+sampler.unref();
+
+const out: Record<string, unknown> = { machine: { cpus: (await import('node:os')).cpus().length, node: process.version } };
+
+if (want('inbound')) {
+  const bare = await benchBareBullmq(20_000);
+  const pipe = await benchPipeline({ chats: 20, perChat: 1000, batchMax: 100, maxSessions: 1 });
+  const perMessage = await benchPipeline({ chats: 20, perChat: 100, batchMax: 1, maxSessions: 1 });
+  const drain = await benchPipeline({ chats: 1000, perChat: 100, batchMax: 500, maxSessions: 1, preload: true, latency: { perCallMs: 20, perMessageMs: 0.1 } });
+  const drainDefaultBatch = await benchPipeline({ chats: 1000, perChat: 100, batchMax: 100, maxSessions: 1, preload: true, latency: { perCallMs: 20, perMessageMs: 0.1 } });
+  const latency = await benchLatency({ rate: 200, seconds: 10, chats: 20, onecCallMs: 5 });
+  out.inbound = {
+    bareBullmqJobsPerSec: round(bare, 0),
+    pipelineMessagesPerSec: round(pipe.messagesPerSec, 0),
+    pipelineToBaseline: round(pipe.messagesPerSec / bare, 2),
+    pipelineOrderKept: pipe.orderKept,
+    pipelineOnecCalls: pipe.onecCalls,
+    oneCallPerMessageMessagesPerSec: round(perMessage.messagesPerSec, 0),
+    pipelineToOneCallPerMessage: round(pipe.messagesPerSec / perMessage.messagesPerSec, 1),
+    drain100kSeconds: round(drain.seconds),
+    drain100kOnecCalls: drain.onecCalls,
+    drain100kBatchMax: 500,
+    drain100kSecondsBatch100: round(drainDefaultBatch.seconds),
+    drainOrderKept: drain.orderKept && drainDefaultBatch.orderKept,
+    latencyAt200PerSec: { p50Ms: round(latency.p50Ms), p99Ms: round(latency.p99Ms), maxMs: round(latency.maxMs), messages: latency.messages },
+    peakOnecSessions: Math.max(pipe.peakSessions, perMessage.peakSessions, drain.peakSessions, drainDefaultBatch.peakSessions),
+    targets: { pipelineToBaseline: '>= 0.6', drain100kSeconds: '<= 30', p99Ms: '<= 100', peakRssMb: '<= 200', peakOnecSessions: '<= ONEC_MAX_SESSIONS (1)' },
+  };
+}
+
+if (want('outbound')) {
+  try {
+    const { benchOutbound } = await import('./outbound-bench.ts');
+    out.outbound = await benchOutbound({});
+  } catch (e) {
+    out.outbound = { error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+if (want('logins')) {
+  try {
+    const { benchLogins } = await import('./login-bench.ts');
+    out.logins = await benchLogins();
+  } catch (e) {
+    out.logins = { error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+out.peakRssMb = round(peakRss / 1024 / 1024, 0);
+process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+process.exit(0);
