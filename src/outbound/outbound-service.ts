@@ -23,6 +23,7 @@
  * chat is driven again. Only that in-flight message can repeat; order and completeness are
  * kept. Everything recorded as sent is never sent again (the record is checked first).
  */
+import { setMaxListeners } from 'node:events';
 import type { Redis } from 'ioredis';
 import {
   ConnectorError, describeError, isRetryable, parseChatKey, silentLogger,
@@ -79,7 +80,7 @@ export class OutboundService implements StatusSink {
   readonly pacing: OutboundPacing;
   private readonly log: Logger;
   /** Aborts pacing waits when the workers pause or stop. */
-  private halt = new AbortController();
+  private halt = haltController();
 
   constructor(private readonly o: OutboundServiceOptions) {
     this.log = (o.logger ?? silentLogger).child({ component: 'outbound' });
@@ -256,7 +257,7 @@ export class OutboundService implements StatusSink {
   // ------------------------------------------------------------------ lifecycle
 
   async start(): Promise<void> {
-    this.halt = new AbortController();
+    this.halt = haltController();
     await Promise.all([this.lane.start(), this.statusLane.start()]);
   }
 
@@ -266,7 +267,7 @@ export class OutboundService implements StatusSink {
   }
 
   async resume(): Promise<void> {
-    this.halt = new AbortController();
+    this.halt = haltController();
     await Promise.all([this.lane.resume(), this.statusLane.resume()]);
   }
 
@@ -279,6 +280,13 @@ export class OutboundService implements StatusSink {
     this.halt.abort();
     await Promise.all([this.lane.close(), this.statusLane.close()]);
   }
+}
+
+/** Every chat waiting for a send slot listens on it (up to the lane's concurrency). */
+function haltController(): AbortController {
+  const c = new AbortController();
+  setMaxListeners(0, c.signal);
+  return c;
 }
 
 function pausedError(): ConnectorError {
