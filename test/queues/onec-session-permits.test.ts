@@ -29,9 +29,9 @@ describe('deployment-wide 1C session permits', () => {
     // Instance A never idles: a delivery always waits behind the one in flight.
     let stop = false;
     let n = 0;
-    const busy = (async () => { while (!stop) await a.deliverMessages([fakeMessage(1, ++n)]); })();
+    const busy = (async () => { while (!stop) await a.deliverMessages([{ ...fakeMessage(1, ++n), seq: n, route: null }]); })();
     while (n < 5) await new Promise((r) => setImmediate(r));
-    const res = await b.deliverMessages([fakeMessage(2, 1)]);
+    const res = await b.deliverMessages([{ ...fakeMessage(2, 1), seq: 1, route: null }]);
     const nWhenBServed = n;
     stop = true;
     await busy;
