@@ -6,8 +6,9 @@
  * The size comes from `GET /licenses`, cached in Redis for all instances and refreshed by
  * one probe at a time. Asking 1C is not free — outside a routing session the question
  * itself opens a session that takes a license — so the probe runs only when nobody of ours
- * is being admitted: when there is no answer yet, or the answer is stale and no login holds
- * a permit (while logins are running, the answer they are working with stands). Whoever
+ * is being admitted: when there is no answer yet, or the answer is stale and the line is
+ * idle (while logins run or wait, the answer they work with stands, up to `maxStaleMs`;
+ * a refusal by 1C corrects it at once, see below). Whoever
  * probes makes everyone else wait (size 0) until the answer is in, so the probe never
  * races a login for the last license.
  *
@@ -37,6 +38,10 @@ export interface LicenseAdmissionOptions {
   holdTtlMs?: number;
   /** How long a positive answer of 1C is used before asking again when idle (default 5 000 ms). */
   probeTtlMs?: number;
+  /** Longest a positive answer is used while logins keep the line busy (default 60 000 ms). */
+  maxStaleMs?: number;
+  /** How long one process reuses the size it read (default 20 ms). */
+  memoMs?: number;
   /** How soon to ask again after 1C had no free license (default 250 ms). */
   emptyRetryMs?: number;
   /** How often a waiting login asks the semaphore (default 10 ms). */
@@ -57,6 +62,9 @@ export class LicenseAdmission {
   private readonly lockKey: string;
   private readonly probeTtlMs: number;
   private readonly emptyRetryMs: number;
+  private readonly maxStaleMs: number;
+  private readonly memoMs: number;
+  private memo: { n: number; at: number } | null = null;
   private readonly log: Logger;
   /** Probes made by this process (for tests and the benchmark). */
   probes = 0;
@@ -71,6 +79,8 @@ export class LicenseAdmission {
     this.lockKey = `${o.prefix}:operators:onec-probe`;
     this.probeTtlMs = o.probeTtlMs ?? 5_000;
     this.emptyRetryMs = o.emptyRetryMs ?? 250;
+    this.maxStaleMs = o.maxStaleMs ?? 60_000;
+    this.memoMs = o.memoMs ?? 20;
     this.log = o.logger ?? silentLogger;
   }
 
@@ -84,11 +94,23 @@ export class LicenseAdmission {
 
   /** 1C refused to open a session for lack of a license: admit nobody until 1C says otherwise. */
   async refused(): Promise<void> {
+    this.memo = null;
     await this.r.set(this.cacheKey, `0:${Date.now()}`);
   }
 
-  /** The semaphore's size right now (asked on every attempt of every waiter). */
+  /**
+   * The semaphore's size right now. Asked on every attempt of every waiter, so the answer
+   * is shared in-process for `memoMs` (many waiters, one Redis read).
+   */
   async size(): Promise<number> {
+    const now = Date.now();
+    if (this.memo && now - this.memo.at < this.memoMs) return this.memo.n;
+    const n = await this.readSize();
+    this.memo = { n, at: Date.now() };
+    return n;
+  }
+
+  private async readSize(): Promise<number> {
     const raw = await this.r.get(this.cacheKey);
     let cached: number | null = null;
     if (raw) {
@@ -96,7 +118,10 @@ export class LicenseAdmission {
       cached = n;
       const ttl = n > 0 ? this.probeTtlMs : this.emptyRetryMs;
       if (Date.now() - at < ttl) return n;
-      if (n > 0 && (await this.semaphore.holders()) > 0) return n;
+      // Logins running or waiting: the answer they work with stands (a probe now would
+      // compete with them for the license), up to maxStaleMs.
+      if (n > 0 && Date.now() - at < this.maxStaleMs
+        && ((await this.semaphore.holders()) > 0 || (await this.semaphore.waiting()) > 0)) return n;
     }
     const got = await this.r.set(this.lockKey, '1', 'PX', 15_000, 'NX');
     if (got !== 'OK') return 0;

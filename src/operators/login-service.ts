@@ -138,19 +138,22 @@ export class LoginService {
         if (err instanceof SemaphoreTimeoutError) throw new OnecLicenseUnavailableError(waitMs, this.retryAfterMs);
         throw mapOnecError(err);
       }
+      // Given back as soon as 1C has finished the session (the bookkeeping after it needs no license).
+      let released = false;
+      const release = async () => { if (!released) { released = true; await permit.release().catch(() => undefined); } };
       try {
-        return await this.session(creds, signal);
+        return await this.session(creds, signal, release);
       } catch (err) {
         if (!(err instanceof OnecLicenseRefusedError)) throw mapOnecError(err);
         await this.o.admission.refused();
         if (Date.now() >= deadline || signal?.aborted) throw new OnecLicenseUnavailableError(waitMs, this.retryAfterMs);
       } finally {
-        await permit.release().catch(() => undefined);
+        await release();
       }
     }
   }
 
-  private async session(creds: OnecAuthCredentials, signal?: AbortSignal): Promise<OperatorIdentity> {
+  private async session(creds: OnecAuthCredentials, signal: AbortSignal | undefined, onFinished: () => Promise<void>): Promise<OperatorIdentity> {
     const t0 = performance.now();
     let sessionId: string | null = null;
     let finished = false;
@@ -161,6 +164,7 @@ export class LoginService {
         onSessionFinished: async (id) => {
           finished = true;
           const held = Math.round(performance.now() - t0);
+          await onFinished();
           this.stats.lastLicenseHeldMs = held;
           this.stats.totalLicenseHeldMs += held;
           this.stats.maxLicenseHeldMs = Math.max(this.stats.maxLicenseHeldMs, held);
