@@ -73,7 +73,10 @@ export function createWhatsappConnector(opts: WhatsappConnectorOptions): Whatsap
     if (!/^[^@\s]+@(s\.whatsapp\.net|lid|g\.us)$/.test(jid)) throw new ValidationError(`chatId ${message.chatId} does not name a WhatsApp chat.`, 'invalid_request');
     const notConnected = (): UnreachableError => {
       const st = runner.state();
-      return new UnreachableError('whatsapp_not_connected', `WhatsApp account ${parts.account} is not connected here (${st.state}).`, { httpStatus: 503 });
+      // Another connector instance holds this account: retry soon, so the message reaches a
+      // worker on that instance quickly instead of backing off as if WhatsApp were down.
+      const elsewhere = !runner.diagnostics().running;
+      return new UnreachableError('whatsapp_not_connected', `WhatsApp account ${parts.account} is not connected here (${elsewhere ? 'it runs on another instance' : st.state}).`, { httpStatus: 503, ...(elsewhere ? { retryAfterMs: 250 } : {}) });
     };
     if (!runner.openSocket()) throw notConnected();
     const sent = await sendContents(jid, message, {
