@@ -3,6 +3,9 @@
  * rule's pick, first reply owns (races), transfer, close/reopen, routing events to 1C in
  * order per chat, idempotent routes per message id.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { InboundMessage, OutboundMessage } from '../../src/core/index.ts';
 import { ChatRouting } from '../../src/routing/chat-routing.ts';
@@ -134,5 +137,25 @@ describe('chat routing', () => {
     expect((await h.feature.routing.state(chatId))?.status).toBe('closed');
     await until(() => eventsOf(chatId).length === 3, { what: 'three events in 1C' });
     expect(eventsOf(chatId).map((e) => e.type)).toEqual(['queued', 'assigned', 'closed']);
+  });
+
+  it('a rules file is loaded at start; rules set over the API survive a restart until the file changes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rules-'));
+    const file = join(dir, 'routing.yaml');
+    try {
+      writeFileSync(file, 'rules:\n  - keywords: [доставка]\n    group: logistics\n');
+      h = await startOperators({ feature: { rulesFile: file } });
+      expect(await h.feature.routing.rules()).toEqual([{ keywords: ['доставка'], group: 'logistics' }]);
+      await api('PUT', '/api/v1/routing/rules', [{ keywords: ['возврат'], group: 'returns' }]);
+      const restarted = await h.another({ rulesFile: file });
+      expect(await restarted.feature.routing.rules()).toEqual([{ keywords: ['возврат'], group: 'returns' }]);
+      writeFileSync(file, '- keywords: [Оплата]\n  group: billing\n');
+      const edited = await h.another({ rulesFile: file });
+      expect(await edited.feature.routing.rules()).toEqual([{ keywords: ['Оплата'], group: 'billing' }]);
+      // Every instance reads the shared copy.
+      expect(await h.feature.routing.rules()).toEqual([{ keywords: ['Оплата'], group: 'billing' }]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
