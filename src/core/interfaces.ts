@@ -97,6 +97,15 @@ export interface ChannelConnector {
   runners(): AccountRunner[];
 }
 
+/** Hooks the outbound queue passes to a send (pacing between the parts of one message). */
+export interface SendHooks {
+  /**
+   * Awaited before each messenger API call after the first one of a message (a long text
+   * split in parts, text plus media): the caller paces here so no part draws a 429.
+   */
+  beforeCall?(callIndex: number): Promise<void>;
+}
+
 /**
  * Optional capability: the channel can send. Which chats are known is the pipeline's
  * business (it has seen their inbound traffic); the channel answers for its accounts.
@@ -105,7 +114,7 @@ export interface OutboundCapable {
   /** Is this account (bot username, WhatsApp account name) configured on this channel? */
   hasAccount(account: string): boolean;
   /** Send one message; throws a ConnectorError whose `retryable` / `retryAfterMs` decide what happens next. */
-  send(message: OutboundMessage): Promise<SendResult>;
+  send(message: OutboundMessage, hooks?: SendHooks): Promise<SendResult>;
 }
 
 export function isOutboundCapable<T extends object>(c: T): c is T & OutboundCapable {

@@ -56,9 +56,11 @@ export class OutboundPacing {
   }
 
   /** The rules one message must pass; `chatType` is what the inbound side recorded (`private`, `group`, `channel`). */
-  rules(channel: string, account: string, chatKey: string, chatType: string | null, m: Pick<OutboundMessage, 'text' | 'media'>): RateRule[] {
+  rules(channel: string, account: string, chatKey: string, chatType: string | null, _message?: Pick<OutboundMessage, 'text' | 'media'>): RateRule[] {
     if (channel === 'telegram') {
-      const cost = telegramCallCount(m);
+      // One slot per Bot API call: the first is taken before the send, the others in the
+      // sender's beforeCall hook (see OutboundService), so each part keeps the spacing.
+      const cost = 1;
       const group = chatType === 'group' || chatType === 'channel';
       return [
         { key: this.limiter.key('tg', 'chat', chatKey), intervalMs: group ? this.o.telegramGroupIntervalMs : this.o.telegramChatIntervalMs, cost },

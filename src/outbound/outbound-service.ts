@@ -183,9 +183,18 @@ export class OutboundService implements StatusSink {
         return { kind: 'retry', error: new ConnectorError('outbound_paced', `The chat must wait ${slot.retryAfterMs} ms for its next send slot.`, { retryable: true, retryAfterMs: slot.retryAfterMs }) };
       }
     }
+    // Later parts of a multi-call message wait for their own slot; no abort here: a message
+    // half sent must be finished, or a retry would send its first parts twice.
+    const beforeCall = async (): Promise<void> => {
+      for (;;) {
+        const slot = await this.pacing.acquire(rules, new AbortController().signal);
+        if (slot.ok) return;
+        await new Promise((r) => setTimeout(r, Math.max(10, slot.retryAfterMs ?? 100)));
+      }
+    };
     let result;
     try {
-      result = await sender.send(msg);
+      result = await sender.send(msg, rules.length ? { beforeCall } : undefined);
     } catch (err) {
       if (isRetryable(err)) {
         this.log.info({ chat: chatKey, messageId: msg.id, err: describeError(err) }, 'send failed; the chat waits and tries again');

@@ -17,7 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { GrammyError, HttpError, InputFile, type Bot } from 'grammy';
 import type { Message } from 'grammy/types';
 import {
-  buildMessageId, parseChatKey, ConnectorError, ValidationError, type MediaStore, type OutboundMedia, type OutboundMessage, type SendResult,
+  buildMessageId, parseChatKey, ConnectorError, ValidationError, type MediaStore, type OutboundMedia, type OutboundMessage, type SendHooks, type SendResult,
 } from '../../core/index.ts';
 import { classifyTelegramError } from './outbound-errors.ts';
 import { splitText, TELEGRAM_CAPTION_LIMIT } from './outbound-split.ts';
@@ -59,7 +59,7 @@ export class TelegramSender {
     this.laterItemMaxWaitMs = opts.laterItemMaxWaitMs ?? 60_000;
   }
 
-  async send(message: OutboundMessage): Promise<SendResult> {
+  async send(message: OutboundMessage, hooks?: SendHooks): Promise<SendResult> {
     const parts = parseChatKey(message.chatId);
     if (!parts || parts.channel !== 'telegram' || !/^-?\d+$/.test(parts.native)) {
       throw new ValidationError(`The chat id "${message.chatId}" is not a Telegram chat key.`, 'invalid_chat_id');
@@ -73,6 +73,7 @@ export class TelegramSender {
     const nativeIds: string[] = [];
     for (let i = 0; i < steps.length; i += 1) {
       const reply = i === 0 && replyId !== null ? { message_id: replyId, allow_sending_without_reply: true as const } : undefined;
+      if (i > 0) await hooks?.beforeCall?.(i);
       const sent = i === 0 ? await this.once(steps[i], reply) : await this.later(steps[i]);
       nativeIds.push(buildMessageId(message.chatId, sent.message_id));
     }

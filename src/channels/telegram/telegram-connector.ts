@@ -5,7 +5,7 @@
 import type { Bot } from 'grammy';
 import {
   describeError, silentLogger, ValidationError, type AccountRunner, type ChannelConnector, type Logger, type MediaStore, type OutboundCapable,
-  type OutboundMessage, type SendResult,
+  type OutboundMessage, type SendHooks, type SendResult,
 } from '../../core/index.ts';
 import { botIdOf, createGrammyBot, TelegramPoller } from './inbound-poller.ts';
 import { TelegramWebhookRunner, type WebhookAnswer } from './inbound-webhook.ts';
@@ -102,7 +102,7 @@ export function createTelegramConnector(opts: TelegramConnectorOptions): Telegra
     channel: 'telegram',
     runners: (): AccountRunner[] => entries.map((e) => e.runner),
     hasAccount: (account: string) => byAccount(account) !== null,
-    send: (message: OutboundMessage): Promise<SendResult> => sender.send(message),
+    send: (message: OutboundMessage, hooks?: SendHooks): Promise<SendResult> => sender.send(message, hooks),
     ready: async () => { await Promise.all(entries.map(resolve)); },
     accounts: () => entries.flatMap((e) => (e.username ? [e.username] : [])),
     handleWebhook: async (account, secretHeader, body) => {
