@@ -42,6 +42,8 @@ export interface Config {
   whatsapp: { accounts: string[]; minIntervalMs: number };
   license: { file: string | null; publicKey: string | null };
   seatTtlS: number;
+  /** Keyword routing rules (JSON or YAML) loaded at start; null: rules only over the API. */
+  routingRulesFile: string | null;
   mediaDir: string;
   mediaMaxBytes: number;
   workerConcurrency: number;
@@ -223,6 +225,7 @@ export function loadConfig(
     whatsapp: { accounts: waAccounts, minIntervalMs: r.int('WHATSAPP_MIN_INTERVAL_MS', 1_000, 0, 600_000) },
     license: { file: r.opt('LICENSE_FILE'), publicKey: r.opt('LICENSE_PUBLIC_KEY') },
     seatTtlS: r.int('SEAT_TTL_S', 300, 5, 86_400),
+    routingRulesFile: r.opt('ROUTING_RULES_FILE'),
     mediaDir: r.str('MEDIA_DIR', './data/media'),
     mediaMaxBytes: r.int('MEDIA_MAX_BYTES', 20 * 1024 * 1024, 1024, 2 * 1024 * 1024 * 1024),
     workerConcurrency: r.int('WORKER_CONCURRENCY', 50, 1, 1000),

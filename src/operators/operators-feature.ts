@@ -109,9 +109,10 @@ export function operatorsFeature(opts: OperatorsFeatureOptions = {}): (ctx: Conn
           sweepTimer = setInterval(() => { void sweepOrphans(); }, every);
           sweepTimer.unref();
         }
-        if (opts.rulesFile) {
-          const installed = await routing.loadRulesFile(opts.rulesFile);
-          log.info({ file: opts.rulesFile, installed }, installed ? 'routing rules loaded from the file' : 'routing rules file unchanged; keeping the current rules');
+        const rulesFile = opts.rulesFile === undefined ? ctx.config.routingRulesFile : opts.rulesFile;
+        if (rulesFile) {
+          const installed = await routing.loadRulesFile(rulesFile);
+          log.info({ file: rulesFile, installed }, installed ? 'routing rules loaded from the file' : 'routing rules file unchanged; keeping the current rules');
         }
         unsubscribe.push(
           ctx.bus.on('inbound.delivered', ({ messages }) => fanout.messages(messages)),
