@@ -1,0 +1,154 @@
+/**
+ * The invariants, checked while the soak runs (each check only looks at what is new since
+ * the last one) and at the end. A broken invariant calls `fail` with what broke.
+ */
+import type { OnecEmulator, OnecEmulatorState } from '../src/onec/emulator/index.ts';
+import type { TelegramEmulator } from '../src/emulators/telegram/index.ts';
+import { MARKER, type ChatTrack } from './customers.ts';
+import type { ConnectorInstance } from './instances.ts';
+import type { Operators } from './operators.ts';
+import type { ReplyTrack } from './replies.ts';
+
+export interface CheckFigures {
+  inbound: { sent: number; expectedStored: number; stored: number; storedInOrder: number; duplicateStores: number; duplicateAnswers: number; rejectedExpected: number; rejectedIn1c: number; chats: number };
+  outbound: { submitted: number; delivered: number; repeats: number; repeatsAfterKill9: number; repeatsAfterRedisRestart: number; chats: number };
+  sessions: { samples: number; peakOpen: number; peakBound: number; maxOverMaxSessions: number; emulatorPeakOpen: number; openNow: number };
+  memory: Record<string, { peakRssMb: number; lastRssMb: number }>;
+}
+
+export interface ChecksOptions {
+  onec: OnecEmulator;
+  telegram: TelegramEmulator;
+  chats: ChatTrack[];
+  replies: ReplyTrack[];
+  operators: Operators;
+  instances: ConnectorInstance[];
+  maxSessions: number;
+  rssLimitMb: number;
+  /** When an instance was killed with SIGKILL, and when Redis went down (ms since epoch). */
+  kill9Times(): number[];
+  redisDownTimes(): number[];
+  fail(message: string): void;
+}
+
+/** How long after Telegram accepted a message a crash can still keep `sent` from being recorded. */
+const REPEAT_WINDOW_MS = 10_000;
+
+export class Checks {
+  readonly figures: CheckFigures;
+
+  constructor(private readonly o: ChecksOptions) {
+    this.figures = {
+      inbound: { sent: 0, expectedStored: 0, stored: 0, storedInOrder: 0, duplicateStores: 0, duplicateAnswers: 0, rejectedExpected: 0, rejectedIn1c: 0, chats: o.chats.length },
+      outbound: { submitted: 0, delivered: 0, repeats: 0, repeatsAfterKill9: 0, repeatsAfterRedisRestart: 0, chats: o.replies.length },
+      sessions: { samples: 0, peakOpen: 0, peakBound: 0, maxOverMaxSessions: 0, emulatorPeakOpen: 0, openNow: 0 },
+      memory: {},
+    };
+  }
+
+  /** Every message 1C stored is the next one its chat expects: once, in `seq` order, nothing unknown. */
+  checkInbound(st: OnecEmulatorState = this.o.onec.state()): void {
+    const f = this.figures.inbound;
+    let stored = 0;
+    let expected = 0;
+    for (const c of this.o.chats) {
+      const refs = st.messages.byChat[c.key] ?? [];
+      expected += c.expected.length;
+      stored += refs.length;
+      for (; c.checked < refs.length; c.checked++) {
+        const ref = refs[c.checked];
+        const text = this.o.onec.storedMessage(ref.id)?.text;
+        const marker = typeof text === 'string' ? MARKER.exec(text)?.[1] : undefined;
+        const want = c.expected[c.checked];
+        if (marker === undefined) return this.o.fail(`inbound: 1C stored ${ref.id} in ${c.key}, which no customer sent (text ${JSON.stringify(text)})`);
+        if (marker !== want) {
+          const earlier = c.expected.indexOf(marker);
+          const what = earlier >= 0 && earlier < c.checked ? 'a second time (duplicate store)' : earlier > c.checked ? `out of order (expected ${want} first)` : 'unexpectedly';
+          if (earlier >= 0 && earlier < c.checked) f.duplicateStores += 1;
+          return this.o.fail(`inbound: 1C stored [${marker}] of ${c.key} ${what} at position ${c.checked + 1}`);
+        }
+        if (ref.seq === null || ref.seq <= c.lastSeq) return this.o.fail(`inbound: ${ref.id} has seq ${String(ref.seq)} after seq ${c.lastSeq} in ${c.key}`);
+        c.lastSeq = ref.seq;
+      }
+    }
+    f.sent = this.o.chats.reduce((s, c) => s + c.expected.length + c.rejectIds.length, 0);
+    f.expectedStored = expected;
+    f.stored = stored;
+    f.storedInOrder = this.o.chats.reduce((s, c) => s + c.checked, 0);
+    f.duplicateAnswers = st.messages.duplicates.count;
+    f.rejectedExpected = this.o.chats.reduce((s, c) => s + c.rejectIds.length, 0);
+    const want = new Set(this.o.chats.flatMap((c) => c.rejectIds));
+    const got = new Set(st.messages.rejected.map((r) => r.id));
+    for (const id of got) if (!want.has(id)) return this.o.fail(`inbound: 1C rejected ${id}, which was not meant to be rejected`);
+    f.rejectedIn1c = got.size;
+  }
+
+  inboundComplete(): boolean {
+    const st = this.o.onec.state();
+    this.checkInbound(st);
+    const rejected = new Set(st.messages.rejected.map((r) => r.id));
+    return this.o.chats.every((c) => c.checked === c.expected.length && c.rejectIds.every((id) => rejected.has(id)));
+  }
+
+  /** What the bot sent to each chat is, repeats of the kill edge aside, a prefix of what was submitted, in order. */
+  checkOutbound(): void {
+    const f = this.figures.outbound;
+    for (const t of this.o.replies) {
+      const tg = t.chat.tg;
+      if (!tg) continue;
+      const sent = this.o.telegram.sent(tg.bot.token, tg.chat.id);
+      for (; t.checked < sent.length; t.checked++) {
+        const rec = sent[t.checked];
+        const text = rec.text ?? rec.caption ?? '';
+        if (t.lastText !== null && text === t.lastText) {
+          const cause = this.repeatCause(t.lastAt);
+          if (!cause) return this.o.fail(`outbound: "${text}" was sent to ${t.chat.key} twice and no kill -9 or Redis restart explains it`);
+          f.repeats += 1;
+          if (cause === 'kill9') f.repeatsAfterKill9 += 1; else f.repeatsAfterRedisRestart += 1;
+          continue;
+        }
+        const want = t.submitted[t.collapsed];
+        if (text !== want) return this.o.fail(`outbound: ${t.chat.key} got "${text}" where "${String(want)}" was next (${t.collapsed} delivered before)`);
+        t.collapsed += 1;
+        t.lastText = text;
+        t.lastAt = rec.at;
+      }
+    }
+    f.submitted = this.o.replies.reduce((s, t) => s + t.submitted.length, 0);
+    f.delivered = this.o.replies.reduce((s, t) => s + t.collapsed, 0);
+  }
+
+  outboundComplete(): boolean {
+    this.checkOutbound();
+    return this.o.replies.every((t) => t.collapsed === t.submitted.length);
+  }
+
+  private repeatCause(firstAt: number): 'kill9' | 'redis' | null {
+    const near = (times: number[]) => times.some((k) => k >= firstAt - 500 && k <= firstAt + REPEAT_WINDOW_MS);
+    if (near(this.o.kill9Times())) return 'kill9';
+    if (near(this.o.redisDownTimes())) return 'redis';
+    return null;
+  }
+
+  /** 1C sessions open now ≤ ONEC_MAX_SESSIONS + the operator logins that may hold one. */
+  sampleSessions(st: OnecEmulatorState = this.o.onec.state()): void {
+    const s = this.figures.sessions;
+    const open = st.sessions.open;
+    const bound = this.o.maxSessions + this.o.operators.loginsInFlight();
+    s.samples += 1;
+    s.openNow = open;
+    s.peakOpen = Math.max(s.peakOpen, open);
+    s.peakBound = Math.max(s.peakBound, bound);
+    s.maxOverMaxSessions = Math.max(s.maxOverMaxSessions, open - this.o.maxSessions);
+    s.emulatorPeakOpen = st.sessions.peakOpen;
+    if (open > bound) this.o.fail(`sessions: 1C has ${open} sessions open, more than ONEC_MAX_SESSIONS (${this.o.maxSessions}) + ${bound - this.o.maxSessions} logins in flight`);
+  }
+
+  sampleMemory(): void {
+    for (const inst of this.o.instances) {
+      const mb = inst.sampleRss();
+      this.figures.memory[inst.name] = { peakRssMb: Math.round(inst.peakRssMb), lastRssMb: Math.round(inst.lastRssMb) };
+      if (mb !== null && mb > this.o.rssLimitMb) this.o.fail(`memory: ${inst.name} uses ${Math.round(mb)} MB RSS, above the bound of ${this.o.rssLimitMb} MB`);
+    }
+  }
+}
