@@ -25,7 +25,7 @@ import { SeatManager } from './licensing/seats.ts';
 import { FileMediaStore } from './media/file-media-store.ts';
 import { OnecClient } from './onec/onec-client.ts';
 import { createTelegramConnector, type TelegramConnector } from './channels/telegram/telegram-connector.ts';
-import { createWhatsappConnector, type WhatsappConnector } from './channels/whatsapp/whatsapp-connector.ts';
+import type { WhatsappConnector } from './channels/whatsapp/whatsapp-connector.ts';
 import { AccountSupervisor } from './queues/account-supervisor.ts';
 import { InboundPipeline, type InboundObserver, type InboundRouter } from './queues/inbound-pipeline.ts';
 import { RedisSessionPermits } from './queues/onec-session-permits.ts';
@@ -169,8 +169,9 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
       await statusSink.report(events);
     },
   };
+  // Baileys costs ~60 MB of memory: loaded only where WhatsApp accounts are configured.
   const whatsapp = config.whatsapp.accounts.length
-    ? createWhatsappConnector({
+    ? (await import('./channels/whatsapp/whatsapp-connector.ts')).createWhatsappConnector({
       accounts: config.whatsapp.accounts, redis, prefix: config.queuePrefix, mediaStore: media, statusSink: statusRelay,
       logger: logger.child({ channel: 'whatsapp' }), minIntervalMs: config.whatsapp.minIntervalMs,
     })
