@@ -101,34 +101,59 @@ export class ChatRouting implements InboundRouter {
 
   async routeOf(messages: InboundMessage[]): Promise<Route[]> {
     const routes: Route[] = [];
-    for (const m of messages) routes.push(await this.routeOne(m));
+    // The lane hands over one chat's messages at a time; split anyway, keeping order.
+    let i = 0;
+    while (i < messages.length) {
+      let j = i + 1;
+      while (j < messages.length && messages[j].chatId === messages[i].chatId) j++;
+      routes.push(...await this.routeChat(messages.slice(i, j)));
+      i = j;
+    }
     return routes;
   }
 
-  private async routeOne(m: InboundMessage): Promise<Route> {
-    const chat = this.chatKey(m.chatId);
+  /**
+   * Routes consecutive messages of one chat in one Redis round trip: the chat's state before
+   * the batch decides the inputs only the first message can use (a keyword rule on a new
+   * chat's first message, the previous owner's presence on a reopen); the script then
+   * applies them message by message, in order, each decision stored under its message id.
+   */
+  private async routeChat(batch: InboundMessage[]): Promise<Route[]> {
+    const first = batch[0];
+    const chat = this.chatKey(first.chatId);
     const [status, prev] = await this.redis.hmget(chat, 'status', 'previousOwner');
     let ruleGroup = '';
     let ruleUser = '';
     if (!status) {
-      const hit = (await this.currentMatcher()).match(m.text);
+      const hit = (await this.currentMatcher()).match(first.text);
       ruleGroup = hit?.rule.group ?? '';
       ruleUser = hit?.rule.operatorId ?? '';
     }
     let online = false;
     if (status === 'closed' && prev && this.o.isOnline) online = await this.o.isOnline(prev);
-    const [raw, fresh] = await this.redis.routeMessage(chat, `${this.base}msg:${m.id}`,
-      new Date().toISOString(), String(this.ttlS), this.defaultGroup, ruleGroup, ruleUser, prev ?? '', online ? '1' : '0');
-    const d = JSON.parse(raw) as { status: RouteStatus; operatorId: string; group: string; event: string; version: number; at: string; previousOwner: string };
-    if (d.event) {
-      // Sent again on a redelivery too: the event id makes it a no-op downstream.
-      const ev: RoutingEvent = {
-        id: eventId(m.chatId, d.version), chatId: m.chatId, type: d.event as RoutingEventType,
-        operatorId: s(d.operatorId), group: s(d.group), at: d.at, previousOwner: s(d.previousOwner),
-      };
-      await this.onEvents?.([ev], { fresh: Number(fresh) === 1 });
+    const now = new Date().toISOString();
+    const pipe = this.redis.pipeline() as unknown as { routeMessage(...a: string[]): void; exec(): Promise<[Error | null, unknown][] | null> };
+    for (const m of batch) {
+      pipe.routeMessage(chat, `${this.base}msg:${m.id}`, now, String(this.ttlS), this.defaultGroup, ruleGroup, ruleUser, prev ?? '', online ? '1' : '0');
     }
-    return { status: d.status, operatorId: s(d.operatorId), group: s(d.group) };
+    const results = (await pipe.exec()) ?? [];
+    const routes: Route[] = [];
+    for (const [idx, m] of batch.entries()) {
+      const [err, value] = results[idx] ?? [new Error('no answer'), null];
+      if (err) throw err;
+      const [raw, fresh] = value as [string, number];
+      const d = JSON.parse(raw) as { status: RouteStatus; operatorId: string; group: string; event: string; version: number; at: string; previousOwner: string };
+      if (d.event) {
+        // Sent again on a redelivery too: the event id makes it a no-op downstream.
+        const ev: RoutingEvent = {
+          id: eventId(m.chatId, d.version), chatId: m.chatId, type: d.event as RoutingEventType,
+          operatorId: s(d.operatorId), group: s(d.group), at: d.at, previousOwner: s(d.previousOwner),
+        };
+        await this.onEvents?.([ev], { fresh: Number(fresh) === 1 });
+      }
+      routes.push({ status: d.status, operatorId: s(d.operatorId), group: s(d.group) });
+    }
+    return routes;
   }
 
   // ------------------------------------------------------------------ operators' actions
