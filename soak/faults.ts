@@ -15,10 +15,14 @@ export type FaultKind =
   | 'onec_500_burst' | 'onec_latency_spike' | 'onec_licenses_taken' | 'telegram_429' | 'telegram_409' | 'telegram_500'
   | 'license_expired';
 
-const WEIGHTS: Array<[FaultKind, number]> = [
-  ['kill9', 3], ['sigterm', 2], ['redis_restart', 1.5], ['onec_outage_503', 1], ['onec_outage_drop', 1], ['onec_outage_hang', 1],
-  ['onec_500_burst', 1.5], ['onec_latency_spike', 1], ['onec_licenses_taken', 1], ['telegram_429', 1.5], ['telegram_409', 1],
-  ['telegram_500', 0.5], ['license_expired', 1],
+/**
+ * The faults are dealt from a deck, shuffled by the seed: every kind comes up once per
+ * round (so a 2-minute run meets each of them), the common ones more often.
+ */
+const DECK: FaultKind[] = [
+  'kill9', 'kill9', 'sigterm', 'redis_restart', 'onec_outage_503', 'onec_outage_drop', 'onec_outage_hang',
+  'onec_500_burst', 'onec_latency_spike', 'onec_licenses_taken', 'telegram_429', 'telegram_409', 'telegram_500',
+  'license_expired',
 ];
 
 export interface FaultsOptions {
@@ -71,14 +75,16 @@ export class Faults {
   private async run(firstAfterMs: number): Promise<void> {
     const p = this.o.prng;
     await sleep(firstAfterMs);
+    let deck: FaultKind[] = [];
     while (this.running) {
-      const kind = pickWeighted(p, WEIGHTS);
+      if (deck.length === 0) deck = shuffle(p, DECK);
+      const kind = deck.shift() as FaultKind;
       const job = this.inject(kind, p.fork(++this.injected)).catch((err: unknown) => {
         this.o.onFatal(`fault ${kind} could not be injected or undone: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
       });
       this.active.add(job);
       void job.finally(() => this.active.delete(job));
-      const gap = p.int(3_000, 10_000);
+      const gap = p.int(3_000, 9_000);
       const until = Date.now() + gap;
       while (this.running && Date.now() < until) await sleep(100);
     }
@@ -200,12 +206,11 @@ export class Faults {
   }
 }
 
-function pickWeighted<T>(p: Prng, items: Array<[T, number]>): T {
-  const total = items.reduce((s, [, w]) => s + w, 0);
-  let r = p.next() * total;
-  for (const [item, w] of items) {
-    r -= w;
-    if (r <= 0) return item;
+function shuffle<T>(p: Prng, items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = p.int(0, i);
+    [out[i], out[j]] = [out[j], out[i]];
   }
-  return items[items.length - 1][0];
+  return out;
 }
