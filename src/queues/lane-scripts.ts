@@ -7,21 +7,28 @@
 
 /**
  * Append items. KEYS: none declared beyond the base-derived ones (same slot by prefix).
- * ARGV: base, nowMs, dedupeTtlS, then triples (key, id, bodyJson).
- * Returns flat pairs (seq, duplicate 0|1) per item.
+ * ARGV: base, nowMs, dedupeTtlS, kickTtlS, then triples (key, id, bodyJson).
+ * Returns flat triples (seq, duplicate 0|1, kick 0|1) per item.
+ *
+ * `kick` says the caller must add a kick job for the key: only when no kick of that key is
+ * queued and not yet started (flag `kick:<key>`, cleared by the driver when it starts). A
+ * burst of appends to one chat thus costs one BullMQ job, not one per append. If the caller
+ * dies before adding the kick, the flag expires after kickTtlS and the sweep kicks anyway.
  */
 export const APPEND = `
 local base = ARGV[1]
 local now = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[3])
+local kickTtl = tonumber(ARGV[4])
 local out = {}
-local i = 4
+local i = 5
 while i <= #ARGV do
   local key, id, body = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local idKey = base .. 'id:' .. id
   local existing = redis.call('GET', idKey)
   if existing then
     out[#out + 1] = tonumber(existing)
+    out[#out + 1] = 1
     out[#out + 1] = 1
   else
     local seq = redis.call('HINCRBY', base .. 'seq', key, 1)
@@ -31,6 +38,11 @@ while i <= #ARGV do
     redis.call('ZADD', base .. 'active', 'NX', now, key)
     out[#out + 1] = seq
     out[#out + 1] = 0
+    if redis.call('SET', base .. 'kick:' .. key, '1', 'NX', 'EX', kickTtl) then
+      out[#out + 1] = 1
+    else
+      out[#out + 1] = 0
+    end
   end
   i = i + 3
 end

@@ -92,6 +92,9 @@ export interface OrderedLaneOptions<T> {
 }
 
 interface KickData { key: string; seq: number }
+
+/** How long a "kick queued" flag outlives a caller that died before adding the kick. */
+const KICK_FLAG_TTL_S = 60;
 interface DeadData<T> { key: string; seq: number; id: string; body: T; reason: string; parked: boolean }
 
 type LaneRedis = Redis & {
@@ -169,19 +172,21 @@ export class OrderedLane<T extends object> {
    */
   async append(entries: AppendEntry<T>[]): Promise<AppendResult[]> {
     if (entries.length === 0) return [];
-    const args: (string | number)[] = [this.base, Date.now(), this.opts.dedupeTtlS];
+    const args: (string | number)[] = [this.base, Date.now(), this.opts.dedupeTtlS, KICK_FLAG_TTL_S];
     for (const e of entries) {
       const json = JSON.stringify(e.body);
       if (!json.startsWith('{') || json === '{}') throw new Error('lane item body must be a non-empty JSON object');
       args.push(e.key, e.id, json);
     }
     const flat = await this.redis.laneAppend(...args);
-    const results: AppendResult[] = entries.map((e, i) => ({ id: e.id, seq: Number(flat[i * 2]), duplicate: Number(flat[i * 2 + 1]) === 1 }));
-    // One kick per key per call, named after the first seq of the call. A duplicate still
-    // kicks (same job id as the first time): if the first append crashed before its kick,
-    // this one heals it; if the kick exists, BullMQ ignores the add.
+    const results: AppendResult[] = entries.map((e, i) => ({ id: e.id, seq: Number(flat[i * 3]), duplicate: Number(flat[i * 3 + 1]) === 1 }));
+    // At most one kick per key per call, named after the first seq that asked for it, and
+    // only where no kick of the key is queued yet. A duplicate still kicks (same job id as
+    // the first time): if the first append died before its kick, this one heals it; if the
+    // kick exists, BullMQ ignores the add.
     const firstSeq = new Map<string, number>();
     entries.forEach((e, i) => {
+      if (Number(flat[i * 3 + 2]) !== 1) return;
       const seq = results[i].seq;
       const cur = firstSeq.get(e.key);
       if (cur === undefined || seq < cur) firstSeq.set(e.key, seq);
@@ -306,6 +311,9 @@ export class OrderedLane<T extends object> {
 
   private async drive(job: Job<KickData>): Promise<string> {
     const { key } = job.data;
+    // This kick has started: appends from now on must queue a kick of their own (the
+    // driver may already be past the point where it would see their items).
+    await this.redis.del(`${this.base}kick:${key}`);
     const lockKey = `${this.base}lock:${key}`;
     const token = randomBytes(12).toString('hex');
     const got = await this.redis.set(lockKey, token, 'PX', this.opts.lockMs, 'NX');

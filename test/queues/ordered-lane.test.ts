@@ -103,4 +103,18 @@ describe('OrderedLane', () => {
     await until(() => sink.accepted.get('x')?.length === 1, { what: 'swept and delivered' });
     expect(sink.accepted.get('x')).toEqual([1]);
   });
+
+  it('queues one kick per chat while one is waiting, however many appends arrive', async () => {
+    const sink = new FlakySink();
+    // No sweep within the test: every delivery below must come from a kick.
+    const lane = makeLane(sink, { sweepIntervalMs: 600_000 });
+    for (let i = 1; i <= 40; i++) await lane.append([{ key: 'busy', id: `busy:${i}`, body: { id: `busy:${i}`, text: `m${i}` } }, { key: 'other', id: `other:${i}`, body: { id: `other:${i}`, text: `m${i}` } }]);
+    expect(await lane.queue.getWaitingCount()).toBe(2);
+    await lane.start();
+    await until(() => (sink.accepted.get('busy')?.length ?? 0) === 40 && (sink.accepted.get('other')?.length ?? 0) === 40, { what: 'all delivered' });
+    // Once the kick has started, a new append queues a kick of its own (nothing waits for the sweep).
+    await lane.append([{ key: 'busy', id: 'busy:41', body: { id: 'busy:41', text: 'late' } }]);
+    await until(() => sink.accepted.get('busy')?.length === 41, { what: 'late item delivered' });
+    expect(sink.accepted.get('busy')).toEqual(Array.from({ length: 41 }, (_, i) => i + 1));
+  });
 });
