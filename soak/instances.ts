@@ -43,6 +43,10 @@ export class ConnectorInstance {
     });
     this.child = child;
     this.starts += 1;
+    // If the soak itself dies, its children must not outlive it.
+    const reap = () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); };
+    process.once('exit', reap);
+    child.once('exit', () => process.removeListener('exit', reap));
     this.events.push({ at: Date.now(), instance: this.name, kind: 'start' });
     let seen = '';
     let onStarted: () => void = () => undefined;
