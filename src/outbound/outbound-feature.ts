@@ -9,6 +9,8 @@
  *   start paused and follow `onLicense` (queued messages wait, nothing fails).
  * - Any role can append (the HTTP API) and report statuses (channels); both are plain Redis writes.
  */
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { ConnectorError, parseChatKey, type OutboundMessage } from '../core/index.ts';
 import type { ConnectorContext, ConnectorFeature } from '../connector.ts';
 import { messageRoutes, type MessageStatusView, type SubmitAnswer } from '../http/routes/message-routes.ts';
@@ -113,6 +115,15 @@ export function outboundFeature(opts: OutboundFeatureOptions = {}): (ctx: Connec
       routes: messageRoutes({
         checkChat,
         mediaExists: async (id) => (await ctx.media.open(id)) !== null,
+        spool: async (chatId, bytes, mime, fileName) => {
+          // Named by content: the same bytes to the same chat are one stored file, one id.
+          const digest = createHash('sha256').update(bytes).digest('hex');
+          const ref = await ctx.media.save(chatId, {
+            nativeId: `outbound-${digest}`, mime: mime ?? 'application/octet-stream', fileName, declaredSize: bytes.length,
+            open: async () => Readable.from([bytes]),
+          });
+          return ref.id;
+        },
         submit,
         status: async (id) => { const r = await service.find(id); return r ? viewOf(r) : null; },
         maxTextLength: opts.maxTextLength,

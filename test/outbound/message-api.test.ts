@@ -88,4 +88,22 @@ describe('POST /api/v1/messages: idempotency', () => {
     expect(r.status).toBe(409);
     expect(r.json).toMatchObject({ error: { code: 'id_conflict' } });
   });
+
+  it('base64 media is spooled to the media store: the queue carries an id, and a retried POST is the same message', async () => {
+    const { key } = await h.customer('Spool');
+    // Pause sending so the message stays in the queue where we can look at it.
+    await h.service.pause();
+    try {
+      const body = { id: 'spool-1', chatId: key, text: 'фото', media: [{ base64: Buffer.from('png bytes').toString('base64'), mime: 'image/png' }] };
+      expect((await h.api('POST', '/api/v1/messages', body)).status).toBe(202);
+      const [queued] = await h.service.lane.pending(key);
+      expect(queued.body.media).toEqual([{ mediaId: expect.any(String), mime: 'image/png' }]);
+      expect(JSON.stringify(queued.body)).not.toContain(body.media[0].base64);
+      expect((await h.connector.ctx.media.open(queued.body.media[0].mediaId!))?.ref.size).toBe(9);
+      const again = await h.api('POST', '/api/v1/messages', body);
+      expect(again.status).toBe(200);
+    } finally {
+      await h.service.resume();
+    }
+  });
 });

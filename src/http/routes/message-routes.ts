@@ -38,6 +38,12 @@ export interface MessageRoutesDeps {
   mediaExists(mediaId: string): Promise<boolean>;
   submit(message: OutboundMessage): Promise<SubmitAnswer>;
   status(id: string): Promise<MessageStatusView | null>;
+  /**
+   * Stores the bytes of a `media[].base64` item and returns its media id, so the queue
+   * carries a reference, not megabytes. The same bytes for the same chat must give the same
+   * id (a retried POST is then the same message).
+   */
+  spool?(chatId: string, bytes: Buffer, mime: string | null, fileName: string | null): Promise<string>;
   /** Longest `text` in characters (default 32 768; the channel splits above its own limit). */
   maxTextLength?: number;
   /** Largest decoded `media[].base64` in bytes (default 16 MiB). */
@@ -154,6 +160,14 @@ export function messageRoutes(deps: MessageRoutesDeps): FastifyPluginAsync {
           if (m.mediaId && !(await deps.mediaExists(m.mediaId))) {
             return reply.code(404).send(errorBody('unknown_media', `Field "media[${i}].mediaId" names no stored media item ("${m.mediaId}").`));
           }
+        }
+      }
+      if (deps.spool) {
+        for (const [i, m] of message.media.entries()) {
+          if (m.base64 === undefined) continue;
+          const mediaId = await deps.spool(message.chatId, Buffer.from(m.base64, 'base64'), m.mime ?? null, m.fileName ?? null);
+          const { base64: _bytes, ...rest } = m;
+          message.media[i] = { ...rest, mediaId };
         }
       }
       const res = await deps.submit(message);
