@@ -4,7 +4,9 @@
  * drain against a 1C that costs 20 ms per call + 0.1 ms per message, and update→1C latency
  * through the real Telegram path at a steady offered rate.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { NewInboundMessage } from '../src/core/index.ts';
@@ -164,4 +166,61 @@ export async function benchLatency(o: { rate: number; seconds: number; chats: nu
   lat.sort((a, b) => a - b);
   const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? NaN;
   return { p50Ms: q(0.5), p99Ms: q(0.99), maxMs: lat[lat.length - 1] ?? NaN, messages: lat.length };
+}
+
+/** Resident memory of a process in MB, from /proc (Linux). */
+function rssMb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * The backlog drain as production runs it: 100 000 messages already queued, then one real
+ * connector process (`chat-connector worker inbound`) delivers them to a 1C that costs
+ * `perCallMs` + `perMessageMs` per message. Reports the time from 1C's first call to the
+ * last message, the process's peak RSS, 1C's peak sessions, and whether order held.
+ */
+export async function benchDrainProcess(o: { chats: number; perChat: number; batchMax: number; perCallMs: number; perMessageMs: number }): Promise<{ seconds: number; peakRssMb: number; onecCalls: number; peakSessions: number; orderKept: boolean }> {
+  const { startLocalStack } = await import('../src/infra/local-stack.ts');
+  const total = o.chats * o.perChat;
+  const stack = await startLocalStack({ redisUrl: REDIS_URL, onec: { latency: { perCallMs: o.perCallMs, perMessageMs: o.perMessageMs } }, env: { ONEC_BATCH_MAX: String(o.batchMax) } });
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const prefix = stack.config.queuePrefix;
+  const loader = new InboundPipeline({ redis, bullConnection: { url: REDIS_URL }, prefix, deliverer: { deliverMessages: async () => [] } });
+  let batch: NewInboundMessage[] = [];
+  for (let n = 1; n <= o.perChat; n++) {
+    for (let c = 0; c < o.chats; c++) {
+      batch.push(fakeMessage(c, n));
+      if (batch.length === 500) { await loader.ingest(batch); batch = []; }
+    }
+  }
+  if (batch.length) await loader.ingest(batch);
+  await loader.close();
+  // As `npm start` runs it (same heap cap), so the RSS figure is production's.
+  const child = spawn(process.execPath, ['--max-old-space-size=256', 'bin/chat-connector.js', 'worker', 'inbound'], {
+    env: { PATH: process.env.PATH ?? '', ...stack.env, LOG_LEVEL: 'error', HTTP_PORT: '0' }, stdio: 'ignore',
+  });
+  let peak = 0;
+  let t0 = 0;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, rssMb(child.pid ?? 0));
+    if (!t0 && stack.onec.state().calls.messages > 0) t0 = performance.now();
+  }, 25);
+  const deadline = Date.now() + 300_000;
+  while (stack.onec.state().messages.stored < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const seconds = (performance.now() - t0) / 1000;
+  clearInterval(sampler);
+  const st = stack.onec.state();
+  let orderKept = st.messages.stored === total;
+  for (const refs of Object.values(st.messages.byChat)) for (let i = 0; i < refs.length; i++) if (refs[i].seq !== i + 1) orderKept = false;
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  redis.disconnect();
+  await cleanup(prefix);
+  await stack.stop();
+  return { seconds, peakRssMb: Math.round(peak), onecCalls: st.calls.messages, peakSessions: st.sessions.peakOpen, orderKept };
 }

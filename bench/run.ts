@@ -3,7 +3,7 @@
  * Figures, not assertions: the targets are printed beside what was measured.
  * Run a part with `npm run bench -- inbound|outbound|logins`.
  */
-import { benchBareBullmq, benchLatency, benchPipeline } from './inbound-bench.ts';
+import { benchBareBullmq, benchDrainProcess, benchLatency, benchPipeline } from './inbound-bench.ts';
 
 const only = process.argv[2];
 const want = (part: string) => !only || only === part;
@@ -19,8 +19,9 @@ if (want('inbound')) {
   const bare = await benchBareBullmq(20_000);
   const pipe = await benchPipeline({ chats: 20, perChat: 1000, batchMax: 100, maxSessions: 1 });
   const perMessage = await benchPipeline({ chats: 20, perChat: 100, batchMax: 1, maxSessions: 1 });
-  const drain = await benchPipeline({ chats: 1000, perChat: 100, batchMax: 500, maxSessions: 1, preload: true, latency: { perCallMs: 20, perMessageMs: 0.1 } });
-  const drainDefaultBatch = await benchPipeline({ chats: 1000, perChat: 100, batchMax: 100, maxSessions: 1, preload: true, latency: { perCallMs: 20, perMessageMs: 0.1 } });
+  // The drain runs in a real connector process (`worker inbound`), so its RSS is the connector's own.
+  const drain = await benchDrainProcess({ chats: 1000, perChat: 100, batchMax: 500, perCallMs: 20, perMessageMs: 0.1 });
+  const drainDefaultBatch = await benchDrainProcess({ chats: 1000, perChat: 100, batchMax: 100, perCallMs: 20, perMessageMs: 0.1 });
   const latency = await benchLatency({ rate: 200, seconds: 10, chats: 20, onecCallMs: 5 });
   out.inbound = {
     bareBullmqJobsPerSec: round(bare, 0),
@@ -35,9 +36,10 @@ if (want('inbound')) {
     drain100kBatchMax: 500,
     drain100kSecondsBatch100: round(drainDefaultBatch.seconds),
     drainOrderKept: drain.orderKept && drainDefaultBatch.orderKept,
+    connectorPeakRssMb: Math.max(drain.peakRssMb, drainDefaultBatch.peakRssMb),
     latencyAt200PerSec: { p50Ms: round(latency.p50Ms), p99Ms: round(latency.p99Ms), maxMs: round(latency.maxMs), messages: latency.messages },
     peakOnecSessions: Math.max(pipe.peakSessions, perMessage.peakSessions, drain.peakSessions, drainDefaultBatch.peakSessions),
-    targets: { pipelineToBaseline: '>= 0.6', drain100kSeconds: '<= 30', p99Ms: '<= 100', peakRssMb: '<= 200', peakOnecSessions: '<= ONEC_MAX_SESSIONS (1)' },
+    targets: { pipelineToBaseline: '>= 0.6', drain100kSeconds: '<= 30', p99Ms: '<= 100', connectorPeakRssMb: '<= 200', peakOnecSessions: '<= ONEC_MAX_SESSIONS (1)' },
   };
 }
 
@@ -59,6 +61,7 @@ if (want('logins')) {
   }
 }
 
-out.peakRssMb = round(peakRss / 1024 / 1024, 0);
+// The bench process itself also hosts the emulators (the 1C emulator keeps every message).
+out.benchProcessPeakRssMb = round(peakRss / 1024 / 1024, 0);
 process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
 process.exit(0);
