@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Config } from './config/config.ts';
-import { describeError, isOutboundCapable, type AccountRunner, type ChannelConnector, type Logger, type OutboundCapable, type StatusEvent, type StatusSink } from './core/index.ts';
+import { describeError, isOutboundCapable, type AccountRunner, type AccountState, type ChannelConnector, type Logger, type OutboundCapable, type StatusEvent, type StatusSink } from './core/index.ts';
 import { ConnectorBus } from './connector-bus.ts';
 import { createLogger, type AppLogger } from './infra/logger.ts';
 import { buildHttpApp } from './http/app.ts';
@@ -60,6 +60,8 @@ export interface ConnectorContext {
   setStatusSink(sink: StatusSink): void;
   /** Readiness of the whole connector (for doctor and metrics). */
   readiness(): Promise<ReadyCheck[]>;
+  /** Every account's state as this instance sees it (`standby`: another instance runs it; `unlicensed`: gated). */
+  accounts(): AccountState[];
 }
 
 /** A feature plugged into the connector (outbound, operators, operations…). */
@@ -187,6 +189,7 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
     setInboundRouter: (r) => inbound.setRouter(r),
     setStatusSink: (s) => { statusSink = s; },
     readiness: () => readiness(),
+    accounts: () => supervisor.states(),
   };
   const features: ConnectorFeature[] = [];
   for (const f of opts.features ?? []) features.push(await f(ctx));

@@ -8,7 +8,7 @@
  */
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { parseChatKey, type AccountRunner, type InboundMessage } from '../core/index.ts';
+import { parseChatKey, type AccountState, type InboundMessage } from '../core/index.ts';
 import { FEATURE_IDS, SEAT_FEATURES } from '../licensing/features.ts';
 import type { LicenseGate } from '../licensing/license-gate.ts';
 import type { FeatureState } from '../licensing/license-document.ts';
@@ -28,9 +28,8 @@ export interface ConnectorMetricsOptions {
   seats: SeatManager;
   /** Routing sessions this process holds open in 1C. */
   onecSessionsOpen: () => number;
-  /** Account runners of this process and this instance's id (lease holder check). */
-  runners: () => AccountRunner[];
-  instanceId: string;
+  /** Every account's state as this instance sees it (standby, unlicensed, or the runner's own). */
+  accounts: () => AccountState[];
   /** Include Node's process metrics (default true). */
   processMetrics?: boolean;
   /** Most jobs looked at per queue to group retries and dead letters by reason (default 500). */
@@ -159,16 +158,9 @@ export class ConnectorMetrics {
     new Gauge({
       name: 'chat_connector_accounts', help: 'Accounts by channel and connection state, as this instance sees them (standby = another instance runs it).',
       labelNames: ['channel', 'state'], registers,
-      async collect() {
+      collect() {
         this.reset();
-        const licensed = o.gate.state().chatsLicensed;
-        const runners = o.runners();
-        const holders = runners.length ? await o.redis.mget(...runners.map((r) => `${o.prefix}:lease:account:${r.leaseKey}`)) : [];
-        runners.forEach((r, i) => {
-          const mine = holders[i]?.split('#')[0] === o.instanceId;
-          const state = !licensed ? 'unlicensed' : !mine ? 'standby' : r.state().state;
-          this.inc({ channel: r.channel, state });
-        });
+        for (const a of o.accounts()) this.inc({ channel: a.channel, state: a.state });
       },
     });
 

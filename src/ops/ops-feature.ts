@@ -45,8 +45,7 @@ export function opsFeature(opts: OpsFeatureOptions = {}): (ctx: ConnectorContext
     const metrics = new ConnectorMetrics({
       catalog, redis: ctx.redis, prefix: config.queuePrefix, gate: ctx.gate, seats: ctx.seats,
       onecSessionsOpen: () => ctx.onec.openSessions,
-      runners: () => [...(ctx.telegram?.runners() ?? []), ...(ctx.whatsapp?.runners() ?? [])],
-      instanceId: ctx.instanceId,
+      accounts: () => ctx.accounts(),
       processMetrics: opts.processMetrics,
     });
     ctx.onec.setObserver(metrics.onecObserver());

@@ -327,6 +327,8 @@ export class OrderedLane<T extends object> {
     }, Math.max(100, Math.floor(this.opts.lockMs / 3)));
     const signal = this.drainSignal.signal;
     let delivered = 0;
+    // The item at the head when a delivery failed: named in the log so an administrator can find it.
+    let head: LaneItem<T> | null = null;
     try {
       for (;;) {
         if (lost) return `lock lost after ${delivered} items; another driver continues`;
@@ -342,6 +344,7 @@ export class OrderedLane<T extends object> {
           return `paused after ${delivered} items`;
         }
         const items = raw.map((s) => this.parse(s));
+        head = items[0];
         const outcomes = await this.o.sink.deliver(key, items);
         const n = await this.settle(key, items, outcomes);
         delivered += n.done;
@@ -350,7 +353,7 @@ export class OrderedLane<T extends object> {
     } catch (err) {
       await this.redis.laneRelease(lockKey, token).catch(() => undefined);
       this.o.hooks?.onRetry?.(key, err, job.attemptsMade + 1);
-      this.log.warn({ chat: key, attempt: job.attemptsMade + 1, err: describeError(err) }, `delivery of ${key} failed; will retry`);
+      this.log.warn({ chat: key, messageId: head ? idOf(head.body) : null, seq: head?.seq ?? null, attempt: job.attemptsMade + 1, err: describeError(err) }, `delivery of ${key} failed; will retry`);
       throw err;
     } finally {
       clearInterval(renew);
