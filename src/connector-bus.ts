@@ -10,6 +10,8 @@ export interface BusEvents {
   'inbound.delivered': { messages: InboundMessage[] };
   /** The API accepted a new outbound message (before it is sent). Routing claims ownership here. */
   'outbound.accepted': { message: OutboundMessage };
+  /** The license gate's decision is now in force: workers paused or resumed, accounts stopped or started. */
+  'license.applied': { licensed: boolean };
   /** A delivery status of an outbound message (sent, delivered, read, failed). */
   'outbound.status': { event: StatusEvent; chatId: string; operatorId: string | null };
 }

@@ -222,6 +222,7 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
     if (roles.has('inbound')) await (on ? inbound.resume() : inbound.pause());
     if (roles.has('channels')) await supervisor.setEnabled(on);
     for (const f of features) await f.onLicense?.(on);
+    await bus.emit('license.applied', { licensed: on });
   };
   const onGate = (st: LicenseGateState) => {
     applyLicense(st).catch((err) => logger.error({ err: describeError(err) }, 'could not apply the license change'));

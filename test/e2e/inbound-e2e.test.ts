@@ -109,11 +109,12 @@ describe('inbound end to end (grammY → queues → 1C)', () => {
     onec.outage({ mode: '503' });
     c.text('queued 1'); c.text('queued 2');
     await until(async () => (await ts!.connector.ctx.inbound.lane.pendingCount()) === 2, { what: 'two queued' });
-    const off = new Promise((r) => ts!.connector.ctx.gate.once('change', r));
+    const off = new Promise((r) => { const un = ts!.connector.ctx.bus.on('license.applied', ({ licensed }) => { if (!licensed) { un(); r(null); } }); });
     ts.stack.writeLicense({ 48: 5 });
     await off;
     onec.clearOutage();
     const pollsAtStop = telegram.stats(bots[0].token).calls.getUpdates ?? 0;
+    // A negative check has no event to await: several retry and sweep periods pass.
     await new Promise((r) => setTimeout(r, 1200));
     expect(storedOf(ts.stack, key)).toHaveLength(1);
     expect(await ts.connector.ctx.inbound.lane.pendingCount()).toBe(2);
