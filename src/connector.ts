@@ -124,6 +124,7 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
     maxSessions: config.onec.maxSessions,
     batchMax: config.onec.batchMax,
     idleFinishMs: config.onec.idleFinishMs,
+    sessionMaxAgeMs: config.onec.sessionMaxAgeS * 1000,
     permits,
     logger: logger.child({ component: 'onec' }),
   });

@@ -48,6 +48,7 @@ export class OnecClient implements OnecDelivery {
     this.pool = new OnecSessionPool({
       transport: this.transport, credentials: this.service, maxSessions,
       idleFinishMs: opts.idleFinishMs ?? 2_000,
+      sessionMaxAgeMs: opts.sessionMaxAgeMs,
       permits: opts.permits ?? new LocalSessionPermits(maxSessions),
       logger: this.logger,
       // Forwards to whatever observer is set now (setObserver may replace it later).

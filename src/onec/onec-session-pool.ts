@@ -17,6 +17,8 @@ export interface PooledSession {
   /** Another instance waits for a permit: finish this session at its next release. */
   yieldRequested?: boolean;
   yieldTimer?: NodeJS.Timeout | null;
+  /** 1C may still hold a session we lost track of (a finish or a start without an answer). */
+  maybeOpen?: boolean;
 }
 
 export interface SessionPoolOptions {
@@ -24,6 +26,12 @@ export interface SessionPoolOptions {
   credentials: OnecCredentials;
   maxSessions: number;
   idleFinishMs: number;
+  /**
+   * 1C's session lifetime without requests (ONEC_SESSION_MAX_AGE_S in ms, default 20 000).
+   * When a finish is not confirmed (no answer, or a 5xx), or a start got no answer, the
+   * session may live on in 1C: its permit is kept this long, so ONEC_MAX_SESSIONS holds.
+   */
+  sessionMaxAgeMs?: number;
   permits: SessionPermits;
   logger: Logger;
   observer?: OnecObserver;
@@ -123,11 +131,15 @@ export class OnecSessionPool {
       const started = Date.now();
       const session = s.id === null ? { mode: 'start' as const } : { mode: 'use' as const, id: s.id };
       let res: OnecResponse;
+      let answered = false;
       try {
         res = await this.o.transport.send({ ...req, credentials: this.o.credentials, session });
+        answered = true;
         if (res.sessionId && s.id === null) this.opened(s, res.sessionId);
         this.o.transport.check(res, req.path);
       } catch (err) {
+        // A start that got no answer may have opened a session whose cookie we never saw.
+        if (!answered && session.mode === 'start') s.maybeOpen = true;
         if (err instanceof OnecSessionGoneError && session.mode === 'use' && attempt === 0) {
           this.o.logger.info({ path: req.path }, '1C session ended on the 1C side; reopening it once');
           this.lost(s);
@@ -222,7 +234,10 @@ export class OnecSessionPool {
           method: 'GET', path: '/licenses', credentials: this.o.credentials, session: { mode: 'finish', id },
         });
         if (res.status >= 400 && res.status !== 400) this.o.logger.warn({ status: res.status }, 'finishing a 1C session got an error answer');
+        // 400 = the session is gone already; a 5xx (an error page of the web server) proves nothing.
+        if (res.status >= 500) s.maybeOpen = true;
       } catch (err) {
+        s.maybeOpen = true;
         this.o.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not finish a 1C session; 1C will end it after sessionMaxAge');
       }
       this.lost(s);
@@ -233,6 +248,30 @@ export class OnecSessionPool {
 
   private async retire(s: PooledSession): Promise<void> {
     this.lost(s);
+    if (s.maybeOpen) {
+      // The session may live on in 1C until sessionMaxAge: its license stays taken, and so
+      // must its permit (a session opened elsewhere now would exceed ONEC_MAX_SESSIONS).
+      s.maybeOpen = false;
+      const abandon = s.permit.abandon?.bind(s.permit);
+      if (abandon) {
+        this.o.logger.info('a 1C session may still be open; its permit falls free only after sessionMaxAge');
+        await abandon().catch(() => undefined);
+        this.total--;
+        this.pump();
+        this.checkDrained();
+        return;
+      }
+      if (!this.closed) {
+        const holdMs = this.o.sessionMaxAgeMs ?? 20_000;
+        this.o.logger.info({ holdMs }, 'a 1C session may still be open; its permit is kept until 1C ends it');
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, holdMs);
+          t.unref();
+          // A closing client gives its in-process permits back at once (they die with it).
+          this.closeCtl.signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+        });
+      }
+    }
     this.total--;
     try {
       await s.permit.release();

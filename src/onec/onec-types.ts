@@ -85,6 +85,12 @@ export interface OnecClientOptions {
   batchMax?: number;
   /** A routing session without traffic for this long is finished (ONEC_IDLE_FINISH_MS). Default 2000. */
   idleFinishMs?: number;
+  /**
+   * How long 1C keeps a session without requests (ONEC_SESSION_MAX_AGE_S, in ms). A session
+   * whose `IBSession: finish` was not confirmed (no answer, or a 5xx) may still be open in
+   * 1C, so its permit is held this long before it goes back. Default 20 000.
+   */
+  sessionMaxAgeMs?: number;
   /** Where session permits come from. Default `new LocalSessionPermits(maxSessions)`. */
   permits?: SessionPermits;
   /** Default: silent. */

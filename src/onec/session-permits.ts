@@ -9,6 +9,11 @@ export interface SessionPermit {
   release(): Promise<void>;
   /** Optional: true when someone elsewhere waits for a permit (a busy holder then hands over). */
   contended?(): Promise<boolean>;
+  /**
+   * Optional: give the permit up without freeing it now — it falls free by itself once its
+   * hold time (above 1C's sessionMaxAge) has passed. For a session 1C may still hold.
+   */
+  abandon?(): Promise<void>;
 }
 
 export interface SessionPermits {

@@ -20,6 +20,8 @@ export interface YieldingPermit {
   release(): Promise<void>;
   /** True when someone else (another instance) waits for a permit: a busy holder should hand over. */
   contended(): Promise<boolean>;
+  /** Stops renewing after one last renewal: the permit falls free `holdTtlMs` from now, as a dead process's would. */
+  abandon(): Promise<void>;
 }
 
 export class RedisSessionPermits {
@@ -44,6 +46,12 @@ export class RedisSessionPermits {
         await permit.release();
       },
       contended: async () => (await this.sem.waiting()) > 0,
+      abandon: async () => {
+        if (released) return;
+        released = true;
+        clearInterval(timer);
+        await permit.renew().catch(() => undefined);
+      },
     };
   }
 
