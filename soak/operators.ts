@@ -137,6 +137,11 @@ export class Operators {
         await sleep(500);
         continue;
       }
+      if (code === 'onec_unreachable') {
+        // 1C failed mid-login: the short session's finish may have failed too, and 1C then
+        // keeps that session (and its license) until sessionMaxAge — the connector says so.
+        this.lost.push(Date.now() + this.o.lostSessionGraceMs);
+      }
       if (code === 'invalid_credentials' || code === 'seat_unavailable' || (code === 'chats_not_licensed' && !this.o.licenseOff())) {
         this.o.onFatal(`operator login of ${s.workstationUser} failed with ${code} although it should succeed: ${JSON.stringify(a).slice(0, 300)}`);
       }

@@ -81,6 +81,13 @@ async function teardown(keep: boolean): Promise<void> {
   if (!keep) rmSync(dir, { recursive: true, force: true });
 }
 
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    process.stdout.write(`\n${sig}: stopping the soak (seed ${seed}); logs kept in ${dir}\n`);
+    failing = true;
+    void teardown(true).finally(() => process.exit(130));
+  });
+}
 process.on('unhandledRejection', (err) => fail(`unexpected error in the soak itself: ${err instanceof Error ? err.stack ?? err.message : String(err)}`));
 
 say(`seed ${seed}, ${minutes} min, ${rate} msg/s; dir ${dir}`);
