@@ -50,7 +50,7 @@ export async function runDemo(args: string[]): Promise<number> {
   const arrived = (m: InboundMessage) => {
     if (seen.has(m.id)) return;
     seen.add(m.id);
-    const what = m.kind === 'text' ? JSON.stringify(m.text) : `${m.kind}${m.text ? ` ${JSON.stringify(m.text)}` : ''}${m.media.length ? ` (${m.media.length} file, ${m.media[0].size} bytes)` : ''}`;
+    const what = describeMessage(m);
     say(`[1C] ${m.chatId.padEnd(30)} #${String(m.seq).padEnd(3)} ${(m.sender.name ?? '').padEnd(16)} ${what}`);
   };
   const connector = await createConnector(stack.config, {
@@ -119,5 +119,18 @@ async function cleanupPrefix(url: string, prefix: string): Promise<void> {
     // Best effort: leftover demo keys are harmless and prefixed.
   } finally {
     r.disconnect();
+  }
+}
+
+/** One line of what a message holds, for the demo's running log. */
+function describeMessage(m: InboundMessage): string {
+  const text = m.text ? ` ${JSON.stringify(m.text)}` : '';
+  const files = m.media.length ? ` (${m.media.length} file, ${m.media[0].size} bytes, sha256 ${m.media[0].sha256.slice(0, 8)}…)` : '';
+  switch (m.kind) {
+    case 'text': return JSON.stringify(m.text);
+    case 'location': return `location ${m.location.lat}, ${m.location.lon}${m.location.name ? ` "${m.location.name}"` : ''}`;
+    case 'contact': return `contact ${m.contact.name ?? ''} ${m.contact.phone ?? ''}`.trimEnd();
+    case 'edit': return `edit of ${m.target.split(':').pop()}${text}`;
+    default: return `${m.kind}${text}${files}`;
   }
 }
