@@ -27,12 +27,17 @@ export interface ChecksOptions {
   rssLimitMb: number;
   /** When an instance was killed with SIGKILL, and when Redis went down (ms since epoch). */
   kill9Times(): number[];
-  redisDownTimes(): number[];
+  /** Redis outages: [went down, answered again] (ms since epoch); the end is Infinity while down. */
+  redisOutages(): Array<[number, number]>;
+  /** Start of the run (ms since epoch), to print times relative to it. */
+  t0: number;
   fail(message: string): void;
 }
 
 /** How long after Telegram accepted a message a crash can still keep `sent` from being recorded. */
 const REPEAT_WINDOW_MS = 10_000;
+/** After Redis answers again, how long until every client has reconnected (ioredis backs off up to 5 s). */
+const RECONNECT_SLACK_MS = 6_000;
 
 export class Checks {
   readonly figures: CheckFigures;
@@ -102,7 +107,11 @@ export class Checks {
         const text = rec.text ?? rec.caption ?? '';
         if (t.lastText !== null && text === t.lastText) {
           const cause = this.repeatCause(t.lastAt);
-          if (!cause) return this.o.fail(`outbound: "${text}" was sent to ${t.chat.key} twice and no kill -9 or Redis restart explains it`);
+          if (!cause) {
+            const rel = (ms: number) => `${((ms - this.o.t0) / 1000).toFixed(1)} s`;
+            return this.o.fail(`outbound: "${text}" was sent to ${t.chat.key} twice (at ${rel(t.lastAt)} and ${rel(rec.at)}) and no kill -9 `
+              + `(${this.o.kill9Times().map(rel).join(', ') || 'none'}) or Redis outage (${this.o.redisOutages().map(([a, b]) => `${rel(a)}–${Number.isFinite(b) ? rel(b) : 'now'}`).join(', ') || 'none'}) explains it`);
+          }
           f.repeats += 1;
           if (cause === 'kill9') f.repeatsAfterKill9 += 1; else f.repeatsAfterRedisRestart += 1;
           continue;
@@ -126,7 +135,8 @@ export class Checks {
   private repeatCause(firstAt: number): 'kill9' | 'redis' | null {
     const near = (times: number[]) => times.some((k) => k >= firstAt - 500 && k <= firstAt + REPEAT_WINDOW_MS);
     if (near(this.o.kill9Times())) return 'kill9';
-    if (near(this.o.redisDownTimes())) return 'redis';
+    // Telegram accepted it just before or while Redis was down: `sent` could not be recorded.
+    if (this.o.redisOutages().some(([down, up]) => firstAt >= down - REPEAT_WINDOW_MS && firstAt <= up + RECONNECT_SLACK_MS)) return 'redis';
     return null;
   }
 

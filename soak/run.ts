@@ -151,7 +151,9 @@ faults = new Faults({
 });
 const checks = new Checks({
   onec, telegram, chats: customers.chats, replies: replies.tracks, operators, instances, maxSessions: MAX_SESSIONS, rssLimitMb: RSS_LIMIT_MB,
-  kill9Times: () => events.filter((e) => e.kind === 'kill9').map((e) => e.at), redisDownTimes: () => redis?.downAt ?? [],
+  kill9Times: () => events.filter((e) => e.kind === 'kill9').map((e) => e.at),
+  redisOutages: () => (redis?.downAt ?? []).map((d, i): [number, number] => [d, redis?.upAt[i] ?? Number.POSITIVE_INFINITY]),
+  t0,
   fail,
 });
 

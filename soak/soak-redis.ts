@@ -13,6 +13,8 @@ export class SoakRedis {
   restarts = 0;
   /** When the server last went down (ms since epoch), for attributing outbound repeats. */
   readonly downAt: number[] = [];
+  /** When it answered again after each restart (same index as `downAt`). */
+  readonly upAt: number[] = [];
 
   private constructor(readonly dir: string, readonly port: number) {
     this.url = `redis://127.0.0.1:${port}`;
@@ -44,6 +46,7 @@ export class SoakRedis {
     await this.server?.stop();
     await sleep(pauseMs);
     await this.up();
+    this.upAt.push(Date.now());
     this.restarts += 1;
   }
 
