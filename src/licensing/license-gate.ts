@@ -133,7 +133,7 @@ export class LicenseGate extends EventEmitter<LicenseGateEvents> {
   private logState(s: LicenseGateState): void {
     const ctx = { licenseId: s.document.payload?.id ?? null, code: s.code, hostId: this.opts.hostId };
     if (s.chatsLicensed) this.log.info(ctx, 'chat module licensed: starting');
-    else this.log.error(ctx, `chat module not licensed: ${s.reason}; stopping`);
+    else this.log.error(ctx, `chat module not licensed: ${(s.reason ?? 'no reason').replace(/\.$/, '')}; stopping`);
   }
 
   private scheduleRecheck(delayMs: number): void {
