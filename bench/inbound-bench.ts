@@ -13,18 +13,14 @@ import type { NewInboundMessage } from '../src/core/index.ts';
 import { OnecClient } from '../src/onec/onec-client.ts';
 import { OnecEmulator } from '../src/onec/emulator/index.ts';
 import { InboundPipeline } from '../src/queues/inbound-pipeline.ts';
+import { deleteKeysWithPrefix } from '../src/queues/redis-connection.ts';
 import { RetryPolicy } from '../src/queues/retry-policy.ts';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 export async function cleanup(prefix: string): Promise<void> {
   const r = new Redis(REDIS_URL);
-  let cursor = '0';
-  do {
-    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 5000);
-    cursor = next;
-    if (keys.length) await r.unlink(...keys);
-  } while (cursor !== '0');
+  await deleteKeysWithPrefix(r, `${prefix}:`);
   r.disconnect();
 }
 

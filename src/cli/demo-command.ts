@@ -13,6 +13,7 @@ import type { InboundMessage } from '../core/index.ts';
 import { freePort } from '../infra/embedded-redis.ts';
 import { startLocalStack } from '../infra/local-stack.ts';
 import { createLogger } from '../infra/logger.ts';
+import { deleteKeysWithPrefix } from '../queues/redis-connection.ts';
 import { productFeatures } from './features.ts';
 import { runSimulatedCustomers } from './demo-customers.ts';
 
@@ -108,18 +109,9 @@ export async function runDemo(args: string[]): Promise<number> {
 async function cleanupPrefix(url: string, prefix: string): Promise<void> {
   const { Redis } = await import('ioredis');
   const r = new Redis(url, { maxRetriesPerRequest: 1 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await r.del(...keys);
-    } while (cursor !== '0');
-  } catch {
-    // Best effort: leftover demo keys are harmless and prefixed.
-  } finally {
-    r.disconnect();
-  }
+  // Best effort: leftover demo keys are harmless and prefixed.
+  await deleteKeysWithPrefix(r, `${prefix}:`).catch(() => undefined);
+  r.disconnect();
 }
 
 /** One line of what a message holds, for the demo's running log. */

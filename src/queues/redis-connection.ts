@@ -52,3 +52,18 @@ export function createRedis(opts: RedisConnectionOptions): Redis {
   }
   return redis;
 }
+
+/**
+ * Deletes every key under `<prefix>:` (SCAN + UNLINK, never KEYS or FLUSHDB: the Redis may be
+ * shared). Used by the demo, tests and benchmarks to leave nothing behind.
+ */
+export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<number> {
+  let cursor = '0';
+  let n = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) n += await redis.unlink(...keys);
+  } while (cursor !== '0');
+  return n;
+}

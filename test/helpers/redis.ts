@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { deleteKeysWithPrefix } from '../../src/queues/redis-connection.ts';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -19,12 +20,7 @@ export function newRedis(): Redis {
 export async function cleanupPrefix(prefix: string): Promise<void> {
   const r = newRedis();
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await r.del(...keys);
-    } while (cursor !== '0');
+    await deleteKeysWithPrefix(r, prefix);
   } finally {
     r.disconnect();
   }
