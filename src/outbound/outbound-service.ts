@@ -30,7 +30,7 @@ import {
   type Logger, type OutboundCapable, type OutboundMessage, type StatusEvent, type StatusSink,
 } from '../core/index.ts';
 import type { OnecItemResult, OnecStatusUpdate } from '../onec/onec-types.ts';
-import { OrderedLane, type ItemOutcome, type LaneItem } from '../queues/ordered-lane.ts';
+import { OrderedLane, type DeliveryContext, type ItemOutcome, type LaneItem } from '../queues/ordered-lane.ts';
 import { RateLimiter } from '../queues/rate-limiter.ts';
 import type { RetryPolicy } from '../queues/retry-policy.ts';
 import { OutboundPacing, type PacingOptions } from './outbound-pacing.ts';
@@ -96,7 +96,7 @@ export class OutboundService implements StatusSink {
       dedupeTtlS: this.store.recordTtlS,
       jobName: (key, seq) => `${key} #${seq}`,
       logger: this.log,
-      sink: { deliver: (key, items) => this.deliver(key, items) },
+      sink: { deliver: (key, items, ctx) => this.deliver(key, items, ctx) },
     });
     this.statusLane = new OrderedLane<StatusItem>({
       ...common,
@@ -137,12 +137,12 @@ export class OutboundService implements StatusSink {
 
   // ------------------------------------------------------------------ sending
 
-  private async deliver(chatKey: string, items: LaneItem<OutboundMessage>[]): Promise<ItemOutcome[]> {
+  private async deliver(chatKey: string, items: LaneItem<OutboundMessage>[], ctx: DeliveryContext): Promise<ItemOutcome[]> {
     const outcomes: ItemOutcome[] = [];
     for (const item of items) {
       let out: ItemOutcome;
       try {
-        out = await this.sendOne(chatKey, { ...item.body, seq: item.seq });
+        out = await this.sendOne(chatKey, { ...item.body, seq: item.seq }, ctx);
       } catch (err) {
         // Our own failure (Redis, a bug): what was sent so far stays done; this one is retried.
         out = { kind: 'retry', error: err };
@@ -153,7 +153,7 @@ export class OutboundService implements StatusSink {
     return outcomes;
   }
 
-  private async sendOne(chatKey: string, msg: OutboundMessage): Promise<ItemOutcome> {
+  private async sendOne(chatKey: string, msg: OutboundMessage, ctx: DeliveryContext): Promise<ItemOutcome> {
     const signal = this.halt.signal;
     if (signal.aborted) return { kind: 'retry', error: pausedError() };
     const rec = await this.store.get(msg.id);
@@ -192,6 +192,12 @@ export class OutboundService implements StatusSink {
         await new Promise((r) => setTimeout(r, Math.max(10, slot.retryAfterMs ?? 100)));
       }
     };
+    // Fencing: the record says "not sent yet" and this driver still holds the chat, right
+    // before the one side effect that cannot be undone. A driver that lost the chat (its lock
+    // expired during a stall) stops here instead of sending after the new driver's messages.
+    if (!(await ctx.stillOwner())) {
+      return { kind: 'retry', error: new ConnectorError('chat_taken_over', `Another worker took over ${chatKey}; this one stops.`, { retryable: true }) };
+    }
     let result;
     try {
       result = await sender.send(msg, rules.length ? { beforeCall } : undefined);

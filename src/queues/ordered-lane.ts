@@ -37,9 +37,20 @@ export type ItemOutcome =
   | { kind: 'rejected'; reason: string }
   | { kind: 'retry'; error: unknown };
 
+/** What a sink may ask the lane while it delivers. */
+export interface DeliveryContext {
+  /**
+   * Does this driver still hold the key's lock? A sink with side effects that cannot be
+   * made idempotent (a message sent to a messenger) asks right before each one: after a
+   * stall (a Redis outage, a paused process) the lock may have expired and another driver
+   * may be delivering the same items — carrying on would send out of order.
+   */
+  stillOwner(): Promise<boolean>;
+}
+
 /** Delivers a key's items, in order. Returns one outcome per item given, or throws (= retry all). */
 export interface LaneSink<T> {
-  deliver(key: string, items: LaneItem<T>[]): Promise<ItemOutcome[]>;
+  deliver(key: string, items: LaneItem<T>[], ctx: DeliveryContext): Promise<ItemOutcome[]>;
 }
 
 export interface AppendEntry<T> {
@@ -326,6 +337,14 @@ export class OrderedLane<T extends object> {
         .catch(() => undefined);
     }, Math.max(100, Math.floor(this.opts.lockMs / 3)));
     const signal = this.drainSignal.signal;
+    const ctx: DeliveryContext = {
+      stillOwner: async () => {
+        if (lost) return false;
+        // Read on the same connection as the sink's own writes, so it sees them in order.
+        if ((await this.redis.get(lockKey)) !== token) lost = true;
+        return !lost;
+      },
+    };
     let delivered = 0;
     // The item at the head when a delivery failed: named in the log so an administrator can find it.
     let head: LaneItem<T> | null = null;
@@ -345,7 +364,7 @@ export class OrderedLane<T extends object> {
         }
         const items = raw.map((s) => this.parse(s));
         head = items[0];
-        const outcomes = await this.o.sink.deliver(key, items);
+        const outcomes = await this.o.sink.deliver(key, items, ctx);
         const n = await this.settle(key, items, outcomes);
         delivered += n.done;
         if (n.retry) throw n.retry;

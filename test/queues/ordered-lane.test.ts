@@ -117,4 +117,39 @@ describe('OrderedLane', () => {
     await until(() => sink.accepted.get('busy')?.length === 41, { what: 'late item delivered' });
     expect(sink.accepted.get('busy')).toEqual(Array.from({ length: 41 }, (_, i) => i + 1));
   });
+
+  it('tells a sink when its lock was taken over, so a stalled driver stops before its next side effect', async () => {
+    const prefix = uniquePrefix('lane'); prefixes.push(prefix);
+    const redis = newRedis();
+    const sent: { seq: number; whileOwnedBy: string | null }[] = [];
+    let stalled = false;
+    const lockKey = `${prefix}:lane:outbound:lock:c`;
+    const lane = new OrderedLane<Body>({
+      name: 'outbound', redis, bullConnection: { url: REDIS_URL }, prefix, batchMax: 10, lockMs: 2000, sweepIntervalMs: 200,
+      retryPolicy: new RetryPolicy({ baseMs: 5, capMs: 40 }),
+      sink: {
+        async deliver(_key, items, ctx) {
+          const out: ItemOutcome[] = [];
+          for (const it of items) {
+            if (!(await ctx.stillOwner())) { out.push({ kind: 'retry', error: new Error('taken over') }); break; }
+            sent.push({ seq: it.seq, whileOwnedBy: await redis.get(lockKey) });
+            out.push({ kind: 'done' });
+            if (it.seq === 1 && !stalled) {
+              // The driver stalls; its lock expires and another driver takes the chat.
+              stalled = true;
+              await redis.set(lockKey, 'another-driver', 'PX', 300);
+            }
+          }
+          return out;
+        },
+      },
+    });
+    lanes.push(lane);
+    await lane.append([1, 2, 3].map((n) => ({ key: 'c', id: `c:${n}`, body: { id: `c:${n}`, text: `m${n}` } })));
+    await lane.start();
+    await until(() => sent.length >= 3 && sent.some((x) => x.seq === 3), { what: 'all sent' });
+    // Nothing was sent while another driver held the chat, and the order held.
+    expect(sent.filter((x) => x.whileOwnedBy === 'another-driver')).toEqual([]);
+    expect(sent.map((x) => x.seq)).toEqual([1, 2, 3]);
+  });
 });
