@@ -59,7 +59,7 @@ export interface QueueCatalogOptions {
   redisUrl: string;
   /** BullMQ prefix (QUEUE_PREFIX). */
   prefix: string;
-  /** Lanes to show even before Redis has any key of theirs (default KNOWN_LANES). */
+  /** Lanes to show even before Redis holds a key of theirs (default KNOWN_LANES). */
   lanes?: readonly string[];
   /** Also list queues found in Redis (default true). */
   discover?: boolean;

@@ -47,7 +47,7 @@ export interface EmulatorFault {
   body?: string;
   /** Content type of the body (default `text/html; charset=utf-8`). */
   contentType?: string;
-  /** Only calls to this endpoint fail (default: any endpoint). */
+  /** Only calls to this endpoint fail (default: every endpoint). */
   endpoint?: EmulatorEndpoint;
 }
 
