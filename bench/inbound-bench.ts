@@ -31,11 +31,21 @@ export async function benchBareBullmq(n: number): Promise<number> {
   const queue = new Queue('bare', { connection, prefix });
   let done = 0;
   let resolve!: () => void;
-  const finished = new Promise<void>((r) => { resolve = r; });
-  const worker = new Worker('bare', async () => { if (++done === n) resolve(); }, { connection, prefix, concurrency: 50, autorun: false });
+  const finished = new Promise<void>((r) => {
+    resolve = r;
+  });
+  const worker = new Worker(
+    'bare',
+    async () => {
+      if (++done === n) resolve();
+    },
+    { connection, prefix, concurrency: 50, autorun: false },
+  );
   const t0 = performance.now();
   for (let i = 0; i < n; i += 1000) {
-    await queue.addBulk(Array.from({ length: Math.min(1000, n - i) }, (_, j) => ({ name: 'noop', data: { i: i + j }, opts: { removeOnComplete: true } })));
+    await queue.addBulk(
+      Array.from({ length: Math.min(1000, n - i) }, (_, j) => ({ name: 'noop', data: { i: i + j }, opts: { removeOnComplete: true } })),
+    );
   }
   void worker.run();
   await finished;
@@ -49,10 +59,19 @@ export async function benchBareBullmq(n: number): Promise<number> {
 export function fakeMessage(chat: number, n: number, account = 'bench_bot'): NewInboundMessage {
   const chatId = `tg:${account}:${chat}`;
   return {
-    id: `${chatId}:${n}`, chatId, channel: 'telegram', account, chat: { type: 'private', title: `Customer ${chat}` },
+    id: `${chatId}:${n}`,
+    chatId,
+    channel: 'telegram',
+    account,
+    chat: { type: 'private', title: `Customer ${chat}` },
     sender: { id: `tg:${chat}`, name: `Customer ${chat}`, username: null, phone: null },
-    kind: 'text', text: `message ${n} of chat ${chat}`, media: [], replyTo: null, target: null,
-    sentAt: new Date().toISOString(), receivedAt: new Date().toISOString(),
+    kind: 'text',
+    text: `message ${n} of chat ${chat}`,
+    media: [],
+    replyTo: null,
+    target: null,
+    sentAt: new Date().toISOString(),
+    receivedAt: new Date().toISOString(),
   };
 }
 
@@ -70,7 +89,10 @@ export interface PipelineRun {
  * interleaved) and waits until 1C stored them all. Checks order per chat at the end.
  */
 export async function benchPipeline(o: {
-  chats: number; perChat: number; batchMax: number; maxSessions?: number;
+  chats: number;
+  perChat: number;
+  batchMax: number;
+  maxSessions?: number;
   latency?: { perCallMs?: number; perMessageMs?: number; newSessionMs?: number };
   preload?: boolean;
 }): Promise<PipelineRun> {
@@ -79,14 +101,33 @@ export async function benchPipeline(o: {
   const onecEmu = new OnecEmulator({ latency: o.latency ?? {} });
   await onecEmu.start();
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  const onec = new OnecClient({ baseUrl: onecEmu.url, user: 'service', password: 'service-pass', maxSessions: o.maxSessions ?? 1, batchMax: o.batchMax, idleFinishMs: 2000 });
+  const onec = new OnecClient({
+    baseUrl: onecEmu.url,
+    user: 'service',
+    password: 'service-pass',
+    maxSessions: o.maxSessions ?? 1,
+    batchMax: o.batchMax,
+    idleFinishMs: 2000,
+  });
   let delivered = 0;
   let resolve!: () => void;
-  const finished = new Promise<void>((r) => { resolve = r; });
+  const finished = new Promise<void>((r) => {
+    resolve = r;
+  });
   const pipeline = new InboundPipeline({
-    redis, bullConnection: { url: REDIS_URL }, prefix, deliverer: onec, batchMax: o.batchMax, concurrency: 50,
+    redis,
+    bullConnection: { url: REDIS_URL },
+    prefix,
+    deliverer: onec,
+    batchMax: o.batchMax,
+    concurrency: 50,
     retryPolicy: new RetryPolicy({ baseMs: 20, capMs: 500 }),
-    observer: { delivered: (ms) => { delivered += ms.length; if (delivered >= total) resolve(); } },
+    observer: {
+      delivered: (ms) => {
+        delivered += ms.length;
+        if (delivered >= total) resolve();
+      },
+    },
   });
   const feed = async () => {
     // Poller-sized calls (Telegram's getUpdates gives up to 100), chats interleaved.
@@ -94,7 +135,10 @@ export async function benchPipeline(o: {
     for (let n = 1; n <= o.perChat; n++) {
       for (let c = 0; c < o.chats; c++) {
         batch.push(fakeMessage(c, n));
-        if (batch.length === 100) { await pipeline.ingest(batch); batch = []; }
+        if (batch.length === 100) {
+          await pipeline.ingest(batch);
+          batch = [];
+        }
       }
     }
     if (batch.length) await pipeline.ingest(batch);
@@ -122,7 +166,20 @@ export async function benchPipeline(o: {
   await onecEmu.stop();
   redis.disconnect();
   await cleanup(prefix);
-  return { messagesPerSec: total / seconds, seconds, onecCalls: st.calls.messages, peakSessions, orderKept, duplicatesStored: st.messages.stored - new Set(Object.values(st.messages.byChat).flat().map((r) => r.id)).size };
+  return {
+    messagesPerSec: total / seconds,
+    seconds,
+    onecCalls: st.calls.messages,
+    peakSessions,
+    orderKept,
+    duplicatesStored:
+      st.messages.stored -
+      new Set(
+        Object.values(st.messages.byChat)
+          .flat()
+          .map((r) => r.id),
+      ).size,
+  };
 }
 
 /**
@@ -130,7 +187,12 @@ export async function benchPipeline(o: {
  * poller, ingest, the lane, the 1C client. Messages are offered at `rate`/s across `chats`
  * chats; latency runs from the moment the update exists at the Bot API to 1C's ack.
  */
-export async function benchLatency(o: { rate: number; seconds: number; chats: number; onecCallMs: number }): Promise<{ p50Ms: number; p99Ms: number; maxMs: number; messages: number }> {
+export async function benchLatency(o: {
+  rate: number;
+  seconds: number;
+  chats: number;
+  onecCallMs: number;
+}): Promise<{ p50Ms: number; p99Ms: number; maxMs: number; messages: number }> {
   const { startLocalStack } = await import('../src/infra/local-stack.ts');
   const { createConnector } = await import('../src/connector.ts');
   const { createLogger } = await import('../src/infra/logger.ts');
@@ -139,7 +201,18 @@ export async function benchLatency(o: { rate: number; seconds: number; chats: nu
   const lat: number[] = [];
   const connector = await createConnector(stack.config, {
     logger: createLogger({ level: 'silent', format: 'json' }),
-    inboundObserver: { delivered: (ms) => { const now = performance.now(); for (const m of ms) { const t = sentAt.get(m.id); if (t !== undefined) { lat.push(now - t); sentAt.delete(m.id); } } } },
+    inboundObserver: {
+      delivered: (ms) => {
+        const now = performance.now();
+        for (const m of ms) {
+          const t = sentAt.get(m.id);
+          if (t !== undefined) {
+            lat.push(now - t);
+            sentAt.delete(m.id);
+          }
+        }
+      },
+    },
   });
   await connector.start();
   const bot = stack.bots[0];
@@ -180,10 +253,20 @@ function rssMb(pid: number): number {
  * `perCallMs` + `perMessageMs` per message. Reports the time from 1C's first call to the
  * last message, the process's peak RSS, 1C's peak sessions, and whether order held.
  */
-export async function benchDrainProcess(o: { chats: number; perChat: number; batchMax: number; perCallMs: number; perMessageMs: number }): Promise<{ seconds: number; peakRssMb: number; onecCalls: number; peakSessions: number; orderKept: boolean }> {
+export async function benchDrainProcess(o: {
+  chats: number;
+  perChat: number;
+  batchMax: number;
+  perCallMs: number;
+  perMessageMs: number;
+}): Promise<{ seconds: number; peakRssMb: number; onecCalls: number; peakSessions: number; orderKept: boolean }> {
   const { startLocalStack } = await import('../src/infra/local-stack.ts');
   const total = o.chats * o.perChat;
-  const stack = await startLocalStack({ redisUrl: REDIS_URL, onec: { latency: { perCallMs: o.perCallMs, perMessageMs: o.perMessageMs } }, env: { ONEC_BATCH_MAX: String(o.batchMax) } });
+  const stack = await startLocalStack({
+    redisUrl: REDIS_URL,
+    onec: { latency: { perCallMs: o.perCallMs, perMessageMs: o.perMessageMs } },
+    env: { ONEC_BATCH_MAX: String(o.batchMax) },
+  });
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const prefix = stack.config.queuePrefix;
   const loader = new InboundPipeline({ redis, bullConnection: { url: REDIS_URL }, prefix, deliverer: { deliverMessages: async () => [] } });
@@ -191,14 +274,18 @@ export async function benchDrainProcess(o: { chats: number; perChat: number; bat
   for (let n = 1; n <= o.perChat; n++) {
     for (let c = 0; c < o.chats; c++) {
       batch.push(fakeMessage(c, n));
-      if (batch.length === 500) { await loader.ingest(batch); batch = []; }
+      if (batch.length === 500) {
+        await loader.ingest(batch);
+        batch = [];
+      }
     }
   }
   if (batch.length) await loader.ingest(batch);
   await loader.close();
   // As `npm start` runs it (same heap cap), so the RSS figure is production's.
   const child = spawn(process.execPath, ['--max-old-space-size=256', 'bin/chat-connector.js', 'worker', 'inbound'], {
-    env: { PATH: process.env.PATH ?? '', ...stack.env, LOG_LEVEL: 'error', HTTP_PORT: '0' }, stdio: 'ignore',
+    env: { PATH: process.env.PATH ?? '', ...stack.env, LOG_LEVEL: 'error', HTTP_PORT: '0' },
+    stdio: 'ignore',
   });
   let peak = 0;
   let t0 = 0;

@@ -28,17 +28,23 @@ export async function benchLogins(): Promise<Record<string, number>> {
   });
   let feature!: OperatorsFeature;
   const connector = await createConnector(stack.config, {
-    roles: ['http'], hostId: stack.hostId,
+    roles: ['http'],
+    hostId: stack.hostId,
     features: [(ctx) => (feature = operatorsFeature()(ctx))],
   });
   await connector.start();
   try {
     const url = `${connector.url}/api/v1/operators/login`;
     const headers = { authorization: `Bearer ${stack.env.API_TOKEN}`, 'content-type': 'application/json' };
-    const one = (i: number) => fetch(url, {
-      method: 'POST', headers,
-      body: JSON.stringify({ workstationUser: `CORP\\bench${i}`, client: '1c', login: 'Иванов', password: 'пароль1' }),
-    }).then(async (r) => { await r.arrayBuffer(); return r.status; });
+    const one = (i: number) =>
+      fetch(url, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ workstationUser: `CORP\\bench${i}`, client: '1c', login: 'Иванов', password: 'пароль1' }),
+      }).then(async (r) => {
+        await r.arrayBuffer();
+        return r.status;
+      });
 
     const t0 = performance.now();
     const statuses = await Promise.all(Array.from({ length: LOGINS }, (_, i) => one(i)));
@@ -66,5 +72,14 @@ export async function benchLogins(): Promise<Record<string, number>> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  benchLogins().then((r) => { console.log(JSON.stringify(r, null, 2)); process.exit(0); }, (e: unknown) => { console.error(e); process.exit(1); });
+  benchLogins().then(
+    (r) => {
+      console.log(JSON.stringify(r, null, 2));
+      process.exit(0);
+    },
+    (e: unknown) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
 }

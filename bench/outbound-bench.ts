@@ -54,7 +54,11 @@ export async function benchOutbound(opts: OutboundBenchOptions = {}): Promise<Re
     const chats = Array.from({ length: nChats }, (_, i) => stack.telegram.chat(token, { firstName: `Bench ${i}` }));
     for (const c of chats) c.text('hello');
     const keys = chats.map((c) => `tg:bench_out_bot:${c.id}`);
-    await waitFor(async () => (await Promise.all(keys.map((k) => connector.ctx.inbound.chatType(k)))).every((t) => t !== null), 60_000, 'chats known');
+    await waitFor(
+      async () => (await Promise.all(keys.map((k) => connector.ctx.inbound.chatType(k)))).every((t) => t !== null),
+      60_000,
+      'chats known',
+    );
 
     stack.telegram.setLimits({ enabled: true });
     const limited0 = stack.telegram.stats(token).rateLimitedIssued;
@@ -63,10 +67,16 @@ export async function benchOutbound(opts: OutboundBenchOptions = {}): Promise<Re
     const t0 = performance.now();
     // Round-robin over chats, as 1C would post a busy hour's replies.
     for (let i = 1; i <= perChat; i++) {
-      await Promise.all(keys.map(async (chatId, c) => {
-        const res = await fetch(`${url}/api/v1/messages`, { method: 'POST', headers, body: JSON.stringify({ id: `bench-${c}-${i}`, chatId, text: `reply ${i} to chat ${c}` }) });
-        if (res.status !== 202) throw new Error(`bench: POST answered ${res.status}`);
-      }));
+      await Promise.all(
+        keys.map(async (chatId, c) => {
+          const res = await fetch(`${url}/api/v1/messages`, {
+            method: 'POST',
+            headers,
+            body: JSON.stringify({ id: `bench-${c}-${i}`, chatId, text: `reply ${i} to chat ${c}` }),
+          });
+          if (res.status !== 202) throw new Error(`bench: POST answered ${res.status}`);
+        }),
+      );
     }
     const acceptMs = performance.now() - t0;
     const total = nChats * perChat;
@@ -81,12 +91,19 @@ export async function benchOutbound(opts: OutboundBenchOptions = {}): Promise<Re
     let maxPerChat = 0;
     let minGap = Number.POSITIVE_INFINITY;
     for (const c of chats) {
-      const t = sent.filter((s) => s.chatId === c.id).map((s) => s.at).sort((a, b) => a - b);
+      const t = sent
+        .filter((s) => s.chatId === c.id)
+        .map((s) => s.at)
+        .sort((a, b) => a - b);
       maxPerChat = Math.max(maxPerChat, maxInWindow(t, 1000));
       for (let i = 1; i < t.length; i++) minGap = Math.min(minGap, t[i] - t[i - 1]);
     }
-    const inOrder = chats.every((c, ci) => sent.filter((s) => s.chatId === c.id).map((s) => s.text)
-      .every((text, i) => text === `reply ${i + 1} to chat ${ci}`));
+    const inOrder = chats.every((c, ci) =>
+      sent
+        .filter((s) => s.chatId === c.id)
+        .map((s) => s.text)
+        .every((text, i) => text === `reply ${i + 1} to chat ${ci}`),
+    );
     return {
       chats: nChats,
       messages: total,
@@ -109,5 +126,13 @@ export async function benchOutbound(opts: OutboundBenchOptions = {}): Promise<Re
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  benchOutbound().then((r) => { console.log(JSON.stringify(r, null, 2)); }, (err: unknown) => { console.error(err); process.exit(1); });
+  benchOutbound().then(
+    (r) => {
+      console.log(JSON.stringify(r, null, 2));
+    },
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
 }

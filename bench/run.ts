@@ -10,7 +10,9 @@ const want = (part: string) => !only || only === part;
 const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
 
 let peakRss = process.memoryUsage().rss;
-const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 50);
+const sampler = setInterval(() => {
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+}, 50);
 sampler.unref();
 
 const out: Record<string, unknown> = { machine: { cpus: (await import('node:os')).cpus().length, node: process.version } };
@@ -37,9 +39,20 @@ if (want('inbound')) {
     drain100kSecondsBatch100: round(drainDefaultBatch.seconds),
     drainOrderKept: drain.orderKept && drainDefaultBatch.orderKept,
     connectorPeakRssMb: Math.max(drain.peakRssMb, drainDefaultBatch.peakRssMb),
-    latencyAt200PerSec: { p50Ms: round(latency.p50Ms), p99Ms: round(latency.p99Ms), maxMs: round(latency.maxMs), messages: latency.messages },
+    latencyAt200PerSec: {
+      p50Ms: round(latency.p50Ms),
+      p99Ms: round(latency.p99Ms),
+      maxMs: round(latency.maxMs),
+      messages: latency.messages,
+    },
     peakOnecSessions: Math.max(pipe.peakSessions, perMessage.peakSessions, drain.peakSessions, drainDefaultBatch.peakSessions),
-    targets: { pipelineToBaseline: '>= 0.6', drain100kSeconds: '<= 30', p99Ms: '<= 100', connectorPeakRssMb: '<= 200', peakOnecSessions: '<= ONEC_MAX_SESSIONS (1)' },
+    targets: {
+      pipelineToBaseline: '>= 0.6',
+      drain100kSeconds: '<= 30',
+      p99Ms: '<= 100',
+      connectorPeakRssMb: '<= 200',
+      peakOnecSessions: '<= ONEC_MAX_SESSIONS (1)',
+    },
   };
 }
 

@@ -34,9 +34,11 @@ for (const f of files) {
     const target = resolve(dirname(f), spec);
     const trel = relative(root, target);
     deps.push(target);
-    if (rel.startsWith('src/core/') && !trel.startsWith('src/core/')) problems.push(`${rel}: core imports ${trel} (core imports nothing else of ours)`);
+    if (rel.startsWith('src/core/') && !trel.startsWith('src/core/'))
+      problems.push(`${rel}: core imports ${trel} (core imports nothing else of ours)`);
     const ch = /^src\/channels\/([^/]+)\//.exec(rel);
-    if (ch && !trel.startsWith('src/core/') && !trel.startsWith(`src/channels/${ch[1]}/`)) problems.push(`${rel}: the ${ch[1]} channel imports ${trel} (channels import only core)`);
+    if (ch && !trel.startsWith('src/core/') && !trel.startsWith(`src/channels/${ch[1]}/`))
+      problems.push(`${rel}: the ${ch[1]} channel imports ${trel} (channels import only core)`);
   }
   graph.set(f, deps);
 }
@@ -53,7 +55,10 @@ function dfs(n: string): void {
     if (state.get(d) === 1) {
       const cycle = stack.slice(stack.indexOf(d)).map((p) => relative(root, p));
       const key = [...cycle].sort().join('|');
-      if (!seen.has(key)) { seen.add(key); problems.push(`import cycle: ${[...cycle, relative(root, d)].join(' -> ')}`); }
+      if (!seen.has(key)) {
+        seen.add(key);
+        problems.push(`import cycle: ${[...cycle, relative(root, d)].join(' -> ')}`);
+      }
     } else if (!state.has(d)) dfs(d);
   }
   stack.pop();

@@ -10,8 +10,25 @@ import type { Operators } from './operators.ts';
 import type { ReplyTrack } from './replies.ts';
 
 export interface CheckFigures {
-  inbound: { sent: number; expectedStored: number; stored: number; storedInOrder: number; duplicateStores: number; duplicateAnswers: number; rejectedExpected: number; rejectedIn1c: number; chats: number };
-  outbound: { submitted: number; delivered: number; repeats: number; repeatsAfterKill9: number; repeatsAfterRedisRestart: number; chats: number };
+  inbound: {
+    sent: number;
+    expectedStored: number;
+    stored: number;
+    storedInOrder: number;
+    duplicateStores: number;
+    duplicateAnswers: number;
+    rejectedExpected: number;
+    rejectedIn1c: number;
+    chats: number;
+  };
+  outbound: {
+    submitted: number;
+    delivered: number;
+    repeats: number;
+    repeatsAfterKill9: number;
+    repeatsAfterRedisRestart: number;
+    chats: number;
+  };
   sessions: { samples: number; peakOpen: number; peakBound: number; maxOverMaxSessions: number; emulatorPeakOpen: number; openNow: number };
   memory: Record<string, { peakRssMb: number; lastRssMb: number }>;
 }
@@ -44,7 +61,17 @@ export class Checks {
 
   constructor(private readonly o: ChecksOptions) {
     this.figures = {
-      inbound: { sent: 0, expectedStored: 0, stored: 0, storedInOrder: 0, duplicateStores: 0, duplicateAnswers: 0, rejectedExpected: 0, rejectedIn1c: 0, chats: o.chats.length },
+      inbound: {
+        sent: 0,
+        expectedStored: 0,
+        stored: 0,
+        storedInOrder: 0,
+        duplicateStores: 0,
+        duplicateAnswers: 0,
+        rejectedExpected: 0,
+        rejectedIn1c: 0,
+        chats: o.chats.length,
+      },
       outbound: { submitted: 0, delivered: 0, repeats: 0, repeatsAfterKill9: 0, repeatsAfterRedisRestart: 0, chats: o.replies.length },
       sessions: { samples: 0, peakOpen: 0, peakBound: 0, maxOverMaxSessions: 0, emulatorPeakOpen: 0, openNow: 0 },
       memory: {},
@@ -65,14 +92,21 @@ export class Checks {
         const text = this.o.onec.storedMessage(ref.id)?.text;
         const marker = typeof text === 'string' ? MARKER.exec(text)?.[1] : undefined;
         const want = c.expected[c.checked];
-        if (marker === undefined) return this.o.fail(`inbound: 1C stored ${ref.id} in ${c.key}, which no customer sent (text ${JSON.stringify(text)})`);
+        if (marker === undefined)
+          return this.o.fail(`inbound: 1C stored ${ref.id} in ${c.key}, which no customer sent (text ${JSON.stringify(text)})`);
         if (marker !== want) {
           const earlier = c.expected.indexOf(marker);
-          const what = earlier >= 0 && earlier < c.checked ? 'a second time (duplicate store)' : earlier > c.checked ? `out of order (expected ${want} first)` : 'unexpectedly';
+          const what =
+            earlier >= 0 && earlier < c.checked
+              ? 'a second time (duplicate store)'
+              : earlier > c.checked
+                ? `out of order (expected ${want} first)`
+                : 'unexpectedly';
           if (earlier >= 0 && earlier < c.checked) f.duplicateStores += 1;
           return this.o.fail(`inbound: 1C stored [${marker}] of ${c.key} ${what} at position ${c.checked + 1}`);
         }
-        if (ref.seq === null || ref.seq <= c.lastSeq) return this.o.fail(`inbound: ${ref.id} has seq ${String(ref.seq)} after seq ${c.lastSeq} in ${c.key}`);
+        if (ref.seq === null || ref.seq <= c.lastSeq)
+          return this.o.fail(`inbound: ${ref.id} has seq ${String(ref.seq)} after seq ${c.lastSeq} in ${c.key}`);
         c.lastSeq = ref.seq;
       }
     }
@@ -109,15 +143,24 @@ export class Checks {
           const cause = this.repeatCause(t.lastAt);
           if (!cause) {
             const rel = (ms: number) => `${((ms - this.o.t0) / 1000).toFixed(1)} s`;
-            return this.o.fail(`outbound: "${text}" was sent to ${t.chat.key} twice (at ${rel(t.lastAt)} and ${rel(rec.at)}) and no kill -9 `
-              + `(${this.o.kill9Times().map(rel).join(', ') || 'none'}) or Redis outage (${this.o.redisOutages().map(([a, b]) => `${rel(a)}–${Number.isFinite(b) ? rel(b) : 'now'}`).join(', ') || 'none'}) explains it`);
+            return this.o.fail(
+              `outbound: "${text}" was sent to ${t.chat.key} twice (at ${rel(t.lastAt)} and ${rel(rec.at)}) and no kill -9 ` +
+                `(${this.o.kill9Times().map(rel).join(', ') || 'none'}) or Redis outage (${
+                  this.o
+                    .redisOutages()
+                    .map(([a, b]) => `${rel(a)}–${Number.isFinite(b) ? rel(b) : 'now'}`)
+                    .join(', ') || 'none'
+                }) explains it`,
+            );
           }
           f.repeats += 1;
-          if (cause === 'kill9') f.repeatsAfterKill9 += 1; else f.repeatsAfterRedisRestart += 1;
+          if (cause === 'kill9') f.repeatsAfterKill9 += 1;
+          else f.repeatsAfterRedisRestart += 1;
           continue;
         }
         const want = t.submitted[t.collapsed];
-        if (text !== want) return this.o.fail(`outbound: ${t.chat.key} got "${text}" where "${String(want)}" was next (${t.collapsed} delivered before)`);
+        if (text !== want)
+          return this.o.fail(`outbound: ${t.chat.key} got "${text}" where "${String(want)}" was next (${t.collapsed} delivered before)`);
         t.collapsed += 1;
         t.lastText = text;
         t.lastAt = rec.at;
@@ -136,7 +179,8 @@ export class Checks {
     const near = (times: number[]) => times.some((k) => k >= firstAt - 500 && k <= firstAt + REPEAT_WINDOW_MS);
     if (near(this.o.kill9Times())) return 'kill9';
     // Telegram accepted it just before or while Redis was down: `sent` could not be recorded.
-    if (this.o.redisOutages().some(([down, up]) => firstAt >= down - REPEAT_WINDOW_MS && firstAt <= up + RECONNECT_SLACK_MS)) return 'redis';
+    if (this.o.redisOutages().some(([down, up]) => firstAt >= down - REPEAT_WINDOW_MS && firstAt <= up + RECONNECT_SLACK_MS))
+      return 'redis';
     return null;
   }
 
@@ -151,14 +195,18 @@ export class Checks {
     s.peakBound = Math.max(s.peakBound, bound);
     s.maxOverMaxSessions = Math.max(s.maxOverMaxSessions, open - this.o.maxSessions);
     s.emulatorPeakOpen = st.sessions.peakOpen;
-    if (open > bound) this.o.fail(`sessions: 1C has ${open} sessions open, more than ONEC_MAX_SESSIONS (${this.o.maxSessions}) + ${bound - this.o.maxSessions} logins in flight`);
+    if (open > bound)
+      this.o.fail(
+        `sessions: 1C has ${open} sessions open, more than ONEC_MAX_SESSIONS (${this.o.maxSessions}) + ${bound - this.o.maxSessions} logins in flight`,
+      );
   }
 
   sampleMemory(): void {
     for (const inst of this.o.instances) {
       const mb = inst.sampleRss();
       this.figures.memory[inst.name] = { peakRssMb: Math.round(inst.peakRssMb), lastRssMb: Math.round(inst.lastRssMb) };
-      if (mb !== null && mb > this.o.rssLimitMb) this.o.fail(`memory: ${inst.name} uses ${Math.round(mb)} MB RSS, above the bound of ${this.o.rssLimitMb} MB`);
+      if (mb !== null && mb > this.o.rssLimitMb)
+        this.o.fail(`memory: ${inst.name} uses ${Math.round(mb)} MB RSS, above the bound of ${this.o.rssLimitMb} MB`);
     }
   }
 }

@@ -32,7 +32,17 @@ export interface ChatTrack {
   lastSeq: number;
 }
 
-export interface CustomerStats { sent: number; telegram: number; whatsapp: number; bursts: number; edits: number; photos: number; rejects: number; waReplays: number; waIngestRetries: number }
+export interface CustomerStats {
+  sent: number;
+  telegram: number;
+  whatsapp: number;
+  bursts: number;
+  edits: number;
+  photos: number;
+  rejects: number;
+  waReplays: number;
+  waIngestRetries: number;
+}
 
 export interface CustomersOptions {
   telegram: TelegramEmulator;
@@ -50,7 +60,17 @@ export interface CustomersOptions {
 
 export class Customers {
   readonly chats: ChatTrack[] = [];
-  readonly stats: CustomerStats = { sent: 0, telegram: 0, whatsapp: 0, bursts: 0, edits: 0, photos: 0, rejects: 0, waReplays: 0, waIngestRetries: 0 };
+  readonly stats: CustomerStats = {
+    sent: 0,
+    telegram: 0,
+    whatsapp: 0,
+    bursts: 0,
+    edits: 0,
+    photos: 0,
+    rejects: 0,
+    waReplays: 0,
+    waIngestRetries: 0,
+  };
   private running = false;
   private loop: Promise<void> | null = null;
   private counter = new Map<number, number>();
@@ -93,8 +113,14 @@ export class Customers {
     let carry = 0;
     while (this.running) {
       carry += this.o.rate / 10;
-      while (carry >= 1) { carry -= 1; this.one(p.pick(this.chats)); }
-      if (p.chance(carry)) { carry = 0; this.one(p.pick(this.chats)); }
+      while (carry >= 1) {
+        carry -= 1;
+        this.one(p.pick(this.chats));
+      }
+      if (p.chance(carry)) {
+        carry = 0;
+        this.one(p.pick(this.chats));
+      }
       if (Date.now() >= nextBurst) {
         // A burst: a few chats write many messages within a second.
         this.stats.bursts += 1;
@@ -129,7 +155,9 @@ export class Customers {
       let id: string;
       if (!reject && r < 0.05 && t.textIds.length) {
         const target = p.pick(t.textIds);
-        const sent = t.chat.edit(target, `${body} (исправлено)`, { editDate: Math.floor(Date.now() / 1000) + (this.counter.get(c.index) ?? 0) });
+        const sent = t.chat.edit(target, `${body} (исправлено)`, {
+          editDate: Math.floor(Date.now() / 1000) + (this.counter.get(c.index) ?? 0),
+        });
         id = `${c.key}:${target}:edit:${String(sent.message.edit_date)}`;
         this.stats.edits += 1;
       } else if (!reject && r < 0.1) {
@@ -141,7 +169,8 @@ export class Customers {
         id = `${c.key}:${messageId}`;
         if (!reject) t.textIds.push(messageId);
       }
-      if (reject) c.rejectIds.push(id); else c.expected.push(m);
+      if (reject) c.rejectIds.push(id);
+      else c.expected.push(m);
       return;
     }
     if (c.wa) {
@@ -155,12 +184,21 @@ export class Customers {
         pushName: 'Клиент WA',
       }) as WAMessage;
       const out = normalizeWaMessage(info, {
-        account: WA_ACCOUNT, chatKey: c.key, chatType: 'private', chatTitle: 'Клиент WA',
+        account: WA_ACCOUNT,
+        chatKey: c.key,
+        chatType: 'private',
+        chatTitle: 'Клиент WA',
         sender: { id: `wa:${w.jid}`, name: 'Клиент WA', username: null, phone: `+${w.jid.split('@')[0]}` },
-        media: [], mediaNote: null, receivedAt: new Date().toISOString(),
+        media: [],
+        mediaNote: null,
+        receivedAt: new Date().toISOString(),
       });
-      if (out.action !== 'ingest') { this.o.onFatal(`the WhatsApp normalizer did not ingest a plain text message: ${out.action} (${out.reason})`); return; }
-      if (reject) c.rejectIds.push(out.message.id); else c.expected.push(m);
+      if (out.action !== 'ingest') {
+        this.o.onFatal(`the WhatsApp normalizer did not ingest a plain text message: ${out.action} (${out.reason})`);
+        return;
+      }
+      if (reject) c.rejectIds.push(out.message.id);
+      else c.expected.push(m);
       const replay = p.chance(0.03);
       // Per chat in order: the next message is ingested only after this one is in Redis.
       w.chain = w.chain.then(async () => {
@@ -195,6 +233,10 @@ export class Customers {
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let t: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<never>((_, rej) => { t = setTimeout(() => rej(new Error(`no answer within ${ms} ms`)), ms); })])
-    .finally(() => clearTimeout(t));
+  return Promise.race([
+    p,
+    new Promise<never>((_, rej) => {
+      t = setTimeout(() => rej(new Error(`no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(t));
 }

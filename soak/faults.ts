@@ -11,8 +11,18 @@ import { sleep, type Prng } from './prng.ts';
 import type { SoakRedis } from './soak-redis.ts';
 
 export type FaultKind =
-  | 'kill9' | 'sigterm' | 'redis_restart' | 'onec_outage_503' | 'onec_outage_drop' | 'onec_outage_hang'
-  | 'onec_500_burst' | 'onec_latency_spike' | 'onec_licenses_taken' | 'telegram_429' | 'telegram_409' | 'telegram_500'
+  | 'kill9'
+  | 'sigterm'
+  | 'redis_restart'
+  | 'onec_outage_503'
+  | 'onec_outage_drop'
+  | 'onec_outage_hang'
+  | 'onec_500_burst'
+  | 'onec_latency_spike'
+  | 'onec_licenses_taken'
+  | 'telegram_429'
+  | 'telegram_409'
+  | 'telegram_500'
   | 'license_expired';
 
 /**
@@ -20,8 +30,19 @@ export type FaultKind =
  * round (so a 2-minute run meets each of them), the common ones more often.
  */
 const DECK: FaultKind[] = [
-  'kill9', 'kill9', 'sigterm', 'redis_restart', 'onec_outage_503', 'onec_outage_drop', 'onec_outage_hang',
-  'onec_500_burst', 'onec_latency_spike', 'onec_licenses_taken', 'telegram_429', 'telegram_409', 'telegram_500',
+  'kill9',
+  'kill9',
+  'sigterm',
+  'redis_restart',
+  'onec_outage_503',
+  'onec_outage_drop',
+  'onec_outage_hang',
+  'onec_500_burst',
+  'onec_latency_spike',
+  'onec_licenses_taken',
+  'telegram_429',
+  'telegram_409',
+  'telegram_500',
   'license_expired',
 ];
 
@@ -80,7 +101,7 @@ export class Faults {
       if (deck.length === 0) deck = shuffle(p, DECK);
       const kind = deck.shift() as FaultKind;
       const job = this.inject(kind, p.fork(++this.injected)).catch((err: unknown) => {
-        this.o.onFatal(`fault ${kind} could not be injected or undone: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+        this.o.onFatal(`fault ${kind} could not be injected or undone: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       });
       this.active.add(job);
       void job.finally(() => this.active.delete(job));
@@ -103,16 +124,16 @@ export class Faults {
         if (!inst.running || this.busy.has(inst)) return;
         this.busy.add(inst);
         try {
-        this.count(kind);
-        this.o.log(`fault: ${kind} ${inst.name}`);
-        if (kind === 'kill9') await inst.kill9();
-        else {
-          const code = await inst.terminate();
-          this.sigtermExitCodes.push(code);
-          if (code !== 0) this.o.onFatal(`${inst.name} exited with ${String(code)} after SIGTERM (a graceful stop exits 0)`);
-        }
-        await sleep(p.int(500, 4000));
-        await inst.start();
+          this.count(kind);
+          this.o.log(`fault: ${kind} ${inst.name}`);
+          if (kind === 'kill9') await inst.kill9();
+          else {
+            const code = await inst.terminate();
+            this.sigtermExitCodes.push(code);
+            if (code !== 0) this.o.onFatal(`${inst.name} exited with ${String(code)} after SIGTERM (a graceful stop exits 0)`);
+          }
+          await sleep(p.int(500, 4000));
+          await inst.start();
         } finally {
           this.busy.delete(inst);
         }
@@ -182,8 +203,12 @@ export class Faults {
         const bot = p.pick(bots);
         this.o.log(`fault: a second poller on ${bot.username} (409 for the connector)`);
         await fetch(`${telegram.apiRoot}/bot${bot.token}/getUpdates`, {
-          method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ timeout: 0, limit: 1 }),
-        }).then((r) => r.text()).catch(() => undefined);
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ timeout: 0, limit: 1 }),
+        })
+          .then((r) => r.text())
+          .catch(() => undefined);
         return;
       }
       case 'license_expired': {

@@ -1,8 +1,18 @@
 /** A tiny JSON HTTP client for the soak's calls to the connector instances (fetch with a timeout). */
 /** `refused`: the connection was refused, so the request never reached the instance; `network`: it may have. */
-export type HttpAnswer = { kind: 'answer'; status: number; body: Record<string, unknown> } | { kind: 'network'; error: string } | { kind: 'refused'; error: string };
+export type HttpAnswer =
+  | { kind: 'answer'; status: number; body: Record<string, unknown> }
+  | { kind: 'network'; error: string }
+  | { kind: 'refused'; error: string };
 
-export async function call(url: string, method: string, path: string, bearer: string, body?: unknown, timeoutMs = 15_000): Promise<HttpAnswer> {
+export async function call(
+  url: string,
+  method: string,
+  path: string,
+  bearer: string,
+  body?: unknown,
+  timeoutMs = 15_000,
+): Promise<HttpAnswer> {
   try {
     const res = await fetch(`${url}${path}`, {
       method,
@@ -12,7 +22,11 @@ export async function call(url: string, method: string, path: string, bearer: st
     });
     const text = await res.text();
     let parsed: Record<string, unknown> = {};
-    try { parsed = text ? JSON.parse(text) as Record<string, unknown> : {}; } catch { parsed = { raw: text.slice(0, 200) }; }
+    try {
+      parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    } catch {
+      parsed = { raw: text.slice(0, 200) };
+    }
     return { kind: 'answer', status: res.status, body: parsed };
   } catch (err) {
     const cause = err instanceof Error ? (err.cause as { code?: unknown } | undefined) : undefined;

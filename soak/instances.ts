@@ -8,7 +8,12 @@ import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { sleep } from './prng.ts';
 
-export interface InstanceEvent { at: number; instance: string; kind: 'kill9' | 'sigterm' | 'start' | 'exit'; detail?: string }
+export interface InstanceEvent {
+  at: number;
+  instance: string;
+  kind: 'kill9' | 'sigterm' | 'start' | 'exit';
+  detail?: string;
+}
 
 export class ConnectorInstance {
   private child: ChildProcess | null = null;
@@ -21,14 +26,19 @@ export class ConnectorInstance {
   /** Exit codes of SIGTERM stops (0 expected). */
   readonly termExits: Array<number | string> = [];
 
-  constructor(readonly name: string, readonly port: number, private readonly env: Record<string, string>, dir: string,
-    private readonly events: InstanceEvent[]) {
+  constructor(
+    readonly name: string,
+    readonly port: number,
+    private readonly env: Record<string, string>,
+    dir: string,
+    private readonly events: InstanceEvent[],
+  ) {
     this.url = `http://127.0.0.1:${port}`;
     this.log = createWriteStream(join(dir, `${name}.log`), { flags: 'a' });
   }
 
   get pid(): number | null {
-    return this.child && this.child.exitCode === null && this.child.signalCode === null ? this.child.pid ?? null : null;
+    return this.child && this.child.exitCode === null && this.child.signalCode === null ? (this.child.pid ?? null) : null;
   }
 
   get running(): boolean {
@@ -44,30 +54,42 @@ export class ConnectorInstance {
     this.child = child;
     this.starts += 1;
     // If the soak itself dies, its children must not outlive it.
-    const reap = () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); };
+    const reap = () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    };
     process.once('exit', reap);
     child.once('exit', () => process.removeListener('exit', reap));
     this.events.push({ at: Date.now(), instance: this.name, kind: 'start' });
     let seen = '';
     let onStarted: () => void = () => undefined;
-    const started = new Promise<void>((r) => { onStarted = r; });
+    const started = new Promise<void>((r) => {
+      onStarted = r;
+    });
     const collect = (d: Buffer) => {
       this.log.write(d);
       if (seen !== 'done') {
         seen += d.toString();
-        if (seen.includes('connector started')) { seen = 'done'; onStarted(); }
-        else if (seen.length > 100_000) seen = seen.slice(-1000);
+        if (seen.includes('connector started')) {
+          seen = 'done';
+          onStarted();
+        } else if (seen.length > 100_000) seen = seen.slice(-1000);
       }
     };
     child.stdout?.on('data', collect);
     child.stderr?.on('data', collect);
-    this.exited = new Promise((r) => child.once('exit', (code, sig) => {
-      this.events.push({ at: Date.now(), instance: this.name, kind: 'exit', detail: String(code ?? sig) });
-      r(code ?? sig ?? -1);
-    }));
-    const exitedEarly = this.exited.then((c) => { throw new Error(`${this.name} exited (${c}) before it started; see ${this.name}.log`); });
+    this.exited = new Promise((r) =>
+      child.once('exit', (code, sig) => {
+        this.events.push({ at: Date.now(), instance: this.name, kind: 'exit', detail: String(code ?? sig) });
+        r(code ?? sig ?? -1);
+      }),
+    );
+    const exitedEarly = this.exited.then((c) => {
+      throw new Error(`${this.name} exited (${c}) before it started; see ${this.name}.log`);
+    });
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new Error(`${this.name} did not start within ${timeoutMs} ms`)), timeoutMs); });
+    const timeout = new Promise<never>((_, rej) => {
+      timer = setTimeout(() => rej(new Error(`${this.name} did not start within ${timeoutMs} ms`)), timeoutMs);
+    });
     try {
       await Promise.race([started, exitedEarly, timeout]);
     } finally {

@@ -16,9 +16,16 @@ interface Slot {
 }
 
 export interface OperatorStats {
-  loginAttempts: number; loginsOk: number; loginsByPin: number; loginsByPassword: number;
-  loginErrors: Record<string, number>; heartbeatsOk: number; heartbeatErrors: Record<string, number>;
-  logoutsOk: number; ambiguousLogins: number; maxLoginsInFlight: number;
+  loginAttempts: number;
+  loginsOk: number;
+  loginsByPin: number;
+  loginsByPassword: number;
+  loginErrors: Record<string, number>;
+  heartbeatsOk: number;
+  heartbeatErrors: Record<string, number>;
+  logoutsOk: number;
+  ambiguousLogins: number;
+  maxLoginsInFlight: number;
 }
 
 export interface OperatorsOptions {
@@ -39,8 +46,16 @@ const OPERATORS = DEMO_USERS.filter((u) => u.pin && u.serviceRights !== false);
 
 export class Operators {
   readonly stats: OperatorStats = {
-    loginAttempts: 0, loginsOk: 0, loginsByPin: 0, loginsByPassword: 0, loginErrors: {}, heartbeatsOk: 0,
-    heartbeatErrors: {}, logoutsOk: 0, ambiguousLogins: 0, maxLoginsInFlight: 0,
+    loginAttempts: 0,
+    loginsOk: 0,
+    loginsByPin: 0,
+    loginsByPassword: 0,
+    loginErrors: {},
+    heartbeatsOk: 0,
+    heartbeatErrors: {},
+    logoutsOk: 0,
+    ambiguousLogins: 0,
+    maxLoginsInFlight: 0,
   };
   private readonly slots: Slot[];
   private inflight = 0;
@@ -49,7 +64,11 @@ export class Operators {
   private loops: Promise<void>[] = [];
 
   constructor(private readonly o: OperatorsOptions) {
-    this.slots = Array.from({ length: o.slots }, (_, i) => ({ workstationUser: i % 2 ? `soak${i}@corp` : `CORP\\soak${i}`, token: null, lastHeartbeatOk: 0 }));
+    this.slots = Array.from({ length: o.slots }, (_, i) => ({
+      workstationUser: i % 2 ? `soak${i}@corp` : `CORP\\soak${i}`,
+      token: null,
+      lastHeartbeatOk: 0,
+    }));
   }
 
   /** Logins whose 1C session may be open now: requests in flight plus lost ones still within their grace. */
@@ -105,7 +124,8 @@ export class Operators {
     const user = p.pick(OPERATORS);
     const byPin = p.chance(0.5);
     const body = {
-      workstationUser: s.workstationUser, client: p.chance(0.5) ? '1c' : 'panel',
+      workstationUser: s.workstationUser,
+      client: p.chance(0.5) ? '1c' : 'panel',
       ...(byPin ? { pin: user.pin } : { login: user.login, password: user.password }),
     };
     for (let attempt = 0; attempt < 100; attempt++) {
@@ -124,13 +144,17 @@ export class Operators {
         s.token = a.body.token;
         s.lastHeartbeatOk = Date.now();
         this.stats.loginsOk += 1;
-        if (byPin) this.stats.loginsByPin += 1; else this.stats.loginsByPassword += 1;
+        if (byPin) this.stats.loginsByPin += 1;
+        else this.stats.loginsByPassword += 1;
         return true;
       }
       const code = errorCode(a);
       this.stats.loginErrors[code] = (this.stats.loginErrors[code] ?? 0) + 1;
-      if (a.kind === 'refused') { await sleep(300); continue; }
-      if (a.kind === 'network' || a.status >= 500 && code !== 'onec_license_unavailable' && code !== 'onec_unreachable') {
+      if (a.kind === 'refused') {
+        await sleep(300);
+        continue;
+      }
+      if (a.kind === 'network' || (a.status >= 500 && code !== 'onec_license_unavailable' && code !== 'onec_unreachable')) {
         // No answer: the login may have opened a 1C session that lives on until 1C ends it.
         this.stats.ambiguousLogins += 1;
         this.lost.push(Date.now() + this.o.lostSessionGraceMs);
@@ -143,7 +167,9 @@ export class Operators {
         this.lost.push(Date.now() + this.o.lostSessionGraceMs);
       }
       if (code === 'invalid_credentials' || code === 'seat_unavailable' || (code === 'chats_not_licensed' && !this.o.licenseOff())) {
-        this.o.onFatal(`operator login of ${s.workstationUser} failed with ${code} although it should succeed: ${JSON.stringify(a).slice(0, 300)}`);
+        this.o.onFatal(
+          `operator login of ${s.workstationUser} failed with ${code} although it should succeed: ${JSON.stringify(a).slice(0, 300)}`,
+        );
       }
       return false;
     }
@@ -152,14 +178,22 @@ export class Operators {
 
   private async heartbeat(s: Slot): Promise<void> {
     if (!s.token) return;
-    const a = await call(this.o.instances()[0] ?? '', 'POST', '/api/v1/operators/heartbeat', s.token, undefined, 10_000)
-      
-      .then((r) => (r.kind !== 'answer' && this.o.instances().length > 1 ? call(this.o.instances()[1], 'POST', '/api/v1/operators/heartbeat', s.token ?? '', undefined, 10_000) : r));
-    if (a.kind === 'answer' && a.status === 200) { s.lastHeartbeatOk = Date.now(); this.stats.heartbeatsOk += 1; return; }
+    const a = await call(this.o.instances()[0] ?? '', 'POST', '/api/v1/operators/heartbeat', s.token, undefined, 10_000).then((r) =>
+      r.kind !== 'answer' && this.o.instances().length > 1
+        ? call(this.o.instances()[1], 'POST', '/api/v1/operators/heartbeat', s.token ?? '', undefined, 10_000)
+        : r,
+    );
+    if (a.kind === 'answer' && a.status === 200) {
+      s.lastHeartbeatOk = Date.now();
+      this.stats.heartbeatsOk += 1;
+      return;
+    }
     const code = errorCode(a);
     this.stats.heartbeatErrors[code] = (this.stats.heartbeatErrors[code] ?? 0) + 1;
     if (a.kind === 'answer' && a.status === 401 && Date.now() - s.lastHeartbeatOk < this.o.seatTtlMs - 2000) {
-      this.o.onFatal(`a logged-in operator's token was forgotten (heartbeat 401 ${Math.round((Date.now() - s.lastHeartbeatOk) / 1000)} s after the last good one)`);
+      this.o.onFatal(
+        `a logged-in operator's token was forgotten (heartbeat 401 ${Math.round((Date.now() - s.lastHeartbeatOk) / 1000)} s after the last good one)`,
+      );
     }
     if (a.kind === 'answer' && a.status === 401) s.token = null;
   }
@@ -169,10 +203,22 @@ export class Operators {
     if (!s.token) return;
     let lostOne = false;
     for (let attempt = 0; attempt < 60; attempt++) {
-      const a = await call(this.o.instances()[attempt % this.o.instances().length], 'POST', '/api/v1/operators/logout', s.token, undefined, 10_000);
-      if (a.kind === 'answer' && a.status === 200) { this.stats.logoutsOk += 1; s.token = null; return; }
+      const a = await call(
+        this.o.instances()[attempt % this.o.instances().length],
+        'POST',
+        '/api/v1/operators/logout',
+        s.token,
+        undefined,
+        10_000,
+      );
+      if (a.kind === 'answer' && a.status === 200) {
+        this.stats.logoutsOk += 1;
+        s.token = null;
+        return;
+      }
       if (a.kind === 'answer' && a.status === 401) {
-        if (!lostOne && Date.now() - s.lastHeartbeatOk < this.o.seatTtlMs - 2000) this.o.onFatal(`logout of a logged-in operator answered 401 (token forgotten)`);
+        if (!lostOne && Date.now() - s.lastHeartbeatOk < this.o.seatTtlMs - 2000)
+          this.o.onFatal(`logout of a logged-in operator answered 401 (token forgotten)`);
         s.token = null;
         return;
       }

@@ -22,7 +22,13 @@ export interface ReplyTrack {
   lastAt: number;
 }
 
-export interface ReplyStats { submitted: number; accepted202: number; repeated200: number; retries: number; byError: Record<string, number> }
+export interface ReplyStats {
+  submitted: number;
+  accepted202: number;
+  repeated200: number;
+  retries: number;
+  byError: Record<string, number>;
+}
 
 export interface RepliesOptions {
   instances: () => string[];
@@ -43,8 +49,13 @@ export class Replies {
   private loop: Promise<void> | null = null;
   private inflight = new Set<Promise<void>>();
 
-  constructor(chats: ChatTrack[], private readonly o: RepliesOptions) {
-    this.tracks = chats.filter((c) => c.tg?.private).map((chat) => ({ chat, submitted: [], ids: [], busy: false, checked: 0, collapsed: 0, lastText: null, lastAt: 0 }));
+  constructor(
+    chats: ChatTrack[],
+    private readonly o: RepliesOptions,
+  ) {
+    this.tracks = chats
+      .filter((c) => c.tg?.private)
+      .map((chat) => ({ chat, submitted: [], ids: [], busy: false, checked: 0, collapsed: 0, lastText: null, lastAt: 0 }));
   }
 
   start(): void {
@@ -84,7 +95,10 @@ export class Replies {
     t.submitted.push(text);
     t.ids.push(id);
     this.stats.submitted += 1;
-    const job = this.post(body).finally(() => { t.busy = false; this.inflight.delete(job); });
+    const job = this.post(body).finally(() => {
+      t.busy = false;
+      this.inflight.delete(job);
+    });
     this.inflight.add(job);
   }
 
@@ -95,12 +109,20 @@ export class Replies {
       const urls = this.o.instances();
       const url = urls[(attempt + p.int(0, urls.length - 1)) % urls.length];
       const a = await call(url, 'POST', '/api/v1/messages', this.o.apiToken, body);
-      if (a.kind === 'answer' && a.status === 202) { this.stats.accepted202 += 1; return; }
-      if (a.kind === 'answer' && a.status === 200) { this.stats.repeated200 += 1; return; }
+      if (a.kind === 'answer' && a.status === 202) {
+        this.stats.accepted202 += 1;
+        return;
+      }
+      if (a.kind === 'answer' && a.status === 200) {
+        this.stats.repeated200 += 1;
+        return;
+      }
       const code = errorCode(a);
       this.stats.byError[code] = (this.stats.byError[code] ?? 0) + 1;
       if (a.kind === 'answer' && a.status >= 400 && a.status < 500 && a.status !== 429) {
-        this.o.onFatal(`POST /api/v1/messages refused a valid message ${String(body.id)}: ${a.status} ${JSON.stringify(a.body).slice(0, 300)}`);
+        this.o.onFatal(
+          `POST /api/v1/messages refused a valid message ${String(body.id)}: ${a.status} ${JSON.stringify(a.body).slice(0, 300)}`,
+        );
         return;
       }
       if (Date.now() - started > 120_000) {

@@ -30,7 +30,12 @@ import { SoakRedis } from './soak-redis.ts';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
-  options: { minutes: { type: 'string', default: '2' }, seed: { type: 'string' }, rate: { type: 'string', default: '6' }, keep: { type: 'boolean', default: false } },
+  options: {
+    minutes: { type: 'string', default: '2' },
+    seed: { type: 'string' },
+    rate: { type: 'string', default: '6' },
+    keep: { type: 'boolean', default: false },
+  },
 });
 const minutes = Number(values.minutes);
 const seed = values.seed !== undefined ? Number(values.seed) : Math.floor(Math.random() * 2 ** 31);
@@ -88,7 +93,9 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     void teardown(true).finally(() => process.exit(130));
   });
 }
-process.on('unhandledRejection', (err) => fail(`unexpected error in the soak itself: ${err instanceof Error ? err.stack ?? err.message : String(err)}`));
+process.on('unhandledRejection', (err) =>
+  fail(`unexpected error in the soak itself: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
+);
 
 say(`seed ${seed}, ${minutes} min, ${rate} msg/s; dir ${dir}`);
 redis = await SoakRedis.start(join(dir, 'redis'));
@@ -100,9 +107,16 @@ stack = await startLocalStack({
   onec: { sessionMaxAgeS: SESSION_MAX_AGE_S, licenseTotal: 8, latency: BASE_LATENCY },
   features: { 42: 1, 48: 10, 49: 10 },
   env: {
-    LANE_LOCK_MS: '1500', LANE_SWEEP_MS: '500', ONEC_SESSION_MAX_AGE_S: String(SESSION_MAX_AGE_S), ONEC_IDLE_FINISH_MS: '300',
-    ONEC_MAX_SESSIONS: String(MAX_SESSIONS), ONEC_TIMEOUT_MS: String(ONEC_TIMEOUT_MS), ONEC_AUTH_WAIT_MS: '5000',
-    SEAT_TTL_S: String(SEAT_TTL_S), ADMIN_USER: 'soak', ADMIN_PASSWORD: adminPassword,
+    LANE_LOCK_MS: '1500',
+    LANE_SWEEP_MS: '500',
+    ONEC_SESSION_MAX_AGE_S: String(SESSION_MAX_AGE_S),
+    ONEC_IDLE_FINISH_MS: '300',
+    ONEC_MAX_SESSIONS: String(MAX_SESSIONS),
+    ONEC_TIMEOUT_MS: String(ONEC_TIMEOUT_MS),
+    ONEC_AUTH_WAIT_MS: '5000',
+    SEAT_TTL_S: String(SEAT_TTL_S),
+    ADMIN_USER: 'soak',
+    ADMIN_PASSWORD: adminPassword,
     // info: the instances say "connector started" at info level (the start signal).
     LOG_LEVEL: 'info',
   },
@@ -112,7 +126,11 @@ telegram.setLimits({ enabled: true });
 const licensed = { 42: 1, 48: 10, 49: 10 };
 const writeLicense = (expired: boolean) => {
   if (!stack) return;
-  if (expired) stack.writeLicense(licensed, { issuedAt: new Date(Date.now() - 86_400_000 * 2).toISOString(), expiresAt: new Date(Date.now() - 86_400_000).toISOString() });
+  if (expired)
+    stack.writeLicense(licensed, {
+      issuedAt: new Date(Date.now() - 86_400_000 * 2).toISOString(),
+      expiresAt: new Date(Date.now() - 86_400_000).toISOString(),
+    });
   else stack.writeLicense(licensed);
 };
 
@@ -120,51 +138,135 @@ const writeLicense = (expired: boolean) => {
 const own = createRedis({ url: redis.url, name: 'soak' });
 own.on('error', () => undefined);
 const bull = { url: redis.url };
-const noSink = { deliver: async () => { throw new Error('the soak process never delivers'); } };
-const whatsappSink = new InboundPipeline({ redis: own, bullConnection: bull, prefix: config.queuePrefix, deliverer: { deliverMessages: async () => { throw new Error('never'); } } });
-const lanes = [whatsappSink.lane, ...['outbound', 'statuses', 'routing', 'operators'].map((name) => new OrderedLane({ name, redis: own, bullConnection: bull, prefix: config.queuePrefix, sink: noSink }))];
+const noSink = {
+  deliver: async () => {
+    throw new Error('the soak process never delivers');
+  },
+};
+const whatsappSink = new InboundPipeline({
+  redis: own,
+  bullConnection: bull,
+  prefix: config.queuePrefix,
+  deliverer: {
+    deliverMessages: async () => {
+      throw new Error('never');
+    },
+  },
+});
+const lanes = [
+  whatsappSink.lane,
+  ...['outbound', 'statuses', 'routing', 'operators'].map(
+    (name) => new OrderedLane({ name, redis: own, bullConnection: bull, prefix: config.queuePrefix, sink: noSink }),
+  ),
+];
 const seats = new SeatManager({ redis: own, prefix: config.queuePrefix, ttlS: SEAT_TTL_S });
 
 for (const name of ['A', 'B']) instances.push(new ConnectorInstance(name, await freePort(), stack.env, dir, events));
-await Promise.all(instances.map((i) => i.start(60_000))).catch((err: unknown) => { fail(`start: ${err instanceof Error ? err.message : String(err)}`); });
+await Promise.all(instances.map((i) => i.start(60_000))).catch((err: unknown) => {
+  fail(`start: ${err instanceof Error ? err.message : String(err)}`);
+});
 if (failing) await new Promise(() => undefined);
 say(`instances up: ${instances.map((i) => `${i.name} ${i.url}`).join(', ')}; Redis ${redis.url} (AOF); 1C ${onec.url}`);
 
 const customers = new Customers({
-  telegram, bots: stack.bots, sink: whatsappSink, prng: root.fork(1), rate, privateChatsPerBot: 6, whatsappChats: 6, onFatal: fail,
+  telegram,
+  bots: stack.bots,
+  sink: whatsappSink,
+  prng: root.fork(1),
+  rate,
+  privateChatsPerBot: 6,
+  whatsappChats: 6,
+  onFatal: fail,
 });
 const urls = () => instances.map((i) => i.url);
 const replies = new Replies(customers.chats, {
-  instances: urls, apiToken: config.apiToken ?? '', prng: root.fork(2), rate: 1.5,
+  instances: urls,
+  apiToken: config.apiToken ?? '',
+  prng: root.fork(2),
+  rate: 1.5,
   known: (c) => (onec.state().messages.byChat[c.key]?.length ?? 0) > 0,
-  operatorIds: ['u-ivanov', 'u-petrova', 'u-sidorov'], onFatal: fail,
+  operatorIds: ['u-ivanov', 'u-petrova', 'u-sidorov'],
+  onFatal: fail,
 });
 let faults: Faults | null = null;
 const operators = new Operators({
-  instances: urls, apiToken: config.apiToken ?? '', prng: root.fork(3), slots: 5,
-  lostSessionGraceMs: SESSION_MAX_AGE_S * 1000 + 3000, seatTtlMs: SEAT_TTL_S * 1000,
-  licenseOff: () => Date.now() < (faults?.licenseOffUntil ?? 0), onFatal: fail,
+  instances: urls,
+  apiToken: config.apiToken ?? '',
+  prng: root.fork(3),
+  slots: 5,
+  lostSessionGraceMs: SESSION_MAX_AGE_S * 1000 + 3000,
+  seatTtlMs: SEAT_TTL_S * 1000,
+  licenseOff: () => Date.now() < (faults?.licenseOffUntil ?? 0),
+  onFatal: fail,
 });
 faults = new Faults({
-  prng: root.fork(4), instances, redis, onec, telegram, bots: stack.bots, baseLatency: BASE_LATENCY,
-  writeLicense, onecTimeoutMs: ONEC_TIMEOUT_MS, log: say, onFatal: fail,
+  prng: root.fork(4),
+  instances,
+  redis,
+  onec,
+  telegram,
+  bots: stack.bots,
+  baseLatency: BASE_LATENCY,
+  writeLicense,
+  onecTimeoutMs: ONEC_TIMEOUT_MS,
+  log: say,
+  onFatal: fail,
 });
 const checks = new Checks({
-  onec, telegram, chats: customers.chats, replies: replies.tracks, operators, instances, maxSessions: MAX_SESSIONS, rssLimitMb: RSS_LIMIT_MB,
+  onec,
+  telegram,
+  chats: customers.chats,
+  replies: replies.tracks,
+  operators,
+  instances,
+  maxSessions: MAX_SESSIONS,
+  rssLimitMb: RSS_LIMIT_MB,
   kill9Times: () => events.filter((e) => e.kind === 'kill9').map((e) => e.at),
   redisOutages: () => (redis?.downAt ?? []).map((d, i): [number, number] => [d, redis?.upAt[i] ?? Number.POSITIVE_INFINITY]),
   t0,
   fail,
 });
 
-const guard = (what: string, fn: () => void) => () => { if (failing) return; try { fn(); } catch (err) { fail(`${what} threw: ${err instanceof Error ? err.stack ?? err.message : String(err)}`); } };
-timers.push(setInterval(guard('session sampling', () => checks.sampleSessions()), 250));
-timers.push(setInterval(guard('memory sampling', () => checks.sampleMemory()), 1000));
-timers.push(setInterval(guard('invariant checks', () => { checks.checkInbound(); checks.checkOutbound(); }), 2000));
-timers.push(setInterval(guard('progress', () => {
-  const f = checks.figures;
-  say(`in ${f.inbound.storedInOrder}/${f.inbound.sent} stored · out ${f.outbound.delivered}/${f.outbound.submitted} · logins ${operators.stats.loginsOk} (${operators.loggedIn()} in) · faults ${Object.values(faults?.counts ?? {}).reduce((s, n) => s + (n ?? 0), 0)} · sessions peak ${f.sessions.peakOpen} · RSS ${instances.map((i) => `${i.name} ${Math.round(i.lastRssMb)}`).join(' ')} MB`);
-}), 10_000));
+const guard = (what: string, fn: () => void) => () => {
+  if (failing) return;
+  try {
+    fn();
+  } catch (err) {
+    fail(`${what} threw: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  }
+};
+timers.push(
+  setInterval(
+    guard('session sampling', () => checks.sampleSessions()),
+    250,
+  ),
+);
+timers.push(
+  setInterval(
+    guard('memory sampling', () => checks.sampleMemory()),
+    1000,
+  ),
+);
+timers.push(
+  setInterval(
+    guard('invariant checks', () => {
+      checks.checkInbound();
+      checks.checkOutbound();
+    }),
+    2000,
+  ),
+);
+timers.push(
+  setInterval(
+    guard('progress', () => {
+      const f = checks.figures;
+      say(
+        `in ${f.inbound.storedInOrder}/${f.inbound.sent} stored · out ${f.outbound.delivered}/${f.outbound.submitted} · logins ${operators.stats.loginsOk} (${operators.loggedIn()} in) · faults ${Object.values(faults?.counts ?? {}).reduce((s, n) => s + (n ?? 0), 0)} · sessions peak ${f.sessions.peakOpen} · RSS ${instances.map((i) => `${i.name} ${Math.round(i.lastRssMb)}`).join(' ')} MB`,
+      );
+    }),
+    10_000,
+  ),
+);
 
 customers.start();
 replies.start();
@@ -180,7 +282,9 @@ await customers.stop();
 await replies.stop();
 await operators.stop();
 for (const i of instances) if (!i.running) await i.start(60_000);
-const hb = setInterval(() => { void operators.heartbeatAll(); }, 2000);
+const hb = setInterval(() => {
+  void operators.heartbeatAll();
+}, 2000);
 timers.push(hb);
 const drainStart = Date.now();
 const pendingAll = async () => (await Promise.all(lanes.map((l) => l.pendingCount()))).reduce((s, n) => s + n, 0);
@@ -194,7 +298,9 @@ for (;;) {
   if (done) break;
   if (Date.now() - drainStart > DRAIN_BOUND_MS) {
     const lanesLeft = await Promise.all(lanes.map(async (l) => `${l.name}=${await l.pendingCount()}`));
-    fail(`drain: not done within ${DRAIN_BOUND_MS / 1000} s — inbound ${checks.figures.inbound.storedInOrder}/${checks.figures.inbound.expectedStored}, outbound ${checks.figures.outbound.delivered}/${checks.figures.outbound.submitted}, statuses at 1C ${statusesAt1c()}, pending ${lanesLeft.join(' ')}`);
+    fail(
+      `drain: not done within ${DRAIN_BOUND_MS / 1000} s — inbound ${checks.figures.inbound.storedInOrder}/${checks.figures.inbound.expectedStored}, outbound ${checks.figures.outbound.delivered}/${checks.figures.outbound.submitted}, statuses at 1C ${statusesAt1c()}, pending ${lanesLeft.join(' ')}`,
+    );
     await new Promise(() => undefined);
   }
   await sleep(500);
@@ -207,7 +313,8 @@ const dead = await whatsappSink.lane.deadQueue.getFailed(0, 10_000);
 const deadIds = new Set(dead.map((j) => (j.data as { id?: string }).id));
 const rejectIds = customers.chats.flatMap((c) => c.rejectIds);
 const missingDead = rejectIds.filter((id) => !deadIds.has(id));
-if (missingDead.length) fail(`queues: ${missingDead.length} rejected message(s) are not in the inbound-dead failed list (e.g. ${missingDead[0]})`);
+if (missingDead.length)
+  fail(`queues: ${missingDead.length} rejected message(s) are not in the inbound-dead failed list (e.g. ${missingDead[0]})`);
 const noReason = dead.filter((j) => !j.failedReason);
 if (noReason.length) fail(`queues: ${noReason.length} failed job(s) have no reason`);
 const otherDead = (await Promise.all(lanes.slice(1).map((l) => l.deadQueue.getFailedCount()))).reduce((s, n) => s + n, 0);
@@ -223,7 +330,8 @@ const usedSeats = async () => (await seats.usage(48)) + (await seats.usage(49));
 const seatDeadline = Date.now() + (SEAT_TTL_S + 10) * 1000;
 while ((await usedSeats()) !== operators.loggedIn() && Date.now() < seatDeadline) await sleep(500);
 const seatsLoggedIn = { seats: await usedSeats(), loggedIn: operators.loggedIn() };
-if (seatsLoggedIn.seats !== seatsLoggedIn.loggedIn) fail(`seats: ${seatsLoggedIn.seats} seats in Redis for ${seatsLoggedIn.loggedIn} operators logged in`);
+if (seatsLoggedIn.seats !== seatsLoggedIn.loggedIn)
+  fail(`seats: ${seatsLoggedIn.seats} seats in Redis for ${seatsLoggedIn.loggedIn} operators logged in`);
 clearInterval(hb);
 await operators.logoutAll();
 const seatsAfterLogout = await usedSeats();
@@ -236,18 +344,45 @@ const stopCodes: Record<string, number | string> = {};
 for (const i of instances) stopCodes[i.name] = await i.terminate();
 const st = onec.state();
 const summary = {
-  ok: true, seed, minutes, replay, rate,
+  ok: true,
+  seed,
+  minutes,
+  replay,
+  rate,
   wallSeconds: Math.round((Date.now() - t0) / 1000),
   drainSeconds: Math.round(drainSeconds * 10) / 10,
-  inbound: { ...checks.figures.inbound, byChannel: { telegram: customers.stats.telegram, whatsapp: customers.stats.whatsapp }, customers: customers.stats },
-  outbound: { ...checks.figures.outbound, api: replies.stats, statusesSentAt1c: replies.tracks.reduce((s, t) => s + t.ids.length, 0), statusDuplicateAnswers: st.statuses.duplicates.count },
-  sessions: { ...checks.figures.sessions, openAtEnd, maxSessions: MAX_SESSIONS, opened: st.sessions.opened, expired: st.sessions.expired, licenseRefusals: st.licenses.refused, maxLoginsInFlight: operators.stats.maxLoginsInFlight },
+  inbound: {
+    ...checks.figures.inbound,
+    byChannel: { telegram: customers.stats.telegram, whatsapp: customers.stats.whatsapp },
+    customers: customers.stats,
+  },
+  outbound: {
+    ...checks.figures.outbound,
+    api: replies.stats,
+    statusesSentAt1c: replies.tracks.reduce((s, t) => s + t.ids.length, 0),
+    statusDuplicateAnswers: st.statuses.duplicates.count,
+  },
+  sessions: {
+    ...checks.figures.sessions,
+    openAtEnd,
+    maxSessions: MAX_SESSIONS,
+    opened: st.sessions.opened,
+    expired: st.sessions.expired,
+    licenseRefusals: st.licenses.refused,
+    maxLoginsInFlight: operators.stats.maxLoginsInFlight,
+  },
   seats: { ...seatsLoggedIn, afterLogout: seatsAfterLogout },
   operators: operators.stats,
-  queues: { pending: await pendingAll(), inboundDeadFailed: dead.length, inboundDeadWithReason: dead.length - noReason.length, otherDeadFailed: otherDead },
+  queues: {
+    pending: await pendingAll(),
+    inboundDeadFailed: dead.length,
+    inboundDeadWithReason: dead.length - noReason.length,
+    otherDeadFailed: otherDead,
+  },
   memory: { ...checks.figures.memory, limitMb: RSS_LIMIT_MB },
   faults: { ...faults.counts, redisRestarts: redis.restarts, instanceStarts: Object.fromEntries(instances.map((i) => [i.name, i.starts])) },
-  sigtermExitCodes: faults.sigtermExitCodes, finalStopExitCodes: stopCodes,
+  sigtermExitCodes: faults.sigtermExitCodes,
+  finalStopExitCodes: stopCodes,
   onecCalls: st.calls,
 };
 process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);

@@ -16,7 +16,10 @@ export class SoakRedis {
   /** When it answered again after each restart (same index as `downAt`). */
   readonly upAt: number[] = [];
 
-  private constructor(readonly dir: string, readonly port: number) {
+  private constructor(
+    readonly dir: string,
+    readonly port: number,
+  ) {
     this.url = `redis://127.0.0.1:${port}`;
   }
 
@@ -28,7 +31,9 @@ export class SoakRedis {
 
   private async up(): Promise<void> {
     this.server = await ensureRedis({
-      forceOwn: true, dir: this.dir, port: this.port,
+      forceOwn: true,
+      dir: this.dir,
+      port: this.port,
       args: ['--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction'],
       log: () => undefined,
     });
@@ -61,8 +66,14 @@ export class SoakRedis {
 function sendCommand(port: number, command: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const sock = new Socket();
-    const done = () => { sock.destroy(); resolve(); };
-    sock.setTimeout(5000, () => { sock.destroy(); reject(new Error(`Redis did not answer ${command}`)); });
+    const done = () => {
+      sock.destroy();
+      resolve();
+    };
+    sock.setTimeout(5000, () => {
+      sock.destroy();
+      reject(new Error(`Redis did not answer ${command}`));
+    });
     sock.once('error', done);
     sock.once('close', done);
     sock.once('data', done);

@@ -25,7 +25,10 @@ export class ConnectorBus {
   on<K extends keyof BusEvents>(event: K, handler: Handler<K>): () => void {
     const list = (this.handlers[event] ??= []) as Handler<K>[];
     list.push(handler);
-    return () => { const i = list.indexOf(handler); if (i >= 0) list.splice(i, 1); };
+    return () => {
+      const i = list.indexOf(handler);
+      if (i >= 0) list.splice(i, 1);
+    };
   }
 
   async emit<K extends keyof BusEvents>(event: K, payload: BusEvents[K]): Promise<void> {

@@ -8,7 +8,17 @@ import { hostname } from 'node:os';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Config } from './config/config.ts';
-import { describeError, isOutboundCapable, type AccountRunner, type AccountState, type ChannelConnector, type Logger, type OutboundCapable, type StatusEvent, type StatusSink } from './core/index.ts';
+import {
+  describeError,
+  isOutboundCapable,
+  type AccountRunner,
+  type AccountState,
+  type ChannelConnector,
+  type Logger,
+  type OutboundCapable,
+  type StatusEvent,
+  type StatusSink,
+} from './core/index.ts';
 import { ConnectorBus } from './connector-bus.ts';
 import { createLogger, type AppLogger } from './infra/logger.ts';
 import { buildHttpApp } from './http/app.ts';
@@ -102,20 +112,32 @@ export interface Connector {
 
 export async function createConnector(config: Readonly<Config>, opts: ConnectorOptions = {}): Promise<Connector> {
   const roles = new Set<Role>(opts.roles ?? ALL_ROLES);
-  const logger = opts.logger ?? createLogger({
-    level: config.logLevel,
-    secrets: [config.apiToken, config.admin?.password, config.onec.password, config.telegram.webhookSecret, ...config.telegram.tokens],
-  });
+  const logger =
+    opts.logger ??
+    createLogger({
+      level: config.logLevel,
+      secrets: [config.apiToken, config.admin?.password, config.onec.password, config.telegram.webhookSecret, ...config.telegram.tokens],
+    });
   const instanceId = `${hostname()}-${process.pid}`;
   const redis = createRedis({ url: config.redisUrl, name: 'chat-connector', logger });
   const bullConnection = { url: config.redisUrl };
 
   const hostId = opts.hostId ?? computeHostId();
-  const gate = new LicenseGate({ file: config.license.file, publicKey: config.license.publicKey, hostId, logger: logger.child({ component: 'license' }) });
+  const gate = new LicenseGate({
+    file: config.license.file,
+    publicKey: config.license.publicKey,
+    hostId,
+    logger: logger.child({ component: 'license' }),
+  });
   const seats = new SeatManager({ redis, prefix: config.queuePrefix, ttlS: config.seatTtlS });
 
   // A dead process's session lives on in 1C for sessionMaxAge; its permit must too.
-  const permits = new RedisSessionPermits({ redis, prefix: config.queuePrefix, max: config.onec.maxSessions, holdTtlMs: config.onec.sessionMaxAgeS * 1000 + 2_000 });
+  const permits = new RedisSessionPermits({
+    redis,
+    prefix: config.queuePrefix,
+    max: config.onec.maxSessions,
+    holdTtlMs: config.onec.sessionMaxAgeS * 1000 + 2_000,
+  });
   const onec = new OnecClient({
     baseUrl: config.onec.baseUrl ?? 'http://127.0.0.1:1/not-configured',
     user: config.onec.user,
@@ -140,12 +162,17 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
       base?.delivered?.(m);
       bus.emit('inbound.delivered', { messages: m }).catch(() => undefined);
     },
-    retry: (k, e) => { lastOnecError = `1C deliveries are failing: ${describeError(e)}`; base?.retry?.(k, e); },
+    retry: (k, e) => {
+      lastOnecError = `1C deliveries are failing: ${describeError(e)}`;
+      base?.retry?.(k, e);
+    },
   };
 
   const media = new FileMediaStore({ dir: config.mediaDir, maxBytes: config.mediaMaxBytes, publicUrl: config.http.publicUrl });
   const inbound = new InboundPipeline({
-    redis, bullConnection, prefix: config.queuePrefix,
+    redis,
+    bullConnection,
+    prefix: config.queuePrefix,
     deliverer: onec,
     router: opts.router,
     batchMax: config.onec.batchMax,
@@ -159,10 +186,14 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
 
   const telegram = config.telegram.tokens.length
     ? createTelegramConnector({
-      tokens: config.telegram.tokens, apiRoot: config.telegram.apiRoot, mode: config.telegram.mode,
-      webhookUrl: config.telegram.webhookUrl, webhookSecret: config.telegram.webhookSecret,
-      mediaStore: media, logger: logger.child({ channel: 'telegram' }),
-    })
+        tokens: config.telegram.tokens,
+        apiRoot: config.telegram.apiRoot,
+        mode: config.telegram.mode,
+        webhookUrl: config.telegram.webhookUrl,
+        webhookSecret: config.telegram.webhookSecret,
+        mediaStore: media,
+        logger: logger.child({ channel: 'telegram' }),
+      })
     : null;
   // Channels report receipts here; the outbound feature decides where they go.
   let statusSink: StatusSink | null = null;
@@ -175,9 +206,14 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
   // Baileys costs ~60 MB of memory: loaded only where WhatsApp accounts are configured.
   const whatsapp = config.whatsapp.accounts.length
     ? (await import('./channels/whatsapp/whatsapp-connector.ts')).createWhatsappConnector({
-      accounts: config.whatsapp.accounts, redis, prefix: config.queuePrefix, mediaStore: media, statusSink: statusRelay,
-      logger: logger.child({ channel: 'whatsapp' }), minIntervalMs: config.whatsapp.minIntervalMs,
-    })
+        accounts: config.whatsapp.accounts,
+        redis,
+        prefix: config.queuePrefix,
+        mediaStore: media,
+        statusSink: statusRelay,
+        logger: logger.child({ channel: 'whatsapp' }),
+        minIntervalMs: config.whatsapp.minIntervalMs,
+      })
     : null;
   const channels: ChannelConnector[] = [telegram, whatsapp].filter((c): c is NonNullable<typeof c> => c !== null);
   const senders = new Map<string, OutboundCapable>();
@@ -186,9 +222,24 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
   const supervisor = new AccountSupervisor({ redis, prefix: config.queuePrefix, sink: inbound, runners, instanceId, logger });
 
   const ctx: ConnectorContext = {
-    config, logger, redis, instanceId, onec, seats, gate, inbound, media, telegram, whatsapp, senders, roles, bus,
+    config,
+    logger,
+    redis,
+    instanceId,
+    onec,
+    seats,
+    gate,
+    inbound,
+    media,
+    telegram,
+    whatsapp,
+    senders,
+    roles,
+    bus,
     setInboundRouter: (r) => inbound.setRouter(r),
-    setStatusSink: (s) => { statusSink = s; },
+    setStatusSink: (s) => {
+      statusSink = s;
+    },
     readiness: () => readiness(),
     accounts: () => supervisor.states(),
   };
@@ -198,18 +249,34 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
   const readiness = async (): Promise<ReadyCheck[]> => {
     const checks: ReadyCheck[] = [];
     const redisOk = await Promise.race([
-      redis.ping().then(() => true, () => false),
+      redis.ping().then(
+        () => true,
+        () => false,
+      ),
       new Promise<boolean>((r) => setTimeout(() => r(false), 1000).unref()),
     ]);
-    checks.push({ name: 'redis', ok: redisOk, detail: redisOk ? 'Redis answers.' : `Redis does not answer at ${redactRedisUrl(config.redisUrl)}.` });
+    checks.push({
+      name: 'redis',
+      ok: redisOk,
+      detail: redisOk ? 'Redis answers.' : `Redis does not answer at ${redactRedisUrl(config.redisUrl)}.`,
+    });
     const lic = gate.state();
-    checks.push({ name: 'chat_module', ok: lic.chatsLicensed, detail: lic.chatsLicensed ? 'Feature 42 is granted to this host; the chat module runs.' : `The chat module is off: ${lic.reason}` });
+    checks.push({
+      name: 'chat_module',
+      ok: lic.chatsLicensed,
+      detail: lic.chatsLicensed ? 'Feature 42 is granted to this host; the chat module runs.' : `The chat module is off: ${lic.reason}`,
+    });
     checks.push({ name: 'onec', ok: lastOnecError === null, advisory: true, detail: lastOnecError ?? '1C answered the last call.' });
     for (const a of supervisor.states()) {
       const ok = a.state === 'open' || a.state === 'standby';
-      checks.push({ name: `account:${a.channel}:${a.account}`, ok, advisory: !lic.chatsLicensed, detail: `${a.channel} ${a.account}: ${a.state}${a.lastError ? ` (${a.lastError})` : ''}` });
+      checks.push({
+        name: `account:${a.channel}:${a.account}`,
+        ok,
+        advisory: !lic.chatsLicensed,
+        detail: `${a.channel} ${a.account}: ${a.state}${a.lastError ? ` (${a.lastError})` : ''}`,
+      });
     }
-    for (const f of features) if (f.readiness) checks.push(...await f.readiness());
+    for (const f of features) if (f.readiness) checks.push(...(await f.readiness()));
     return checks;
   };
   let app: FastifyInstance | null = null;
@@ -231,8 +298,12 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
 
   return {
     ctx,
-    get app() { return app; },
-    get url() { return url; },
+    get app() {
+      return app;
+    },
+    get url() {
+      return url;
+    },
     readiness,
     async start() {
       licensed = false;
@@ -272,7 +343,8 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
       if (app) await app.close().catch(() => undefined);
       await supervisor.close();
       await inbound.stop();
-      for (const f of [...features].reverse()) await f.stop?.().catch((err) => logger.warn({ feature: f.name, err: describeError(err) }, 'feature stop failed'));
+      for (const f of [...features].reverse())
+        await f.stop?.().catch((err) => logger.warn({ feature: f.name, err: describeError(err) }, 'feature stop failed'));
       await inbound.close();
       await onec.close().catch(() => undefined);
       await gate.close();

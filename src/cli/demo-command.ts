@@ -26,7 +26,9 @@ async function portOr(preferred: number): Promise<number> {
   const { createServer } = await import('node:net');
   return new Promise((resolve) => {
     const s = createServer();
-    s.once('error', () => { freePort().then(resolve, () => resolve(0)); });
+    s.once('error', () => {
+      freePort().then(resolve, () => resolve(0));
+    });
     s.listen(preferred, '127.0.0.1', () => s.close(() => resolve(preferred)));
   });
 }
@@ -45,7 +47,10 @@ export async function runDemo(args: string[]): Promise<number> {
     httpPort: port,
     env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ADMIN_USER: 'admin', ADMIN_PASSWORD: adminPassword },
   });
-  const logger = createLogger({ level: stack.config.logLevel, secrets: [stack.config.apiToken, adminPassword, ...stack.config.telegram.tokens] });
+  const logger = createLogger({
+    level: stack.config.logLevel,
+    secrets: [stack.config.apiToken, adminPassword, ...stack.config.telegram.tokens],
+  });
 
   const seen = new Set<string>();
   const arrived = (m: InboundMessage) => {
@@ -71,7 +76,9 @@ export async function runDemo(args: string[]): Promise<number> {
   say(`  metrics          ${api}/metrics`);
   say(`1C emulator        ${stack.onec.url}   (what 1C received: ${new URL(stack.onec.url).origin}/_emulator/state)`);
   say(`Telegram Bot API   ${stack.telegram.apiRoot}   (emulated; bots ${stack.bots.map((b) => '@' + b.username).join(', ')})`);
-  say(`Redis              ${stack.redis.url}${stack.redis.owned ? '   (started for the demo)' : ''}, key prefix ${stack.config.queuePrefix}`);
+  say(
+    `Redis              ${stack.redis.url}${stack.redis.owned ? '   (started for the demo)' : ''}, key prefix ${stack.config.queuePrefix}`,
+  );
   say('');
   say('Simulated customers are writing; each line below is a message as 1C stored it (chat, seq, sender, content). Ctrl-C stops.');
 
@@ -100,7 +107,9 @@ export async function runDemo(args: string[]): Promise<number> {
     return stop(ok ? 0 : 1);
   }
   return new Promise((resolve) => {
-    const onSignal = () => { stop(0).then(resolve, () => resolve(1)); };
+    const onSignal = () => {
+      stop(0).then(resolve, () => resolve(1));
+    };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
   });
@@ -119,10 +128,15 @@ function describeMessage(m: InboundMessage): string {
   const text = m.text ? ` ${JSON.stringify(m.text)}` : '';
   const files = m.media.length ? ` (${m.media.length} file, ${m.media[0].size} bytes, sha256 ${m.media[0].sha256.slice(0, 8)}…)` : '';
   switch (m.kind) {
-    case 'text': return JSON.stringify(m.text);
-    case 'location': return `location ${m.location.lat}, ${m.location.lon}${m.location.name ? ` "${m.location.name}"` : ''}`;
-    case 'contact': return `contact ${m.contact.name ?? ''} ${m.contact.phone ?? ''}`.trimEnd();
-    case 'edit': return `edit of ${m.target.split(':').pop()}${text}`;
-    default: return `${m.kind}${text}${files}`;
+    case 'text':
+      return JSON.stringify(m.text);
+    case 'location':
+      return `location ${m.location.lat}, ${m.location.lon}${m.location.name ? ` "${m.location.name}"` : ''}`;
+    case 'contact':
+      return `contact ${m.contact.name ?? ''} ${m.contact.phone ?? ''}`.trimEnd();
+    case 'edit':
+      return `edit of ${m.target.split(':').pop()}${text}`;
+    default:
+      return `${m.kind}${text}${files}`;
   }
 }

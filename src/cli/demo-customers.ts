@@ -15,7 +15,10 @@ export interface CustomersHandle {
   stop(): void;
 }
 
-const PNG_1PX = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a5f3d8d50000000049454e44ae426082', 'hex');
+const PNG_1PX = Buffer.from(
+  '89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a5f3d8d50000000049454e44ae426082',
+  'hex',
+);
 
 type Step = (c: SimulatedChat, last: number) => number;
 
@@ -23,7 +26,10 @@ const SCRIPT: Step[] = [
   (c) => c.text('Здравствуйте! Хочу заказать доставку 📦').messageId,
   (c) => c.photo({ bytes: PNG_1PX, caption: 'Вот фото товара' }).messageId,
   (c, last) => c.text('Сколько это стоит?', { replyTo: last }).messageId,
-  (c, last) => { c.edit(last, 'Сколько это стоит с доставкой?'); return last; },
+  (c, last) => {
+    c.edit(last, 'Сколько это стоит с доставкой?');
+    return last;
+  },
   (c) => c.location(55.7558, 37.6173).messageId,
   (c) => c.contact('+79991234567', 'Иван', { lastName: 'Петров' }).messageId,
   (c) => c.voice({ bytes: Buffer.alloc(2048, 7) }).messageId,
@@ -60,5 +66,11 @@ export function runSimulatedCustomers(stack: LocalStack, opts: { ratePerSec: num
       await new Promise((r) => setTimeout(r, interval));
     }
   })();
-  return { done, sent: () => count, stop: () => { stopped = true; } };
+  return {
+    done,
+    sent: () => count,
+    stop: () => {
+      stopped = true;
+    },
+  };
 }

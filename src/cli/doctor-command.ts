@@ -64,6 +64,11 @@ export async function runDoctor(args: string[], o: DoctorCommandOptions = {}): P
   }
   const fatal = lines.filter((l) => l.fatal).length;
   if (json) io.out(JSON.stringify({ ok: fatal === 0, checks: lines }, null, 2));
-  else io.out(fatal === 0 ? 'Everything essential is in order.' : `${fatal} problem${fatal === 1 ? '' : 's'} stop${fatal === 1 ? 's' : ''} chats; fix the ✗ lines above.`);
+  else
+    io.out(
+      fatal === 0
+        ? 'Everything essential is in order.'
+        : `${fatal} problem${fatal === 1 ? '' : 's'} stop${fatal === 1 ? 's' : ''} chats; fix the ✗ lines above.`,
+    );
   return fatal === 0 ? 0 : 1;
 }

@@ -28,8 +28,9 @@ export interface LicenseCommandContext {
   err: (line: string) => void;
 }
 
-const USAGE = 'usage: chat-connector license host-id | verify | report [--json] | keygen [--out DIR] | '
-  + 'issue --key FILE --host ID --feature 42 --feature 48=25 [--expires ISO|never] [--licensee NAME] [--id ID] [--out FILE]';
+const USAGE =
+  'usage: chat-connector license host-id | verify | report [--json] | keygen [--out DIR] | ' +
+  'issue --key FILE --host ID --feature 42 --feature 48=25 [--expires ISO|never] [--licensee NAME] [--id ID] [--out FILE]';
 
 class ArgError extends Error {}
 
@@ -80,11 +81,16 @@ export async function runLicenseCommand(args: string[], ctx: LicenseCommandConte
   const [sub, ...rest] = args;
   try {
     switch (sub) {
-      case 'host-id': return hostIdCmd(rest, ctx);
-      case 'verify': return verifyCmd(rest, ctx);
-      case 'report': return await reportCmd(rest, ctx);
-      case 'keygen': return await keygenCmd(rest, ctx);
-      case 'issue': return issueCmd(rest, ctx);
+      case 'host-id':
+        return hostIdCmd(rest, ctx);
+      case 'verify':
+        return verifyCmd(rest, ctx);
+      case 'report':
+        return await reportCmd(rest, ctx);
+      case 'keygen':
+        return await keygenCmd(rest, ctx);
+      case 'issue':
+        return issueCmd(rest, ctx);
       case undefined:
         ctx.err(`license: a subcommand is required; ${USAGE}`);
         return 2;
@@ -125,10 +131,13 @@ function verifyCmd(args: string[], ctx: LicenseCommandContext): number {
     return 1;
   }
   const pl = r.payload!;
-  const granted = FEATURE_IDS.filter((f) => r.features[f].state === 'granted')
-    .map((f) => (r.features[f].granted > 1 ? `${f}=${r.features[f].granted}` : String(f)));
-  ctx.out(`valid: ${pl.id}${pl.licensee ? ` for ${pl.licensee}` : ''}, host ${pl.hostId}, `
-    + `${pl.expiresAt ? `expires ${pl.expiresAt}` : 'never expires'}; features ${granted.join(', ') || 'none'}`);
+  const granted = FEATURE_IDS.filter((f) => r.features[f].state === 'granted').map((f) =>
+    r.features[f].granted > 1 ? `${f}=${r.features[f].granted}` : String(f),
+  );
+  ctx.out(
+    `valid: ${pl.id}${pl.licensee ? ` for ${pl.licensee}` : ''}, host ${pl.hostId}, ` +
+      `${pl.expiresAt ? `expires ${pl.expiresAt}` : 'never expires'}; features ${granted.join(', ') || 'none'}`,
+  );
   if (!chats) ctx.out(`chat module NOT licensed: ${r.features[42].reason}`);
   return 0;
 }
@@ -139,11 +148,16 @@ async function reportCmd(args: string[], ctx: LicenseCommandContext): Promise<nu
   const hostId = describeHostId().hostId;
   const check = checkLicenseFile(ctx.license.file, { publicKey: ctx.license.publicKey, hostId });
   const redis = new Redis(ctx.redisUrl, {
-    lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 3_000,
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    connectTimeout: 3_000,
     retryStrategy: () => null,
   });
   let lastError: string | null = null;
-  redis.on('error', (e: Error) => { lastError = e.message; }); // reported through the failed connect below
+  redis.on('error', (e: Error) => {
+    lastError = e.message;
+  }); // reported through the failed connect below
   let seats: SeatManager | null = null;
   let redisProblem: string | null = null;
   try {
@@ -154,7 +168,8 @@ async function reportCmd(args: string[], ctx: LicenseCommandContext): Promise<nu
   }
   try {
     const report = await buildLicenseReport({ check, seats });
-    if (redisProblem) report.warnings = report.warnings.filter((w) => !w.startsWith('Seat usage is unknown: no Redis')).concat(redisProblem);
+    if (redisProblem)
+      report.warnings = report.warnings.filter((w) => !w.startsWith('Seat usage is unknown: no Redis')).concat(redisProblem);
     if (p.flags.has('json')) ctx.out(JSON.stringify(report, null, 2));
     else for (const line of renderLicenseReport(report)) ctx.out(line);
     return 0;
@@ -210,12 +225,18 @@ function issueCmd(args: string[], ctx: LicenseCommandContext): number {
     throw new ArgError(`--key ${keyFile} cannot be read`);
   }
   const doc = issueLicense({
-    privateKeyPem, hostId, features, expiresAt, id: one(p, 'id'), licensee: one(p, 'licensee'),
+    privateKeyPem,
+    hostId,
+    features,
+    expiresAt,
+    id: one(p, 'id'),
+    licensee: one(p, 'licensee'),
   });
   const outFile = one(p, 'out');
   if (outFile) {
     writeFileSync(outFile, doc);
-    const id = (JSON.parse(Buffer.from((JSON.parse(doc) as { payload: string }).payload, 'base64url').toString('utf8')) as { id: string }).id;
+    const id = (JSON.parse(Buffer.from((JSON.parse(doc) as { payload: string }).payload, 'base64url').toString('utf8')) as { id: string })
+      .id;
     ctx.out(`wrote license ${id} for host ${hostId} to ${outFile}`);
   } else {
     for (const line of doc.trimEnd().split('\n')) ctx.out(line);

@@ -50,8 +50,12 @@ async function main(argv: string[]): Promise<number> {
       const cfg = configOrExit('cli');
       const { runLicenseCommand } = await import('./license-command.ts');
       return runLicenseCommand(rest, {
-        license: cfg.license, redisUrl: cfg.redisUrl, queuePrefix: cfg.queuePrefix, seatTtlS: cfg.seatTtlS,
-        out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`),
+        license: cfg.license,
+        redisUrl: cfg.redisUrl,
+        queuePrefix: cfg.queuePrefix,
+        seatTtlS: cfg.seatTtlS,
+        out: (l) => process.stdout.write(`${l}\n`),
+        err: (l) => process.stderr.write(`${l}\n`),
       });
     }
     case 'queues': {
@@ -77,7 +81,9 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => { if (code !== 0 || process.exitCode === undefined) process.exitCode = code; },
+  (code) => {
+    if (code !== 0 || process.exitCode === undefined) process.exitCode = code;
+  },
   (err: unknown) => {
     // One sentence, no stack: the error classes of this product carry human messages.
     process.stderr.write(`chat-connector: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -23,11 +23,18 @@ const stdio: QueuesIo = {
   err: (l) => process.stderr.write(`${l}\n`),
 };
 
-const USAGE = 'usage: chat-connector queues stats | failed <queue> [--limit N] | retry <queue> (--all | <jobId>) | remove <queue> (--all | <jobId>)  [--json]';
+const USAGE =
+  'usage: chat-connector queues stats | failed <queue> [--limit N] | retry <queue> (--all | <jobId>) | remove <queue> (--all | <jobId>)  [--json]';
 
 class UsageError extends Error {}
 
-interface Parsed { sub: string; positional: string[]; json: boolean; all: boolean; limit: number }
+interface Parsed {
+  sub: string;
+  positional: string[];
+  json: boolean;
+  all: boolean;
+  limit: number;
+}
 
 function parse(args: string[]): Parsed {
   const positional: string[] = [];
@@ -40,18 +47,22 @@ function parse(args: string[]): Parsed {
     else if (a === '--all') all = true;
     else if (a === '--limit') {
       const v = args[++i];
-      if (v === undefined || !/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 10_000) throw new UsageError(`--limit needs a whole number from 1 to 10000${v === undefined ? '' : `, got "${v}"`}.`);
+      if (v === undefined || !/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 10_000)
+        throw new UsageError(`--limit needs a whole number from 1 to 10000${v === undefined ? '' : `, got "${v}"`}.`);
       limit = Number(v);
     } else if (a.startsWith('--')) throw new UsageError(`Unknown option "${a}".`);
     else positional.push(a);
   }
   const [sub, ...rest] = positional;
   if (!sub) throw new UsageError('Name a subcommand: stats, failed, retry or remove.');
-  if (!['stats', 'failed', 'retry', 'remove'].includes(sub)) throw new UsageError(`Unknown subcommand "${sub}"; use stats, failed, retry or remove.`);
+  if (!['stats', 'failed', 'retry', 'remove'].includes(sub))
+    throw new UsageError(`Unknown subcommand "${sub}"; use stats, failed, retry or remove.`);
   const want = sub === 'stats' ? 0 : sub === 'failed' ? 1 : all ? 1 : 2;
   if (sub !== 'stats' && rest.length === 0) throw new UsageError(`"queues ${sub}" needs a queue name (see "queues stats").`);
-  if ((sub === 'retry' || sub === 'remove') && !all && rest.length < 2) throw new UsageError(`"queues ${sub} ${rest[0]}" needs --all or a job id (see "queues failed ${rest[0]}").`);
-  if ((sub === 'retry' || sub === 'remove') && all && rest.length > 1) throw new UsageError(`"queues ${sub}" takes --all or a job id, not both.`);
+  if ((sub === 'retry' || sub === 'remove') && !all && rest.length < 2)
+    throw new UsageError(`"queues ${sub} ${rest[0]}" needs --all or a job id (see "queues failed ${rest[0]}").`);
+  if ((sub === 'retry' || sub === 'remove') && all && rest.length > 1)
+    throw new UsageError(`"queues ${sub}" takes --all or a job id, not both.`);
   if (rest.length > want) throw new UsageError(`Unexpected argument "${rest[want]}".`);
   if (all && sub !== 'retry' && sub !== 'remove') throw new UsageError('--all goes with retry or remove.');
   return { sub, positional: rest, json, all, limit };
@@ -62,11 +73,15 @@ function pad(s: string, n: number): string {
 }
 
 function renderStats(stats: QueueStats[]): string[] {
-  const lines = [`${pad('queue', 16)} ${pad('waiting', 8)} ${pad('active', 7)} ${pad('delayed', 8)} ${pad('failed', 7)} ${pad('completed', 10)} pending chats (oldest)`];
+  const lines = [
+    `${pad('queue', 16)} ${pad('waiting', 8)} ${pad('active', 7)} ${pad('delayed', 8)} ${pad('failed', 7)} ${pad('completed', 10)} pending chats (oldest)`,
+  ];
   for (const s of stats) {
     const c = s.counts;
     const pending = s.pendingChats === null ? '' : `${s.pendingChats}${s.oldestPendingS === null ? '' : ` (${s.oldestPendingS} s)`}`;
-    lines.push(`${pad(s.queue, 16)} ${pad(String(c.waiting + c.prioritized), 8)} ${pad(String(c.active), 7)} ${pad(String(c.delayed), 8)} ${pad(String(c.failed), 7)} ${pad(String(c.completed), 10)} ${pending}`);
+    lines.push(
+      `${pad(s.queue, 16)} ${pad(String(c.waiting + c.prioritized), 8)} ${pad(String(c.active), 7)} ${pad(String(c.delayed), 8)} ${pad(String(c.failed), 7)} ${pad(String(c.completed), 10)} ${pending}`,
+    );
   }
   return lines;
 }
@@ -117,9 +132,13 @@ export async function runQueuesCommand(args: string[], config: Readonly<Config>,
         const target = p.all ? { all: true as const } : { id };
         const ids = p.sub === 'retry' ? await admin.retry(queue, target) : await admin.remove(queue, target);
         const verb = p.sub === 'retry' ? 'Retried' : 'Removed';
-        const note = p.sub === 'retry' && queue.endsWith('-dead') && ids.length
-          ? ' A running connector puts each message back at its own place in its chat.' : '';
-        emit({ queue, [p.sub === 'retry' ? 'retried' : 'removed']: ids }, [`${verb} ${ids.length} job${ids.length === 1 ? '' : 's'} in ${queue}.${note}`]);
+        const note =
+          p.sub === 'retry' && queue.endsWith('-dead') && ids.length
+            ? ' A running connector puts each message back at its own place in its chat.'
+            : '';
+        emit({ queue, [p.sub === 'retry' ? 'retried' : 'removed']: ids }, [
+          `${verb} ${ids.length} job${ids.length === 1 ? '' : 's'} in ${queue}.${note}`,
+        ]);
         return 0;
       }
     }

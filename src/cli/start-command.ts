@@ -33,7 +33,9 @@ export async function runStart(config: Readonly<Config>, roles?: Role[]): Promis
     secrets: [config.apiToken, config.admin?.password, config.onec.password, config.telegram.webhookSecret, ...config.telegram.tokens],
   });
   if (!(await pingRedis(config.redisUrl))) {
-    logger.error(`Redis does not answer at ${redactRedisUrl(config.redisUrl)}; the connector waits for it and keeps retrying (start Redis or fix REDIS_URL).`);
+    logger.error(
+      `Redis does not answer at ${redactRedisUrl(config.redisUrl)}; the connector waits for it and keeps retrying (start Redis or fix REDIS_URL).`,
+    );
   }
   const connector = await createConnector(config, { roles, logger, features: productFeatures() });
   await connector.start();
@@ -51,14 +53,26 @@ export function waitForShutdown(connector: Connector, say: (m: string) => void, 
         process.exit(130);
       }
       stopping = true;
-      say(`${sig}: stopping — no new work; in-flight work finishes (at most ${Math.round(boundMs / 1000)} s). Send ${sig} again to exit at once.`);
-      const timer = setTimeout(() => { say('shutdown bound reached; exiting (unfinished work stays queued)'); process.exit(1); }, boundMs);
+      say(
+        `${sig}: stopping — no new work; in-flight work finishes (at most ${Math.round(boundMs / 1000)} s). Send ${sig} again to exit at once.`,
+      );
+      const timer = setTimeout(() => {
+        say('shutdown bound reached; exiting (unfinished work stays queued)');
+        process.exit(1);
+      }, boundMs);
       timer.unref();
-      connector.stop().then(() => { clearTimeout(timer); say('stopped cleanly'); resolve(0); }, (err: unknown) => {
-        clearTimeout(timer);
-        say(`stop failed: ${err instanceof Error ? err.message : String(err)}`);
-        resolve(1);
-      });
+      connector.stop().then(
+        () => {
+          clearTimeout(timer);
+          say('stopped cleanly');
+          resolve(0);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          say(`stop failed: ${err instanceof Error ? err.message : String(err)}`);
+          resolve(1);
+        },
+      );
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);

@@ -21,16 +21,39 @@ export async function runWhatsappCli(args: string[], config: Readonly<Config>): 
     if (args[0] === 'pair' && account) {
       const holder = await redis.get(`${config.queuePrefix}:lease:account:wa:${account}`);
       if (holder) {
-        process.stderr.write(`WhatsApp account "${account}" is connected by the running connector (${holder.split('#')[0]}); pair it there: GET /api/v1/whatsapp/${account}/qr or POST /api/v1/whatsapp/${account}/pairing-code.\n`);
+        process.stderr.write(
+          `WhatsApp account "${account}" is connected by the running connector (${holder.split('#')[0]}); pair it there: GET /api/v1/whatsapp/${account}/qr or POST /api/v1/whatsapp/${account}/pairing-code.\n`,
+        );
         return 1;
       }
     }
     const media = new FileMediaStore({ dir: config.mediaDir, maxBytes: config.mediaMaxBytes, publicUrl: config.http.publicUrl });
-    const wa = createWhatsappConnector({ accounts: config.whatsapp.accounts, redis, prefix: config.queuePrefix, mediaStore: media, logger, minIntervalMs: config.whatsapp.minIntervalMs });
+    const wa = createWhatsappConnector({
+      accounts: config.whatsapp.accounts,
+      redis,
+      prefix: config.queuePrefix,
+      mediaStore: media,
+      logger,
+      minIntervalMs: config.whatsapp.minIntervalMs,
+    });
     // Ingest only (no workers here): messages wait in the queue for the connector.
-    const pipeline = new InboundPipeline({ redis, bullConnection: { url: config.redisUrl }, prefix: config.queuePrefix, deliverer: { deliverMessages: async () => { throw new Error('not delivering from the CLI'); } } });
+    const pipeline = new InboundPipeline({
+      redis,
+      bullConnection: { url: config.redisUrl },
+      prefix: config.queuePrefix,
+      deliverer: {
+        deliverMessages: async () => {
+          throw new Error('not delivering from the CLI');
+        },
+      },
+    });
     try {
-      return await runWhatsappCommand(args, { runner: (a) => wa.runner(a), sink: pipeline, stdout: process.stdout, stderr: process.stderr });
+      return await runWhatsappCommand(args, {
+        runner: (a) => wa.runner(a),
+        sink: pipeline,
+        stdout: process.stdout,
+        stderr: process.stderr,
+      });
     } finally {
       await pipeline.close();
     }

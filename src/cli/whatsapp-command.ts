@@ -40,7 +40,10 @@ export async function runWhatsappCommand(args: string[], ctx: WhatsappCommandCon
     const a = rest[i];
     if (a === '--phone') phone = rest[++i] ?? '';
     else if (a.startsWith('--phone=')) phone = a.slice('--phone='.length);
-    else { ctx.stderr.write(`unknown option ${a}\n${USAGE}`); return 2; }
+    else {
+      ctx.stderr.write(`unknown option ${a}\n${USAGE}`);
+      return 2;
+    }
   }
   if (phone !== null && !/^\+?[\d\s()-]{7,20}$/.test(phone)) {
     ctx.stderr.write('--phone must be the international number in digits, e.g. 79991234567\n');
@@ -76,17 +79,26 @@ export async function runWhatsappCommand(args: string[], ctx: WhatsappCommandCon
       lastQr = qr;
       if (phone === null) {
         QRCode.toString(qr, { type: 'terminal', small: true })
-          .then((text) => { if (!done) ctx.stdout.write(`Scan with WhatsApp › Linked devices › Link a device (account "${account}"):\n${text}\n`); })
+          .then((text) => {
+            if (!done) ctx.stdout.write(`Scan with WhatsApp › Linked devices › Link a device (account "${account}"):\n${text}\n`);
+          })
           .catch((err: unknown) => ctx.stderr.write(`could not draw the QR code: ${describeError(err)}\n`));
       } else if (!codeRequested) {
         codeRequested = true;
-        runner.requestPairingCode(phone)
-          .then((code) => ctx.stdout.write(`Pairing code for ${phone}: ${code}\nOn the phone: WhatsApp › Linked devices › Link a device › Link with phone number instead, then enter the code.\n`))
+        runner
+          .requestPairingCode(phone)
+          .then((code) =>
+            ctx.stdout.write(
+              `Pairing code for ${phone}: ${code}\nOn the phone: WhatsApp › Linked devices › Link a device › Link with phone number instead, then enter the code.\n`,
+            ),
+          )
           .catch((err: unknown) => finish(1, `Could not get a pairing code: ${describeError(err)}\n`, true));
       }
     });
     ctx.signal?.addEventListener('abort', onAbort);
-    runner.start(ctx.sink).catch((err: unknown) => finish(1, `Could not start WhatsApp account "${account}": ${describeError(err)}\n`, true));
+    runner
+      .start(ctx.sink)
+      .catch((err: unknown) => finish(1, `Could not start WhatsApp account "${account}": ${describeError(err)}\n`, true));
   });
   await runner.stop().catch(() => undefined);
   return result;

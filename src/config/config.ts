@@ -131,7 +131,10 @@ class Reader {
   list(name: string): string[] {
     const v = this.raw(name);
     if (v === undefined) return [];
-    return v.split(',').map((s) => s.trim()).filter(Boolean);
+    return v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   }
 
   require(name: string, why: string): void {
@@ -147,10 +150,7 @@ function redactUrl(v: string): string {
 const BOT_TOKEN = /^\d+:[A-Za-z0-9_-]{20,}$/;
 const ACCOUNT_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
-export function loadConfig(
-  env: Record<string, string | undefined> = process.env,
-  opts: LoadConfigOptions = {},
-): Readonly<Config> {
+export function loadConfig(env: Record<string, string | undefined> = process.env, opts: LoadConfigOptions = {}): Readonly<Config> {
   const fileEnv = opts.envFile === false ? {} : readEnvFile(opts.envFile ?? '.env');
   const r = new Reader({ ...fileEnv, ...env });
   const purpose = opts.purpose ?? 'start';
@@ -162,7 +162,8 @@ export function loadConfig(
   const tokens = r.list('TELEGRAM_BOT_TOKENS');
   tokens.forEach((t, i) => {
     // The token itself is a secret: name its position, never its value.
-    if (!BOT_TOKEN.test(t)) r.problems.push(`TELEGRAM_BOT_TOKENS item ${i + 1} is not a bot token (expected "<digits>:<secret>" as BotFather gives it)`);
+    if (!BOT_TOKEN.test(t))
+      r.problems.push(`TELEGRAM_BOT_TOKENS item ${i + 1} is not a bot token (expected "<digits>:<secret>" as BotFather gives it)`);
   });
   const mode = r.oneOf<TelegramMode>('TELEGRAM_MODE', 'polling', ['polling', 'webhook']);
   const webhookUrl = r.url('TELEGRAM_WEBHOOK_URL', null, ['https:', 'http:']);
@@ -170,19 +171,23 @@ export function loadConfig(
   if (mode === 'webhook' && tokens.length > 0) {
     if (!webhookUrl) r.problems.push('TELEGRAM_WEBHOOK_URL is required when TELEGRAM_MODE=webhook');
     if (!webhookSecret) r.problems.push('TELEGRAM_WEBHOOK_SECRET is required when TELEGRAM_MODE=webhook');
-    else if (!/^[A-Za-z0-9_-]{1,256}$/.test(webhookSecret)) r.problems.push('TELEGRAM_WEBHOOK_SECRET may hold only A-Z, a-z, 0-9, _ and - (1 to 256 characters), as Telegram requires');
+    else if (!/^[A-Za-z0-9_-]{1,256}$/.test(webhookSecret))
+      r.problems.push('TELEGRAM_WEBHOOK_SECRET may hold only A-Z, a-z, 0-9, _ and - (1 to 256 characters), as Telegram requires');
   }
 
   const waAccounts = r.list('WHATSAPP_ACCOUNTS');
   for (const a of waAccounts) {
-    if (!ACCOUNT_NAME.test(a)) r.problems.push(`WHATSAPP_ACCOUNTS item "${a}" is not a valid account name (letters, digits, _ and -, up to 64)`);
+    if (!ACCOUNT_NAME.test(a))
+      r.problems.push(`WHATSAPP_ACCOUNTS item "${a}" is not a valid account name (letters, digits, _ and -, up to 64)`);
   }
   if (new Set(waAccounts).size !== waAccounts.length) r.problems.push('WHATSAPP_ACCOUNTS names an account twice');
 
   const adminUser = r.opt('ADMIN_USER');
   const adminPassword = r.opt('ADMIN_PASSWORD');
   if ((adminUser === null) !== (adminPassword === null)) {
-    r.problems.push(`${adminUser === null ? 'ADMIN_USER' : 'ADMIN_PASSWORD'} is required when ${adminUser === null ? 'ADMIN_PASSWORD' : 'ADMIN_USER'} is set (the dashboard needs both)`);
+    r.problems.push(
+      `${adminUser === null ? 'ADMIN_USER' : 'ADMIN_PASSWORD'} is required when ${adminUser === null ? 'ADMIN_PASSWORD' : 'ADMIN_USER'} is set (the dashboard needs both)`,
+    );
   }
 
   const onecBase = r.url('ONEC_BASE_URL', null, ['http:', 'https:']);
@@ -196,7 +201,8 @@ export function loadConfig(
 
   const redisUrl = r.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']) ?? 'redis://127.0.0.1:6379';
   const queuePrefix = r.str('QUEUE_PREFIX', 'chats');
-  if (!/^[A-Za-z0-9_{}.-]{1,64}$/.test(queuePrefix)) r.problems.push(`QUEUE_PREFIX may hold letters, digits, _ . - { } only, got "${queuePrefix}"`);
+  if (!/^[A-Za-z0-9_{}.-]{1,64}$/.test(queuePrefix))
+    r.problems.push(`QUEUE_PREFIX may hold letters, digits, _ . - { } only, got "${queuePrefix}"`);
 
   const config: Config = {
     redisUrl,
@@ -234,7 +240,9 @@ export function loadConfig(
     logLevel: r.oneOf<LogLevel>('LOG_LEVEL', 'info', LOG_LEVELS),
   };
   if (config.onec.idleFinishMs >= config.onec.sessionMaxAgeS * 1000) {
-    r.problems.push(`ONEC_IDLE_FINISH_MS (${config.onec.idleFinishMs}) must be below ONEC_SESSION_MAX_AGE_S (${config.onec.sessionMaxAgeS} s), or 1C ends idle sessions first`);
+    r.problems.push(
+      `ONEC_IDLE_FINISH_MS (${config.onec.idleFinishMs}) must be below ONEC_SESSION_MAX_AGE_S (${config.onec.sessionMaxAgeS} s), or 1C ends idle sessions first`,
+    );
   }
   if (r.problems.length) throw new ConfigError(r.problems);
   return deepFreeze(config);

@@ -35,8 +35,7 @@ export interface MalformedUpdate {
 }
 
 export type AccountConnectionState =
-  | 'pairing' | 'connecting' | 'open' | 'logged_out' | 'replaced'
-  | 'stopped' | 'standby' | 'error' | 'unlicensed';
+  'pairing' | 'connecting' | 'open' | 'logged_out' | 'replaced' | 'stopped' | 'standby' | 'error' | 'unlicensed';
 
 export interface AccountState {
   channel: Channel;

@@ -14,6 +14,9 @@ export interface Logger {
 
 const noop: LogFn = () => undefined;
 export const silentLogger: Logger = {
-  debug: noop, info: noop, warn: noop, error: noop,
+  debug: noop,
+  info: noop,
+  warn: noop,
+  error: noop,
   child: () => silentLogger,
 };

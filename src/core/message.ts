@@ -6,12 +6,36 @@
 export type Channel = 'telegram' | 'whatsapp';
 
 export type MessageKind =
-  | 'text' | 'photo' | 'video' | 'voice' | 'audio' | 'document' | 'sticker'
-  | 'location' | 'contact' | 'poll' | 'reaction' | 'edit' | 'delete' | 'service';
+  | 'text'
+  | 'photo'
+  | 'video'
+  | 'voice'
+  | 'audio'
+  | 'document'
+  | 'sticker'
+  | 'location'
+  | 'contact'
+  | 'poll'
+  | 'reaction'
+  | 'edit'
+  | 'delete'
+  | 'service';
 
 export const MESSAGE_KINDS: readonly MessageKind[] = [
-  'text', 'photo', 'video', 'voice', 'audio', 'document', 'sticker',
-  'location', 'contact', 'poll', 'reaction', 'edit', 'delete', 'service',
+  'text',
+  'photo',
+  'video',
+  'voice',
+  'audio',
+  'document',
+  'sticker',
+  'location',
+  'contact',
+  'poll',
+  'reaction',
+  'edit',
+  'delete',
+  'service',
 ];
 
 export type ChatType = 'private' | 'group' | 'channel';
@@ -48,9 +72,19 @@ export interface Route {
   group: string | null;
 }
 
-export interface Location { lat: number; lon: number; name: string | null }
-export interface Contact { name: string | null; phone: string | null }
-export interface Poll { question: string; options: string[] }
+export interface Location {
+  lat: number;
+  lon: number;
+  name: string | null;
+}
+export interface Contact {
+  name: string | null;
+  phone: string | null;
+}
+export interface Poll {
+  question: string;
+  options: string[];
+}
 
 interface InboundBase {
   /** `<chat key>:<native id>` — the idempotency key in 1C. */

@@ -43,7 +43,9 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
     if (auth !== 'api') return;
     if (!secretEquals(bearerOf(req.headers.authorization), opts.apiToken)) {
       reply.header('WWW-Authenticate', 'Bearer');
-      return reply.code(401).send(errorBody('unauthorized', 'This API needs "Authorization: Bearer <API_TOKEN>" with the connector\'s API token.'));
+      return reply
+        .code(401)
+        .send(errorBody('unauthorized', 'This API needs "Authorization: Bearer <API_TOKEN>" with the connector\'s API token.'));
     }
   });
 
@@ -55,19 +57,27 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
     const fe = err as FastifyError;
     if (fe.validation) {
       const first = fe.validation[0];
-      const field = (first?.instancePath || '').replace(/^\//, '').replace(/\//g, '.') || String((first?.params as { missingProperty?: string } | undefined)?.missingProperty ?? 'body');
+      const field =
+        (first?.instancePath || '').replace(/^\//, '').replace(/\//g, '.') ||
+        String((first?.params as { missingProperty?: string } | undefined)?.missingProperty ?? 'body');
       return reply.code(400).send(errorBody('invalid_request', `Field "${field}" ${first?.message ?? 'is invalid'}.`));
     }
-    if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.code(415).send(errorBody('unsupported_media_type', 'Send the body as application/json.'));
-    if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send(errorBody('body_too_large', 'The request body is larger than the connector accepts.'));
+    if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+      return reply.code(415).send(errorBody('unsupported_media_type', 'Send the body as application/json.'));
+    if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      return reply.code(413).send(errorBody('body_too_large', 'The request body is larger than the connector accepts.'));
     if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
-      return reply.code(fe.statusCode).send(errorBody('invalid_request', fe.statusCode === 400 ? 'The request body is not valid JSON.' : fe.message));
+      return reply
+        .code(fe.statusCode)
+        .send(errorBody('invalid_request', fe.statusCode === 400 ? 'The request body is not valid JSON.' : fe.message));
     }
     log?.error({ err: err.message, url: req.url.split('?')[0] }, 'request failed');
     return reply.code(500).send(errorBody('internal_error', 'The connector failed to handle this request; see its log.'));
   });
 
-  app.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody('not_found', `No such endpoint: ${req.method} ${req.url.split('?')[0]}.`)));
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send(errorBody('not_found', `No such endpoint: ${req.method} ${req.url.split('?')[0]}.`)),
+  );
 
   for (const p of opts.plugins) await app.register(p);
   return app;

@@ -35,9 +35,17 @@ export interface EmbeddedRedisOptions {
 export function pingRedis(url: string, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
     let u: URL;
-    try { u = new URL(url); } catch { resolve(false); return; }
+    try {
+      u = new URL(url);
+    } catch {
+      resolve(false);
+      return;
+    }
     const sock = new Socket();
-    const done = (ok: boolean) => { sock.destroy(); resolve(ok); };
+    const done = (ok: boolean) => {
+      sock.destroy();
+      resolve(ok);
+    };
     sock.setTimeout(timeoutMs, () => done(false));
     sock.once('error', () => done(false));
     sock.connect(Number(u.port || 6379), u.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1', () => {
@@ -47,7 +55,11 @@ export function pingRedis(url: string, timeoutMs = 1000): Promise<boolean> {
       sock.write('PING\r\n');
     });
     let buf = '';
-    sock.on('data', (d) => { buf += d.toString(); if (buf.includes('PONG')) done(true); else if (buf.includes('-NOAUTH') || buf.includes('-WRONGPASS')) done(false); });
+    sock.on('data', (d) => {
+      buf += d.toString();
+      if (buf.includes('PONG')) done(true);
+      else if (buf.includes('-NOAUTH') || buf.includes('-WRONGPASS')) done(false);
+    });
   });
 }
 
@@ -73,9 +85,12 @@ function installRedis(log: (l: string) => void): string | null {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   const hasApt = spawnSync('sh', ['-c', 'command -v apt-get'], { encoding: 'utf8' }).status === 0;
   if (!isRoot || !hasApt) return null;
-  log('redis-server is not installed; installing Debian\'s redis-server with apt-get …');
+  log("redis-server is not installed; installing Debian's redis-server with apt-get …");
   spawnSync('apt-get', ['update', '-qq'], { stdio: 'ignore' });
-  const r = spawnSync('apt-get', ['install', '-y', '-qq', 'redis-server'], { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  const r = spawnSync('apt-get', ['install', '-y', '-qq', 'redis-server'], {
+    stdio: 'ignore',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
   return r.status === 0 ? findRedisServer() : null;
 }
 
@@ -84,20 +99,41 @@ export class RedisUnavailableError extends Error {}
 export async function ensureRedis(opts: EmbeddedRedisOptions = {}): Promise<EmbeddedRedis> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const url = opts.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-  if (!opts.forceOwn && await pingRedis(url)) return { url, owned: false, stop: async () => undefined };
+  if (!opts.forceOwn && (await pingRedis(url))) return { url, owned: false, stop: async () => undefined };
 
   const bin = findRedisServer() ?? installRedis(log);
   if (!bin) {
-    throw new RedisUnavailableError(`No Redis answers at ${url} and redis-server is not installed: install it with "sudo apt-get install redis-server" (Debian/Ubuntu) or set REDIS_URL.`);
+    throw new RedisUnavailableError(
+      `No Redis answers at ${url} and redis-server is not installed: install it with "sudo apt-get install redis-server" (Debian/Ubuntu) or set REDIS_URL.`,
+    );
   }
   const ownDir = !opts.dir;
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'chat-connector-redis-'));
-  const port = opts.port ?? await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no',
-    '--daemonize', 'no', '--maxmemory-policy', 'noeviction', '--logfile', join(dir, 'redis.log'), ...(opts.args ?? [])];
+  const port = opts.port ?? (await freePort());
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--daemonize',
+    'no',
+    '--maxmemory-policy',
+    'noeviction',
+    '--logfile',
+    join(dir, 'redis.log'),
+    ...(opts.args ?? []),
+  ];
   const child: ChildProcess = spawn(bin, args, { stdio: 'ignore' });
   let exited = false;
-  child.once('exit', () => { exited = true; });
+  child.once('exit', () => {
+    exited = true;
+  });
   const ownUrl = `redis://127.0.0.1:${port}`;
   const deadline = Date.now() + 10_000;
   while (!(await pingRedis(ownUrl, 300))) {
@@ -107,7 +143,9 @@ export async function ensureRedis(opts: EmbeddedRedisOptions = {}): Promise<Embe
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  const kill = () => { if (!exited) child.kill('SIGKILL'); };
+  const kill = () => {
+    if (!exited) child.kill('SIGKILL');
+  };
   process.once('exit', kill);
   return {
     url: ownUrl,

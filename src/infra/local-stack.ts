@@ -17,7 +17,11 @@ import type { OnecEmulatorOptions } from '../onec/emulator/index.ts';
 import { TelegramEmulator } from '../emulators/telegram/index.ts';
 import { ensureRedis, type EmbeddedRedis } from './embedded-redis.ts';
 
-export interface LocalBot { token: string; id: number; username: string }
+export interface LocalBot {
+  token: string;
+  id: number;
+  username: string;
+}
 
 export interface LocalStackOptions {
   /** Bots on the emulated Bot API (default one: `demo_shop_bot`). */
@@ -47,7 +51,10 @@ export interface LocalStack {
   publicKeyPath: string;
   hostId: string;
   /** Writes a new license document for this host (or another) to the license file. */
-  writeLicense(features: Partial<Record<FeatureId, number>>, opts?: { hostId?: string; expiresAt?: string | null; issuedAt?: string }): void;
+  writeLicense(
+    features: Partial<Record<FeatureId, number>>,
+    opts?: { hostId?: string; expiresAt?: string | null; issuedAt?: string },
+  ): void;
   stop(): Promise<void>;
 }
 
@@ -71,8 +78,13 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const privateKeyPem = readFileSync(keys.privateKeyPath, 'utf8');
   const writeLicense: LocalStack['writeLicense'] = (features, o = {}) => {
     const doc = issueLicense({
-      privateKeyPem, hostId: o.hostId ?? hostId, features, licensee: 'Demo LLC', id: `LIC-DEMO-${randomBytes(3).toString('hex')}`,
-      expiresAt: o.expiresAt === undefined ? null : o.expiresAt, issuedAt: o.issuedAt,
+      privateKeyPem,
+      hostId: o.hostId ?? hostId,
+      features,
+      licensee: 'Demo LLC',
+      id: `LIC-DEMO-${randomBytes(3).toString('hex')}`,
+      expiresAt: o.expiresAt === undefined ? null : o.expiresAt,
+      issuedAt: o.issuedAt,
     });
     writeFileSync(`${licenseFile}.tmp`, doc);
     // Rename: the gate must never see a half-written document.
@@ -100,8 +112,18 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   };
   const config = loadConfig(env, { purpose: 'start', envFile: false });
   return {
-    redis, onec, telegram, bots, config, env, dir, licenseFile,
-    privateKeyPath: keys.privateKeyPath, publicKeyPath: keys.publicKeyPath, hostId, writeLicense,
+    redis,
+    onec,
+    telegram,
+    bots,
+    config,
+    env,
+    dir,
+    licenseFile,
+    privateKeyPath: keys.privateKeyPath,
+    publicKeyPath: keys.publicKeyPath,
+    hostId,
+    writeLicense,
     async stop() {
       await telegram.stop().catch(() => undefined);
       await onec.stop().catch(() => undefined);

@@ -18,7 +18,8 @@ export interface LoggerOptionsInput {
   base?: Record<string, unknown>;
 }
 
-const SECRET_KEYS = /^(password|passwd|pass|pin|token|apitoken|api_token|secret|authorization|cookie|privatekey|private_key|licensekey|botToken|creds)$/i;
+const SECRET_KEYS =
+  /^(password|passwd|pass|pin|token|apitoken|api_token|secret|authorization|cookie|privatekey|private_key|licensekey|botToken|creds)$/i;
 const BOT_TOKEN_IN_URL = /bot\d+:[A-Za-z0-9_-]{10,}/g;
 const AUTH_HEADER = /\b(Basic|Bearer)\s+[A-Za-z0-9+/=._~-]{6,}/g;
 const BARE_BOT_TOKEN = /\b\d{5,}:[A-Za-z0-9_-]{30,}\b/g;
@@ -27,7 +28,9 @@ export class SecretScrubber {
   private readonly values: string[];
   constructor(secrets: (string | null | undefined)[] = []) {
     // Longest first, so a token containing another secret is replaced whole.
-    this.values = [...new Set(secrets.filter((s): s is string => typeof s === 'string' && s.length >= 4))].sort((a, b) => b.length - a.length);
+    this.values = [...new Set(secrets.filter((s): s is string => typeof s === 'string' && s.length >= 4))].sort(
+      (a, b) => b.length - a.length,
+    );
   }
 
   add(secret: string | null | undefined): void {
@@ -38,7 +41,10 @@ export class SecretScrubber {
   }
 
   string(s: string): string {
-    let out = s.replace(BOT_TOKEN_IN_URL, 'bot<redacted>').replace(AUTH_HEADER, '$1 <redacted>').replace(BARE_BOT_TOKEN, '<redacted-token>');
+    let out = s
+      .replace(BOT_TOKEN_IN_URL, 'bot<redacted>')
+      .replace(AUTH_HEADER, '$1 <redacted>')
+      .replace(BARE_BOT_TOKEN, '<redacted-token>');
     for (const v of this.values) if (out.includes(v)) out = out.split(v).join('<redacted>');
     return out;
   }
@@ -49,7 +55,8 @@ export class SecretScrubber {
     if (Array.isArray(v)) return v.map((x) => this.value(x, depth + 1));
     if (v instanceof Error) return this.string(v.message);
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = SECRET_KEYS.test(k) && x !== null && x !== undefined && x !== '' ? '<redacted>' : this.value(x, depth + 1);
+    for (const [k, x] of Object.entries(v))
+      out[k] = SECRET_KEYS.test(k) && x !== null && x !== undefined && x !== '' ? '<redacted>' : this.value(x, depth + 1);
     return out;
   }
 }
@@ -76,7 +83,10 @@ export function createLogger(opts: LoggerOptionsInput = {}): AppLogger {
   };
   let logger: PinoLogger;
   if (pretty && !opts.destination) {
-    logger = pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } });
+    logger = pino({
+      ...options,
+      transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } },
+    });
   } else {
     logger = opts.destination ? pino(options, opts.destination) : pino(options);
   }

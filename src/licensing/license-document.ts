@@ -88,7 +88,10 @@ export interface VerifyOptions {
 export const DEFAULT_CLOCK_SKEW_MS = 5 * 60_000;
 
 class Fail extends Error {
-  constructor(readonly code: LicenseFailureCode, message: string) {
+  constructor(
+    readonly code: LicenseFailureCode,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -139,8 +142,11 @@ function errnoText(e: unknown): string {
 export function checkLicenseFile(file: string | null, opts: VerifyOptions): LicenseCheck {
   const base = { ...opts, file };
   if (!file) {
-    return failed(base, 'license_file_not_set',
-      `LICENSE_FILE is not set, so nothing grants feature ${featureLabel(42)} to this host (${opts.hostId}).`);
+    return failed(
+      base,
+      'license_file_not_set',
+      `LICENSE_FILE is not set, so nothing grants feature ${featureLabel(42)} to this host (${opts.hostId}).`,
+    );
   }
   let text: string;
   try {
@@ -193,17 +199,33 @@ function check(text: string, opts: VerifyOptions): LicenseCheck {
   const p = parsePayload(Buffer.from(payload, 'base64url').toString('utf8'), where);
 
   const base: LicenseCheck = {
-    valid: true, code: null, reason: null, payload: p, features: grantFeatures(p),
-    file: opts.file ?? null, hostId: opts.hostId, checkedAt: now.toISOString(),
+    valid: true,
+    code: null,
+    reason: null,
+    payload: p,
+    features: grantFeatures(p),
+    file: opts.file ?? null,
+    hostId: opts.hostId,
+    checkedAt: now.toISOString(),
   };
   if (normalizeHostId(p.hostId) !== normalizeHostId(opts.hostId)) {
-    return failed(opts, 'license_wrong_host',
-      `License ${p.id} is for host ${p.hostId}, but this host's id is ${opts.hostId}.`, p, 'wrong_host');
+    return failed(
+      opts,
+      'license_wrong_host',
+      `License ${p.id} is for host ${p.hostId}, but this host's id is ${opts.hostId}.`,
+      p,
+      'wrong_host',
+    );
   }
   const skew = opts.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
   if (Date.parse(p.issuedAt) - skew > now.getTime()) {
-    return failed(opts, 'license_not_yet_valid',
-      `License ${p.id} is not valid yet: it is issued at ${p.issuedAt} and this host's clock says ${now.toISOString()}.`, p, 'invalid');
+    return failed(
+      opts,
+      'license_not_yet_valid',
+      `License ${p.id} is not valid yet: it is issued at ${p.issuedAt} and this host's clock says ${now.toISOString()}.`,
+      p,
+      'invalid',
+    );
   }
   if (p.expiresAt !== null && Date.parse(p.expiresAt) <= now.getTime()) {
     return failed(opts, 'license_expired', `License ${p.id} expired at ${p.expiresAt}.`, p, 'expired');
@@ -235,8 +257,12 @@ function parsePayload(json: string, where: string): LicensePayload {
     features[k] = n as number;
   }
   return {
-    id: v.id as string, licensee: v.licensee as string, hostId: v.hostId as string,
-    issuedAt: v.issuedAt as string, expiresAt: (v.expiresAt as string | null), features,
+    id: v.id as string,
+    licensee: v.licensee as string,
+    hostId: v.hostId as string,
+    issuedAt: v.issuedAt as string,
+    expiresAt: v.expiresAt as string | null,
+    features,
   };
 }
 
@@ -244,30 +270,50 @@ function grantFeatures(p: LicensePayload): Record<FeatureId, FeatureStatus> {
   const out = {} as Record<FeatureId, FeatureStatus>;
   for (const f of FEATURE_IDS) {
     const listed = p.features[String(f)] ?? 0;
-    out[f] = listed > 0
-      ? { feature: f, name: FEATURE_NAMES[f], state: 'granted', listed, granted: listed, code: null, reason: null }
-      : {
-        feature: f, name: FEATURE_NAMES[f], state: 'missing', listed: 0, granted: 0, code: 'missing',
-        reason: `License ${p.id} does not grant feature ${featureLabel(f)}.`,
-      };
+    out[f] =
+      listed > 0
+        ? { feature: f, name: FEATURE_NAMES[f], state: 'granted', listed, granted: listed, code: null, reason: null }
+        : {
+            feature: f,
+            name: FEATURE_NAMES[f],
+            state: 'missing',
+            listed: 0,
+            granted: 0,
+            code: 'missing',
+            reason: `License ${p.id} does not grant feature ${featureLabel(f)}.`,
+          };
   }
   return out;
 }
 
 function failed(
-  opts: VerifyOptions, code: LicenseFailureCode, reason: string,
-  payload: LicensePayload | null = null, state?: FeatureState,
+  opts: VerifyOptions,
+  code: LicenseFailureCode,
+  reason: string,
+  payload: LicensePayload | null = null,
+  state?: FeatureState,
 ): LicenseCheck {
   const features = {} as Record<FeatureId, FeatureStatus>;
   const featureState: FeatureState = state ?? (code === 'license_file_not_set' ? 'missing' : 'invalid');
   for (const f of FEATURE_IDS) {
     features[f] = {
-      feature: f, name: FEATURE_NAMES[f], state: featureState,
-      listed: payload?.features[String(f)] ?? 0, granted: 0, code, reason,
+      feature: f,
+      name: FEATURE_NAMES[f],
+      state: featureState,
+      listed: payload?.features[String(f)] ?? 0,
+      granted: 0,
+      code,
+      reason,
     };
   }
   return {
-    valid: false, code, reason, payload, features, file: opts.file ?? null, hostId: opts.hostId,
+    valid: false,
+    code,
+    reason,
+    payload,
+    features,
+    file: opts.file ?? null,
+    hostId: opts.hostId,
     checkedAt: (opts.now ?? new Date()).toISOString(),
   };
 }
@@ -282,9 +328,11 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 function isIsoTime(v: unknown): v is string {
-  return typeof v === 'string'
-    && /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(v)
-    && !Number.isNaN(Date.parse(v));
+  return (
+    typeof v === 'string' &&
+    /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(v) &&
+    !Number.isNaN(Date.parse(v))
+  );
 }
 
 /**

@@ -19,9 +19,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { silentLogger, type Logger } from '../core/index.ts';
 import { featureLabel } from './features.ts';
-import {
-  checkLicenseFile, DEFAULT_CLOCK_SKEW_MS, nextTimeBoundary, type LicenseCheck,
-} from './license-document.ts';
+import { checkLicenseFile, DEFAULT_CLOCK_SKEW_MS, nextTimeBoundary, type LicenseCheck } from './license-document.ts';
 
 export interface LicenseGateOptions {
   /** LICENSE_FILE; null when not set (then the chat module is not licensed). */
@@ -114,7 +112,9 @@ export class LicenseGate extends EventEmitter<LicenseGateEvents> {
 
   private evaluate(): LicenseGateState {
     const document = checkLicenseFile(this.opts.file, {
-      publicKey: this.opts.publicKey, hostId: this.opts.hostId, now: this.now(),
+      publicKey: this.opts.publicKey,
+      hostId: this.opts.hostId,
+      now: this.now(),
       clockSkewMs: this.opts.clockSkewMs,
     });
     if (!document.valid) {
@@ -123,7 +123,9 @@ export class LicenseGate extends EventEmitter<LicenseGateEvents> {
     const f42 = document.features[42];
     if (f42.state !== 'granted') {
       return {
-        chatsLicensed: false, code: 'license_feature_missing', document,
+        chatsLicensed: false,
+        code: 'license_feature_missing',
+        document,
         reason: `License ${document.payload?.id ?? ''} does not grant feature ${featureLabel(42)} to this host (${this.opts.hostId}).`,
       };
     }
@@ -176,8 +178,10 @@ export class LicenseGate extends EventEmitter<LicenseGateEvents> {
         this.watcher = null;
       });
     } catch (e) {
-      this.log.warn({ err: e instanceof Error ? e.message : String(e) },
-        'cannot watch the license file directory; relying on the periodic check');
+      this.log.warn(
+        { err: e instanceof Error ? e.message : String(e) },
+        'cannot watch the license file directory; relying on the periodic check',
+      );
     }
     const every = this.opts.pollIntervalMs ?? 5_000;
     if (every > 0) {

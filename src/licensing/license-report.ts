@@ -9,8 +9,13 @@
  */
 import { describeError } from '../core/index.ts';
 import {
-  CLIENT_OF_SEAT_FEATURE, FEATURE_IDS, FEATURE_NAMES, isSeatFeature,
-  type ClientKind, type FeatureId, type SeatFeatureId,
+  CLIENT_OF_SEAT_FEATURE,
+  FEATURE_IDS,
+  FEATURE_NAMES,
+  isSeatFeature,
+  type ClientKind,
+  type FeatureId,
+  type SeatFeatureId,
 } from './features.ts';
 import type { FeatureState, LicenseCheck } from './license-document.ts';
 import type { SeatDemand, SeatHolder, SeatManager } from './seats.ts';
@@ -104,7 +109,13 @@ export async function buildLicenseReport(opts: BuildReportOptions): Promise<Lice
   for (const f of FEATURE_IDS) {
     const s = check.features[f];
     const fr: FeatureReport = {
-      id: f, name: FEATURE_NAMES[f], state: s.state, listed: s.listed, code: s.code, reason: s.reason, seats: null,
+      id: f,
+      name: FEATURE_NAMES[f],
+      state: s.state,
+      listed: s.listed,
+      code: s.code,
+      reason: s.reason,
+      seats: null,
     };
     features.push(fr);
     if (!isSeatFeature(f)) continue;
@@ -129,11 +140,19 @@ export async function buildLicenseReport(opts: BuildReportOptions): Promise<Lice
     hostId: check.hostId,
     chatsLicensed: check.valid && check.features[42].state === 'granted',
     license: {
-      file: check.file, valid: check.valid, code: check.code, reason: check.reason,
-      id: p?.id ?? null, licensee: p?.licensee ?? null, issuedAt: p?.issuedAt ?? null,
-      expiresAt: p?.expiresAt ?? null, expiresInDays,
+      file: check.file,
+      valid: check.valid,
+      code: check.code,
+      reason: check.reason,
+      id: p?.id ?? null,
+      licensee: p?.licensee ?? null,
+      issuedAt: p?.issuedAt ?? null,
+      expiresAt: p?.expiresAt ?? null,
+      expiresInDays,
     },
-    features, forecast, warnings,
+    features,
+    forecast,
+    warnings,
   };
 }
 
@@ -146,11 +165,19 @@ function forecastEntry(f: SeatFeatureId, seats: number, d: SeatDemand): Forecast
   if (shortage7d > 0) verdict = `${shortage7d} short this week`;
   else if (shortage30d > 0) verdict = `enough this week, ${shortage30d} short over 30 days`;
   else verdict = 'enough';
-  const summary = `${plural(users7d, 'user')} worked ${WHERE[f]} this week (${users30d} over the last 30 days); `
-    + `${plural(seats, 'seat')} of ${f}: ${verdict}.`;
+  const summary =
+    `${plural(users7d, 'user')} worked ${WHERE[f]} this week (${users30d} over the last 30 days); ` +
+    `${plural(seats, 'seat')} of ${f}: ${verdict}.`;
   return {
-    feature: f, client: CLIENT_OF_SEAT_FEATURE[f], seats, users7d, users30d, shortage7d, shortage30d,
-    daily: d.daily, summary,
+    feature: f,
+    client: CLIENT_OF_SEAT_FEATURE[f],
+    seats,
+    users7d,
+    users30d,
+    shortage7d,
+    shortage30d,
+    daily: d.daily,
+    summary,
   };
 }
 
@@ -159,7 +186,11 @@ function plural(n: number, word: string): string {
 }
 
 const STATE_TEXT: Record<FeatureState, string> = {
-  granted: 'granted', missing: 'missing', wrong_host: 'wrong host', expired: 'expired', invalid: 'invalid',
+  granted: 'granted',
+  missing: 'missing',
+  wrong_host: 'wrong host',
+  expired: 'expired',
+  invalid: 'invalid',
 };
 
 /** The report as text lines for the CLI. */

@@ -84,10 +84,15 @@ export interface SeatDemand {
 
 /** `403 seat_unavailable`: names the feature and used/total (connector-api.md). */
 export class SeatUnavailableError extends ConnectorError {
-  constructor(readonly feature: SeatFeatureId, readonly used: number, readonly total: number) {
-    super('seat_unavailable',
-      `No free seat of feature ${featureLabel(feature)}: ${used}/${total} in use.`,
-      { httpStatus: 403, retryable: false });
+  constructor(
+    readonly feature: SeatFeatureId,
+    readonly used: number,
+    readonly total: number,
+  ) {
+    super('seat_unavailable', `No free seat of feature ${featureLabel(feature)}: ${used}/${total} in use.`, {
+      httpStatus: 403,
+      retryable: false,
+    });
   }
 }
 
@@ -122,9 +127,13 @@ export class SeatManager {
     const session = checkSession(meta.session);
     const t = Math.max(0, Math.floor(total));
     const json = JSON.stringify({ operatorId: meta.operatorId ?? null, client: meta.client ?? null });
-    const r = await this.run(SEAT_SCRIPTS.acquire, feature, [user, session, String(t), json, String(this.historyMs)]) as unknown[];
+    const r = (await this.run(SEAT_SCRIPTS.acquire, feature, [user, session, String(t), json, String(this.historyMs)])) as unknown[];
     return {
-      ok: Number(r[0]) === 1, feature, user, used: Number(r[1]), total: Number(r[2]),
+      ok: Number(r[0]) === 1,
+      feature,
+      user,
+      used: Number(r[1]),
+      total: Number(r[2]),
       holders: r.slice(3).map(String),
     };
   }
@@ -145,7 +154,7 @@ export class SeatManager {
   /** Ends one session (or, without `session`, every session) of the user; frees the seat when none is left. */
   async release(feature: SeatFeatureId, workstationUser: string, session?: string): Promise<ReleaseResult> {
     const s = session === undefined ? '' : checkSession(session);
-    const r = await this.run(SEAT_SCRIPTS.release, feature, [this.normalize(workstationUser), s]) as unknown[];
+    const r = (await this.run(SEAT_SCRIPTS.release, feature, [this.normalize(workstationUser), s])) as unknown[];
     return { freed: Number(r[0]) === 1, sessions: Number(r[1]) };
   }
 
@@ -156,7 +165,7 @@ export class SeatManager {
     for (let i = 0; i + 4 < r.length; i += 5) {
       let meta: { operatorId?: unknown; client?: unknown } = {};
       try {
-        meta = r[i + 4] ? JSON.parse(String(r[i + 4])) as typeof meta : {};
+        meta = r[i + 4] ? (JSON.parse(String(r[i + 4])) as typeof meta) : {};
       } catch {
         meta = {};
       }
@@ -182,7 +191,9 @@ export class SeatManager {
     const r = (await this.run(SEAT_SCRIPTS.demand, feature, [windows.join(','), String(dailyBuckets)])) as unknown[];
     const now = Number(r[0]);
     const distinctUsers: Record<number, number> = {};
-    windows.forEach((w, i) => { distinctUsers[w] = Number(r[1 + i]); });
+    windows.forEach((w, i) => {
+      distinctUsers[w] = Number(r[1 + i]);
+    });
     const today = Math.floor(now / DAY_MS);
     const daily = r.slice(1 + windows.length).map((n, i) => ({
       day: new Date((today - (dailyBuckets - 1 - i)) * DAY_MS).toISOString().slice(0, 10),

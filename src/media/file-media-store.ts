@@ -97,7 +97,11 @@ export class FileMediaStore implements MediaStore {
       throw err;
     }
     const ref: MediaRef = {
-      id, mime: file.mime, fileName: file.fileName, size, sha256: hash.digest('hex'),
+      id,
+      mime: file.mime,
+      fileName: file.fileName,
+      size,
+      sha256: hash.digest('hex'),
       url: `${this.publicUrl}/api/v1/media/${id}`,
     };
     const filePath = join(this.dir, 'files', id);

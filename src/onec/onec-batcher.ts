@@ -36,7 +36,10 @@ export class OnecBatcher<I extends { id: string }> {
 
   async submit(items: I[]): Promise<OnecItemResult[]> {
     if (items.length > this.o.batchMax) {
-      throw new ValidationError(`At most ${this.o.batchMax} items can be delivered to 1C in one call, got ${items.length}.`, 'onec_batch_too_large');
+      throw new ValidationError(
+        `At most ${this.o.batchMax} items can be delivered to 1C in one call, got ${items.length}.`,
+        'onec_batch_too_large',
+      );
     }
     if (items.length === 0) return [];
     return new Promise<OnecItemResult[]>((resolve, reject) => {
@@ -52,7 +55,10 @@ export class OnecBatcher<I extends { id: string }> {
       (s) => {
         this.acquiring = false;
         const batch = this.take();
-        if (batch.length === 0) { this.o.pool.release(s); return; }
+        if (batch.length === 0) {
+          this.o.pool.release(s);
+          return;
+        }
         this.kick();
         void this.send(s, batch).finally(() => this.o.pool.release(s));
       },

@@ -9,8 +9,15 @@ import { OnecSessionPool } from './onec-session-pool.ts';
 import { abortError, OnecTransport, type OnecCredentials, type OnecResponse } from './onec-transport.ts';
 import { LocalSessionPermits } from './session-permits.ts';
 import type {
-  OnecAuthCredentials, OnecAuthorizeOptions, OnecClientOptions, OnecItemResult, OnecLicenses, OnecObserver,
-  OnecOperator, OnecRoutingEvent, OnecStatusUpdate,
+  OnecAuthCredentials,
+  OnecAuthorizeOptions,
+  OnecClientOptions,
+  OnecItemResult,
+  OnecLicenses,
+  OnecObserver,
+  OnecOperator,
+  OnecRoutingEvent,
+  OnecStatusUpdate,
 } from './onec-types.ts';
 
 /** The delivery side of the client, for code that only delivers (queue workers). */
@@ -40,13 +47,16 @@ export class OnecClient implements OnecDelivery {
     const maxSessions = opts.maxSessions ?? 1;
     const batchMax = opts.batchMax ?? 100;
     if (!Number.isInteger(maxSessions) || maxSessions < 1) throw new RangeError(`maxSessions must be >= 1, got ${maxSessions}`);
-    if (!Number.isInteger(batchMax) || batchMax < 1 || batchMax > MAX_BATCH) throw new RangeError(`batchMax must be 1..${MAX_BATCH}, got ${batchMax}`);
+    if (!Number.isInteger(batchMax) || batchMax < 1 || batchMax > MAX_BATCH)
+      throw new RangeError(`batchMax must be 1..${MAX_BATCH}, got ${batchMax}`);
     this.logger = opts.logger ?? silentLogger;
     this.observer = opts.observer;
     this.service = { login: opts.user, password: opts.password ?? '' };
     this.transport = new OnecTransport({ baseUrl: opts.baseUrl, timeoutMs: opts.timeoutMs ?? 10_000 });
     this.pool = new OnecSessionPool({
-      transport: this.transport, credentials: this.service, maxSessions,
+      transport: this.transport,
+      credentials: this.service,
+      maxSessions,
       idleFinishMs: opts.idleFinishMs ?? 2_000,
       sessionMaxAgeMs: opts.sessionMaxAgeMs,
       permits: opts.permits ?? new LocalSessionPermits(maxSessions),
@@ -61,7 +71,9 @@ export class OnecClient implements OnecDelivery {
     const common = { batchMax, pool: this.pool, transport: this.transport };
     this.messages = new OnecBatcher<InboundMessage>({ ...common, endpoint: 'messages', key: 'messages' });
     this.statuses = new OnecBatcher<OnecStatusUpdate>({
-      ...common, endpoint: 'statuses', key: 'statuses',
+      ...common,
+      endpoint: 'statuses',
+      key: 'statuses',
       toWire: (s) => ({ id: s.id, status: s.status, at: s.at, ...(s.error !== undefined ? { error: s.error } : {}) }),
     });
     this.routing = new OnecBatcher<OnecRoutingEvent>({ ...common, endpoint: 'routing', key: 'events' });
@@ -101,18 +113,29 @@ export class OnecClient implements OnecDelivery {
     if (signal?.aborted) throw abortError(signal);
     const usePin = 'pin' in creds;
     const credentials: OnecCredentials = usePin ? this.service : { login: creds.login, password: creds.password };
-    const openRes = await this.timed('licenses', () => this.transport.send({ method: 'GET', path: '/licenses', credentials, session: { mode: 'start' } }));
+    const openRes = await this.timed('licenses', () =>
+      this.transport.send({ method: 'GET', path: '/licenses', credentials, session: { mode: 'start' } }),
+    );
     const id = openRes.sessionId;
     let finished = false;
     try {
       this.check(openRes, '/licenses');
-      if (!id) throw new OnecProtocolError('1C answered without opening a session (no ibsession cookie); check that the publication reuses sessions.');
+      if (!id)
+        throw new OnecProtocolError(
+          '1C answered without opening a session (no ibsession cookie); check that the publication reuses sessions.',
+        );
       await opts.onSessionStarted?.(id);
       if (signal?.aborted) throw abortError(signal);
-      const res = await this.timed('auth', () => this.transport.send({
-        method: 'POST', path: '/auth', body: usePin ? { pin: creds.pin } : {}, credentials,
-        session: { mode: 'finish', id }, signal,
-      }));
+      const res = await this.timed('auth', () =>
+        this.transport.send({
+          method: 'POST',
+          path: '/auth',
+          body: usePin ? { pin: creds.pin } : {},
+          credentials,
+          session: { mode: 'finish', id },
+          signal,
+        }),
+      );
       finished = res.status >= 200 && res.status < 300;
       const data = this.json(res, '/auth');
       return parseOperator(data);
@@ -137,7 +160,10 @@ export class OnecClient implements OnecDelivery {
    */
   async finishOrphanSession(sessionId: string, creds?: { login: string; password: string }): Promise<boolean> {
     const res = await this.transport.send({
-      method: 'GET', path: '/licenses', credentials: creds ?? this.service, session: { mode: 'finish', id: sessionId },
+      method: 'GET',
+      path: '/licenses',
+      credentials: creds ?? this.service,
+      session: { mode: 'finish', id: sessionId },
     });
     try {
       this.transport.check(res, '/licenses');
@@ -151,9 +177,13 @@ export class OnecClient implements OnecDelivery {
   /** `GET /licenses`: in a routing session if one is open, else in a short one finished at once. */
   async getLicenses(): Promise<OnecLicenses> {
     if (this.pool.open > 0) {
-      return this.pool.run(async (s) => parseLicenses(this.json(await this.pool.call(s, { method: 'GET', path: '/licenses' }), '/licenses')));
+      return this.pool.run(async (s) =>
+        parseLicenses(this.json(await this.pool.call(s, { method: 'GET', path: '/licenses' }), '/licenses')),
+      );
     }
-    const res = await this.timed('licenses', () => this.transport.send({ method: 'GET', path: '/licenses', credentials: this.service, session: { mode: 'start' } }));
+    const res = await this.timed('licenses', () =>
+      this.transport.send({ method: 'GET', path: '/licenses', credentials: this.service, session: { mode: 'start' } }),
+    );
     try {
       return parseLicenses(this.json(res, '/licenses'));
     } finally {
@@ -205,7 +235,10 @@ export class OnecClient implements OnecDelivery {
       this.logger.warn({ status: res.status }, 'could not finish a short 1C session; it ends after sessionMaxAge');
       return false;
     } catch (err) {
-      this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not finish a short 1C session; it ends after sessionMaxAge');
+      this.logger.warn(
+        { err: err instanceof Error ? err.message : String(err) },
+        'could not finish a short 1C session; it ends after sessionMaxAge',
+      );
       return false;
     }
   }

@@ -51,7 +51,10 @@ export class OnecProtocolError extends RemoteRefusedError {
 
 /** Any other 4xx: the request itself is wrong (a bug on our side); retrying changes nothing. */
 export class OnecBadRequestError extends RemoteRefusedError {
-  constructor(message: string, readonly status: number) {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
     super('onec_bad_request', message, { httpStatus: 502, retryable: false });
   }
 }
@@ -83,7 +86,10 @@ export function excerpt(body: string, max = 120): string {
   const plain = body
     .replace(/<(script|style|head)[\s\S]*?<\/\1>/gi, ' ')
     .replace(/<[^>]*>/g, ' ')
-    .replace(/&nbsp;/g, ' ').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')
+    .replace(/&nbsp;/g, ' ')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&')
     .replace(/\s+/g, ' ')
     .trim();
   return plain.length > max ? `${plain.slice(0, max - 1)}…` : plain;
@@ -120,9 +126,12 @@ export function classifyOnecResponse(res: OnecRawResponse, ctx: OnecCallContext)
   if (status >= 200 && status < 300) return null;
   if (looksLikeLicenseRefusal(body)) return new OnecLicenseRefusedError();
   if (status === 401) return new OnecAuthError('invalid_credentials', '1C rejected the user name, password or PIN.');
-  if (status === 403) return new OnecAuthError('onec_forbidden', 'The 1C user has no rights to the chats HTTP service; grant the role in 1C.');
+  if (status === 403)
+    return new OnecAuthError('onec_forbidden', 'The 1C user has no rights to the chats HTTP service; grant the role in 1C.');
   if (status === 404) {
-    return new OnecNotPublishedError(`The 1C HTTP service "chats" is not published at ${where}; check ONEC_BASE_URL and the web server publication.`);
+    return new OnecNotPublishedError(
+      `The 1C HTTP service "chats" is not published at ${where}; check ONEC_BASE_URL and the web server publication.`,
+    );
   }
   if (status === 400 && body.includes(SESSION_GONE_MARKER)) return new OnecSessionGoneError();
   if (status >= 500) {
@@ -130,14 +139,23 @@ export function classifyOnecResponse(res: OnecRawResponse, ctx: OnecCallContext)
     return new OnecRemoteError(sentence(`1C failed with HTTP ${status} on ${ctx.path}${detail ? `: ${detail}` : ''}`), status);
   }
   const detail = excerpt(body);
-  return new OnecBadRequestError(sentence(`1C refused the request to ${ctx.path} with HTTP ${status}${detail ? `: ${detail}` : ''}`), status);
+  return new OnecBadRequestError(
+    sentence(`1C refused the request to ${ctx.path} with HTTP ${status}${detail ? `: ${detail}` : ''}`),
+    status,
+  );
 }
 
 /** What a failure without an HTTP answer means (network errors, timeouts). */
 export function classifyOnecFailure(err: unknown, ctx: OnecCallContext & { timeoutMs: number }): ConnectorError {
   if (err instanceof ConnectorError) return err;
   const code = typeof err === 'object' && err !== null ? String((err as { code?: unknown }).code ?? '') : '';
-  const host = (() => { try { return new URL(ctx.baseUrl).host; } catch { return 'the 1C server'; } })();
+  const host = (() => {
+    try {
+      return new URL(ctx.baseUrl).host;
+    } catch {
+      return 'the 1C server';
+    }
+  })();
   // Never keep the HTTP library's error as the cause: it holds the request config, Authorization header included.
   err = new Error(`${code || 'error'}: ${err instanceof Error ? err.message : String(err)}`);
   switch (code) {

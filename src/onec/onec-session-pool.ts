@@ -94,8 +94,14 @@ export class OnecSessionPool {
         reject(abortError(signal as AbortSignal));
       };
       const waiter: Waiter = {
-        resolve: (x) => { signal?.removeEventListener('abort', onAbort); resolve(x); },
-        reject: (e) => { signal?.removeEventListener('abort', onAbort); reject(e); },
+        resolve: (x) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(x);
+        },
+        reject: (e) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(e);
+        },
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.waiters.push(waiter);
@@ -105,12 +111,21 @@ export class OnecSessionPool {
 
   /** Gives a session back: to the next waiter, to the idle list, or (if 1C lost it) away. */
   release(s: PooledSession): void {
-    if (s.id === null) { void this.retire(s); return; }
+    if (s.id === null) {
+      void this.retire(s);
+      return;
+    }
     // Under steady traffic a session never idles; when another connector instance waits
     // for the deployment-wide permit, hand it over instead of keeping it forever.
-    if (this.closed || s.yieldRequested) { void this.finish(s); return; }
+    if (this.closed || s.yieldRequested) {
+      void this.finish(s);
+      return;
+    }
     const w = this.waiters.shift();
-    if (w) { w.resolve(s); return; }
+    if (w) {
+      w.resolve(s);
+      return;
+    }
     this.idle.push(s);
     s.idleTimer = setTimeout(() => {
       const i = this.idle.indexOf(s);
@@ -168,7 +183,10 @@ export class OnecSessionPool {
     if (this.total === 0 && this.pendingPermits === 0) return;
     await new Promise<void>((resolve) => {
       const prev = this.drained;
-      this.drained = () => { prev?.(); resolve(); };
+      this.drained = () => {
+        prev?.();
+        resolve();
+      };
     });
   }
 
@@ -186,7 +204,11 @@ export class OnecSessionPool {
         (permit) => {
           this.pendingPermits--;
           const w = this.closed ? undefined : this.waiters.shift();
-          if (!w) { void permit.release(); this.checkDrained(); return; }
+          if (!w) {
+            void permit.release();
+            this.checkDrained();
+            return;
+          }
           this.total++;
           w.resolve({ id: null, permit, idleTimer: null });
         },
@@ -208,7 +230,12 @@ export class OnecSessionPool {
     const contended = s.permit.contended?.bind(s.permit);
     if (contended) {
       s.yieldTimer = setInterval(() => {
-        contended().then((c) => { s.yieldRequested = c; }, () => undefined);
+        contended().then(
+          (c) => {
+            s.yieldRequested = c;
+          },
+          () => undefined,
+        );
       }, this.o.yieldCheckMs ?? 1_000);
       s.yieldTimer.unref();
     }
@@ -217,7 +244,10 @@ export class OnecSessionPool {
   }
 
   private lost(s: PooledSession): void {
-    if (s.yieldTimer) { clearInterval(s.yieldTimer); s.yieldTimer = null; }
+    if (s.yieldTimer) {
+      clearInterval(s.yieldTimer);
+      s.yieldTimer = null;
+    }
     s.yieldRequested = false;
     if (s.id === null) return;
     s.id = null;
@@ -231,14 +261,21 @@ export class OnecSessionPool {
     if (id !== null) {
       try {
         const res = await this.o.transport.send({
-          method: 'GET', path: '/licenses', credentials: this.o.credentials, session: { mode: 'finish', id },
+          method: 'GET',
+          path: '/licenses',
+          credentials: this.o.credentials,
+          session: { mode: 'finish', id },
         });
-        if (res.status >= 400 && res.status !== 400) this.o.logger.warn({ status: res.status }, 'finishing a 1C session got an error answer');
+        if (res.status >= 400 && res.status !== 400)
+          this.o.logger.warn({ status: res.status }, 'finishing a 1C session got an error answer');
         // 400 = the session is gone already; a 5xx (an error page of the web server) proves nothing.
         if (res.status >= 500) s.maybeOpen = true;
       } catch (err) {
         s.maybeOpen = true;
-        this.o.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not finish a 1C session; 1C will end it after sessionMaxAge');
+        this.o.logger.warn(
+          { err: err instanceof Error ? err.message : String(err) },
+          'could not finish a 1C session; 1C will end it after sessionMaxAge',
+        );
       }
       this.lost(s);
       this.o.logger.debug({ open: this.openCount }, '1C routing session finished');
@@ -268,7 +305,14 @@ export class OnecSessionPool {
           const t = setTimeout(resolve, holdMs);
           t.unref();
           // A closing client gives its in-process permits back at once (they die with it).
-          this.closeCtl.signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+          this.closeCtl.signal.addEventListener(
+            'abort',
+            () => {
+              clearTimeout(t);
+              resolve();
+            },
+            { once: true },
+          );
         });
       }
     }

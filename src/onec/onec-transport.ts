@@ -6,7 +6,15 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import axios, { type AxiosInstance } from 'axios';
-import { classifyOnecFailure, classifyOnecResponse, excerpt, looksLikeLicenseRefusal, OnecLicenseRefusedError, OnecProtocolError, type OnecCallContext } from './onec-errors.ts';
+import {
+  classifyOnecFailure,
+  classifyOnecResponse,
+  excerpt,
+  looksLikeLicenseRefusal,
+  OnecLicenseRefusedError,
+  OnecProtocolError,
+  type OnecCallContext,
+} from './onec-errors.ts';
 
 export interface OnecCredentials {
   login: string;
@@ -102,7 +110,11 @@ export class OnecTransport {
     }
     try {
       const res = await this.http.request<string>({
-        method: req.method, url: `${this.baseUrl}${req.path}`, headers, data, signal: req.signal,
+        method: req.method,
+        url: `${this.baseUrl}${req.path}`,
+        headers,
+        data,
+        signal: req.signal,
       });
       return {
         status: res.status,
@@ -129,7 +141,9 @@ export class OnecTransport {
     if (!looksHtml) {
       try {
         return JSON.parse(res.body);
-      } catch { /* fall through */ }
+      } catch {
+        /* fall through */
+      }
     }
     if (looksLikeLicenseRefusal(res.body)) throw new OnecLicenseRefusedError();
     const what = looksHtml ? `an HTML page ("${excerpt(res.body, 80)}")` : 'text that is not JSON';

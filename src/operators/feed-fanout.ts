@@ -44,8 +44,14 @@ export class FeedFanout {
       if (e.previousOwner) to.add(e.previousOwner);
       if (e.group) for (const op of await this.d.groupMembers(e.group)) to.add(op);
       const data = {
-        id: e.id, chatId: e.chatId, type: e.type, operatorId: e.operatorId, group: e.group,
-        previousOwner: e.previousOwner, comment: e.comment ?? null, at: e.at,
+        id: e.id,
+        chatId: e.chatId,
+        type: e.type,
+        operatorId: e.operatorId,
+        group: e.group,
+        previousOwner: e.previousOwner,
+        comment: e.comment ?? null,
+        at: e.at,
       };
       for (const op of to) entries.push({ operatorId: op, type: 'routing', data });
     }

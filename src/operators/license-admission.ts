@@ -72,8 +72,11 @@ export class LicenseAdmission {
   constructor(private readonly o: LicenseAdmissionOptions) {
     this.r = o.redis;
     this.semaphore = new RedisSemaphore({
-      redis: o.redis, key: loginSemaphoreKey(o.prefix),
-      holdTtlMs: o.holdTtlMs ?? 35_000, waiterTtlMs: o.waiterTtlMs ?? 25_000, pollMs: o.pollMs ?? 10,
+      redis: o.redis,
+      key: loginSemaphoreKey(o.prefix),
+      holdTtlMs: o.holdTtlMs ?? 35_000,
+      waiterTtlMs: o.waiterTtlMs ?? 25_000,
+      pollMs: o.pollMs ?? 10,
     });
     this.cacheKey = `${o.prefix}:operators:onec-free`;
     this.lockKey = `${o.prefix}:operators:onec-probe`;
@@ -120,8 +123,8 @@ export class LicenseAdmission {
       if (Date.now() - at < ttl) return n;
       // Logins running or waiting: the answer they work with stands (a probe now would
       // compete with them for the license), up to maxStaleMs.
-      if (n > 0 && Date.now() - at < this.maxStaleMs
-        && ((await this.semaphore.holders()) > 0 || (await this.semaphore.waiting()) > 0)) return n;
+      if (n > 0 && Date.now() - at < this.maxStaleMs && ((await this.semaphore.holders()) > 0 || (await this.semaphore.waiting()) > 0))
+        return n;
     }
     const got = await this.r.set(this.lockKey, '1', 'PX', 15_000, 'NX');
     if (got !== 'OK') return 0;
@@ -140,7 +143,7 @@ export class LicenseAdmission {
     let n: number;
     try {
       const lic = await this.o.onec.getLicenses();
-      n = lic.free + ownSession + await this.o.openLoginSessions();
+      n = lic.free + ownSession + (await this.o.openLoginSessions());
     } catch (err) {
       if (!(err instanceof OnecLicenseRefusedError)) throw err;
       n = await this.o.openLoginSessions();

@@ -32,7 +32,11 @@ export interface LoginRequest {
   credentials: OnecAuthCredentials;
 }
 
-export interface SeatInfo { feature: SeatFeatureId; used: number; total: number }
+export interface SeatInfo {
+  feature: SeatFeatureId;
+  used: number;
+  total: number;
+}
 
 export interface LoginResult {
   token: string;
@@ -70,11 +74,13 @@ const str = (v: unknown): v is string => typeof v === 'string';
 export function parseLoginRequest(body: unknown): LoginRequest {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ValidationError('The request body must be a JSON object.');
   const b = body as Record<string, unknown>;
-  if (!str(b.workstationUser) || !b.workstationUser.trim()) throw new ValidationError('Field "workstationUser" must be a non-empty string.');
+  if (!str(b.workstationUser) || !b.workstationUser.trim())
+    throw new ValidationError('Field "workstationUser" must be a non-empty string.');
   if (b.client !== '1c' && b.client !== 'panel') throw new ValidationError('Field "client" must be "1c" or "panel".');
   let credentials: OnecAuthCredentials;
   if (b.pin !== undefined) {
-    if (b.login !== undefined || b.password !== undefined) throw new ValidationError('Field "pin" cannot be combined with "login" and "password".');
+    if (b.login !== undefined || b.password !== undefined)
+      throw new ValidationError('Field "pin" cannot be combined with "login" and "password".');
     if (!str(b.pin) || !/^\d{4}$/.test(b.pin)) throw new ValidationError('Field "pin" must be 4 digits.');
     credentials = { pin: b.pin };
   } else {
@@ -106,11 +112,21 @@ export class LoginService {
     try {
       const operator = await this.authorize(req.credentials, signal);
       // Record who holds the seat (the same session: a refresh, never a second seat).
-      await this.o.seats.acquire(feature, req.workstationUser, total, { session: seatSession, client: req.client, operatorId: operator.id });
+      await this.o.seats.acquire(feature, req.workstationUser, total, {
+        session: seatSession,
+        client: req.client,
+        operatorId: operator.id,
+      });
       const now = Date.now();
       const login: OperatorLogin = {
-        tokenHash, operator, workstationUser: seat.user, client: req.client, feature, seatSession,
-        issuedAt: new Date(now).toISOString(), expiresAt: new Date(now + this.o.store.ttlMs).toISOString(),
+        tokenHash,
+        operator,
+        workstationUser: seat.user,
+        client: req.client,
+        feature,
+        seatSession,
+        issuedAt: new Date(now).toISOString(),
+        expiresAt: new Date(now + this.o.store.ttlMs).toISOString(),
       };
       await this.o.store.save(login);
       done = true;
@@ -120,8 +136,11 @@ export class LoginService {
     } finally {
       if (!done) {
         this.stats.failed++;
-        await this.o.seats.release(feature, req.workstationUser, seatSession)
-          .catch((err: unknown) => this.o.logger.warn({ err: String(err) }, 'could not give back the seat of a failed login; it expires after SEAT_TTL_S'));
+        await this.o.seats
+          .release(feature, req.workstationUser, seatSession)
+          .catch((err: unknown) =>
+            this.o.logger.warn({ err: String(err) }, 'could not give back the seat of a failed login; it expires after SEAT_TTL_S'),
+          );
       }
     }
   }
@@ -140,7 +159,12 @@ export class LoginService {
       }
       // Given back as soon as 1C has finished the session (the bookkeeping after it needs no license).
       let released = false;
-      const release = async () => { if (!released) { released = true; await permit.release().catch(() => undefined); } };
+      const release = async () => {
+        if (!released) {
+          released = true;
+          await permit.release().catch(() => undefined);
+        }
+      };
       try {
         return await this.session(creds, signal, release);
       } catch (err) {
@@ -153,14 +177,21 @@ export class LoginService {
     }
   }
 
-  private async session(creds: OnecAuthCredentials, signal: AbortSignal | undefined, onFinished: () => Promise<void>): Promise<OperatorIdentity> {
+  private async session(
+    creds: OnecAuthCredentials,
+    signal: AbortSignal | undefined,
+    onFinished: () => Promise<void>,
+  ): Promise<OperatorIdentity> {
     const t0 = performance.now();
     let sessionId: string | null = null;
     let finished = false;
     try {
-      return await (this.o.onec.authorize(creds, {
+      return await this.o.onec.authorize(creds, {
         signal,
-        onSessionStarted: async (id) => { sessionId = id; await this.o.journal.record(id); },
+        onSessionStarted: async (id) => {
+          sessionId = id;
+          await this.o.journal.record(id);
+        },
         onSessionFinished: async (id) => {
           finished = true;
           const held = Math.round(performance.now() - t0);
@@ -171,7 +202,7 @@ export class LoginService {
           this.o.logger.info({ licenseHeldMs: held }, `operator login held a 1C license for ${held} ms`);
           await this.o.journal.remove(id);
         },
-      }));
+      });
     } finally {
       // 1C could not confirm the end: leave the record to the orphan sweep.
       if (sessionId !== null && !finished) await this.o.journal.abandon(sessionId).catch(() => undefined);
@@ -196,7 +227,9 @@ export class LoginService {
     } else {
       try {
         const r = await this.o.seats.acquireOrThrow(login.feature, login.workstationUser, total, {
-          session: login.seatSession, client: login.client, operatorId: login.operator.id,
+          session: login.seatSession,
+          client: login.client,
+          operatorId: login.operator.id,
         });
         seat = { feature: login.feature, used: r.used, total: r.total };
       } catch (err) {

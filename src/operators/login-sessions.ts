@@ -24,7 +24,10 @@ export interface LoginSessionJournalOptions {
   logger?: Logger;
 }
 
-interface Entry { owner: string; at: string }
+interface Entry {
+  owner: string;
+  at: string;
+}
 
 export class LoginSessionJournal {
   readonly owner: string;
@@ -48,7 +51,12 @@ export class LoginSessionJournal {
   async start(): Promise<void> {
     await this.beat();
     if (this.timer) return;
-    this.timer = setInterval(() => { this.beat().catch(() => undefined); }, Math.max(50, Math.floor(this.aliveMs / 3)));
+    this.timer = setInterval(
+      () => {
+        this.beat().catch(() => undefined);
+      },
+      Math.max(50, Math.floor(this.aliveMs / 3)),
+    );
     this.timer.unref();
   }
 
@@ -94,7 +102,11 @@ export class LoginSessionJournal {
     let cleared = 0;
     for (const [id, raw] of Object.entries(all)) {
       let owner = '';
-      try { owner = (JSON.parse(raw) as Entry).owner; } catch { owner = ''; }
+      try {
+        owner = (JSON.parse(raw) as Entry).owner;
+      } catch {
+        owner = '';
+      }
       if (owner === this.owner) continue;
       if (!owners.has(owner)) owners.set(owner, owner !== '' && (await this.r.exists(this.alivePrefix + owner)) === 1);
       if (owners.get(owner)) continue;
@@ -102,9 +114,12 @@ export class LoginSessionJournal {
         const ended = await finish(id);
         await this.r.hdel(this.key, id);
         cleared++;
-        this.log.warn({ owner, ended }, ended
-          ? 'finished a 1C login session a crashed connector left open'
-          : 'a 1C login session a crashed connector left had already ended');
+        this.log.warn(
+          { owner, ended },
+          ended
+            ? 'finished a 1C login session a crashed connector left open'
+            : 'a 1C login session a crashed connector left had already ended',
+        );
       } catch (err) {
         this.log.warn({ owner, err: describeError(err) }, 'could not finish an orphaned 1C login session; will try again');
       }

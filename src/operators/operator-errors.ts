@@ -4,18 +4,22 @@ import { ConnectorError, RemoteRefusedError, UnreachableError } from '../core/in
 /** `403 chats_not_licensed`: no feature 42 for this host. */
 export class ChatsNotLicensedError extends ConnectorError {
   constructor(reason: string | null) {
-    super('chats_not_licensed',
+    super(
+      'chats_not_licensed',
       `Chat login is not available: the chat module is not licensed on this host${reason ? ` (${reason.replace(/[.]$/, '')})` : ''}.`,
-      { httpStatus: 403, retryable: false });
+      { httpStatus: 403, retryable: false },
+    );
   }
 }
 
 /** `503 onec_license_unavailable` with Retry-After: no free 1C license within ONEC_AUTH_WAIT_MS. */
 export class OnecLicenseUnavailableError extends RemoteRefusedError {
   constructor(waitedMs: number, retryAfterMs: number) {
-    super('onec_license_unavailable',
+    super(
+      'onec_license_unavailable',
       `No 1C client license became free within ${waitedMs} ms to authorize the operator; try again later.`,
-      { httpStatus: 503, retryable: true, retryAfterMs });
+      { httpStatus: 503, retryable: true, retryAfterMs },
+    );
   }
 }
 

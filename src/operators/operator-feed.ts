@@ -101,7 +101,12 @@ export class OperatorFeed {
     const conn = this.r.duplicate();
     conn.on('error', () => undefined);
     let closed = false;
-    const handle = { close: () => { closed = true; conn.disconnect(); } };
+    const handle = {
+      close: () => {
+        closed = true;
+        conn.disconnect();
+      },
+    };
     this.open.add(handle);
     res.on('close', handle.close);
     res.writeHead(200, {
@@ -116,7 +121,7 @@ export class OperatorFeed {
       while (!closed) {
         let batch: [string, [string, string[]][]][] | null;
         try {
-          batch = await conn.xread('COUNT', 100, 'BLOCK', this.heartbeatMs, 'STREAMS', key, last) as typeof batch;
+          batch = (await conn.xread('COUNT', 100, 'BLOCK', this.heartbeatMs, 'STREAMS', key, last)) as typeof batch;
         } catch (err) {
           if (closed) break;
           this.log.warn({ err: describeError(err) }, 'feed read failed; retrying');

@@ -95,7 +95,8 @@ export class OperatorStore {
   async remove(login: OperatorLogin): Promise<void> {
     const op = login.operator.id;
     const now = Date.now();
-    await this.r.multi()
+    await this.r
+      .multi()
       .del(`${this.base}token:${login.tokenHash}`)
       .zrem(`${this.base}tokens:${op}`, login.tokenHash)
       .zremrangebyscore(`${this.base}tokens:${op}`, '-inf', String(now))

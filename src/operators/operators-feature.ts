@@ -64,25 +64,49 @@ export function operatorsFeature(opts: OperatorsFeatureOptions = {}): (ctx: Conn
     const store = new OperatorStore({ redis, prefix, ttlMs: config.seatTtlS * 1000 });
     const journal = new LoginSessionJournal({ redis, prefix, instanceId: ctx.instanceId, aliveMs: opts.journalAliveMs, logger: log });
     const admission = new LicenseAdmission({
-      redis, prefix, onec: ctx.onec, openLoginSessions: () => journal.count(),
-      holdTtlMs: config.onec.timeoutMs * 3 + 5_000, waiterTtlMs: config.onec.timeoutMs * 2 + 5_000,
-      probeTtlMs: opts.licenseProbeTtlMs, logger: log,
+      redis,
+      prefix,
+      onec: ctx.onec,
+      openLoginSessions: () => journal.count(),
+      holdTtlMs: config.onec.timeoutMs * 3 + 5_000,
+      waiterTtlMs: config.onec.timeoutMs * 2 + 5_000,
+      probeTtlMs: opts.licenseProbeTtlMs,
+      logger: log,
     });
     const login = new LoginService({
-      gate: ctx.gate, seats: ctx.seats, onec: ctx.onec, store, journal, admission,
-      authWaitMs: config.onec.authWaitMs, retryAfterMs: opts.retryAfterMs, logger: log,
+      gate: ctx.gate,
+      seats: ctx.seats,
+      onec: ctx.onec,
+      store,
+      journal,
+      admission,
+      authWaitMs: config.onec.authWaitMs,
+      retryAfterMs: opts.retryAfterMs,
+      logger: log,
     });
     const feed = new OperatorFeed({ redis, prefix, maxLen: opts.feedMaxLen, heartbeatMs: opts.feedHeartbeatMs, logger: log });
     const fanout = new FeedFanout({ feed, groupMembers: (g) => store.groupMembers(g) });
     const lane = new RoutingLane({
-      redis, bullConnection: { url: config.redisUrl }, prefix, onec: ctx.onec, batchMax: config.onec.batchMax,
-      lockMs: opts.laneLockMs, sweepIntervalMs: opts.laneSweepIntervalMs, logger: log,
+      redis,
+      bullConnection: { url: config.redisUrl },
+      prefix,
+      onec: ctx.onec,
+      batchMax: config.onec.batchMax,
+      lockMs: opts.laneLockMs,
+      sweepIntervalMs: opts.laneSweepIntervalMs,
+      logger: log,
     });
     const routing = new ChatRouting({
-      redis, prefix, defaultGroup: opts.defaultGroup, isOnline: (op) => store.isOnline(op),
+      redis,
+      prefix,
+      defaultGroup: opts.defaultGroup,
+      isOnline: (op) => store.isOnline(op),
       onEvents: async (events: RoutingEvent[], { fresh }) => {
         await lane.append(events);
-        if (fresh) await fanout.routing(events).catch((err) => log.warn({ err: describeError(err) }, 'could not publish routing events to the feed'));
+        if (fresh)
+          await fanout
+            .routing(events)
+            .catch((err) => log.warn({ err: describeError(err) }, 'could not publish routing events to the feed'));
       },
     });
     ctx.setInboundRouter(routing);
@@ -90,12 +114,20 @@ export function operatorsFeature(opts: OperatorsFeatureOptions = {}): (ctx: Conn
     const runsLane = ctx.roles.has('inbound');
     const unsubscribe: (() => void)[] = [];
     let sweepTimer: NodeJS.Timeout | null = null;
-    const sweepOrphans = () => journal.finishOrphans((id) => ctx.onec.finishOrphanSession(id))
-      .catch((err) => log.warn({ err: describeError(err) }, 'orphaned 1C login sessions could not be checked'));
+    const sweepOrphans = () =>
+      journal
+        .finishOrphans((id) => ctx.onec.finishOrphanSession(id))
+        .catch((err) => log.warn({ err: describeError(err) }, 'orphaned 1C login sessions could not be checked'));
 
     return {
       name: 'operators',
-      login, routing, feed, store, journal, admission, lane,
+      login,
+      routing,
+      feed,
+      store,
+      journal,
+      admission,
+      lane,
       routes: async (app) => {
         await app.register(operatorRoutes({ login, feed }));
         await app.register(chatRoutes({ routing, apiToken: config.apiToken, authenticateOperator: (t) => login.authenticate(t) }));
@@ -106,13 +138,18 @@ export function operatorsFeature(opts: OperatorsFeatureOptions = {}): (ctx: Conn
         void sweepOrphans();
         const every = opts.orphanSweepMs ?? 10_000;
         if (every > 0) {
-          sweepTimer = setInterval(() => { void sweepOrphans(); }, every);
+          sweepTimer = setInterval(() => {
+            void sweepOrphans();
+          }, every);
           sweepTimer.unref();
         }
         const rulesFile = opts.rulesFile === undefined ? ctx.config.routingRulesFile : opts.rulesFile;
         if (rulesFile) {
           const installed = await routing.loadRulesFile(rulesFile);
-          log.info({ file: rulesFile, installed }, installed ? 'routing rules loaded from the file' : 'routing rules file unchanged; keeping the current rules');
+          log.info(
+            { file: rulesFile, installed },
+            installed ? 'routing rules loaded from the file' : 'routing rules file unchanged; keeping the current rules',
+          );
         }
         unsubscribe.push(
           ctx.bus.on('inbound.delivered', ({ messages }) => fanout.messages(messages)),
@@ -140,7 +177,9 @@ export function operatorsFeature(opts: OperatorsFeatureOptions = {}): (ctx: Conn
       },
       async readiness() {
         const open = await journal.count().catch(() => -1);
-        return [{ name: 'operator_logins', ok: true, advisory: true, detail: `1C login sessions open now: ${open < 0 ? 'unknown' : open}.` }];
+        return [
+          { name: 'operator_logins', ok: true, advisory: true, detail: `1C login sessions open now: ${open < 0 ? 'unknown' : open}.` },
+        ];
       },
     };
   };

@@ -77,7 +77,9 @@ export async function registerDashboard(app: FastifyInstance, o: DashboardOption
     scope.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
       if (!basicAuthorized(req.headers.authorization, o.admin)) {
         reply.header('WWW-Authenticate', 'Basic realm="chat-connector queues", charset="UTF-8"');
-        return reply.code(401).send({ error: { code: 'unauthorized', message: 'The queue dashboard needs the ADMIN_USER and ADMIN_PASSWORD login.' } });
+        return reply
+          .code(401)
+          .send({ error: { code: 'unauthorized', message: 'The queue dashboard needs the ADMIN_USER and ADMIN_PASSWORD login.' } });
       }
       if (Date.now() - lastRefresh > refreshMs) {
         lastRefresh = Date.now();

@@ -48,7 +48,13 @@ export function botIdOfToken(token: string): string {
 }
 
 export async function runDoctorChecks(config: Readonly<Config>, opts: DoctorOptions = {}): Promise<DoctorLine[]> {
-  const scrub = new SecretScrubber([config.apiToken, config.admin?.password, config.onec.password, config.telegram.webhookSecret, ...config.telegram.tokens]);
+  const scrub = new SecretScrubber([
+    config.apiToken,
+    config.admin?.password,
+    config.onec.password,
+    config.telegram.webhookSecret,
+    ...config.telegram.tokens,
+  ]);
   const lines: DoctorLine[] = [];
   const push = (l: DoctorLine) => {
     const safe = { ...l, text: scrub.string(l.text) };
@@ -67,7 +73,13 @@ export async function runDoctorChecks(config: Readonly<Config>, opts: DoctorOpti
 
 async function checkRedis(config: Readonly<Config>, timeoutMs: number, push: (l: DoctorLine) => void): Promise<boolean> {
   const where = redactRedisUrl(config.redisUrl);
-  const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs, enableOfflineQueue: false });
+  const redis = new Redis(config.redisUrl, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: timeoutMs,
+    enableOfflineQueue: false,
+  });
   redis.on('error', () => undefined);
   try {
     await redis.connect();
@@ -81,7 +93,13 @@ async function checkRedis(config: Readonly<Config>, timeoutMs: number, push: (l:
   try {
     const [, policy] = (await redis.config('GET', 'maxmemory-policy')) as string[];
     if (policy === 'noeviction') push(ok('redis_policy', 'Redis maxmemory-policy is noeviction (queued messages are never evicted).'));
-    else push(bad('redis_policy', `Redis maxmemory-policy is ${policy ?? 'unknown'}: Redis may evict queued messages; set "maxmemory-policy noeviction" (BullMQ requires it).`));
+    else
+      push(
+        bad(
+          'redis_policy',
+          `Redis maxmemory-policy is ${policy ?? 'unknown'}: Redis may evict queued messages; set "maxmemory-policy noeviction" (BullMQ requires it).`,
+        ),
+      );
   } catch (e) {
     push(info('redis_policy', `Could not read maxmemory-policy (${describeError(e)}); make sure it is noeviction — BullMQ requires it.`));
   }
@@ -90,7 +108,13 @@ async function checkRedis(config: Readonly<Config>, timeoutMs: number, push: (l:
     const [, save] = (await redis.config('GET', 'save')) as string[];
     const rdb = typeof save === 'string' && save.trim() !== '';
     if (aof === 'yes') push(info('redis_persistence', `Redis persistence: AOF on${rdb ? ' and RDB snapshots' : ''}.`));
-    else if (rdb) push(info('redis_persistence', `Redis persistence: RDB snapshots only (${save}); a crash loses what arrived since the last one — "appendonly yes" is safer.`));
+    else if (rdb)
+      push(
+        info(
+          'redis_persistence',
+          `Redis persistence: RDB snapshots only (${save}); a crash loses what arrived since the last one — "appendonly yes" is safer.`,
+        ),
+      );
     else push(info('redis_persistence', 'Redis persistence: off; a Redis restart loses queued messages — turn on "appendonly yes".'));
   } catch (e) {
     push(info('redis_persistence', `Could not read Redis persistence settings (${describeError(e)}).`));
@@ -98,8 +122,16 @@ async function checkRedis(config: Readonly<Config>, timeoutMs: number, push: (l:
   if (config.queuePrefix && !/\{.+\}/.test(config.queuePrefix)) {
     try {
       const mode = /cluster_enabled:1/.test(await redis.info('cluster'));
-      if (mode) push(bad('redis_cluster', `Redis runs as a Cluster but QUEUE_PREFIX "${config.queuePrefix}" has no hash tag: use e.g. "{${config.queuePrefix}}".`));
-    } catch { /* INFO may be disabled; nothing to say */ }
+      if (mode)
+        push(
+          bad(
+            'redis_cluster',
+            `Redis runs as a Cluster but QUEUE_PREFIX "${config.queuePrefix}" has no hash tag: use e.g. "{${config.queuePrefix}}".`,
+          ),
+        );
+    } catch {
+      /* INFO may be disabled; nothing to say */
+    }
   }
   redis.disconnect();
   return true;
@@ -110,12 +142,25 @@ async function checkOnec(config: Readonly<Config>, timeoutMs: number, push: (l: 
     push(bad('onec', 'ONEC_BASE_URL and ONEC_USER are not set: the connector cannot deliver to 1C.'));
     return;
   }
-  const client = new OnecClient({ baseUrl: config.onec.baseUrl, user: config.onec.user, password: config.onec.password, timeoutMs, maxSessions: 1 });
+  const client = new OnecClient({
+    baseUrl: config.onec.baseUrl,
+    user: config.onec.user,
+    password: config.onec.password,
+    timeoutMs,
+    maxSessions: 1,
+  });
   try {
     const lic = await client.getLicenses();
     push(ok('onec', `1C answers at ${config.onec.baseUrl} and accepts the service user ${config.onec.user}.`));
     if (lic.free > 0) push(ok('onec_licenses', `1C licenses: ${lic.free} free of ${lic.total} (${lic.used} used).`));
-    else push(bad('onec_licenses', `1C licenses: none free of ${lic.total}; deliveries and operator logins wait for one — free a license or buy more.`, false));
+    else
+      push(
+        bad(
+          'onec_licenses',
+          `1C licenses: none free of ${lic.total}; deliveries and operator logins wait for one — free a license or buy more.`,
+          false,
+        ),
+      );
   } catch (e) {
     const code = e instanceof ConnectorError ? e.code : 'error';
     const what: Record<string, string> = {
@@ -133,14 +178,25 @@ async function checkOnec(config: Readonly<Config>, timeoutMs: number, push: (l: 
 function checkLicense(config: Readonly<Config>, hostId: string, push: (l: DoctorLine) => void): void {
   const doc = checkLicenseFile(config.license.file, { publicKey: config.license.publicKey, hostId, now: new Date() });
   if (!doc.valid) {
-    push(bad('license', `License document: ${doc.reason ?? 'not valid'} [${doc.code}] — set LICENSE_FILE and LICENSE_PUBLIC_KEY to the document and key from your vendor (this host: ${hostId}).`));
+    push(
+      bad(
+        'license',
+        `License document: ${doc.reason ?? 'not valid'} [${doc.code}] — set LICENSE_FILE and LICENSE_PUBLIC_KEY to the document and key from your vendor (this host: ${hostId}).`,
+      ),
+    );
     return;
   }
   const p = doc.payload;
   push(ok('license', `License document ${p?.id ?? ''} for ${p?.licensee ?? '?'} is valid${p?.expiresAt ? ` until ${p.expiresAt}` : ''}.`));
   const f42 = doc.features[42];
   if (f42.state === 'granted') push(ok('feature_42', `Feature ${featureLabel(42)} is granted to this host.`));
-  else push(bad('feature_42', `Feature ${featureLabel(42)} is ${f42.state.replace('_', ' ')} for this host (${hostId}): ${f42.reason ?? ''} Ask your vendor for a license bound to this host id.`));
+  else
+    push(
+      bad(
+        'feature_42',
+        `Feature ${featureLabel(42)} is ${f42.state.replace('_', ' ')} for this host (${hostId}): ${f42.reason ?? ''} Ask your vendor for a license bound to this host id.`,
+      ),
+    );
   const seats = SEAT_FEATURES.map((f) => `${f}: ${doc.features[f].granted}`).join(', ');
   push(info('seats', `Operator seats granted — ${seats}.`));
 }
@@ -153,13 +209,29 @@ async function checkBot(config: Readonly<Config>, token: string, timeoutMs: numb
     push(ok(`telegram:${id}`, `Telegram bot @${me.username} (id ${id}) answers getMe.`));
     if (config.telegram.mode === 'polling') {
       const wh = await api.getWebhookInfo();
-      if (wh.url) push(bad(`telegram:${id}:webhook`, `Telegram bot @${me.username} has a webhook set, so polling gets 409: run with TELEGRAM_MODE=webhook or delete the webhook (deleteWebhook).`));
+      if (wh.url)
+        push(
+          bad(
+            `telegram:${id}:webhook`,
+            `Telegram bot @${me.username} has a webhook set, so polling gets 409: run with TELEGRAM_MODE=webhook or delete the webhook (deleteWebhook).`,
+          ),
+        );
     }
   } catch (e) {
     if (e instanceof GrammyError && (e.error_code === 401 || e.error_code === 404)) {
-      push(bad(`telegram:${id}`, `Telegram rejected the token of bot ${id} (${e.error_code}): get a valid token from @BotFather and fix TELEGRAM_BOT_TOKENS.`));
+      push(
+        bad(
+          `telegram:${id}`,
+          `Telegram rejected the token of bot ${id} (${e.error_code}): get a valid token from @BotFather and fix TELEGRAM_BOT_TOKENS.`,
+        ),
+      );
     } else if (e instanceof HttpError) {
-      push(bad(`telegram:${id}`, `Telegram Bot API is unreachable at ${config.telegram.apiRoot} for bot ${id}: check the network or TELEGRAM_API_ROOT.`));
+      push(
+        bad(
+          `telegram:${id}`,
+          `Telegram Bot API is unreachable at ${config.telegram.apiRoot} for bot ${id}: check the network or TELEGRAM_API_ROOT.`,
+        ),
+      );
     } else {
       push(bad(`telegram:${id}`, `Telegram getMe failed for bot ${id}: ${describeError(e)}`));
     }
@@ -177,12 +249,17 @@ async function checkWhatsapp(config: Readonly<Config>, redisOk: boolean, timeout
     for (const a of config.whatsapp.accounts) {
       const raw = await redis.get(accountKeys(config.queuePrefix, a).creds);
       if (raw === null) {
-        push(bad(`whatsapp:${a}`, `WhatsApp account ${a} is not paired (no credentials in Redis): run "chat-connector whatsapp pair ${a}".`));
+        push(
+          bad(`whatsapp:${a}`, `WhatsApp account ${a} is not paired (no credentials in Redis): run "chat-connector whatsapp pair ${a}".`),
+        );
         continue;
       }
       const registered = /"registered"\s*:\s*true/.test(raw) || /"me"\s*:\s*\{/.test(raw);
       if (registered) push(ok(`whatsapp:${a}`, `WhatsApp account ${a} is paired (credentials stored in Redis).`));
-      else push(bad(`whatsapp:${a}`, `WhatsApp account ${a} has started pairing but is not linked yet: run "chat-connector whatsapp pair ${a}".`));
+      else
+        push(
+          bad(`whatsapp:${a}`, `WhatsApp account ${a} has started pairing but is not linked yet: run "chat-connector whatsapp pair ${a}".`),
+        );
     }
   } finally {
     redis.disconnect();

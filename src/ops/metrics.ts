@@ -40,12 +40,14 @@ export interface ConnectorMetricsOptions {
 /** Keeps reason labels few: ids, numbers and chat keys out, short. */
 export function reasonLabel(reason: string | undefined | null): string {
   if (!reason) return 'unknown';
-  return reason
-    .replace(/\b(?:tg|wa):\S+/g, '<id>')
-    .replace(/\d{2,}/g, 'N')
-    .replace(/\s+/g, ' ')
-    .trim()
-    .slice(0, 100) || 'unknown';
+  return (
+    reason
+      .replace(/\b(?:tg|wa):\S+/g, '<id>')
+      .replace(/\d{2,}/g, 'N')
+      .replace(/\s+/g, ' ')
+      .trim()
+      .slice(0, 100) || 'unknown'
+  );
 }
 
 export class ConnectorMetrics {
@@ -62,8 +64,10 @@ export class ConnectorMetrics {
     const sample = o.sampleJobs ?? 500;
 
     new Gauge({
-      name: 'chat_connector_queue_jobs', help: 'Jobs per queue and state (BullMQ; deployment-wide).',
-      labelNames: ['queue', 'state'], registers,
+      name: 'chat_connector_queue_jobs',
+      help: 'Jobs per queue and state (BullMQ; deployment-wide).',
+      labelNames: ['queue', 'state'],
+      registers,
       async collect() {
         this.reset();
         for (const q of await o.catalog.all()) {
@@ -75,7 +79,8 @@ export class ConnectorMetrics {
     new Gauge({
       name: 'chat_connector_lane_oldest_pending_age_seconds',
       help: 'Age of the oldest item waiting in a lane (0 when none; deployment-wide).',
-      labelNames: ['lane'], registers,
+      labelNames: ['lane'],
+      registers,
       async collect() {
         this.reset();
         for (const lane of await lanes(o.catalog)) {
@@ -85,8 +90,10 @@ export class ConnectorMetrics {
       },
     });
     new Gauge({
-      name: 'chat_connector_lane_pending_chats', help: 'Chats with items waiting in a lane (deployment-wide).',
-      labelNames: ['lane'], registers,
+      name: 'chat_connector_lane_pending_chats',
+      help: 'Chats with items waiting in a lane (deployment-wide).',
+      labelNames: ['lane'],
+      registers,
       async collect() {
         this.reset();
         for (const lane of await lanes(o.catalog)) this.set({ lane }, await o.catalog.pendingChats(lane));
@@ -95,7 +102,8 @@ export class ConnectorMetrics {
     new Gauge({
       name: 'chat_connector_lane_retrying_chats',
       help: 'Chats whose delivery failed and waits for its next attempt, by the last error (deployment-wide).',
-      labelNames: ['lane', 'reason'], registers,
+      labelNames: ['lane', 'reason'],
+      registers,
       async collect() {
         this.reset();
         for (const lane of await lanes(o.catalog)) {
@@ -107,7 +115,8 @@ export class ConnectorMetrics {
     new Gauge({
       name: 'chat_connector_dead_letters',
       help: 'Messages rejected for good and waiting in the dead-letter queue, by reason (deployment-wide).',
-      labelNames: ['lane', 'reason'], registers,
+      labelNames: ['lane', 'reason'],
+      registers,
       async collect() {
         this.reset();
         for (const name of (await o.catalog.names()).filter(isDeadLetterQueue)) {
@@ -119,20 +128,31 @@ export class ConnectorMetrics {
     });
 
     this.onecCalls = new Histogram({
-      name: 'chat_connector_onec_call_duration_seconds', help: '1C HTTP service calls by endpoint and outcome (ok or the error code).',
-      labelNames: ['endpoint', 'outcome'], buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers,
+      name: 'chat_connector_onec_call_duration_seconds',
+      help: '1C HTTP service calls by endpoint and outcome (ok or the error code).',
+      labelNames: ['endpoint', 'outcome'],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
     });
     new Gauge({
-      name: 'chat_connector_onec_sessions_open', help: 'Routing sessions this process holds open in 1C.',
-      registers, collect() { this.set(o.onecSessionsOpen()); },
+      name: 'chat_connector_onec_sessions_open',
+      help: 'Routing sessions this process holds open in 1C.',
+      registers,
+      collect() {
+        this.set(o.onecSessionsOpen());
+      },
     });
     this.licenseRefusals = new Counter({
-      name: 'chat_connector_onec_license_refusals_total', help: '1C refused to open a session for lack of a free 1C license.', registers,
+      name: 'chat_connector_onec_license_refusals_total',
+      help: '1C refused to open a session for lack of a free 1C license.',
+      registers,
     });
 
     new Gauge({
-      name: 'chat_connector_license_seats', help: 'Seats of features 48 and 49: used and total (deployment-wide).',
-      labelNames: ['feature', 'kind'], registers,
+      name: 'chat_connector_license_seats',
+      help: 'Seats of features 48 and 49: used and total (deployment-wide).',
+      labelNames: ['feature', 'kind'],
+      registers,
       async collect() {
         this.reset();
         const doc = o.gate.state().document;
@@ -143,21 +163,30 @@ export class ConnectorMetrics {
       },
     });
     new Gauge({
-      name: 'chat_connector_license_feature_state', help: 'State of each license feature on this host (1 for the current state).',
-      labelNames: ['feature', 'state'], registers,
+      name: 'chat_connector_license_feature_state',
+      help: 'State of each license feature on this host (1 for the current state).',
+      labelNames: ['feature', 'state'],
+      registers,
       collect() {
         this.reset();
         const doc = o.gate.state().document;
-        for (const f of FEATURE_IDS) for (const s of FEATURE_STATES) this.set({ feature: String(f), state: s }, doc.features[f].state === s ? 1 : 0);
+        for (const f of FEATURE_IDS)
+          for (const s of FEATURE_STATES) this.set({ feature: String(f), state: s }, doc.features[f].state === s ? 1 : 0);
       },
     });
     new Gauge({
-      name: 'chat_connector_chat_module_licensed', help: '1 when feature 42 is granted to this host and the chat module runs.',
-      registers, collect() { this.set(o.gate.state().chatsLicensed ? 1 : 0); },
+      name: 'chat_connector_chat_module_licensed',
+      help: '1 when feature 42 is granted to this host and the chat module runs.',
+      registers,
+      collect() {
+        this.set(o.gate.state().chatsLicensed ? 1 : 0);
+      },
     });
     new Gauge({
-      name: 'chat_connector_accounts', help: 'Accounts by channel and connection state, as this instance sees them (standby = another instance runs it).',
-      labelNames: ['channel', 'state'], registers,
+      name: 'chat_connector_accounts',
+      help: 'Accounts by channel and connection state, as this instance sees them (standby = another instance runs it).',
+      labelNames: ['channel', 'state'],
+      registers,
       collect() {
         this.reset();
         for (const a of o.accounts()) this.inc({ channel: a.channel, state: a.state });
@@ -165,12 +194,17 @@ export class ConnectorMetrics {
     });
 
     this.messages = new Counter({
-      name: 'chat_connector_messages_total', help: 'Messages by direction (in = acknowledged by 1C, out = sent to the messenger) and channel.',
-      labelNames: ['direction', 'channel'], registers,
+      name: 'chat_connector_messages_total',
+      help: 'Messages by direction (in = acknowledged by 1C, out = sent to the messenger) and channel.',
+      labelNames: ['direction', 'channel'],
+      registers,
     });
     this.lag = new Histogram({
-      name: 'chat_connector_inbound_lag_seconds', help: 'From the messenger timestamp of an inbound message to 1C acknowledging it.',
-      labelNames: ['channel'], buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600], registers,
+      name: 'chat_connector_inbound_lag_seconds',
+      help: 'From the messenger timestamp of an inbound message to 1C acknowledging it.',
+      labelNames: ['channel'],
+      buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
+      registers,
     });
   }
 

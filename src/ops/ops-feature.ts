@@ -43,7 +43,11 @@ export function opsFeature(opts: OpsFeatureOptions = {}): (ctx: ConnectorContext
     const catalog = new QueueCatalog({ redisUrl: config.redisUrl, prefix: config.queuePrefix, lanes: opts.lanes ?? KNOWN_LANES });
     const scrubber = new JobDataScrubber(configSecrets(config));
     const metrics = new ConnectorMetrics({
-      catalog, redis: ctx.redis, prefix: config.queuePrefix, gate: ctx.gate, seats: ctx.seats,
+      catalog,
+      redis: ctx.redis,
+      prefix: config.queuePrefix,
+      gate: ctx.gate,
+      seats: ctx.seats,
       onecSessionsOpen: () => ctx.onec.openSessions,
       accounts: () => ctx.accounts(),
       processMetrics: opts.processMetrics,
@@ -51,7 +55,9 @@ export function opsFeature(opts: OpsFeatureOptions = {}): (ctx: ConnectorContext
     ctx.onec.setObserver(metrics.onecObserver());
     const unsubscribe = [
       ctx.bus.on('inbound.delivered', ({ messages }) => metrics.inboundDelivered(messages)),
-      ctx.bus.on('outbound.status', ({ event, chatId }) => { if (event.status === 'sent') metrics.outboundSent(chatId); }),
+      ctx.bus.on('outbound.status', ({ event, chatId }) => {
+        if (event.status === 'sent') metrics.outboundSent(chatId);
+      }),
     ];
 
     const dashboardPath = opts.dashboardPath ?? '/admin/queues';
@@ -67,7 +73,8 @@ export function opsFeature(opts: OpsFeatureOptions = {}): (ctx: ConnectorContext
           return reply.header('Content-Type', contentType).send(body);
         });
       }
-      if (config.admin) await registerDashboard(app, { catalog, admin: config.admin, scrubber, basePath: dashboardPath, refreshMs: opts.refreshMs });
+      if (config.admin)
+        await registerDashboard(app, { catalog, admin: config.admin, scrubber, basePath: dashboardPath, refreshMs: opts.refreshMs });
     };
 
     return {

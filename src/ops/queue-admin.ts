@@ -34,12 +34,16 @@ export interface FailedJob {
 export class QueueAdminError extends Error {}
 
 export class QueueAdmin {
-  constructor(private readonly catalog: QueueCatalog, private readonly scrubber: JobDataScrubber, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly catalog: QueueCatalog,
+    private readonly scrubber: JobDataScrubber,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   async stats(): Promise<QueueStats[]> {
     const out: QueueStats[] = [];
     for (const name of await this.catalog.names()) {
-      const counts = await this.catalog.queue(name).getJobCounts(...JOB_STATES) as QueueStats['counts'];
+      const counts = (await this.catalog.queue(name).getJobCounts(...JOB_STATES)) as QueueStats['counts'];
       const dead = isDeadLetterQueue(name);
       let pendingChats: number | null = null;
       let oldestPendingS: number | null = null;

@@ -67,7 +67,9 @@ export function outboundFeature(opts: OutboundFeatureOptions = {}): (ctx: Connec
       prefix: config.queuePrefix,
       senders: ctx.senders,
       chatType: (k) => ctx.inbound.chatType(k),
-      refreshAccounts: async (channel) => { if (channel === 'telegram') await ctx.telegram?.ready(); },
+      refreshAccounts: async (channel) => {
+        if (channel === 'telegram') await ctx.telegram?.ready();
+      },
       deliverStatuses: (events) => ctx.onec.deliverStatuses(events),
       onStatus: (n: StatusNotice) => ctx.bus.emit('outbound.status', n),
       pacing: opts.pacing,
@@ -92,10 +94,16 @@ export function outboundFeature(opts: OutboundFeatureOptions = {}): (ctx: Connec
         known = !!sender?.hasAccount(parts.account);
       }
       if (!parts || !known) {
-        return new ConnectorError('unknown_account', `No connected account "${parts?.account ?? chatId}" of ${parts?.channel ?? 'any channel'}.`, { httpStatus: 404 });
+        return new ConnectorError(
+          'unknown_account',
+          `No connected account "${parts?.account ?? chatId}" of ${parts?.channel ?? 'any channel'}.`,
+          { httpStatus: 404 },
+        );
       }
       if ((await ctx.inbound.chatType(chatId)) === null) {
-        return new ConnectorError('unknown_chat', `No chat "${chatId}": a chat is known once its customer has written to us.`, { httpStatus: 404 });
+        return new ConnectorError('unknown_chat', `No chat "${chatId}": a chat is known once its customer has written to us.`, {
+          httpStatus: 404,
+        });
       }
       return null;
     };
@@ -119,13 +127,19 @@ export function outboundFeature(opts: OutboundFeatureOptions = {}): (ctx: Connec
           // Named by content: the same bytes to the same chat are one stored file, one id.
           const digest = createHash('sha256').update(bytes).digest('hex');
           const ref = await ctx.media.save(chatId, {
-            nativeId: `outbound-${digest}`, mime: mime ?? 'application/octet-stream', fileName, declaredSize: bytes.length,
+            nativeId: `outbound-${digest}`,
+            mime: mime ?? 'application/octet-stream',
+            fileName,
+            declaredSize: bytes.length,
             open: async () => Readable.from([bytes]),
           });
           return ref.id;
         },
         submit,
-        status: async (id) => { const r = await service.find(id); return r ? viewOf(r) : null; },
+        status: async (id) => {
+          const r = await service.find(id);
+          return r ? viewOf(r) : null;
+        },
         maxTextLength: opts.maxTextLength,
         maxMediaBytes: opts.maxMediaBytes,
       }),
@@ -145,7 +159,14 @@ export function outboundFeature(opts: OutboundFeatureOptions = {}): (ctx: Connec
       async readiness() {
         if (!workers) return [];
         const waiting = (await service.lane.activeKeys(1000)).length;
-        return [{ name: 'outbound', ok: true, advisory: true, detail: waiting ? `${waiting} chat(s) have outbound messages waiting.` : 'No outbound messages are waiting.' }];
+        return [
+          {
+            name: 'outbound',
+            ok: true,
+            advisory: true,
+            detail: waiting ? `${waiting} chat(s) have outbound messages waiting.` : 'No outbound messages are waiting.',
+          },
+        ];
       },
     };
   };

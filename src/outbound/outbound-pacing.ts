@@ -51,19 +51,32 @@ export function telegramCallCount(m: Pick<OutboundMessage, 'text' | 'media'>): n
 export class OutboundPacing {
   readonly o: Required<Omit<PacingOptions, 'whatsappAccountIntervalMs'>> & { whatsappAccountIntervalMs: number | null };
 
-  constructor(private readonly limiter: RateLimiter, opts: PacingOptions = {}) {
+  constructor(
+    private readonly limiter: RateLimiter,
+    opts: PacingOptions = {},
+  ) {
     this.o = { ...PACING_DEFAULTS, ...stripUndefined(opts) };
   }
 
   /** The rules one message must pass; `chatType` is what the inbound side recorded (`private`, `group`, `channel`). */
-  rules(channel: string, account: string, chatKey: string, chatType: string | null, _message?: Pick<OutboundMessage, 'text' | 'media'>): RateRule[] {
+  rules(
+    channel: string,
+    account: string,
+    chatKey: string,
+    chatType: string | null,
+    _message?: Pick<OutboundMessage, 'text' | 'media'>,
+  ): RateRule[] {
     if (channel === 'telegram') {
       // One slot per Bot API call: the first is taken before the send, the others in the
       // sender's beforeCall hook (see OutboundService), so each part keeps the spacing.
       const cost = 1;
       const group = chatType === 'group' || chatType === 'channel';
       return [
-        { key: this.limiter.key('tg', 'chat', chatKey), intervalMs: group ? this.o.telegramGroupIntervalMs : this.o.telegramChatIntervalMs, cost },
+        {
+          key: this.limiter.key('tg', 'chat', chatKey),
+          intervalMs: group ? this.o.telegramGroupIntervalMs : this.o.telegramChatIntervalMs,
+          cost,
+        },
         { key: this.limiter.key('tg', 'bot', account), intervalMs: this.o.telegramBotIntervalMs, cost },
       ];
     }

@@ -26,8 +26,16 @@
 import { setMaxListeners } from 'node:events';
 import type { Redis } from 'ioredis';
 import {
-  ConnectorError, describeError, isRetryable, parseChatKey, silentLogger,
-  type Logger, type OutboundCapable, type OutboundMessage, type StatusEvent, type StatusSink,
+  ConnectorError,
+  describeError,
+  isRetryable,
+  parseChatKey,
+  silentLogger,
+  type Logger,
+  type OutboundCapable,
+  type OutboundMessage,
+  type StatusEvent,
+  type StatusSink,
 } from '../core/index.ts';
 import type { OnecItemResult, OnecStatusUpdate } from '../onec/onec-types.ts';
 import { OrderedLane, type DeliveryContext, type ItemOutcome, type LaneItem } from '../queues/ordered-lane.ts';
@@ -37,9 +45,18 @@ import { OutboundPacing, type PacingOptions } from './outbound-pacing.ts';
 import { fingerprintOf, OutboundStore, type OutboundRecord } from './outbound-store.ts';
 
 /** A status event as it travels in the `statuses` lane. */
-interface StatusItem { id: string; status: StatusEvent['status']; at: string; error?: string }
+interface StatusItem {
+  id: string;
+  status: StatusEvent['status'];
+  at: string;
+  error?: string;
+}
 
-export interface StatusNotice { event: StatusEvent; chatId: string; operatorId: string | null }
+export interface StatusNotice {
+  event: StatusEvent;
+  chatId: string;
+  operatorId: string | null;
+}
 
 export type SubmitResult = { created: true; message: OutboundMessage } | { created: false; record: OutboundRecord; conflict: boolean };
 
@@ -86,7 +103,14 @@ export class OutboundService implements StatusSink {
     this.log = (o.logger ?? silentLogger).child({ component: 'outbound' });
     this.store = new OutboundStore({ redis: o.redis, prefix: o.prefix, recordTtlS: o.recordTtlS });
     this.pacing = new OutboundPacing(new RateLimiter({ redis: o.redis, prefix: o.prefix }), o.pacing);
-    const common = { redis: o.redis, bullConnection: o.bullConnection, prefix: o.prefix, lockMs: o.lockMs, sweepIntervalMs: o.sweepIntervalMs, retryPolicy: o.retryPolicy };
+    const common = {
+      redis: o.redis,
+      bullConnection: o.bullConnection,
+      prefix: o.prefix,
+      lockMs: o.lockMs,
+      sweepIntervalMs: o.sweepIntervalMs,
+      retryPolicy: o.retryPolicy,
+    };
     this.lane = new OrderedLane<OutboundMessage>({
       ...common,
       name: 'outbound',
@@ -172,7 +196,12 @@ export class OutboundService implements StatusSink {
       await this.o.refreshAccounts?.(parts.channel);
       // The account was known when the message was accepted: wait for it rather than drop.
       if (!sender.hasAccount(parts.account)) {
-        return { kind: 'retry', error: new ConnectorError('account_unavailable', `The account "${parts.account}" is not available to send right now.`, { retryable: true }) };
+        return {
+          kind: 'retry',
+          error: new ConnectorError('account_unavailable', `The account "${parts.account}" is not available to send right now.`, {
+            retryable: true,
+          }),
+        };
       }
     }
     const rules = this.pacing.rules(parts.channel, parts.account, chatKey, await this.o.chatType(chatKey), msg);
@@ -180,7 +209,13 @@ export class OutboundService implements StatusSink {
       const slot = await this.pacing.acquire(rules, signal);
       if (!slot.ok) {
         if (slot.aborted) return { kind: 'retry', error: pausedError() };
-        return { kind: 'retry', error: new ConnectorError('outbound_paced', `The chat must wait ${slot.retryAfterMs} ms for its next send slot.`, { retryable: true, retryAfterMs: slot.retryAfterMs }) };
+        return {
+          kind: 'retry',
+          error: new ConnectorError('outbound_paced', `The chat must wait ${slot.retryAfterMs} ms for its next send slot.`, {
+            retryable: true,
+            retryAfterMs: slot.retryAfterMs,
+          }),
+        };
       }
     }
     // Later parts of a multi-call message wait for their own slot; no abort here: a message
@@ -196,7 +231,10 @@ export class OutboundService implements StatusSink {
     // before the one side effect that cannot be undone. A driver that lost the chat (its lock
     // expired during a stall) stops here instead of sending after the new driver's messages.
     if (!(await ctx.stillOwner())) {
-      return { kind: 'retry', error: new ConnectorError('chat_taken_over', `Another worker took over ${chatKey}; this one stops.`, { retryable: true }) };
+      return {
+        kind: 'retry',
+        error: new ConnectorError('chat_taken_over', `Another worker took over ${chatKey}; this one stops.`, { retryable: true }),
+      };
     }
     let result;
     try {
@@ -257,9 +295,14 @@ export class OutboundService implements StatusSink {
   }
 
   private async deliverStatuses(_key: string, items: LaneItem<StatusItem>[]): Promise<ItemOutcome[]> {
-    const results = await this.o.deliverStatuses(items.map((i) => ({
-      id: i.body.id, status: i.body.status, at: i.body.at, ...(i.body.error !== undefined ? { error: i.body.error } : {}),
-    })));
+    const results = await this.o.deliverStatuses(
+      items.map((i) => ({
+        id: i.body.id,
+        status: i.body.status,
+        at: i.body.at,
+        ...(i.body.error !== undefined ? { error: i.body.error } : {}),
+      })),
+    );
     return items.map((_, i): ItemOutcome => {
       const r = results[i];
       if (!r) return { kind: 'retry', error: new Error('1C gave no result for a status') };
@@ -305,7 +348,10 @@ function haltController(): AbortController {
 }
 
 function pausedError(): ConnectorError {
-  return new ConnectorError('outbound_paused', 'Sending is paused (license withdrawn or shutting down).', { retryable: true, retryAfterMs: 1000 });
+  return new ConnectorError('outbound_paused', 'Sending is paused (license withdrawn or shutting down).', {
+    retryable: true,
+    retryAfterMs: 1000,
+  });
 }
 
 /** The event a record in `sent` or `failed` stands for (to re-queue after a crash). */

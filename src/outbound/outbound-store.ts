@@ -42,9 +42,7 @@ export interface OutboundRecord {
 
 export type AcceptResult = { created: true } | { created: false; record: OutboundRecord };
 
-export type AdvanceResult =
-  | { outcome: 'missing' }
-  | { outcome: 'advanced' | 'same' | 'stale'; chatId: string; operatorId: string | null };
+export type AdvanceResult = { outcome: 'missing' } | { outcome: 'advanced' | 'same' | 'stale'; chatId: string; operatorId: string | null };
 
 export interface OutboundStoreOptions {
   redis: Redis;
@@ -97,7 +95,13 @@ type StoreRedis = Redis & {
 
 /** A stable fingerprint of what was asked to be sent (not of `createdAt`). */
 export function fingerprintOf(m: Pick<OutboundMessage, 'chatId' | 'text' | 'media' | 'replyTo' | 'operatorId'>): string {
-  const canon = JSON.stringify([m.chatId, m.text, m.media.map((x) => [x.url ?? null, x.base64 ?? null, x.mediaId ?? null, x.mime ?? null, x.fileName ?? null, x.kind ?? null]), m.replyTo, m.operatorId]);
+  const canon = JSON.stringify([
+    m.chatId,
+    m.text,
+    m.media.map((x) => [x.url ?? null, x.base64 ?? null, x.mediaId ?? null, x.mime ?? null, x.fileName ?? null, x.kind ?? null]),
+    m.replyTo,
+    m.operatorId,
+  ]);
   return createHash('sha256').update(canon).digest('hex');
 }
 
@@ -124,8 +128,14 @@ export class OutboundStore {
   /** Creates the record of a new message, or returns the existing one of the same id. */
   async accept(message: OutboundMessage, fingerprint: string): Promise<AcceptResult> {
     const fields: Record<string, string> = {
-      id: message.id, chatId: message.chatId, operatorId: message.operatorId ?? '', status: 'queued',
-      createdAt: message.createdAt, updatedAt: message.createdAt, fingerprint, message: JSON.stringify(message),
+      id: message.id,
+      chatId: message.chatId,
+      operatorId: message.operatorId ?? '',
+      status: 'queued',
+      createdAt: message.createdAt,
+      updatedAt: message.createdAt,
+      fingerprint,
+      message: JSON.stringify(message),
     };
     const res = await this.redis.outboundAccept(this.key(message.id), this.recordTtlS, ...Object.entries(fields).flat());
     if (Number(res[0]) === 1) return { created: true };
@@ -160,7 +170,12 @@ export class OutboundStore {
   /** Records a status event; the status only ever moves forward (see STATUS_RANK). */
   async advance(event: StatusEvent & { errorCode?: string }): Promise<AdvanceResult> {
     const res = await this.redis.outboundAdvance(
-      this.key(event.id), event.status, STATUS_RANK[event.status], event.at, event.error ?? '', event.errorCode ?? '',
+      this.key(event.id),
+      event.status,
+      STATUS_RANK[event.status],
+      event.at,
+      event.error ?? '',
+      event.errorCode ?? '',
       event.status === 'sent' && event.nativeIds?.length ? JSON.stringify(event.nativeIds) : '',
     );
     const outcome = String(res[0]) as AdvanceResult['outcome'];

@@ -73,16 +73,26 @@ export class AccountSupervisor {
     this.leaseMs = o.leaseMs ?? 15_000;
     this.retryMs = o.retryMs ?? 5_000;
     this.log = (o.logger ?? silentLogger).child({ component: 'accounts' });
-    this.slots = o.runners.map((runner) => ({ runner, key: `${o.prefix}:lease:account:${runner.leaseKey}`, held: false, running: false, chain: Promise.resolve() }));
+    this.slots = o.runners.map((runner) => ({
+      runner,
+      key: `${o.prefix}:lease:account:${runner.leaseKey}`,
+      held: false,
+      running: false,
+      chain: Promise.resolve(),
+    }));
   }
 
   /** Starts the lease loop. Runners start once `setEnabled(true)` and a lease is held. */
   start(): void {
     if (this.timer || this.closed) return;
     const tick = () => {
-      this.tick().catch((err) => this.log.warn({ err: describeError(err) }, 'account lease round failed; retrying'))
+      this.tick()
+        .catch((err) => this.log.warn({ err: describeError(err) }, 'account lease round failed; retrying'))
         .finally(() => {
-          if (!this.closed) { this.timer = setTimeout(tick, Math.min(this.retryMs, Math.floor(this.leaseMs / 3))); this.timer.unref(); }
+          if (!this.closed) {
+            this.timer = setTimeout(tick, Math.min(this.retryMs, Math.floor(this.leaseMs / 3)));
+            this.timer.unref();
+          }
         });
     };
     tick();
@@ -98,23 +108,28 @@ export class AccountSupervisor {
 
   private async tick(): Promise<void> {
     if (!this.enabled || this.closed) return;
-    await Promise.all(this.slots.map(async (s) => {
-      if (s.held) {
-        const ok = Number(await this.redis.leaseRenew(s.key, this.token, this.leaseMs)) === 1;
-        if (!ok) {
-          s.held = false;
-          this.log.error({ account: s.runner.leaseKey }, `lost the lease of ${s.runner.leaseKey} (this instance stalled?); disconnecting it here`);
-          await this.stopSlot(s, false);
+    await Promise.all(
+      this.slots.map(async (s) => {
+        if (s.held) {
+          const ok = Number(await this.redis.leaseRenew(s.key, this.token, this.leaseMs)) === 1;
+          if (!ok) {
+            s.held = false;
+            this.log.error(
+              { account: s.runner.leaseKey },
+              `lost the lease of ${s.runner.leaseKey} (this instance stalled?); disconnecting it here`,
+            );
+            await this.stopSlot(s, false);
+          }
+          return;
         }
-        return;
-      }
-      const got = await this.redis.set(s.key, this.token, 'PX', this.leaseMs, 'NX');
-      if (got === 'OK') {
-        s.held = true;
-        this.log.info({ account: s.runner.leaseKey }, `this instance now runs ${s.runner.leaseKey}`);
-        await this.startSlot(s);
-      }
-    }));
+        const got = await this.redis.set(s.key, this.token, 'PX', this.leaseMs, 'NX');
+        if (got === 'OK') {
+          s.held = true;
+          this.log.info({ account: s.runner.leaseKey }, `this instance now runs ${s.runner.leaseKey}`);
+          await this.startSlot(s);
+        }
+      }),
+    );
   }
 
   private startSlot(s: Slot): Promise<void> {

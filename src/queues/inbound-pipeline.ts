@@ -11,7 +11,11 @@ import { OrderedLane, type ItemOutcome, type LaneItem, type LaneHooks } from './
 import type { RetryPolicy } from './retry-policy.ts';
 
 /** What 1C answers per message (onec-http-service.md `POST /messages`). */
-export interface DeliveryResult { id: string; status: string; error?: string }
+export interface DeliveryResult {
+  id: string;
+  status: string;
+  error?: string;
+}
 
 /** Delivers a chat's messages to 1C (batching across chats is the deliverer's business). */
 export interface MessageDeliverer {
@@ -113,15 +117,24 @@ export class InboundPipeline implements InboundSink {
   private async deliver(_key: string, items: LaneItem<StoredMessage>[]): Promise<ItemOutcome[]> {
     const messages: InboundMessage[] = items.map((it) => ({ ...it.body, seq: it.seq, route: null }));
     const routes = await this.router.routeOf(messages);
-    messages.forEach((m, i) => { m.route = routes[i] ?? null; });
+    messages.forEach((m, i) => {
+      m.route = routes[i] ?? null;
+    });
     const results = await this.o.deliverer.deliverMessages(messages);
     const byId = new Map(results.map((r) => [r.id, r]));
     const outcomes: ItemOutcome[] = [];
     const acked: InboundMessage[] = [];
     for (const m of messages) {
       const r = byId.get(m.id);
-      if (!r) { outcomes.push({ kind: 'retry', error: new Error(`1C gave no result for ${m.id}`) }); break; }
-      if (r.status === 'accepted' || r.status === 'duplicate') { outcomes.push({ kind: 'done' }); acked.push(m); continue; }
+      if (!r) {
+        outcomes.push({ kind: 'retry', error: new Error(`1C gave no result for ${m.id}`) });
+        break;
+      }
+      if (r.status === 'accepted' || r.status === 'duplicate') {
+        outcomes.push({ kind: 'done' });
+        acked.push(m);
+        continue;
+      }
       if (r.status === 'rejected') {
         const reason = `1C rejected the message: ${r.error ?? 'no reason given'}`;
         this.o.observer?.rejected?.(m, reason);
@@ -135,9 +148,19 @@ export class InboundPipeline implements InboundSink {
     return outcomes;
   }
 
-  start(): Promise<void> { return this.lane.start(); }
-  pause(): Promise<void> { return this.lane.pause(); }
-  resume(): Promise<void> { return this.lane.resume(); }
-  stop(): Promise<void> { return this.lane.stop(); }
-  close(): Promise<void> { return this.lane.close(); }
+  start(): Promise<void> {
+    return this.lane.start();
+  }
+  pause(): Promise<void> {
+    return this.lane.pause();
+  }
+  resume(): Promise<void> {
+    return this.lane.resume();
+  }
+  stop(): Promise<void> {
+    return this.lane.stop();
+  }
+  close(): Promise<void> {
+    return this.lane.close();
+  }
 }

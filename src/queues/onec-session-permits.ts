@@ -35,7 +35,12 @@ export class RedisSessionPermits {
 
   async acquire(signal?: AbortSignal): Promise<YieldingPermit> {
     const permit = await this.sem.acquire(this.o.max, { signal });
-    const timer = setInterval(() => { permit.renew().catch(() => undefined); }, Math.floor(this.holdTtlMs / 3));
+    const timer = setInterval(
+      () => {
+        permit.renew().catch(() => undefined);
+      },
+      Math.floor(this.holdTtlMs / 3),
+    );
     timer.unref();
     let released = false;
     return {

@@ -32,10 +32,7 @@ export interface LaneItem<T> {
   body: T;
 }
 
-export type ItemOutcome =
-  | { kind: 'done' }
-  | { kind: 'rejected'; reason: string }
-  | { kind: 'retry'; error: unknown };
+export type ItemOutcome = { kind: 'done' } | { kind: 'rejected'; reason: string } | { kind: 'retry'; error: unknown };
 
 /** What a sink may ask the lane while it delivers. */
 export interface DeliveryContext {
@@ -102,11 +99,21 @@ export interface OrderedLaneOptions<T> {
   logger?: Logger;
 }
 
-interface KickData { key: string; seq: number }
+interface KickData {
+  key: string;
+  seq: number;
+}
 
 /** How long a "kick queued" flag outlives a caller that died before adding the kick. */
 const KICK_FLAG_TTL_S = 60;
-interface DeadData<T> { key: string; seq: number; id: string; body: T; reason: string; parked: boolean }
+interface DeadData<T> {
+  key: string;
+  seq: number;
+  id: string;
+  body: T;
+  reason: string;
+  parked: boolean;
+}
 
 type LaneRedis = Redis & {
   laneAppend(...args: (string | number)[]): Promise<number[]>;
@@ -190,7 +197,11 @@ export class OrderedLane<T extends object> {
       args.push(e.key, e.id, json);
     }
     const flat = await this.redis.laneAppend(...args);
-    const results: AppendResult[] = entries.map((e, i) => ({ id: e.id, seq: Number(flat[i * 3]), duplicate: Number(flat[i * 3 + 1]) === 1 }));
+    const results: AppendResult[] = entries.map((e, i) => ({
+      id: e.id,
+      seq: Number(flat[i * 3]),
+      duplicate: Number(flat[i * 3 + 1]) === 1,
+    }));
     // At most one kick per key per call, named after the first seq that asked for it, and
     // only where no kick of the key is queued yet. A duplicate still kicks (same job id as
     // the first time): if the first append died before its kick, this one heals it; if the
@@ -208,18 +219,20 @@ export class OrderedLane<T extends object> {
 
   private async kick(kicks: { key: string; seq: number; jobId: string }[]): Promise<void> {
     if (kicks.length === 0) return;
-    await this.queue.addBulk(kicks.map((k) => ({
-      name: this.o.jobName ? this.o.jobName(k.key, k.seq) : `${k.key} from #${k.seq}`,
-      data: { key: k.key, seq: k.seq } satisfies KickData,
-      opts: {
-        jobId: k.jobId,
-        // Never give up: the item stays pending until delivered or dead-lettered.
-        attempts: Number.MAX_SAFE_INTEGER,
-        backoff: { type: 'lane' },
-        removeOnComplete: { count: 1000 },
-        removeOnFail: { count: 5000 },
-      },
-    })));
+    await this.queue.addBulk(
+      kicks.map((k) => ({
+        name: this.o.jobName ? this.o.jobName(k.key, k.seq) : `${k.key} from #${k.seq}`,
+        data: { key: k.key, seq: k.seq } satisfies KickData,
+        opts: {
+          jobId: k.jobId,
+          // Never give up: the item stays pending until delivered or dead-lettered.
+          attempts: Number.MAX_SAFE_INTEGER,
+          backoff: { type: 'lane' },
+          removeOnComplete: { count: 1000 },
+          removeOnFail: { count: 5000 },
+        },
+      })),
+    );
   }
 
   // ---------------------------------------------------------------- running
@@ -331,11 +344,17 @@ export class OrderedLane<T extends object> {
     if (got !== 'OK') return 'handed over: another driver holds this key';
 
     let lost = false;
-    const renew = setInterval(() => {
-      this.redis.laneRenew(lockKey, token, this.opts.lockMs)
-        .then((ok) => { if (Number(ok) !== 1) lost = true; })
-        .catch(() => undefined);
-    }, Math.max(100, Math.floor(this.opts.lockMs / 3)));
+    const renew = setInterval(
+      () => {
+        this.redis
+          .laneRenew(lockKey, token, this.opts.lockMs)
+          .then((ok) => {
+            if (Number(ok) !== 1) lost = true;
+          })
+          .catch(() => undefined);
+      },
+      Math.max(100, Math.floor(this.opts.lockMs / 3)),
+    );
     const signal = this.drainSignal.signal;
     const ctx: DeliveryContext = {
       stillOwner: async () => {
@@ -372,7 +391,16 @@ export class OrderedLane<T extends object> {
     } catch (err) {
       await this.redis.laneRelease(lockKey, token).catch(() => undefined);
       this.o.hooks?.onRetry?.(key, err, job.attemptsMade + 1);
-      this.log.warn({ chat: key, messageId: head ? idOf(head.body) : null, seq: head?.seq ?? null, attempt: job.attemptsMade + 1, err: describeError(err) }, `delivery of ${key} failed; will retry`);
+      this.log.warn(
+        {
+          chat: key,
+          messageId: head ? idOf(head.body) : null,
+          seq: head?.seq ?? null,
+          attempt: job.attemptsMade + 1,
+          err: describeError(err),
+        },
+        `delivery of ${key} failed; will retry`,
+      );
       throw err;
     } finally {
       clearInterval(renew);
@@ -395,8 +423,14 @@ export class OrderedLane<T extends object> {
     const doneItems: LaneItem<T>[] = [];
     for (let i = 0; i < items.length; i++) {
       const out = outcomes[i];
-      if (!out) { retry = new Error(`the sink gave no outcome for item #${items[i].seq}`); break; }
-      if (out.kind === 'retry') { retry = out.error; break; }
+      if (!out) {
+        retry = new Error(`the sink gave no outcome for item #${items[i].seq}`);
+        break;
+      }
+      if (out.kind === 'retry') {
+        retry = out.error;
+        break;
+      }
       if (out.kind === 'rejected') await this.deadLetter(key, items[i], out.reason);
       else doneItems.push(items[i]);
       upTo = i;
@@ -412,8 +446,13 @@ export class OrderedLane<T extends object> {
     // The job id is the item id plus its retry round: dead-lettering the same item twice (a
     // crash between this and the ack) gives one failed job, while a rejection after someone
     // retried it gets a new job instead of colliding with the retried one.
-    const round = Number(await this.redis.get(`${this.base}round:${id}`) ?? 0);
-    await this.deadQueue.add(id, data, { jobId: encodeJobId(id, `r${round}`), attempts: 1, removeOnComplete: { count: 1000 }, removeOnFail: false });
+    const round = Number((await this.redis.get(`${this.base}round:${id}`)) ?? 0);
+    await this.deadQueue.add(id, data, {
+      jobId: encodeJobId(id, `r${round}`),
+      attempts: 1,
+      removeOnComplete: { count: 1000 },
+      removeOnFail: false,
+    });
     this.o.hooks?.onDeadLettered?.(key, item, reason);
     this.log.warn({ chat: key, messageId: id, seq: item.seq, reason }, `item ${id} rejected for good; moved to ${this.deadName}`);
   }
@@ -470,6 +509,7 @@ export class OrderedLane<T extends object> {
 }
 
 function idOf(body: unknown): string | null {
-  if (body && typeof body === 'object' && 'id' in body && typeof (body as { id: unknown }).id === 'string') return (body as { id: string }).id;
+  if (body && typeof body === 'object' && 'id' in body && typeof (body as { id: unknown }).id === 'string')
+    return (body as { id: string }).id;
   return null;
 }

@@ -124,9 +124,18 @@ export class RateLimiter {
 /** Resolves true after `ms`, or false as soon as `signal` aborts. */
 function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
   return new Promise((resolve) => {
-    if (signal?.aborted) { resolve(false); return; }
-    const onAbort = () => { clearTimeout(t); resolve(false); };
-    const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(true); }, ms);
+    if (signal?.aborted) {
+      resolve(false);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(t);
+      resolve(false);
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

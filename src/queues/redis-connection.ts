@@ -39,7 +39,8 @@ export function createRedis(opts: RedisConnectionOptions): Redis {
   if (log) {
     let down = false;
     redis.on('error', (err: Error) => {
-      if (!down) log.error({ redis: redactRedisUrl(opts.url), err: err.message }, `Redis is unreachable at ${redactRedisUrl(opts.url)}; retrying`);
+      if (!down)
+        log.error({ redis: redactRedisUrl(opts.url), err: err.message }, `Redis is unreachable at ${redactRedisUrl(opts.url)}; retrying`);
       down = true;
     });
     redis.on('ready', () => {

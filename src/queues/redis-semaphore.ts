@@ -69,7 +69,10 @@ export interface SemaphorePermit {
 }
 
 export class SemaphoreTimeoutError extends Error {
-  constructor(readonly waitedMs: number, readonly position: number) {
+  constructor(
+    readonly waitedMs: number,
+    readonly position: number,
+  ) {
     super(`no permit within ${waitedMs} ms (position ${position} in the queue)`);
   }
 }
@@ -101,7 +104,10 @@ export class RedisSemaphore {
   }
 
   /** One attempt: a permit, or null with the caller's place kept for `waiterTtlMs`. */
-  async tryAcquire(limit: number, token = randomBytes(12).toString('hex')): Promise<{ permit: SemaphorePermit | null; position: number; token: string }> {
+  async tryAcquire(
+    limit: number,
+    token = randomBytes(12).toString('hex'),
+  ): Promise<{ permit: SemaphorePermit | null; position: number; token: string }> {
     const [ok, rank] = await this.redis.semAcquire(...this.keys, this.now(), limit, token, this.holdTtlMs, this.waiterTtlMs);
     return { permit: Number(ok) === 1 ? this.permit(token) : null, position: Number(rank), token };
   }
@@ -111,7 +117,10 @@ export class RedisSemaphore {
    * attempt: e.g. free 1C licenses). Rejects with SemaphoreTimeoutError after `waitMs`, or
    * with the signal's reason when aborted; either way the place in line is given up.
    */
-  async acquire(limit: number | (() => number | Promise<number>), opts: { waitMs?: number; signal?: AbortSignal } = {}): Promise<SemaphorePermit> {
+  async acquire(
+    limit: number | (() => number | Promise<number>),
+    opts: { waitMs?: number; signal?: AbortSignal } = {},
+  ): Promise<SemaphorePermit> {
     const token = randomBytes(12).toString('hex');
     const started = this.now();
     const deadline = opts.waitMs === undefined ? Infinity : started + opts.waitMs;
@@ -133,14 +142,21 @@ export class RedisSemaphore {
   }
 
   private async leaveLine(token: string): Promise<void> {
-    await this.redis.multi().zrem(this.keys[1], token).zrem(this.keys[2], token).exec().catch(() => undefined);
+    await this.redis
+      .multi()
+      .zrem(this.keys[1], token)
+      .zrem(this.keys[2], token)
+      .exec()
+      .catch(() => undefined);
   }
 
   private permit(token: string): SemaphorePermit {
     return {
       token,
       renew: async () => Number(await this.redis.semRenew(this.keys[0], token, this.now() + this.holdTtlMs)) === 1,
-      release: async () => { await this.redis.zrem(this.keys[0], token); },
+      release: async () => {
+        await this.redis.zrem(this.keys[0], token);
+      },
     };
   }
 
@@ -157,8 +173,14 @@ export class RedisSemaphore {
 
 function delay(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
-    const onAbort = () => { clearTimeout(t); reject(signal?.reason ?? new Error('aborted')); };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal?.reason ?? new Error('aborted'));
+    };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

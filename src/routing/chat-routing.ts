@@ -95,7 +95,9 @@ export class ChatRouting implements InboundRouter {
     this.onEvents = o.onEvents;
   }
 
-  private chatKey(chatId: string): string { return `${this.base}chat:${chatId}`; }
+  private chatKey(chatId: string): string {
+    return `${this.base}chat:${chatId}`;
+  }
 
   // ------------------------------------------------------------------ inbound
 
@@ -106,7 +108,7 @@ export class ChatRouting implements InboundRouter {
     while (i < messages.length) {
       let j = i + 1;
       while (j < messages.length && messages[j].chatId === messages[i].chatId) j++;
-      routes.push(...await this.routeChat(messages.slice(i, j)));
+      routes.push(...(await this.routeChat(messages.slice(i, j))));
       i = j;
     }
     return routes;
@@ -132,9 +134,22 @@ export class ChatRouting implements InboundRouter {
     let online = false;
     if (status === 'closed' && prev && this.o.isOnline) online = await this.o.isOnline(prev);
     const now = new Date().toISOString();
-    const pipe = this.redis.pipeline() as unknown as { routeMessage(...a: string[]): void; exec(): Promise<[Error | null, unknown][] | null> };
+    const pipe = this.redis.pipeline() as unknown as {
+      routeMessage(...a: string[]): void;
+      exec(): Promise<[Error | null, unknown][] | null>;
+    };
     for (const m of batch) {
-      pipe.routeMessage(chat, `${this.base}msg:${m.id}`, now, String(this.ttlS), this.defaultGroup, ruleGroup, ruleUser, prev ?? '', online ? '1' : '0');
+      pipe.routeMessage(
+        chat,
+        `${this.base}msg:${m.id}`,
+        now,
+        String(this.ttlS),
+        this.defaultGroup,
+        ruleGroup,
+        ruleUser,
+        prev ?? '',
+        online ? '1' : '0',
+      );
     }
     const results = (await pipe.exec()) ?? [];
     const routes: Route[] = [];
@@ -142,12 +157,25 @@ export class ChatRouting implements InboundRouter {
       const [err, value] = results[idx] ?? [new Error('no answer'), null];
       if (err) throw err;
       const [raw, fresh] = value as [string, number];
-      const d = JSON.parse(raw) as { status: RouteStatus; operatorId: string; group: string; event: string; version: number; at: string; previousOwner: string };
+      const d = JSON.parse(raw) as {
+        status: RouteStatus;
+        operatorId: string;
+        group: string;
+        event: string;
+        version: number;
+        at: string;
+        previousOwner: string;
+      };
       if (d.event) {
         // Sent again on a redelivery too: the event id makes it a no-op downstream.
         const ev: RoutingEvent = {
-          id: eventId(m.chatId, d.version), chatId: m.chatId, type: d.event as RoutingEventType,
-          operatorId: s(d.operatorId), group: s(d.group), at: d.at, previousOwner: s(d.previousOwner),
+          id: eventId(m.chatId, d.version),
+          chatId: m.chatId,
+          type: d.event as RoutingEventType,
+          operatorId: s(d.operatorId),
+          group: s(d.group),
+          at: d.at,
+          previousOwner: s(d.previousOwner),
         };
         await this.onEvents?.([ev], { fresh: Number(fresh) === 1 });
       }
@@ -163,7 +191,15 @@ export class ChatRouting implements InboundRouter {
     const at = new Date().toISOString();
     const r = await this.redis.routeClaim(this.chatKey(chatId), operatorId, at, this.defaultGroup);
     if (Number(r[0]) !== 1) return null;
-    const ev: RoutingEvent = { id: eventId(chatId, Number(r[1])), chatId, type: 'assigned', operatorId, group: s(r[2]), at, previousOwner: s(r[3]) };
+    const ev: RoutingEvent = {
+      id: eventId(chatId, Number(r[1])),
+      chatId,
+      type: 'assigned',
+      operatorId,
+      group: s(r[2]),
+      at,
+      previousOwner: s(r[3]),
+    };
     await this.onEvents?.([ev], { fresh: true });
     return ev;
   }
@@ -173,8 +209,14 @@ export class ChatRouting implements InboundRouter {
     const r = await this.redis.routeTransfer(this.chatKey(chatId), to.operatorId ?? '', to.group ?? '', at);
     if (Number(r[0]) === -1) throw new ChatNotFoundError(chatId);
     const ev: RoutingEvent = {
-      id: eventId(chatId, Number(r[1])), chatId, type: 'transferred', operatorId: s(r[3]), group: s(r[4]),
-      comment: comment ?? null, at, previousOwner: s(r[5]),
+      id: eventId(chatId, Number(r[1])),
+      chatId,
+      type: 'transferred',
+      operatorId: s(r[3]),
+      group: s(r[4]),
+      comment: comment ?? null,
+      at,
+      previousOwner: s(r[5]),
     };
     await this.onEvents?.([ev], { fresh: true });
     return ev;
@@ -186,7 +228,15 @@ export class ChatRouting implements InboundRouter {
     const r = await this.redis.routeClose(this.chatKey(chatId), at);
     if (Number(r[0]) === -1) throw new ChatNotFoundError(chatId);
     if (Number(r[0]) === 0) return null;
-    const ev: RoutingEvent = { id: eventId(chatId, Number(r[1])), chatId, type: 'closed', operatorId: null, group: s(r[2]), at, previousOwner: s(r[3]) };
+    const ev: RoutingEvent = {
+      id: eventId(chatId, Number(r[1])),
+      chatId,
+      type: 'closed',
+      operatorId: null,
+      group: s(r[2]),
+      at,
+      previousOwner: s(r[3]),
+    };
     await this.onEvents?.([ev], { fresh: true });
     return ev;
   }
@@ -195,8 +245,13 @@ export class ChatRouting implements InboundRouter {
     const h = await this.redis.hgetall(this.chatKey(chatId));
     if (!h.status) return null;
     return {
-      chatId, status: h.status as RouteStatus, owner: s(h.owner), group: s(h.group), queuedFor: s(h.queuedFor),
-      previousOwner: s(h.previousOwner), updatedAt: s(h.updatedAt),
+      chatId,
+      status: h.status as RouteStatus,
+      owner: s(h.owner),
+      group: s(h.group),
+      queuedFor: s(h.queuedFor),
+      previousOwner: s(h.previousOwner),
+      updatedAt: s(h.updatedAt),
     };
   }
 

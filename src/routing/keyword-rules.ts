@@ -59,9 +59,11 @@ export function validateRules(input: unknown): KeywordRule[] {
     const at = `rules.${i}`;
     if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ValidationError(`Field "${at}" must be an object.`);
     const r = raw as Record<string, unknown>;
-    if (!Array.isArray(r.keywords) || r.keywords.length === 0) throw new ValidationError(`Field "${at}.keywords" must be a non-empty list of strings.`);
+    if (!Array.isArray(r.keywords) || r.keywords.length === 0)
+      throw new ValidationError(`Field "${at}.keywords" must be a non-empty list of strings.`);
     const keywords = r.keywords.map((k, j) => {
-      if (typeof k !== 'string' || !normalizeForMatch(k)) throw new ValidationError(`Field "${at}.keywords.${j}" must be a non-empty string.`);
+      if (typeof k !== 'string' || !normalizeForMatch(k))
+        throw new ValidationError(`Field "${at}.keywords.${j}" must be a non-empty string.`);
       if (k.length > 200) throw new ValidationError(`Field "${at}.keywords.${j}" is longer than 200 characters.`);
       return k;
     });
@@ -75,7 +77,8 @@ export function validateRules(input: unknown): KeywordRule[] {
 
 function optName(v: unknown, field: string): string | undefined {
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string' || !v.trim() || v.length > 200) throw new ValidationError(`Field "${field}" must be a non-empty string of at most 200 characters.`);
+  if (typeof v !== 'string' || !v.trim() || v.length > 200)
+    throw new ValidationError(`Field "${field}" must be a non-empty string of at most 200 characters.`);
   return v.trim();
 }
 
@@ -105,7 +108,10 @@ export async function loadRulesFile(path: string): Promise<{ rules: KeywordRule[
   try {
     data = ext === '.json' ? JSON.parse(text) : parseYaml(text);
   } catch (e) {
-    throw new ValidationError(`The routing rules file ${path} is not valid ${ext === '.json' ? 'JSON' : 'YAML'} (${e instanceof Error ? e.message.split('\n')[0] : String(e)}).`, 'invalid_rules_file');
+    throw new ValidationError(
+      `The routing rules file ${path} is not valid ${ext === '.json' ? 'JSON' : 'YAML'} (${e instanceof Error ? e.message.split('\n')[0] : String(e)}).`,
+      'invalid_rules_file',
+    );
   }
   return { rules: validateRules(data), text };
 }

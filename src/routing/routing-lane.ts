@@ -28,8 +28,13 @@ export interface RoutingLaneOptions {
 
 export function toOnecEvent(e: RoutingEvent): OnecRoutingEvent {
   return {
-    id: e.id, chatId: e.chatId, type: e.type, operatorId: e.operatorId, group: e.group,
-    ...(e.comment ? { comment: e.comment } : {}), at: e.at,
+    id: e.id,
+    chatId: e.chatId,
+    type: e.type,
+    operatorId: e.operatorId,
+    group: e.group,
+    ...(e.comment ? { comment: e.comment } : {}),
+    at: e.at,
   };
 }
 
@@ -57,7 +62,8 @@ export class RoutingLane {
             const r = byId.get(e.id);
             if (!r) return { kind: 'retry', error: new Error(`1C gave no result for routing event ${e.id}`) };
             if (r.status === 'accepted' || r.status === 'duplicate') return { kind: 'done' };
-            if (r.status === 'rejected') return { kind: 'rejected', reason: `1C rejected the routing event: ${r.error ?? 'no reason given'}` };
+            if (r.status === 'rejected')
+              return { kind: 'rejected', reason: `1C rejected the routing event: ${r.error ?? 'no reason given'}` };
             return { kind: 'retry', error: new Error(`1C answered "${r.status}" for routing event ${e.id}`) };
           });
         },
@@ -70,11 +76,21 @@ export class RoutingLane {
     await this.lane.append(events.map((e) => ({ key: e.chatId, id: e.id, body: toOnecEvent(e) })));
   }
 
-  start(): Promise<void> { return this.lane.start(); }
-  pause(): Promise<void> { return this.lane.pause(); }
-  resume(): Promise<void> { return this.lane.resume(); }
-  stop(): Promise<void> { return this.lane.stop(); }
-  close(): Promise<void> { return this.lane.close(); }
+  start(): Promise<void> {
+    return this.lane.start();
+  }
+  pause(): Promise<void> {
+    return this.lane.pause();
+  }
+  resume(): Promise<void> {
+    return this.lane.resume();
+  }
+  stop(): Promise<void> {
+    return this.lane.stop();
+  }
+  close(): Promise<void> {
+    return this.lane.close();
+  }
 }
 
 function stripSeq(body: OnecRoutingEvent & { seq?: number }): OnecRoutingEvent {

@@ -11,14 +11,31 @@ import { startLocalStack, type LocalStack } from '../../src/infra/local-stack.ts
 import { newRedis } from '../helpers/redis.ts';
 
 let stack: LocalStack;
-beforeAll(async () => { stack = await startLocalStack(); });
-afterAll(async () => { await stack?.stop(); });
+beforeAll(async () => {
+  stack = await startLocalStack();
+});
+afterAll(async () => {
+  await stack?.stop();
+});
 
 async function doctor(env: Record<string, string | undefined>, args: string[] = []): Promise<{ code: number; out: string[] }> {
   const out: string[] = [];
-  const code = await runDoctor(args, { env: { ...stack.env, ...env }, envFile: false, hostId: stack.hostId, timeoutMs: 2000, io: { out: (l) => out.push(l), err: (l) => out.push(l) } });
+  const code = await runDoctor(args, {
+    env: { ...stack.env, ...env },
+    envFile: false,
+    hostId: stack.hostId,
+    timeoutMs: 2000,
+    io: { out: (l) => out.push(l), err: (l) => out.push(l) },
+  });
   const text = out.join('\n');
-  for (const secret of [stack.env.API_TOKEN, stack.env.ONEC_PASSWORD, ...stack.bots.map((b) => b.token), env.ONEC_PASSWORD, env.TELEGRAM_BOT_TOKENS, env.API_TOKEN]) {
+  for (const secret of [
+    stack.env.API_TOKEN,
+    stack.env.ONEC_PASSWORD,
+    ...stack.bots.map((b) => b.token),
+    env.ONEC_PASSWORD,
+    env.TELEGRAM_BOT_TOKENS,
+    env.API_TOKEN,
+  ]) {
     if (secret) expect(text).not.toContain(secret);
   }
   return { code, out };
@@ -48,7 +65,9 @@ describe('doctor', () => {
     const r = await doctor({}, ['--json']);
     const data = JSON.parse(r.out.join('\n')) as { ok: boolean; checks: Array<{ check: string; mark: string }> };
     expect(data.ok).toBe(true);
-    expect(data.checks.map((c) => c.check)).toEqual(expect.arrayContaining(['config', 'redis', 'redis_policy', 'onec', 'license', 'feature_42', `telegram:${stack.bots[0].id}`]));
+    expect(data.checks.map((c) => c.check)).toEqual(
+      expect.arrayContaining(['config', 'redis', 'redis_policy', 'onec', 'license', 'feature_42', `telegram:${stack.bots[0].id}`]),
+    );
   });
 
   it('configuration problems: one ✗ per problem; the other checks run when the rest can be read', async () => {
@@ -94,7 +113,9 @@ describe('doctor', () => {
     expect(line(creds.out, /^✗ 1C refused the service user service: check ONEC_USER and ONEC_PASSWORD/)).toBeDefined();
     const unpublished = await doctor({ ONEC_BASE_URL: `${stack.onec.url.replace(/\/hs\/.*$/, '')}/hs/nothing-here` });
     expect(unpublished.code).toBe(1);
-    expect(line(unpublished.out, /^✗ the 1C HTTP service is not published at .*: publish the "chats" HTTP service or fix ONEC_BASE_URL/)).toBeDefined();
+    expect(
+      line(unpublished.out, /^✗ the 1C HTTP service is not published at .*: publish the "chats" HTTP service or fix ONEC_BASE_URL/),
+    ).toBeDefined();
   });
 
   it('license: none, and one for another host', async () => {
@@ -103,7 +124,11 @@ describe('doctor', () => {
     expect(line(none.out, /^✗ License document: .*set LICENSE_FILE and LICENSE_PUBLIC_KEY/)).toBeDefined();
     const other = await doctor({}, []).then(async () => {
       stack.writeLicense({ 42: 1, 48: 2 }, { hostId: 'ffffffffffffffffffffffffffffffff' });
-      try { return await doctor({}); } finally { stack.writeLicense({ 42: 1, 48: 10, 49: 10 }); }
+      try {
+        return await doctor({});
+      } finally {
+        stack.writeLicense({ 42: 1, 48: 10, 49: 10 });
+      }
     });
     expect(other.code).toBe(1);
     expect(line(other.out, /^✗ (Feature 42 .* is wrong host|License document: )/)).toBeDefined();
@@ -120,7 +145,10 @@ describe('doctor', () => {
   it('WhatsApp: an account never paired, and one with stored credentials', async () => {
     const redis = newRedis();
     try {
-      await redis.set(`${stack.config.queuePrefix}:wa:paired:auth:creds`, JSON.stringify({ me: { id: '79990000000:1@s.whatsapp.net' }, registered: true }));
+      await redis.set(
+        `${stack.config.queuePrefix}:wa:paired:auth:creds`,
+        JSON.stringify({ me: { id: '79990000000:1@s.whatsapp.net' }, registered: true }),
+      );
       const r = await doctor({ WHATSAPP_ACCOUNTS: 'paired,fresh' });
       expect(r.code).toBe(1);
       expect(line(r.out, /^✓ WhatsApp account paired is paired/)).toBeDefined();

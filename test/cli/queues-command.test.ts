@@ -13,10 +13,14 @@ let rejecting = true;
 
 beforeAll(async () => {
   ts = await startTestStack({
-    onec: { rejectWhen: (m) => (rejecting && typeof m.text === 'string' && m.text.includes('#reject-me') ? 'the text is not allowed' : null) },
+    onec: {
+      rejectWhen: (m) => (rejecting && typeof m.text === 'string' && m.text.includes('#reject-me') ? 'the text is not allowed' : null),
+    },
   });
 });
-afterAll(async () => { await ts?.stop(); });
+afterAll(async () => {
+  await ts?.stop();
+});
 
 async function run(...args: string[]): Promise<{ code: number; out: string; err: string[] }> {
   const out: string[] = [];
@@ -26,10 +30,12 @@ async function run(...args: string[]): Promise<{ code: number; out: string; err:
 }
 
 describe('queues CLI', () => {
-  it('failed lists the dead letter; retry puts it back at its seq, in its chat\'s order; stats counts', async () => {
+  it("failed lists the dead letter; retry puts it back at its seq, in its chat's order; stats counts", async () => {
     const { telegram, bots, onec } = ts.stack;
     const c = telegram.chat(bots[0].token, { firstName: 'Анна' });
-    c.text('one'); const bad = c.text('two #reject-me'); c.text('three');
+    c.text('one');
+    const bad = c.text('two #reject-me');
+    c.text('three');
     const key = `tg:${bots[0].username}:${c.id}`;
     const badId = `${key}:${bad.messageId}`;
     await until(() => storedOf(ts.stack, key).length === 2, { what: 'two stored' });
@@ -37,9 +43,16 @@ describe('queues CLI', () => {
 
     const failed = await run('failed', 'inbound-dead', '--json');
     expect(failed.code).toBe(0);
-    const list = JSON.parse(failed.out) as { jobs: Array<{ id: string; chat: string; messageId: string; attempts: number; error: string; at: string }> };
+    const list = JSON.parse(failed.out) as {
+      jobs: Array<{ id: string; chat: string; messageId: string; attempts: number; error: string; at: string }>;
+    };
     expect(list.jobs).toHaveLength(1);
-    expect(list.jobs[0]).toMatchObject({ chat: key, messageId: badId, attempts: 1, error: '1C rejected the message: the text is not allowed' });
+    expect(list.jobs[0]).toMatchObject({
+      chat: key,
+      messageId: badId,
+      attempts: 1,
+      error: '1C rejected the message: the text is not allowed',
+    });
     expect(Date.parse(list.jobs[0].at)).not.toBeNaN();
     const text = await run('failed', 'inbound-dead');
     expect(text.out).toContain(list.jobs[0].id);
@@ -47,7 +60,9 @@ describe('queues CLI', () => {
 
     const stats = JSON.parse((await run('stats', '--json')).out) as { queues: Array<{ queue: string; counts: Record<string, number> }> };
     expect(stats.queues.find((q) => q.queue === 'inbound-dead')?.counts.failed).toBe(1);
-    expect(stats.queues.map((q) => q.queue)).toEqual(expect.arrayContaining(['inbound', 'outbound', 'statuses', 'routing', 'routing-dead']));
+    expect(stats.queues.map((q) => q.queue)).toEqual(
+      expect.arrayContaining(['inbound', 'outbound', 'statuses', 'routing', 'routing-dead']),
+    );
 
     rejecting = false;
     const retried = await run('retry', 'inbound-dead', list.jobs[0].id, '--json');
@@ -59,7 +74,12 @@ describe('queues CLI', () => {
     await until(() => storedOf(ts.stack, key).length === 4, { what: 'fourth' });
     const refs = storedOf(ts.stack, key);
     expect(refs.map((r) => r.seq)).toEqual([1, 3, 2, 4]);
-    expect([...refs].sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0)).map((r) => r.id)).toEqual([`${key}:${bad.messageId - 1}`, badId, `${key}:${bad.messageId + 1}`, `${key}:${bad.messageId + 2}`]);
+    expect([...refs].sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0)).map((r) => r.id)).toEqual([
+      `${key}:${bad.messageId - 1}`,
+      badId,
+      `${key}:${bad.messageId + 1}`,
+      `${key}:${bad.messageId + 2}`,
+    ]);
     expect((await run('failed', 'inbound-dead', '--json')).out).toContain('"jobs": []');
   });
 

@@ -44,7 +44,10 @@ describe('configuration', () => {
     [{ REDIS_URL: 'redis://:hunter2-secret@/x:y' }, 'REDIS_URL is not a valid URL: "redis://:***@/x:y"'],
     [{ ONEC_BASE_URL: 'not a url' }, 'ONEC_BASE_URL is not a valid URL: "not a url"'],
     [{ TELEGRAM_MODE: 'push' }, 'TELEGRAM_MODE must be one of polling, webhook, got "push"'],
-    [{ TELEGRAM_BOT_TOKENS: '123:abc' }, 'TELEGRAM_BOT_TOKENS item 1 is not a bot token (expected "<digits>:<secret>" as BotFather gives it)'],
+    [
+      { TELEGRAM_BOT_TOKENS: '123:abc' },
+      'TELEGRAM_BOT_TOKENS item 1 is not a bot token (expected "<digits>:<secret>" as BotFather gives it)',
+    ],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent, got "loud"'],
     [{ ADMIN_USER: 'admin' }, 'ADMIN_PASSWORD is required when ADMIN_USER is set (the dashboard needs both)'],
     [{ API_TOKEN: 'short' }, 'API_TOKEN is too short: use at least 16 characters'],
@@ -79,7 +82,9 @@ describe('configuration', () => {
   it('the CLI prints one line per problem, exits 1, and shows no stack trace', () => {
     const r = spawnSync(process.execPath, ['bin/chat-connector.js', 'start'], {
       env: { PATH: process.env.PATH, ...GOOD, ONEC_MAX_SESSIONS: 'many', TELEGRAM_MODE: 'push' },
-      encoding: 'utf8', cwd: process.cwd(), timeout: 30_000,
+      encoding: 'utf8',
+      cwd: process.cwd(),
+      timeout: 30_000,
     });
     expect(r.status).toBe(1);
     expect(r.stderr.trim().split('\n')).toEqual([

@@ -9,7 +9,10 @@ import { startTestStack, storedOf, type TestStack } from '../helpers/stack.ts';
 import { until } from '../helpers/redis.ts';
 
 let ts: TestStack | null = null;
-afterEach(async () => { await ts?.stop(); ts = null; });
+afterEach(async () => {
+  await ts?.stop();
+  ts = null;
+});
 
 function chatKey(ts: TestStack, c: SimulatedChat, bot = 0): string {
   return `tg:${ts.stack.bots[bot].username}:${c.id}`;
@@ -57,7 +60,11 @@ describe('inbound end to end (grammY → queues → 1C)', () => {
     await until(() => storedOf(ts!.stack, key).length >= 3, { what: '3 stored' });
     await until(async () => (await ts!.connector.ctx.inbound.lane.pendingCount()) === 0, { what: 'drained' });
     const refs = storedOf(ts.stack, key);
-    expect(refs.map((r) => r.id)).toEqual([`${key}:${first.messageId}`, `${key}:${first.messageId}:edit:1800000000`, `${key}:${first.messageId + 1}`]);
+    expect(refs.map((r) => r.id)).toEqual([
+      `${key}:${first.messageId}`,
+      `${key}:${first.messageId}:edit:1800000000`,
+      `${key}:${first.messageId + 1}`,
+    ]);
     expect(refs.map((r) => r.seq)).toEqual([1, 2, 3]);
   });
 
@@ -65,7 +72,9 @@ describe('inbound end to end (grammY → queues → 1C)', () => {
     ts = await startTestStack();
     const { telegram, bots } = ts.stack;
     const c = telegram.chat(bots[0].token, { firstName: 'Ольга' });
-    c.text('one'); c.text('bad #reject-me'); c.text('three');
+    c.text('one');
+    c.text('bad #reject-me');
+    c.text('three');
     const key = chatKey(ts, c);
     await until(() => storedOf(ts!.stack, key).length === 2, { what: 'two stored' });
     expect(storedOf(ts.stack, key).map((r) => r.seq)).toEqual([1, 3]);
@@ -84,7 +93,7 @@ describe('inbound end to end (grammY → queues → 1C)', () => {
     for (let i = 1; i <= 5; i++) c.text(`m${i}`);
     const readyz = await fetch(`${ts.connector.url}/readyz`);
     expect(readyz.status).toBe(503);
-    expect((await readyz.json() as { reason: string }).reason).toMatch(/chat module is off/);
+    expect(((await readyz.json()) as { reason: string }).reason).toMatch(/chat module is off/);
     // Several poll and sweep periods pass with nothing polled and nothing delivered.
     await new Promise((r) => setTimeout(r, 1200));
     expect(telegram.stats(bots[0].token).calls.getUpdates ?? 0).toBe(0);
@@ -107,9 +116,17 @@ describe('inbound end to end (grammY → queues → 1C)', () => {
     await until(() => storedOf(ts!.stack, key).length === 1, { what: 'first stored' });
     // 1C goes down so the next messages wait in our queue, then the license is withdrawn.
     onec.outage({ mode: '503' });
-    c.text('queued 1'); c.text('queued 2');
+    c.text('queued 1');
+    c.text('queued 2');
     await until(async () => (await ts!.connector.ctx.inbound.lane.pendingCount()) === 2, { what: 'two queued' });
-    const off = new Promise((r) => { const un = ts!.connector.ctx.bus.on('license.applied', ({ licensed }) => { if (!licensed) { un(); r(null); } }); });
+    const off = new Promise((r) => {
+      const un = ts!.connector.ctx.bus.on('license.applied', ({ licensed }) => {
+        if (!licensed) {
+          un();
+          r(null);
+        }
+      });
+    });
     ts.stack.writeLicense({ 48: 5 });
     await off;
     onec.clearOutage();

@@ -27,7 +27,10 @@ function worker(env: Record<string, string>): ChildProcess {
 }
 
 function killed(c: ChildProcess): Promise<void> {
-  return new Promise((r) => { c.once('exit', () => r()); c.kill('SIGKILL'); });
+  return new Promise((r) => {
+    c.once('exit', () => r());
+    c.kill('SIGKILL');
+  });
 }
 
 describe('inbound under kill -9', () => {
@@ -49,9 +52,10 @@ describe('inbound under kill -9', () => {
     await killed(b);
     const storedAtKill = onec.state().messages.stored;
     expect(storedAtKill).toBeLessThan(total);
-    worker(ts.stack.env);     await until(() => onec.state().messages.stored >= total, { what: 'everything stored', timeoutMs: 60_000 });
+    worker(ts.stack.env);
+    await until(() => onec.state().messages.stored >= total, { what: 'everything stored', timeoutMs: 60_000 });
 
-        for (const c of chats) {
+    for (const c of chats) {
       const refs = storedOf(ts.stack, `tg:${bots[0].username}:${c.id}`);
       expect(refs.map((r) => r.seq)).toEqual(Array.from({ length: per }, (_, i) => i + 1));
     }

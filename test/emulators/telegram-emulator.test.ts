@@ -5,7 +5,10 @@ import { TelegramEmulator } from '../../src/emulators/telegram/index.ts';
 
 /** The GrammyError a call must fail with. */
 async function failure(p: Promise<unknown>): Promise<GrammyError> {
-  const err = await p.then(() => new Error('expected the call to fail'), (e: unknown) => e);
+  const err = await p.then(
+    () => new Error('expected the call to fail'),
+    (e: unknown) => e,
+  );
   if (!(err instanceof GrammyError)) throw err;
   return err;
 }
@@ -21,7 +24,9 @@ describe('TelegramEmulator', () => {
     emu.addBot({ token: TOKEN, id: 8123456, username: 'acme_bot', firstName: 'Acme' });
     api = new Api(TOKEN, { apiRoot: emu.apiRoot });
   });
-  afterEach(async () => { await emu.stop(); });
+  afterEach(async () => {
+    await emu.stop();
+  });
 
   it('answers getMe and rejects an unknown token with 401 Unauthorized', async () => {
     const me = await api.getMe();
@@ -79,7 +84,9 @@ describe('TelegramEmulator', () => {
     const err = await first;
     expect(err).toBeInstanceOf(GrammyError);
     expect((err as GrammyError).error_code).toBe(409);
-    expect((err as GrammyError).description).toBe('Conflict: terminated by other getUpdates request; make sure that only one bot instance is running');
+    expect((err as GrammyError).description).toBe(
+      'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running',
+    );
     await second;
     expect(emu.stats(TOKEN).conflictsIssued).toBe(1);
   });
@@ -144,17 +151,26 @@ describe('TelegramEmulator', () => {
     const got: Array<{ id: number; secret: string | undefined }> = [];
     let failNext = 2;
     let resolveDone: () => void = () => undefined;
-    const done = new Promise<void>((r) => { resolveDone = r; });
-    emu.on('delivery', () => { if (emu.stats(TOKEN).webhookDeliveries.length === 4) resolveDone(); });
+    const done = new Promise<void>((r) => {
+      resolveDone = r;
+    });
+    emu.on('delivery', () => {
+      if (emu.stats(TOKEN).webhookDeliveries.length === 4) resolveDone();
+    });
     const hook = createServer((req, res) => {
       let body = '';
-      req.on('data', (c: Buffer) => { body += c.toString(); });
+      req.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
       req.on('end', () => {
         const u = JSON.parse(body) as { update_id: number };
         got.push({ id: u.update_id, secret: req.headers['x-telegram-bot-api-secret-token'] as string | undefined });
-        if (failNext > 0) { failNext -= 1; res.writeHead(500).end(); return; }
+        if (failNext > 0) {
+          failNext -= 1;
+          res.writeHead(500).end();
+          return;
+        }
         res.writeHead(200).end();
-
       });
     });
     await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));

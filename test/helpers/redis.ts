@@ -27,7 +27,10 @@ export async function cleanupPrefix(prefix: string): Promise<void> {
 }
 
 /** Waits for a condition by polling a cheap probe; for state that has no event to await. */
-export async function until<T>(probe: () => Promise<T | undefined | null | false> | T | undefined | null | false, opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<T> {
+export async function until<T>(
+  probe: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<T> {
   const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
   for (;;) {
     const v = await probe();

@@ -16,7 +16,11 @@ export interface TestStack {
 }
 
 export async function startTestStack(o: LocalStackOptions & { connector?: ConnectorOptions; start?: boolean } = {}): Promise<TestStack> {
-  const stack = await startLocalStack({ ...o, onec: { sessionMaxAgeS: 3, ...o.onec }, env: { LANE_LOCK_MS: '1500', LANE_SWEEP_MS: '300', ONEC_IDLE_FINISH_MS: '300', ONEC_SESSION_MAX_AGE_S: '3', ...o.env } });
+  const stack = await startLocalStack({
+    ...o,
+    onec: { sessionMaxAgeS: 3, ...o.onec },
+    env: { LANE_LOCK_MS: '1500', LANE_SWEEP_MS: '300', ONEC_IDLE_FINISH_MS: '300', ONEC_SESSION_MAX_AGE_S: '3', ...o.env },
+  });
   const connector = await createConnector(stack.config, {
     logger: createLogger({ level: 'silent', format: 'json' }),
     retryPolicy: new RetryPolicy({ baseMs: 20, capMs: 300 }),

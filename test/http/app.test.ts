@@ -16,11 +16,22 @@ async function app(ready = true) {
   const a = await buildHttpApp({
     apiToken: TOKEN,
     plugins: [
-      healthRoutes({ readiness: async () => [{ name: 'redis', ok: true, detail: 'Redis answers.' }, { name: 'chat_module', ok: ready, detail: ready ? 'ok' : 'The chat module is off: no license.' }] }),
+      healthRoutes({
+        readiness: async () => [
+          { name: 'redis', ok: true, detail: 'Redis answers.' },
+          { name: 'chat_module', ok: ready, detail: ready ? 'ok' : 'The chat module is off: no license.' },
+        ],
+      }),
       mediaRoutes({ media }),
       async (f) => {
-        f.post('/api/v1/echo', { schema: { body: { type: 'object', required: ['chatId'], properties: { chatId: { type: 'string' } } } } }, async (req) => req.body);
-        f.get('/api/v1/boom', async () => { throw new ValidationError('Field "x" is wrong.'); });
+        f.post(
+          '/api/v1/echo',
+          { schema: { body: { type: 'object', required: ['chatId'], properties: { chatId: { type: 'string' } } } } },
+          async (req) => req.body,
+        );
+        f.get('/api/v1/boom', async () => {
+          throw new ValidationError('Field "x" is wrong.');
+        });
       },
     ],
   });
@@ -39,7 +50,13 @@ describe('HTTP app', () => {
 
   it('serves stored media to token holders, with its checksum', async () => {
     const { a, media } = await app();
-    const ref = await media.save('tg:bot:1', { nativeId: 'f1', mime: 'image/png', fileName: 'фото.png', declaredSize: 5, open: async () => Readable.from([Buffer.from('hello')]) });
+    const ref = await media.save('tg:bot:1', {
+      nativeId: 'f1',
+      mime: 'image/png',
+      fileName: 'фото.png',
+      declaredSize: 5,
+      open: async () => Readable.from([Buffer.from('hello')]),
+    });
     const r = await a.inject({ method: 'GET', url: `/api/v1/media/${ref.id}`, headers: { authorization: `Bearer ${TOKEN}` } });
     expect(r.statusCode).toBe(200);
     expect(r.body).toBe('hello');

@@ -19,8 +19,12 @@ function ctx(license: { file: string | null; publicKey: string | null }) {
   const prefix = uniquePrefix('licli');
   cleanups.push(() => cleanupPrefix(prefix));
   const c: LicenseCommandContext = {
-    license, redisUrl: REDIS_URL, queuePrefix: prefix, seatTtlS: 300,
-    out: (l) => out.push(l), err: (l) => err.push(l),
+    license,
+    redisUrl: REDIS_URL,
+    queuePrefix: prefix,
+    seatTtlS: 300,
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
   };
   return { c, out, err };
 }
@@ -32,7 +36,7 @@ async function dir() {
 }
 
 describe('chat-connector license', () => {
-  it('host-id prints this host\'s id', async () => {
+  it("host-id prints this host's id", async () => {
     const { c, out } = ctx({ file: null, publicKey: null });
     expect(await runLicenseCommand(['host-id'], c)).toBe(0);
     expect(out).toEqual([computeHostId()]);
@@ -53,9 +57,29 @@ describe('chat-connector license', () => {
 
     const lic = t.file('license.json');
     const i = ctx({ file: null, publicKey: null });
-    const code = await runLicenseCommand(['issue', '--key', priv, '--host', computeHostId(), '--feature', '42',
-      '--feature', '48=25', '--feature=49=10', '--licensee', 'ООО Ромашка', '--id', 'LIC-0042',
-      '--expires', '2099-01-01T00:00:00Z', '--out', lic], i.c);
+    const code = await runLicenseCommand(
+      [
+        'issue',
+        '--key',
+        priv,
+        '--host',
+        computeHostId(),
+        '--feature',
+        '42',
+        '--feature',
+        '48=25',
+        '--feature=49=10',
+        '--licensee',
+        'ООО Ромашка',
+        '--id',
+        'LIC-0042',
+        '--expires',
+        '2099-01-01T00:00:00Z',
+        '--out',
+        lic,
+      ],
+      i.c,
+    );
     expect(i.err).toEqual([]);
     expect(code).toBe(0);
     expect(i.out[0]).toContain('LIC-0042');
@@ -67,7 +91,11 @@ describe('chat-connector license', () => {
 
     const rep = ctx({ file: lic, publicKey: pub });
     expect(await runLicenseCommand(['report', '--json'], rep.c)).toBe(0);
-    const report = JSON.parse(rep.out.join('\n')) as { hostId: string; chatsLicensed: boolean; features: Array<{ id: number; seats: { total: number } | null }> };
+    const report = JSON.parse(rep.out.join('\n')) as {
+      hostId: string;
+      chatsLicensed: boolean;
+      features: Array<{ id: number; seats: { total: number } | null }>;
+    };
     expect(report).toMatchObject({ hostId: computeHostId(), chatsLicensed: true });
     expect(report.features.find((f) => f.id === 48)!.seats!.total).toBe(25);
     const text = ctx({ file: lic, publicKey: pub });
@@ -151,7 +179,12 @@ describe('chat-connector license', () => {
     const t = await dir();
     const kp = await keygen(t.dir);
     const x = ctx({ file: null, publicKey: null });
-    expect(await runLicenseCommand(['issue', '--key', kp.privateKeyPath, '--host', 'H1-BBBB-BBBB-BBBB-BBBB', '--feature', '49=3', '--expires', 'never'], x.c)).toBe(0);
+    expect(
+      await runLicenseCommand(
+        ['issue', '--key', kp.privateKeyPath, '--host', 'H1-BBBB-BBBB-BBBB-BBBB', '--feature', '49=3', '--expires', 'never'],
+        x.c,
+      ),
+    ).toBe(0);
     const r = verifyLicenseText(x.out.join('\n'), { publicKey: kp.publicKeyPem, hostId: 'H1-BBBB-BBBB-BBBB-BBBB' });
     expect(r.valid).toBe(true);
     expect(r.payload?.expiresAt).toBeNull();

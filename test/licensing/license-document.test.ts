@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { writeFile, chmod } from 'node:fs/promises';
-import {
-  checkLicenseFile, isStrictBase64url, verifyLicenseText, type LicenseCheck,
-} from '../../src/licensing/license-document.ts';
+import { checkLicenseFile, isStrictBase64url, verifyLicenseText, type LicenseCheck } from '../../src/licensing/license-document.ts';
 import { computeHostId, describeHostId, type HostIdentitySource } from '../../src/licensing/host-id.ts';
 import { signPayload } from '../../src/licensing/license-tools.ts';
 import { doc, newKeys, tempDir } from './license-fixtures.ts';
@@ -175,7 +173,9 @@ describe('license document verification', () => {
 
 describe('host id', () => {
   const fake = (mid: string | null, macs: string[] = ['aa:bb:cc:dd:ee:ff'], host = 'srv1'): HostIdentitySource => ({
-    machineId: () => mid, macAddresses: () => macs, hostname: () => host,
+    machineId: () => mid,
+    macAddresses: () => macs,
+    hostname: () => host,
   });
 
   it('is stable, readable, and never shows the machine id', () => {

@@ -35,7 +35,12 @@ export function recordingLogger(): Logger & { lines: string[] } {
     lines.push(`${level}: ${typeof a === 'string' ? a : (b ?? '')}`);
   };
   const l: Logger & { lines: string[] } = {
-    lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => l,
+    lines,
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    child: () => l,
   };
   return l;
 }

@@ -66,7 +66,7 @@ describe('LicenseGate', () => {
     await put(doc(keys, { hostId: HOST, expiresAt: new Date(Date.now() + 1_000) }));
     const gate = make();
     expect(gate.state().chatsLicensed).toBe(true);
-    const [expired] = await once(gate, 'change') as [LicenseGateState];
+    const [expired] = (await once(gate, 'change')) as [LicenseGateState];
     expect(expired).toMatchObject({ chatsLicensed: false, code: 'license_expired' });
     expect(logger.lines.some((l) => /^error: chat module not licensed: License .* expired at .*; stopping$/.test(l))).toBe(true);
     const back = once(gate, 'change') as Promise<[LicenseGateState]>;
@@ -79,16 +79,20 @@ describe('LicenseGate', () => {
     await put(doc(keys, { hostId: HOST, issuedAt: new Date(Date.now() + 800) }));
     const gate = make();
     expect(gate.state().code).toBe('license_not_yet_valid');
-    const [s] = await once(gate, 'change') as [LicenseGateState];
+    const [s] = (await once(gate, 'change')) as [LicenseGateState];
     expect(s.chatsLicensed).toBe(true);
   });
 
   it('follows an injected clock, and emits only when the answer changes', async () => {
     let now = new Date('2026-01-01T00:00:00Z');
     const { make, put } = await setup({ now: () => now });
-    await put(doc(keys, {
-      hostId: HOST, issuedAt: '2025-12-01T00:00:00Z', expiresAt: '2026-02-01T00:00:00Z',
-    }));
+    await put(
+      doc(keys, {
+        hostId: HOST,
+        issuedAt: '2025-12-01T00:00:00Z',
+        expiresAt: '2026-02-01T00:00:00Z',
+      }),
+    );
     const gate = make();
     const seen: LicenseGateState[] = [];
     gate.on('change', (s) => seen.push(s));

@@ -38,8 +38,15 @@ describe('license report', () => {
     for (let i = 0; i < 3; i++) panel.push([`CORP\\old${i}`, 20]); // 3 more within 30 days
     panel.push(['CORP\\ancient', 40]); // beyond the history window
     panel.push(['panel0@corp', 25]); // panel0 again, earlier: still one user
-    const onec: Array<[string, number]> = [['CORP\\a', 1], ['CORP\\b', 2], ['corp\\A', 3]];
-    for (const [list, feature, total] of [[panel, 49, 10], [onec, 48, 25]] as const) {
+    const onec: Array<[string, number]> = [
+      ['CORP\\a', 1],
+      ['CORP\\b', 2],
+      ['corp\\A', 3],
+    ];
+    for (const [list, feature, total] of [
+      [panel, 49, 10],
+      [onec, 48, 25],
+    ] as const) {
       for (const [user, daysAgo] of [...list].sort((x, y) => y[1] - x[1])) {
         t = today - daysAgo * DAY;
         await seats.acquire(feature, user, total, { session: `${user}-${daysAgo}` });
@@ -54,10 +61,17 @@ describe('license report', () => {
       panel.push([u, 0]);
     }
 
-    const check = verifyLicenseText(doc(keys, {
-      hostId: HOST, id: 'LIC-7', licensee: 'ООО Ромашка', features: { 42: 1, 48: 25, 49: 10 },
-      issuedAt: new Date(today - 100 * DAY), expiresAt: new Date(today + 10 * DAY),
-    }), { publicKey: keys.publicKeyPem, hostId: HOST, now: new Date(today) });
+    const check = verifyLicenseText(
+      doc(keys, {
+        hostId: HOST,
+        id: 'LIC-7',
+        licensee: 'ООО Ромашка',
+        features: { 42: 1, 48: 25, 49: 10 },
+        issuedAt: new Date(today - 100 * DAY),
+        expiresAt: new Date(today + 10 * DAY),
+      }),
+      { publicKey: keys.publicKeyPem, hostId: HOST, now: new Date(today) },
+    );
     const r = await buildLicenseReport({ check, seats, now: new Date(today) });
 
     const distinct = (list: Array<[string, number]>, days: number) =>

@@ -1,9 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { cleanupPrefix, newRedis, uniquePrefix } from '../helpers/redis.ts';
-import {
-  InvalidWorkstationUserError, SeatManager, SeatUnavailableError, normalizeWorkstationUser,
-} from '../../src/licensing/seats.ts';
+import { InvalidWorkstationUserError, SeatManager, SeatUnavailableError, normalizeWorkstationUser } from '../../src/licensing/seats.ts';
 
 const conns: Redis[] = [];
 const prefixes: string[] = [];
@@ -59,8 +57,9 @@ describe('normalizeWorkstationUser', () => {
 describe('SeatManager', () => {
   it('gives exactly 10 seats to 100 concurrent logins across two connections', async () => {
     const [a, b] = managers(2);
-    const results = await Promise.all(Array.from({ length: 100 }, (_, i) =>
-      (i % 2 ? a : b).acquire(49, `CORP\\user${i}`, 10, { session: `s${i}` })));
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => (i % 2 ? a : b).acquire(49, `CORP\\user${i}`, 10, { session: `s${i}` })),
+    );
     const winners = results.filter((r) => r.ok);
     expect(winners).toHaveLength(10);
     const holders = await a.holders(49);

@@ -8,12 +8,17 @@ import { FileMediaStore } from '../../src/media/file-media-store.ts';
 
 function incoming(bytes: Buffer, o: Partial<IncomingFile> & { chunk?: number } = {}): IncomingFile & { opened: number } {
   const f = {
-    nativeId: o.nativeId ?? 'AgADxyz', mime: o.mime ?? 'image/jpeg', fileName: o.fileName ?? null,
-    declaredSize: o.declaredSize ?? null, opened: 0,
+    nativeId: o.nativeId ?? 'AgADxyz',
+    mime: o.mime ?? 'image/jpeg',
+    fileName: o.fileName ?? null,
+    declaredSize: o.declaredSize ?? null,
+    opened: 0,
     async open() {
       f.opened += 1;
       const size = o.chunk ?? 1000;
-      return (async function* () { for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size); })();
+      return (async function* () {
+        for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
+      })();
     },
   };
   return f;
@@ -21,8 +26,12 @@ function incoming(bytes: Buffer, o: Partial<IncomingFile> & { chunk?: number } =
 
 describe('FileMediaStore', () => {
   let dir: string;
-  beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'media-')); });
-  afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'media-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
 
   it('stores a file with its sha256 and size and opens it again after a restart', async () => {
     const bytes = randomBytes(10_000);
@@ -65,7 +74,10 @@ describe('FileMediaStore', () => {
     expect(await readdir(join(dir, 'tmp'))).toEqual([]);
     expect(await readdir(join(dir, 'files'))).toEqual([]);
     const declared = incoming(randomBytes(10), { declaredSize: 9000 });
-    const early = (await store.save('tg:acme_bot:1', declared).then(() => new ConnectorError('x', 'unexpectedly saved'), (e: unknown) => e)) as ConnectorError;
+    const early = (await store.save('tg:acme_bot:1', declared).then(
+      () => new ConnectorError('x', 'unexpectedly saved'),
+      (e: unknown) => e,
+    )) as ConnectorError;
     expect(early.code).toBe('media_too_large');
     expect(early.message).toContain('8.8 KB');
     expect(declared.opened).toBe(0);

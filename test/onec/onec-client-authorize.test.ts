@@ -26,7 +26,9 @@ describe('1C client operator authorization', () => {
         expect(emu.state().sessions.open).toBe(1);
         started.push(id);
       },
-      onSessionFinished: (id) => { finished.push(id); },
+      onSessionFinished: (id) => {
+        finished.push(id);
+      },
     });
     expect(op).toEqual({ id: 'u-ivanov', name: 'Иванов И.И.', groups: ['sales'] });
     expect(started).toHaveLength(1);
@@ -42,7 +44,16 @@ describe('1C client operator authorization', () => {
 
   it('finishes the session on a wrong PIN and reports invalid_credentials', async () => {
     const finished: string[] = [];
-    const err = await client.authorize({ pin: '9999' }, { onSessionFinished: (id) => { finished.push(id); } }).catch((e: unknown) => e);
+    const err = await client
+      .authorize(
+        { pin: '9999' },
+        {
+          onSessionFinished: (id) => {
+            finished.push(id);
+          },
+        },
+      )
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OnecAuthError);
     expect((err as OnecAuthError).code).toBe('invalid_credentials');
     expect(finished).toHaveLength(1);
@@ -71,7 +82,9 @@ describe('1C client operator authorization', () => {
         emu.setLatency({ perCallMs: 300 });
         setTimeout(() => ac.abort(new Error('caller gave up')), 30);
       },
-      onSessionFinished: (id) => { finished.push(id); },
+      onSessionFinished: (id) => {
+        finished.push(id);
+      },
     });
     await expect(p).rejects.toThrow('caller gave up');
     expect(emu.state().sessions.open).toBe(0);

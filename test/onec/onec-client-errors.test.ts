@@ -1,8 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OnecEmulator } from '../../src/onec/emulator/index.ts';
 import {
-  OnecAuthError, OnecClient, OnecLicenseRefusedError, OnecNotPublishedError, OnecProtocolError, OnecRemoteError,
-  OnecUnreachableError, type OnecClientOptions,
+  OnecAuthError,
+  OnecClient,
+  OnecLicenseRefusedError,
+  OnecNotPublishedError,
+  OnecProtocolError,
+  OnecRemoteError,
+  OnecUnreachableError,
+  type OnecClientOptions,
 } from '../../src/onec/index.ts';
 import { closedPort, msg, SERVICE } from './onec-test-helpers.ts';
 
@@ -105,7 +111,9 @@ describe('1C client error classification', () => {
     const timedOut = await failure(client({ timeoutMs: 150 }).deliverMessages([msg('a', 1)]));
     expect(timedOut).toBeInstanceOf(OnecUnreachableError);
     expect(timedOut.message).toContain('150 ms');
-    const refused = await failure(client({ baseUrl: `http://127.0.0.1:${await closedPort()}/base/hs/chats/v1` }).deliverMessages([msg('a', 1)]));
+    const refused = await failure(
+      client({ baseUrl: `http://127.0.0.1:${await closedPort()}/base/hs/chats/v1` }).deliverMessages([msg('a', 1)]),
+    );
     expect(refused).toBeInstanceOf(OnecUnreachableError);
     expect(refused.retryable).toBe(true);
   });

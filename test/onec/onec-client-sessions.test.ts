@@ -1,7 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OnecEmulator } from '../../src/onec/emulator/index.ts';
 import {
-  LocalSessionPermits, OnecClient, OnecLicenseRefusedError, type OnecClientOptions, type SessionPermit, type SessionPermits,
+  LocalSessionPermits,
+  OnecClient,
+  OnecLicenseRefusedError,
+  type OnecClientOptions,
+  type SessionPermit,
+  type SessionPermits,
 } from '../../src/onec/index.ts';
 import { until } from '../helpers/redis.ts';
 import { msg, SERVICE } from './onec-test-helpers.ts';
@@ -85,7 +90,9 @@ describe('1C client sessions and batching', () => {
       expect(holding).toHaveLength(1);
       expect(items.every((m) => holding[0].ids.includes(m.id))).toBe(true);
     }
-    await expect(c.deliverMessages(Array.from({ length: 11 }, (_, i) => msg('big', i + 1)))).rejects.toMatchObject({ code: 'onec_batch_too_large' });
+    await expect(c.deliverMessages(Array.from({ length: 11 }, (_, i) => msg('big', i + 1)))).rejects.toMatchObject({
+      code: 'onec_batch_too_large',
+    });
   });
 
   it('answers duplicates and rejected messages per caller, and fails every caller of a failed batch', async () => {
@@ -105,7 +112,10 @@ describe('1C client sessions and batching', () => {
     expect(together.map((s) => s.status)).toEqual(['rejected', 'rejected']);
     // Both callers were in the one failed call, and both get its classified error.
     expect(emu.state().calls.messages).toBe(callsBefore + 1);
-    expect(together.map((s) => (s.status === 'rejected' ? (s.reason as { code: string }).code : ''))).toEqual(['onec_remote_error', 'onec_remote_error']);
+    expect(together.map((s) => (s.status === 'rejected' ? (s.reason as { code: string }).code : ''))).toEqual([
+      'onec_remote_error',
+      'onec_remote_error',
+    ]);
     expect(await c.deliverMessages([msg('i', 1)])).toEqual([{ id: 'tg:bot:i:1', status: 'accepted' }]);
   });
 
@@ -116,7 +126,12 @@ describe('1C client sessions and batching', () => {
       async acquire(signal?: AbortSignal): Promise<SessionPermit> {
         const p = await inner.acquire(signal);
         log.push(`acquire open=${emu.state().sessions.open}`);
-        return { release: async () => { log.push(`release open=${emu.state().sessions.open}`); await p.release(); } };
+        return {
+          release: async () => {
+            log.push(`release open=${emu.state().sessions.open}`);
+            await p.release();
+          },
+        };
       },
     };
     const c = client({ permits, idleFinishMs: 50 });
@@ -132,7 +147,13 @@ describe('1C client sessions and batching', () => {
     let refused = 0;
     const c = client({
       idleFinishMs: 30,
-      observer: { onCall: (e, outcome) => calls.push(`${e}:${outcome}`), onSessionsOpen: (n) => open.push(n), onLicenseRefused: () => { refused++; } },
+      observer: {
+        onCall: (e, outcome) => calls.push(`${e}:${outcome}`),
+        onSessionsOpen: (n) => open.push(n),
+        onLicenseRefused: () => {
+          refused++;
+        },
+      },
     });
     await c.deliverMessages([msg('o', 1)]);
     await until(() => open.length === 2, { what: 'session finished after idle' });

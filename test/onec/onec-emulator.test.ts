@@ -72,7 +72,10 @@ describe('1C emulator contract', () => {
     const take = await raw(`${emu.origin}/_emulator/licenses/take`, { method: 'POST', body: { count: 2 } });
     expect(JSON.parse(take.body)).toMatchObject({ taken: 2, used: 2, free: 3 });
     await raw(`${emu.origin}/_emulator/licenses/return`, { method: 'POST', body: { count: 1 } });
-    await raw(`${emu.origin}/_emulator/faults`, { method: 'POST', body: { count: 1, status: 502, body: 'bad gateway', endpoint: 'licenses' } });
+    await raw(`${emu.origin}/_emulator/faults`, {
+      method: 'POST',
+      body: { count: 1, status: 502, body: 'bad gateway', endpoint: 'licenses' },
+    });
     const a = await raw(`${emu.url}/licenses`, { creds: SERVICE, ibsession: 'start' });
     expect(a.status).toBe(502);
     expect(a.body).toBe('bad gateway');
@@ -85,15 +88,32 @@ describe('1C emulator contract', () => {
 
   it('stores messages in order, answers duplicates, rejects by rule, limits a batch to 500', async () => {
     const s = cookieOf(await raw(`${emu.url}/licenses`, { creds: SERVICE, ibsession: 'start' }));
-    const first = await raw(`${emu.url}/messages`, { method: 'POST', creds: SERVICE, cookie: s, body: { messages: [msg('a', 1), msg('a', 2), msg('b', 1, 'x #reject-me')] } });
+    const first = await raw(`${emu.url}/messages`, {
+      method: 'POST',
+      creds: SERVICE,
+      cookie: s,
+      body: { messages: [msg('a', 1), msg('a', 2), msg('b', 1, 'x #reject-me')] },
+    });
     expect(JSON.parse(first.body).results.map((r: { status: string }) => r.status)).toEqual(['accepted', 'accepted', 'rejected']);
-    const again = await raw(`${emu.url}/messages`, { method: 'POST', creds: SERVICE, cookie: s, body: { messages: [msg('a', 2), msg('a', 3)] } });
-    expect(JSON.parse(again.body).results).toEqual([{ id: 'tg:bot:a:2', status: 'duplicate' }, { id: 'tg:bot:a:3', status: 'accepted' }]);
+    const again = await raw(`${emu.url}/messages`, {
+      method: 'POST',
+      creds: SERVICE,
+      cookie: s,
+      body: { messages: [msg('a', 2), msg('a', 3)] },
+    });
+    expect(JSON.parse(again.body).results).toEqual([
+      { id: 'tg:bot:a:2', status: 'duplicate' },
+      { id: 'tg:bot:a:3', status: 'accepted' },
+    ]);
     const many = Array.from({ length: 501 }, (_, i) => msg('c', i + 1));
     const tooMany = await raw(`${emu.url}/messages`, { method: 'POST', creds: SERVICE, cookie: s, body: { messages: many } });
     expect(tooMany.status).toBe(400);
     const st = emu.state();
-    expect(st.messages.byChat['tg:bot:a']).toEqual([{ id: 'tg:bot:a:1', seq: 1 }, { id: 'tg:bot:a:2', seq: 2 }, { id: 'tg:bot:a:3', seq: 3 }]);
+    expect(st.messages.byChat['tg:bot:a']).toEqual([
+      { id: 'tg:bot:a:1', seq: 1 },
+      { id: 'tg:bot:a:2', seq: 2 },
+      { id: 'tg:bot:a:3', seq: 3 },
+    ]);
     expect(st.messages.byChat['tg:bot:c']).toBeUndefined();
     expect(st.messages.duplicates).toEqual({ count: 1, ids: ['tg:bot:a:2'] });
     expect(st.messages.rejected[0].id).toBe('tg:bot:b:1');
@@ -102,7 +122,18 @@ describe('1C emulator contract', () => {
   it('keeps statuses per id in order, duplicates by id and status; routing events by id', async () => {
     const s = cookieOf(await raw(`${emu.url}/licenses`, { creds: SERVICE, ibsession: 'start' }));
     const at = new Date().toISOString();
-    const st1 = await raw(`${emu.url}/statuses`, { method: 'POST', creds: SERVICE, cookie: s, body: { statuses: [{ id: 'o1', status: 'sent', at }, { id: 'o1', status: 'delivered', at }, { id: 'o1', status: 'sent', at }] } });
+    const st1 = await raw(`${emu.url}/statuses`, {
+      method: 'POST',
+      creds: SERVICE,
+      cookie: s,
+      body: {
+        statuses: [
+          { id: 'o1', status: 'sent', at },
+          { id: 'o1', status: 'delivered', at },
+          { id: 'o1', status: 'sent', at },
+        ],
+      },
+    });
     expect(JSON.parse(st1.body).results.map((r: { status: string }) => r.status)).toEqual(['accepted', 'accepted', 'duplicate']);
     const ev = { id: 'e1', chatId: 'tg:bot:a', type: 'assigned', operatorId: 'u-ivanov', at };
     await raw(`${emu.url}/routing`, { method: 'POST', creds: SERVICE, cookie: s, body: { events: [ev, ev] } });
@@ -127,7 +158,11 @@ describe('1C emulator contract', () => {
   it('runs requests of one session one at a time', async () => {
     emu.setLatency({ perCallMs: 100 });
     const s = cookieOf(await raw(`${emu.url}/licenses`, { creds: SERVICE, ibsession: 'start' }));
-    await Promise.all([1, 2, 3].map((i) => raw(`${emu.url}/messages`, { method: 'POST', creds: SERVICE, cookie: s, body: { messages: [msg('serial', i)] } })));
+    await Promise.all(
+      [1, 2, 3].map((i) =>
+        raw(`${emu.url}/messages`, { method: 'POST', creds: SERVICE, cookie: s, body: { messages: [msg('serial', i)] } }),
+      ),
+    );
     const st = emu.state();
     expect(st.messages.byChat['tg:bot:serial']).toHaveLength(3);
     expect(st.sessions.peakQueuedInSession).toBeGreaterThan(1);

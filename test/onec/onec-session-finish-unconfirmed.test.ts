@@ -19,7 +19,15 @@ describe('a 1C session whose finish was not confirmed keeps its permit until 1C 
   let prefix = '';
   const clients: OnecClient[] = [];
   const client = (o: Partial<OnecClientOptions>): OnecClient => {
-    const c = new OnecClient({ baseUrl: emu.url, user: SERVICE.login, password: SERVICE.password, idleFinishMs: 50, sessionMaxAgeMs: 1000, timeoutMs: 1000, ...o });
+    const c = new OnecClient({
+      baseUrl: emu.url,
+      user: SERVICE.login,
+      password: SERVICE.password,
+      idleFinishMs: 50,
+      sessionMaxAgeMs: 1000,
+      timeoutMs: 1000,
+      ...o,
+    });
     clients.push(c);
     return c;
   };
@@ -30,7 +38,11 @@ describe('a 1C session whose finish was not confirmed keeps its permit until 1C 
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((c) => c.close()));
     await emu.stop();
-    if (redis) { await cleanupPrefix(prefix); redis.disconnect(); redis = null; }
+    if (redis) {
+      await cleanupPrefix(prefix);
+      redis.disconnect();
+      redis = null;
+    }
   });
 
   /** Opens a session with `a`, lets its idle finish fail with `mode`, then delivers with `b`. */

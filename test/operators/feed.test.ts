@@ -9,9 +9,16 @@ import { until } from '../helpers/redis.ts';
 import { errorOf, inbound, IVANOV, PETROVA, startOperators, type OperatorsHarness } from './operators-helpers.ts';
 
 let h: OperatorsHarness | null = null;
-afterEach(async () => { await h?.stop(); h = null; });
+afterEach(async () => {
+  await h?.stop();
+  h = null;
+});
 
-interface SseEvent { id: string | null; event: string; data: unknown }
+interface SseEvent {
+  id: string | null;
+  event: string;
+  data: unknown;
+}
 
 interface FeedClient {
   events: SseEvent[];
@@ -30,7 +37,10 @@ function openFeed(base: string, token: string, lastEventId?: string): Promise<Fe
     req.on('error', () => undefined);
     req.on('response', (res) => {
       const c: FeedClient = {
-        events: [], raw: '', status: res.statusCode ?? 0, ended: false,
+        events: [],
+        raw: '',
+        status: res.statusCode ?? 0,
+        ended: false,
         waitFor: (n) => until(() => (c.events.length >= n ? c.events.slice(0, n) : null), { what: `${n} feed events`, timeoutMs: 5_000 }),
         close: () => req.destroy(),
       };
@@ -50,7 +60,9 @@ function openFeed(base: string, token: string, lastEventId?: string): Promise<Fe
           c.events.push({ id: get('id') ?? null, event: get('event') ?? 'message', data: JSON.parse(data) });
         }
       });
-      res.on('end', () => { c.ended = true; });
+      res.on('end', () => {
+        c.ended = true;
+      });
       res.on('error', () => undefined);
       resolve(c);
     });
@@ -73,7 +85,11 @@ describe('operator feed', () => {
     expect(a.status).toBe(200);
     for (const n of [1, 2, 3]) await emit(n);
     const first = await a.waitFor(3);
-    expect(first.map((e) => [e.event, (e.data as { id: string }).id])).toEqual([['status', 'out-1'], ['status', 'out-2'], ['status', 'out-3']]);
+    expect(first.map((e) => [e.event, (e.data as { id: string }).id])).toEqual([
+      ['status', 'out-1'],
+      ['status', 'out-2'],
+      ['status', 'out-3'],
+    ]);
     a.close();
     await until(() => h!.feature.feed.openFeeds === 0, { what: 'the server to close the dropped feed' });
 
@@ -96,9 +112,14 @@ describe('operator feed', () => {
     await until(() => h!.feature.feed.openFeeds === 0, { what: 'all feeds closed' });
   });
 
-  it('messages and routing reach the operators of the chat\'s group, then only the owner; statuses only the sender', async () => {
+  it("messages and routing reach the operators of the chat's group, then only the owner; statuses only the sender", async () => {
     h = await startOperators();
-    await h.app.inject({ method: 'PUT', url: '/api/v1/routing/rules', headers: { authorization: `Bearer ${h.apiToken}` }, payload: { rules: [{ keywords: ['заказ'], group: 'sales' }] } });
+    await h.app.inject({
+      method: 'PUT',
+      url: '/api/v1/routing/rules',
+      headers: { authorization: `Bearer ${h.apiToken}` },
+      payload: { rules: [{ keywords: ['заказ'], group: 'sales' }] },
+    });
     const iv = (await h.login({ workstationUser: 'CORP\\ivanov', client: '1c', ...IVANOV })).json() as { token: string };
     const pe = (await h.login({ workstationUser: 'CORP\\petrova', client: '1c', ...PETROVA })).json() as { token: string };
     const base = h.connector.url as string;
@@ -112,7 +133,15 @@ describe('operator feed', () => {
     expect(got[1].data).toMatchObject({ id: 'tg:test_bot:700:1', route: { status: 'queued', group: 'sales' } });
 
     await h.connector.ctx.bus.emit('outbound.accepted', {
-      message: { id: 'o-1', chatId: 'tg:test_bot:700', text: 'Сейчас проверю', media: [], replyTo: null, operatorId: 'u-ivanov', createdAt: new Date().toISOString() },
+      message: {
+        id: 'o-1',
+        chatId: 'tg:test_bot:700',
+        text: 'Сейчас проверю',
+        media: [],
+        replyTo: null,
+        operatorId: 'u-ivanov',
+        createdAt: new Date().toISOString(),
+      },
     });
     await h.connector.ctx.bus.emit('outbound.status', { event: status(1), chatId: 'tg:test_bot:700', operatorId: 'u-ivanov' });
     await h.connector.ctx.inbound.ingest([inbound('700', 2, 'Спасибо')]);
@@ -145,7 +174,11 @@ describe('operator feed', () => {
     expect(noToken.statusCode).toBe(401);
     expect(errorOf(noToken).code).toBe('invalid_operator_token');
     const again = (await h.login({ workstationUser: 'CORP\\ivanov', client: '1c', ...IVANOV })).json() as { token: string };
-    const bad = await h.app.inject({ method: 'GET', url: '/api/v1/operators/feed', headers: { authorization: `Bearer ${again.token}`, 'last-event-id': 'yesterday' } });
+    const bad = await h.app.inject({
+      method: 'GET',
+      url: '/api/v1/operators/feed',
+      headers: { authorization: `Bearer ${again.token}`, 'last-event-id': 'yesterday' },
+    });
     expect(bad.statusCode).toBe(400);
     expect(errorOf(bad).message).toMatch(/^Header "Last-Event-ID" must be/);
   });

@@ -13,14 +13,23 @@ import { cookieOf, raw } from '../onec/onec-test-helpers.ts';
 import { errorOf, IVANOV, startOperators, type OperatorsHarness } from './operators-helpers.ts';
 
 let h: OperatorsHarness | null = null;
-afterEach(async () => { await h?.stop(); h = null; });
+afterEach(async () => {
+  await h?.stop();
+  h = null;
+});
 
 describe('one free 1C license at a time', () => {
   it('50 simultaneous logins of distinct users with one free license and a slow 1C: all succeed, never 2 sessions', async () => {
     h = await startOperators({ onec: { licenseTotal: 1, latency: { perCallMs: 20 } }, features: { 42: 1, 48: 60, 49: 60 } });
-    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => h!.login({
-      workstationUser: `CORP\\user${i}`, client: i % 2 ? 'panel' : '1c', ...(i % 2 ? { pin: '1234' } : IVANOV),
-    })));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        h!.login({
+          workstationUser: `CORP\\user${i}`,
+          client: i % 2 ? 'panel' : '1c',
+          ...(i % 2 ? { pin: '1234' } : IVANOV),
+        }),
+      ),
+    );
     expect(results.map((r) => r.statusCode)).toEqual(Array(50).fill(200));
     const st = h.stack.onec.state();
     expect(st.sessions.peakOpen).toBe(1);
@@ -62,14 +71,19 @@ describe('one free 1C license at a time', () => {
     await until(() => h!.stack.onec.state().calls.auth >= 1, { what: 'the login to reach /auth' });
     expect(h.stack.onec.state().sessions.open).toBe(1);
     req.destroy();
-    await until(async () => h!.stack.onec.state().sessions.open === 0 && (await h!.feature.journal.count()) === 0
-      && (await h!.connector.ctx.seats.usage(48)) === 0, { what: 'the session finished and the seat freed' });
+    await until(
+      async () =>
+        h!.stack.onec.state().sessions.open === 0 &&
+        (await h!.feature.journal.count()) === 0 &&
+        (await h!.connector.ctx.seats.usage(48)) === 0,
+      { what: 'the session finished and the seat freed' },
+    );
     expect(h.stack.onec.state().sessions.expired).toBe(0);
     expect(h.feature.login.stats.failed).toBe(1);
     expect(h.feature.login.stats.ok).toBe(0);
   });
 
-  it('a crash mid-login: the recorded session is finished at the next start; a live instance\'s is left alone', async () => {
+  it("a crash mid-login: the recorded session is finished at the next start; a live instance's is left alone", async () => {
     h = await startOperators({ feature: { orphanSweepMs: 0 } });
     const redis = h.connector.ctx.redis;
     const open = async () => cookieOf(await raw(`${h!.stack.onec.url}/licenses`, { creds: IVANOV, ibsession: 'start' }));
@@ -85,7 +99,9 @@ describe('one free 1C license at a time', () => {
     expect(h.stack.onec.state().sessions.open).toBe(2);
 
     await h.another({ orphanSweepMs: 0 });
-    await until(async () => (await redis.hexists(`${h!.prefix}:operators:onec-login-sessions`, orphan)) === 0, { what: 'the orphan record to go' });
+    await until(async () => (await redis.hexists(`${h!.prefix}:operators:onec-login-sessions`, orphan)) === 0, {
+      what: 'the orphan record to go',
+    });
     const st = h.stack.onec.state();
     expect(st.sessions.open).toBe(1);
     expect(st.sessions.finished).toBe(1);

@@ -6,7 +6,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { errorOf, IVANOV, PETROVA, startOperators, type OperatorsHarness } from './operators-helpers.ts';
 
 let h: OperatorsHarness | null = null;
-afterEach(async () => { await h?.stop(); h = null; });
+afterEach(async () => {
+  await h?.stop();
+  h = null;
+});
 
 const ws = (n: string) => `CORP\\${n}`;
 
@@ -143,7 +146,11 @@ describe('operator login', () => {
       expect(res.statusCode).toBe(400);
       expect(errorOf(res)).toEqual({ code: 'invalid_request', message });
     }
-    const noAuth = await h.app.inject({ method: 'POST', url: '/api/v1/operators/login', payload: { workstationUser: 'x', client: '1c', ...IVANOV } });
+    const noAuth = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/operators/login',
+      payload: { workstationUser: 'x', client: '1c', ...IVANOV },
+    });
     expect(noAuth.statusCode).toBe(401);
     expect(h.stack.onec.state().calls.auth).toBe(0);
   });
@@ -160,7 +167,11 @@ describe('operator login', () => {
     expect(hbBody.seat).toEqual({ feature: 48, used: 1, total: 10 });
     expect(await h.feature.store.isOnline('u-ivanov')).toBe(true);
     // The API token is not an operator token.
-    const wrong = await h.app.inject({ method: 'POST', url: '/api/v1/operators/heartbeat', headers: { authorization: `Bearer ${h.apiToken}` } });
+    const wrong = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/operators/heartbeat',
+      headers: { authorization: `Bearer ${h.apiToken}` },
+    });
     expect(wrong.statusCode).toBe(401);
     expect(errorOf(wrong).code).toBe('invalid_operator_token');
     const out = await h.app.inject({ method: 'POST', url: '/api/v1/operators/logout', headers: auth });

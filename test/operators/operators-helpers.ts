@@ -36,14 +36,18 @@ export interface HarnessOptions {
 
 export async function startOperators(o: HarnessOptions = {}): Promise<OperatorsHarness> {
   const stack = await startLocalStack({
-    onec: o.onec, features: o.features,
+    onec: o.onec,
+    features: o.features,
     env: { TELEGRAM_BOT_TOKENS: '', LOG_LEVEL: 'silent', ONEC_IDLE_FINISH_MS: '50', ...o.env },
   });
   const extra: Connector[] = [];
   const build = async (fo?: OperatorsFeatureOptions) => {
     let feature!: OperatorsFeature;
     const connector = await createConnector(stack.config, {
-      roles: ['http', 'inbound'], hostId: stack.hostId, lockMs: 2_000, sweepIntervalMs: 500,
+      roles: ['http', 'inbound'],
+      hostId: stack.hostId,
+      lockMs: 2_000,
+      sweepIntervalMs: 500,
       features: [(ctx) => (feature = operatorsFeature({ laneSweepIntervalMs: 500, ...fo })(ctx))],
     });
     await connector.start();
@@ -53,15 +57,24 @@ export async function startOperators(o: HarnessOptions = {}): Promise<OperatorsH
   const apiToken = stack.env.API_TOKEN;
   const app = connector.app as FastifyInstance;
   return {
-    stack, connector, feature, app, apiToken, prefix: stack.config.queuePrefix,
+    stack,
+    connector,
+    feature,
+    app,
+    apiToken,
+    prefix: stack.config.queuePrefix,
     async another(fo) {
       const r = await build(fo);
       extra.push(r.connector);
       return r;
     },
-    login: (body) => app.inject({
-      method: 'POST', url: '/api/v1/operators/login', headers: { authorization: `Bearer ${apiToken}` }, payload: body,
-    }),
+    login: (body) =>
+      app.inject({
+        method: 'POST',
+        url: '/api/v1/operators/login',
+        headers: { authorization: `Bearer ${apiToken}` },
+        payload: body,
+      }),
     async stop() {
       for (const c of extra) await c.stop().catch(() => undefined);
       await connector.stop();
@@ -79,9 +92,18 @@ export function inbound(chat: string, n: number, text: string): NewInboundMessag
   const chatId = `tg:test_bot:${chat}`;
   const at = new Date().toISOString();
   return {
-    id: `${chatId}:${n}`, chatId, channel: 'telegram', account: 'test_bot',
+    id: `${chatId}:${n}`,
+    chatId,
+    channel: 'telegram',
+    account: 'test_bot',
     chat: { type: 'private', title: 'Клиент' },
     sender: { id: `tg:${chat}`, name: 'Клиент', username: null, phone: null },
-    kind: 'text', text, media: [], replyTo: null, target: null, sentAt: at, receivedAt: at,
+    kind: 'text',
+    text,
+    media: [],
+    replyTo: null,
+    target: null,
+    sentAt: at,
+    receivedAt: at,
   };
 }

@@ -14,7 +14,16 @@ import { startTestStack, storedOf, type TestStack } from '../helpers/stack.ts';
 import { until } from '../helpers/redis.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 let ts: TestStack | null = null;
 let browser: BrowserContext | null = null;
@@ -30,7 +39,8 @@ afterEach(async () => {
 
 describe('dashboard in a browser', () => {
   it('logs in, sees the failed job, retries it, and the job leaves the failed list', async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium) or set CHROMIUM_PATH`);
+    if (!existsSync(CHROMIUM))
+      throw new Error(`no browser at ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium) or set CHROMIUM_PATH`);
     let rejecting = true;
     ts = await startTestStack({
       env: { ADMIN_USER: 'admin', ADMIN_PASSWORD: 'browser-test-password' },
@@ -39,7 +49,9 @@ describe('dashboard in a browser', () => {
     });
     const { telegram, bots } = ts.stack;
     const c = telegram.chat(bots[0].token, { firstName: 'Лев' });
-    c.text('one'); const bad = c.text('please #reject-me'); c.text('three');
+    c.text('one');
+    const bad = c.text('please #reject-me');
+    c.text('three');
     const key = `tg:${bots[0].username}:${c.id}`;
     const dead = ts.connector.ctx.inbound.lane.deadQueue;
     await until(async () => (await dead.getFailedCount()) === 1, { what: 'dead letter' });
@@ -48,8 +60,11 @@ describe('dashboard in a browser', () => {
     try {
       // A fresh profile directory (playwright passes it as --user-data-dir).
       browser = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM, args: FLAGS, timeout: 30_000,
-        httpCredentials: { username: 'admin', password: 'browser-test-password' }, viewport: { width: 1400, height: 900 },
+        executablePath: CHROMIUM,
+        args: FLAGS,
+        timeout: 30_000,
+        httpCredentials: { username: 'admin', password: 'browser-test-password' },
+        viewport: { width: 1400, height: 900 },
       });
     } catch (e) {
       throw new Error(`chromium at ${CHROMIUM} did not start: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`);
@@ -70,7 +85,10 @@ describe('dashboard in a browser', () => {
     await retry.click();
     const question = page.getByText('Are you sure that you want to retry this job?');
     await question.waitFor({ timeout: 10_000 });
-    await page.getByRole('button', { name: /^(confirm|retry|yes|ok)$/i }).last().click();
+    await page
+      .getByRole('button', { name: /^(confirm|retry|yes|ok)$/i })
+      .last()
+      .click();
     await until(async () => (await dead.getFailedCount()) === 0, { what: 'job left the failed list', timeoutMs: 20_000 });
     await page.reload();
     await page.getByText(jobName).first().waitFor({ state: 'detached', timeout: 20_000 });

@@ -12,7 +12,10 @@ let stack: LocalStack | null = null;
 const procs: ConnectorProcess[] = [];
 afterEach(async () => {
   for (const p of procs.splice(0)) await stopProcess(p, 'SIGKILL');
-  if (stack) { await cleanupPrefix(stack.config.queuePrefix); await stack.stop(); }
+  if (stack) {
+    await cleanupPrefix(stack.config.queuePrefix);
+    await stack.stop();
+  }
   stack = null;
 });
 
@@ -28,7 +31,12 @@ describe('graceful shutdown', () => {
     const total = chats.length * per;
     // Messages keep arriving while the first process works and when it is told to stop.
     let n = 0;
-    const feeder = setInterval(() => { if (n < per) { n++; for (const c of chats) c.text(`m${n}`); } }, 100);
+    const feeder = setInterval(() => {
+      if (n < per) {
+        n++;
+        for (const c of chats) c.text(`m${n}`);
+      }
+    }, 100);
     try {
       await until(() => onec.state().messages.stored >= total / 5, { what: 'a fifth stored', timeoutMs: 30_000 });
       expect(await stopProcess(a, 'SIGTERM')).toBe(0);

@@ -12,20 +12,25 @@ import { until } from '../helpers/redis.ts';
 import { parsePromText, valueOf } from './prom-text.ts';
 
 let ts: TestStack | null = null;
-afterEach(async () => { await ts?.stop(); ts = null; });
+afterEach(async () => {
+  await ts?.stop();
+  ts = null;
+});
 
 const ADMIN = { ADMIN_USER: 'ops-admin', ADMIN_PASSWORD: 'Adm1n-pass-for-tests' };
 const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
 
 describe('ops feature', () => {
-  it('dashboard: 401 without or with a wrong login, 200 with it; every queue listed; failed job readable and secret-free; /metrics parses with the run\'s values', async () => {
+  it("dashboard: 401 without or with a wrong login, 200 with it; every queue listed; failed job readable and secret-free; /metrics parses with the run's values", async () => {
     ts = await startTestStack({ env: ADMIN, connector: { features: [opsFeature({ refreshMs: 0 })] }, start: false });
     const { telegram, bots, onec, config } = ts.stack;
     onec.refuseLicenses(1);
     await ts.connector.start();
     const url = ts.connector.url!;
     const c = telegram.chat(bots[0].token, { firstName: 'Пётр' });
-    c.text('one'); c.text('bad #reject-me'); c.text('three');
+    c.text('one');
+    c.text('bad #reject-me');
+    c.text('three');
     const key = `tg:${bots[0].username}:${c.id}`;
     await until(() => storedOf(ts!.stack, key).length === 2, { what: 'two stored' });
     const dead = ts.connector.ctx.inbound.lane.deadQueue;
@@ -50,9 +55,12 @@ describe('ops feature', () => {
     const api = await fetch(`${url}/admin/queues/api/queues?activeQueue=inbound-dead&status=failed&page=1`, { headers: auth });
     expect(api.status).toBe(200);
     const body = await api.text();
-    const list = JSON.parse(body) as { queues: Array<{ name: string; jobs: Array<{ name: string; data: Record<string, unknown>; failedReason: string }> }> };
+    const list = JSON.parse(body) as {
+      queues: Array<{ name: string; jobs: Array<{ name: string; data: Record<string, unknown>; failedReason: string }> }>;
+    };
     const names = list.queues.map((q) => q.name);
-    for (const q of ['inbound', 'inbound-dead', 'outbound', 'outbound-dead', 'statuses', 'statuses-dead', 'routing', 'routing-dead']) expect(names).toContain(q);
+    for (const q of ['inbound', 'inbound-dead', 'outbound', 'outbound-dead', 'statuses', 'statuses-dead', 'routing', 'routing-dead'])
+      expect(names).toContain(q);
     const deadQ = list.queues.find((q) => q.name === 'inbound-dead')!;
     expect(deadQ.jobs).toHaveLength(1);
     const nativeId = c.id;
@@ -72,7 +80,9 @@ describe('ops feature', () => {
     expect(v('chat_connector_inbound_lag_seconds_count', { channel: 'telegram' })).toBe(2);
     expect(v('chat_connector_queue_jobs', { queue: 'inbound-dead', state: 'failed' })).toBe(1);
     expect(v('chat_connector_queue_jobs', { queue: 'outbound', state: 'waiting' })).toBe(0);
-    expect(v('chat_connector_dead_letters', { lane: 'inbound', reason: '1C rejected the message: rejected by the emulator rule (#reject-me)' })).toBe(1);
+    expect(
+      v('chat_connector_dead_letters', { lane: 'inbound', reason: '1C rejected the message: rejected by the emulator rule (#reject-me)' }),
+    ).toBe(1);
     expect(v('chat_connector_lane_oldest_pending_age_seconds', { lane: 'inbound' })).toBe(0);
     expect(v('chat_connector_lane_pending_chats', { lane: 'inbound' })).toBe(0);
     expect(v('chat_connector_onec_license_refusals_total')).toBe(1);
@@ -86,7 +96,9 @@ describe('ops feature', () => {
     // Every 1C POST /messages the emulator saw was timed, under its outcome.
     const calls = fams.get('chat_connector_onec_call_duration_seconds')!;
     expect(calls.type).toBe('histogram');
-    const timedMessages = calls.samples.filter((s) => s.name.endsWith('_count') && s.labels.endpoint === 'messages').reduce((n, s) => n + s.value, 0);
+    const timedMessages = calls.samples
+      .filter((s) => s.name.endsWith('_count') && s.labels.endpoint === 'messages')
+      .reduce((n, s) => n + s.value, 0);
     expect(timedMessages).toBe(onec.state().calls.messages);
     expect(v('chat_connector_onec_call_duration_seconds_count', { endpoint: 'messages', outcome: 'ok' })).toBeGreaterThan(0);
     for (const secret of [config.apiToken!, bots[0].token, config.onec.password, ADMIN.ADMIN_PASSWORD]) expect(text).not.toContain(secret);
@@ -94,8 +106,15 @@ describe('ops feature', () => {
 
   it('no ADMIN_USER/ADMIN_PASSWORD: no dashboard route at all, and the log says so; /metrics still answers', async () => {
     const lines: string[] = [];
-    const dest = new Writable({ write(chunk, _e, cb) { lines.push(String(chunk)); cb(); } });
-    ts = await startTestStack({ connector: { features: [opsFeature()], logger: createLogger({ level: 'info', format: 'json', destination: dest }) } });
+    const dest = new Writable({
+      write(chunk, _e, cb) {
+        lines.push(String(chunk));
+        cb();
+      },
+    });
+    ts = await startTestStack({
+      connector: { features: [opsFeature()], logger: createLogger({ level: 'info', format: 'json', destination: dest }) },
+    });
     const url = ts.connector.url!;
     for (const path of ['/admin/queues', '/admin/queues/api/queues']) {
       const r = await fetch(`${url}${path}`, { headers: { authorization: basic('x', 'y') } });

@@ -6,8 +6,17 @@
  */
 export type MetricType = 'counter' | 'gauge' | 'histogram' | 'summary' | 'untyped';
 
-export interface Sample { name: string; labels: Record<string, string>; value: number }
-export interface Family { name: string; type: MetricType; help: string; samples: Sample[] }
+export interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+export interface Family {
+  name: string;
+  type: MetricType;
+  help: string;
+  samples: Sample[];
+}
 
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -37,7 +46,9 @@ function parseLabels(src: string, line: string): { labels: Record<string, string
       if (c === undefined || c === '\n') throw new Error(`unterminated label value in: ${line}`);
       if (c === '\\') {
         const n = src[j + 1];
-        if (n === 'n') v += '\n'; else if (n === '\\') v += '\\'; else if (n === '"') v += '"';
+        if (n === 'n') v += '\n';
+        else if (n === '\\') v += '\\';
+        else if (n === '"') v += '"';
         else throw new Error(`bad escape \\${n} in: ${line}`);
         j += 2;
         continue;
@@ -120,10 +131,12 @@ function checkHistogram(f: Family): void {
     let prevLe = -Infinity;
     for (const [le, v] of g.buckets) {
       if (le <= prevLe || v < prev) throw new Error(`${f.name}${key}: buckets not cumulative`);
-      prev = v; prevLe = le;
+      prev = v;
+      prevLe = le;
     }
     const last = g.buckets[g.buckets.length - 1];
-    if (!last || last[0] !== Infinity || last[1] !== g.count) throw new Error(`${f.name}${key}: +Inf bucket missing or not equal to _count`);
+    if (!last || last[0] !== Infinity || last[1] !== g.count)
+      throw new Error(`${f.name}${key}: +Inf bucket missing or not equal to _count`);
   }
 }
 

@@ -13,12 +13,22 @@ export interface ConnectorProcess {
 
 export function startConnectorProcess(env: Record<string, string>): ConnectorProcess {
   const child = spawn(process.execPath, ['bin/chat-connector.js', 'start'], {
-    env: { PATH: process.env.PATH ?? '', ...env, LOG_LEVEL: 'info', HTTP_PORT: '0', LANE_LOCK_MS: '1500', LANE_SWEEP_MS: '300', ONEC_IDLE_FINISH_MS: '300' },
+    env: {
+      PATH: process.env.PATH ?? '',
+      ...env,
+      LOG_LEVEL: 'info',
+      HTTP_PORT: '0',
+      LANE_LOCK_MS: '1500',
+      LANE_SWEEP_MS: '300',
+      ONEC_IDLE_FINISH_MS: '300',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   let onStarted: () => void = () => undefined;
-  const started = new Promise<void>((r) => { onStarted = r; });
+  const started = new Promise<void>((r) => {
+    onStarted = r;
+  });
   const collect = (d: Buffer) => {
     out += d.toString();
     if (out.includes('connector started')) onStarted();

@@ -12,7 +12,10 @@ let stack: LocalStack | null = null;
 const procs: ConnectorProcess[] = [];
 afterEach(async () => {
   for (const p of procs.splice(0)) await stopProcess(p, 'SIGKILL');
-  if (stack) { await cleanupPrefix(stack.config.queuePrefix); await stack.stop(); }
+  if (stack) {
+    await cleanupPrefix(stack.config.queuePrefix);
+    await stack.stop();
+  }
   stack = null;
 });
 
@@ -48,7 +51,11 @@ describe('two instances, one bot', () => {
       expect(await stopProcess(poller!, 'SIGKILL')).toBe('SIGKILL');
       for (let i = 1; i <= 20; i++) c.text(`second ${i}`);
       // The survivor takes the lease and polls within 30 s (lease 15 s + one retry round).
-      await until(async () => (await redis.get(leaseKey))?.includes(`-${other.pid}#`), { what: 'lease taken over', timeoutMs: 30_000, intervalMs: 200 });
+      await until(async () => (await redis.get(leaseKey))?.includes(`-${other.pid}#`), {
+        what: 'lease taken over',
+        timeoutMs: 30_000,
+        intervalMs: 200,
+      });
       await until(() => stored().length === 40, { what: 'all 40 stored', timeoutMs: 30_000 });
       st = telegram.stats(bot.token);
       expect(st.getUpdatesCalls.length).toBeGreaterThan(callsBefore);

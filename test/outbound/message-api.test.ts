@@ -3,8 +3,12 @@ import { until } from '../helpers/redis.ts';
 import { startOutbound, type OutboundHarness } from './outbound-helpers.ts';
 
 let h: OutboundHarness;
-beforeAll(async () => { h = await startOutbound({ feature: { maxMediaBytes: 1000 } }); });
-afterAll(async () => { await h?.stop(); });
+beforeAll(async () => {
+  h = await startOutbound({ feature: { maxMediaBytes: 1000 } });
+});
+afterAll(async () => {
+  await h?.stop();
+});
 
 describe('POST /api/v1/messages: auth and validation', () => {
   it('401 without the bearer token', async () => {
@@ -22,7 +26,10 @@ describe('POST /api/v1/messages: auth and validation', () => {
       [{ id: 'v1', chatId: 'nonsense', text: 'x' }, 'Field "chatId" must be a chat key'],
       [{ id: 'v1', chatId: key }, 'Field "text" is required when there is no media.'],
       [{ id: 'v1', chatId: key, text: 5 }, 'Field "text" must be a string.'],
-      [{ id: 'v1', chatId: key, media: [{ url: 'http://127.0.0.1/a.jpg', base64: 'AAAA' }] }, 'Field "media[0]" needs exactly one of "url", "base64" or "mediaId".'],
+      [
+        { id: 'v1', chatId: key, media: [{ url: 'http://127.0.0.1/a.jpg', base64: 'AAAA' }] },
+        'Field "media[0]" needs exactly one of "url", "base64" or "mediaId".',
+      ],
       [{ id: 'v1', chatId: key, media: [{ url: 'file:///etc/passwd' }] }, 'Field "media[0].url" must be an http or https URL.'],
       [{ id: 'v1', chatId: key, media: [{ base64: 'not base64!' }] }, 'Field "media[0].base64" must be base64-encoded bytes.'],
       [{ id: 'v1', chatId: key, media: [{ base64: 'AAAA', kind: 'sticker' }] }, 'Field "media[0].kind" must be one of'],
@@ -37,7 +44,11 @@ describe('POST /api/v1/messages: auth and validation', () => {
 
   it('413 for a base64 item above the limit, naming the field', async () => {
     const { key } = await h.customer('Big');
-    const r = await h.api('POST', '/api/v1/messages', { id: 'big-1', chatId: key, media: [{ base64: Buffer.alloc(2000).toString('base64') }] });
+    const r = await h.api('POST', '/api/v1/messages', {
+      id: 'big-1',
+      chatId: key,
+      media: [{ base64: Buffer.alloc(2000).toString('base64') }],
+    });
     expect(r.status).toBe(413);
     expect(r.json).toMatchObject({ error: { code: 'media_too_large' } });
     expect((r.json.error as { message: string }).message).toContain('media[0].base64');
@@ -94,7 +105,12 @@ describe('POST /api/v1/messages: idempotency', () => {
     // Pause sending so the message stays in the queue where we can look at it.
     await h.service.pause();
     try {
-      const body = { id: 'spool-1', chatId: key, text: 'фото', media: [{ base64: Buffer.from('png bytes').toString('base64'), mime: 'image/png' }] };
+      const body = {
+        id: 'spool-1',
+        chatId: key,
+        text: 'фото',
+        media: [{ base64: Buffer.from('png bytes').toString('base64'), mime: 'image/png' }],
+      };
       expect((await h.api('POST', '/api/v1/messages', body)).status).toBe(202);
       const [queued] = await h.service.lane.pending(key);
       expect(queued.body.media).toEqual([{ mediaId: expect.any(String), mime: 'image/png' }]);

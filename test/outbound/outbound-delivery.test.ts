@@ -9,7 +9,10 @@ let files: Server;
 let filesUrl = '';
 beforeAll(async () => {
   h = await startOutbound();
-  files = createServer((req, res) => { res.writeHead(200, { 'content-type': 'image/jpeg' }); res.end(Buffer.alloc(64, 7)); });
+  files = createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'image/jpeg' });
+    res.end(Buffer.alloc(64, 7));
+  });
   await new Promise<void>((r) => files.listen(0, '127.0.0.1', () => r()));
   filesUrl = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
 });
@@ -86,7 +89,11 @@ describe('outbound delivery through grammY to the emulated Bot API', () => {
     const c = await h.customer('Viewer');
     const bytes = Buffer.from('%PDF-1.4 hello document');
     await post({ id: 'media-url', chatId: c.key, text: 'a photo', media: [{ url: `${filesUrl}/pic.jpg`, mime: 'image/jpeg' }] });
-    await post({ id: 'media-b64', chatId: c.key, media: [{ base64: bytes.toString('base64'), mime: 'application/pdf', fileName: 'doc.pdf' }] });
+    await post({
+      id: 'media-b64',
+      chatId: c.key,
+      media: [{ base64: bytes.toString('base64'), mime: 'application/pdf', fileName: 'doc.pdf' }],
+    });
     await h.statusOf('media-url', ['sent']);
     await h.statusOf('media-b64', ['sent']);
     const sent = h.sentTo(c.chat);
@@ -103,11 +110,16 @@ describe('outbound delivery through grammY to the emulated Bot API', () => {
     await h.statusOf('rcpt-1', ['sent']);
     await until(() => h.onecStatuses('rcpt-1').includes('sent'), { what: 'sent at 1C' });
     const feed: string[] = [];
-    const off = h.connector.ctx.bus.on('outbound.status', (n) => { if (n.event.id === 'rcpt-1') feed.push(n.event.status); });
+    const off = h.connector.ctx.bus.on('outbound.status', (n) => {
+      if (n.event.id === 'rcpt-1') feed.push(n.event.status);
+    });
     const at = new Date().toISOString();
     await h.service.report([{ id: 'rcpt-1', status: 'read', at }]);
     // A late `delivered` after `read`, and `read` again: neither changes anything.
-    await h.service.report([{ id: 'rcpt-1', status: 'delivered', at }, { id: 'rcpt-1', status: 'read', at }]);
+    await h.service.report([
+      { id: 'rcpt-1', status: 'delivered', at },
+      { id: 'rcpt-1', status: 'read', at },
+    ]);
     await h.service.report([{ id: 'unknown-outbound', status: 'delivered', at }]);
     const view = await h.statusOf('rcpt-1', ['read']);
     expect(view).toMatchObject({ status: 'read', readAt: at, deliveredAt: at });

@@ -18,7 +18,12 @@ export interface OutboundHarness extends TestStack {
   service: OutboundService;
   token: string;
   url: string;
-  api(method: 'GET' | 'POST', path: string, body?: unknown, opts?: { auth?: boolean }): Promise<{ status: number; json: Record<string, unknown> }>;
+  api(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    opts?: { auth?: boolean },
+  ): Promise<{ status: number; json: Record<string, unknown> }>;
   /** A private chat whose customer wrote once, known to the connector. */
   customer(name: string): Promise<{ chat: SimulatedChat; key: string }>;
   sentTo(chat: SimulatedChat): SentRecord[];
@@ -28,7 +33,9 @@ export interface OutboundHarness extends TestStack {
   onecStatuses(id: string): string[];
 }
 
-export async function startOutbound(o: { feature?: OutboundFeatureOptions; connector?: ConnectorOptions; env?: Record<string, string> } = {}): Promise<OutboundHarness> {
+export async function startOutbound(
+  o: { feature?: OutboundFeatureOptions; connector?: ConnectorOptions; env?: Record<string, string> } = {},
+): Promise<OutboundHarness> {
   let service: OutboundService | null = null;
   const ts = await startTestStack({
     bots: [{ username: BOT }],
@@ -36,12 +43,16 @@ export async function startOutbound(o: { feature?: OutboundFeatureOptions; conne
     connector: {
       retryPolicy: new RetryPolicy({ baseMs: 20, capMs: 300 }),
       ...o.connector,
-      features: [outboundFeature({
-        retryPolicy: new RetryPolicy({ baseMs: 20, capMs: 300 }),
-        pacing: FAST_PACING,
-        onService: (s) => { service = s; },
-        ...o.feature,
-      })],
+      features: [
+        outboundFeature({
+          retryPolicy: new RetryPolicy({ baseMs: 20, capMs: 300 }),
+          pacing: FAST_PACING,
+          onService: (s) => {
+            service = s;
+          },
+          ...o.feature,
+        }),
+      ],
     },
   });
   if (!service) throw new Error('the outbound feature was not built');
@@ -71,10 +82,13 @@ export async function startOutbound(o: { feature?: OutboundFeatureOptions; conne
       return ts.stack.telegram.sent(token, chat.id);
     },
     async statusOf(id, statuses) {
-      return until(async () => {
-        const r = await h.api('GET', `/api/v1/messages/${encodeURIComponent(id)}`);
-        return r.status === 200 && statuses.includes(String(r.json.status)) ? r.json : null;
-      }, { what: `message ${id} in ${statuses.join('/')}` });
+      return until(
+        async () => {
+          const r = await h.api('GET', `/api/v1/messages/${encodeURIComponent(id)}`);
+          return r.status === 200 && statuses.includes(String(r.json.status)) ? r.json : null;
+        },
+        { what: `message ${id} in ${statuses.join('/')}` },
+      );
     },
     onecStatuses(id) {
       return ts.stack.onec.state().statuses.byId[id] ?? [];

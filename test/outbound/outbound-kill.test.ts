@@ -9,12 +9,19 @@ const children: ChildProcess[] = [];
 
 /** Starts an outbound-only worker process; resolves once it says `ready`. */
 async function startWorker(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   let err = '';
-  child.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
+  child.stderr?.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
   await new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (d: Buffer) => { if (d.toString().includes('ready')) resolve(); });
+    child.stdout?.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) resolve();
+    });
     child.once('exit', (code) => reject(new Error(`worker exited (${code}) before ready: ${err.slice(0, 500)}`)));
   });
   return child;
@@ -24,7 +31,9 @@ let h: OutboundHarness;
 // This process accepts and ingests (http, inbound, channels) but runs no outbound worker.
 // The killed worker's 1C session permit lingers until its hold TTL (a 1C session would too):
 // room for three sessions lets the next worker deliver statuses without waiting for it.
-beforeAll(async () => { h = await startOutbound({ connector: { roles: ['http', 'inbound', 'channels'] }, env: { ONEC_MAX_SESSIONS: '3' } }); });
+beforeAll(async () => {
+  h = await startOutbound({ connector: { roles: ['http', 'inbound', 'channels'] }, env: { ONEC_MAX_SESSIONS: '3' } });
+});
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await h?.stop();

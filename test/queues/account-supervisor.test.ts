@@ -8,28 +8,50 @@ class CountingRunner implements AccountRunner {
   running = false;
   starts = 0;
   constructor(readonly leaseKey: string) {}
-  async start(_sink: InboundSink) { this.running = true; this.starts++; }
-  async stop() { this.running = false; }
-  state(): AccountState { return { channel: 'telegram', account: this.leaseKey, state: this.running ? 'open' : 'stopped', since: new Date().toISOString(), lastError: null }; }
+  async start(_sink: InboundSink) {
+    this.running = true;
+    this.starts++;
+  }
+  async stop() {
+    this.running = false;
+  }
+  state(): AccountState {
+    return {
+      channel: 'telegram',
+      account: this.leaseKey,
+      state: this.running ? 'open' : 'stopped',
+      since: new Date().toISOString(),
+      lastError: null,
+    };
+  }
 }
 
 const sink: InboundSink = { ingest: async () => [] };
 const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => { for (const c of cleanups.splice(0).reverse()) await c(); });
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
 
 function instance(prefix: string, name: string, runner: CountingRunner) {
   const redis = newRedis();
   const sup = new AccountSupervisor({ redis, prefix, sink, runners: [runner], instanceId: name, leaseMs: 600, retryMs: 100 });
-  cleanups.push(async () => { await sup.close().catch(() => undefined); redis.disconnect(); });
+  cleanups.push(async () => {
+    await sup.close().catch(() => undefined);
+    redis.disconnect();
+  });
   return { sup, redis };
 }
 
 describe('AccountSupervisor', () => {
   it('runs an account on exactly one of two instances, and the other takes over when the holder dies', async () => {
-    const prefix = uniquePrefix('sup'); cleanups.push(() => cleanupPrefix(prefix));
-    const ra = new CountingRunner('tg:1'); const rb = new CountingRunner('tg:1');
-    const a = instance(prefix, 'a', ra); const b = instance(prefix, 'b', rb);
-    a.sup.start(); b.sup.start();
+    const prefix = uniquePrefix('sup');
+    cleanups.push(() => cleanupPrefix(prefix));
+    const ra = new CountingRunner('tg:1');
+    const rb = new CountingRunner('tg:1');
+    const a = instance(prefix, 'a', ra);
+    const b = instance(prefix, 'b', rb);
+    a.sup.start();
+    b.sup.start();
     await Promise.all([a.sup.setEnabled(true), b.sup.setEnabled(true)]);
     await until(() => ra.running || rb.running, { what: 'one runner started' });
     // Several lease rounds later still exactly one runs.
@@ -44,7 +66,8 @@ describe('AccountSupervisor', () => {
   });
 
   it('starts nothing while the license gate is closed, and stops runners when it closes', async () => {
-    const prefix = uniquePrefix('sup'); cleanups.push(() => cleanupPrefix(prefix));
+    const prefix = uniquePrefix('sup');
+    cleanups.push(() => cleanupPrefix(prefix));
     const r = new CountingRunner('wa:main');
     const a = instance(prefix, 'a', r);
     a.sup.start();

@@ -6,7 +6,9 @@ import { fakeMessage } from '../../bench/inbound-bench.ts';
 import { cleanupPrefix, newRedis, uniquePrefix } from '../helpers/redis.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => { for (const c of cleanups.splice(0).reverse()) await c(); });
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
 
 describe('deployment-wide 1C session permits', () => {
   it('two instances with ONEC_MAX_SESSIONS=1: never two sessions, and a busy instance hands over to a waiting one', async () => {
@@ -18,10 +20,17 @@ describe('deployment-wide 1C session permits', () => {
     const client = () => {
       const redis = newRedis();
       const c = new OnecClient({
-        baseUrl: emu.url, user: 'service', password: 'service-pass', maxSessions: 1, idleFinishMs: 500,
+        baseUrl: emu.url,
+        user: 'service',
+        password: 'service-pass',
+        maxSessions: 1,
+        idleFinishMs: 500,
         permits: new RedisSessionPermits({ redis, prefix, max: 1 }),
       });
-      cleanups.push(async () => { await c.close(); redis.disconnect(); });
+      cleanups.push(async () => {
+        await c.close();
+        redis.disconnect();
+      });
       return c;
     };
     const a = client();
@@ -29,7 +38,9 @@ describe('deployment-wide 1C session permits', () => {
     // Instance A never idles: a delivery always waits behind the one in flight.
     let stop = false;
     let n = 0;
-    const busy = (async () => { while (!stop) await a.deliverMessages([{ ...fakeMessage(1, ++n), seq: n, route: null }]); })();
+    const busy = (async () => {
+      while (!stop) await a.deliverMessages([{ ...fakeMessage(1, ++n), seq: n, route: null }]);
+    })();
     while (n < 5) await new Promise((r) => setImmediate(r));
     const res = await b.deliverMessages([{ ...fakeMessage(2, 1), seq: 1, route: null }]);
     const nWhenBServed = n;

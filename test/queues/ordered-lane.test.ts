@@ -3,21 +3,33 @@ import { OrderedLane, type ItemOutcome, type LaneItem } from '../../src/queues/o
 import { RetryPolicy } from '../../src/queues/retry-policy.ts';
 import { cleanupPrefix, newRedis, REDIS_URL, uniquePrefix, until } from '../helpers/redis.ts';
 
-interface Body { id: string; text: string }
+interface Body {
+  id: string;
+  text: string;
+}
 
 /** A sink that records what it accepted and fails on a seeded schedule. */
 class FlakySink {
   accepted = new Map<string, number[]>();
   calls = 0;
-  constructor(private readonly failEvery = 0, private readonly rejectText = '#reject') {}
+  constructor(
+    private readonly failEvery = 0,
+    private readonly rejectText = '#reject',
+  ) {}
   async deliver(key: string, items: LaneItem<Body>[]): Promise<ItemOutcome[]> {
     this.calls++;
     if (this.failEvery && this.calls % this.failEvery === 0) throw new Error('remote down');
     const out: ItemOutcome[] = [];
     for (const [i, it] of items.entries()) {
       // Every so often, a partial success: the rest must stay pending in place.
-      if (this.failEvery && i === 3 && this.calls % 3 === 0) { out.push({ kind: 'retry', error: new Error('partial') }); break; }
-      if (it.body.text.includes(this.rejectText)) { out.push({ kind: 'rejected', reason: 'bad data' }); continue; }
+      if (this.failEvery && i === 3 && this.calls % 3 === 0) {
+        out.push({ kind: 'retry', error: new Error('partial') });
+        break;
+      }
+      if (it.body.text.includes(this.rejectText)) {
+        out.push({ kind: 'rejected', reason: 'bad data' });
+        continue;
+      }
       const list = this.accepted.get(key) ?? [];
       list.push(it.seq);
       this.accepted.set(key, list);
@@ -38,8 +50,15 @@ function makeLane(sink: FlakySink, extra: Partial<ConstructorParameters<typeof O
   const prefix = uniquePrefix('lane');
   prefixes.push(prefix);
   const lane = new OrderedLane<Body>({
-    name: 'inbound', redis: newRedis(), bullConnection: { url: REDIS_URL }, prefix, sink,
-    batchMax: 7, concurrency: 10, lockMs: 2000, sweepIntervalMs: 500,
+    name: 'inbound',
+    redis: newRedis(),
+    bullConnection: { url: REDIS_URL },
+    prefix,
+    sink,
+    batchMax: 7,
+    concurrency: 10,
+    lockMs: 2000,
+    sweepIntervalMs: 500,
     retryPolicy: new RetryPolicy({ baseMs: 5, capMs: 40 }),
     ...extra,
   });
@@ -56,9 +75,17 @@ describe('OrderedLane', () => {
     const perKey = 30;
     // Interleave appends of all keys in small calls, as pollers do.
     for (let n = 0; n < perKey; n += 3) {
-      await lane.append(keys.flatMap((k) => [0, 1, 2].map((j) => ({ key: k, id: `${k}:${n + j}`, body: { id: `${k}:${n + j}`, text: `m${n + j}` } }))));
+      await lane.append(
+        keys.flatMap((k) => [0, 1, 2].map((j) => ({ key: k, id: `${k}:${n + j}`, body: { id: `${k}:${n + j}`, text: `m${n + j}` } }))),
+      );
     }
-    await until(async () => (await lane.pendingCount()) === 0 && sink.accepted.size === keys.length && [...sink.accepted.values()].every((l) => l.length >= perKey), { what: 'all delivered', timeoutMs: 30_000 });
+    await until(
+      async () =>
+        (await lane.pendingCount()) === 0 &&
+        sink.accepted.size === keys.length &&
+        [...sink.accepted.values()].every((l) => l.length >= perKey),
+      { what: 'all delivered', timeoutMs: 30_000 },
+    );
     for (const k of keys) {
       const seqs = sink.accepted.get(k)!;
       // Exactly once, in order, no gaps.
@@ -69,10 +96,22 @@ describe('OrderedLane', () => {
   it('answers a repeated id with its first seq and stores nothing new', async () => {
     const sink = new FlakySink();
     const lane = makeLane(sink);
-    const a = await lane.append([{ key: 'k', id: 'k:1', body: { id: 'k:1', text: 'a' } }, { key: 'k', id: 'k:2', body: { id: 'k:2', text: 'b' } }]);
-    const b = await lane.append([{ key: 'k', id: 'k:2', body: { id: 'k:2', text: 'b again' } }, { key: 'k', id: 'k:3', body: { id: 'k:3', text: 'c' } }]);
-    expect(a.map((r) => [r.seq, r.duplicate])).toEqual([[1, false], [2, false]]);
-    expect(b.map((r) => [r.seq, r.duplicate])).toEqual([[2, true], [3, false]]);
+    const a = await lane.append([
+      { key: 'k', id: 'k:1', body: { id: 'k:1', text: 'a' } },
+      { key: 'k', id: 'k:2', body: { id: 'k:2', text: 'b' } },
+    ]);
+    const b = await lane.append([
+      { key: 'k', id: 'k:2', body: { id: 'k:2', text: 'b again' } },
+      { key: 'k', id: 'k:3', body: { id: 'k:3', text: 'c' } },
+    ]);
+    expect(a.map((r) => [r.seq, r.duplicate])).toEqual([
+      [1, false],
+      [2, false],
+    ]);
+    expect(b.map((r) => [r.seq, r.duplicate])).toEqual([
+      [2, true],
+      [3, false],
+    ]);
     expect((await lane.pending('k')).map((i) => i.body.text)).toEqual(['a', 'b', 'c']);
   });
 
@@ -81,7 +120,9 @@ describe('OrderedLane', () => {
     const lane = makeLane(sink);
     await lane.start();
     await lane.append(['ok1', 'bad #reject', 'ok2'].map((t, i) => ({ key: 'c', id: `c:${i}`, body: { id: `c:${i}`, text: t } })));
-    await until(async () => (sink.accepted.get('c')?.length ?? 0) === 2 && (await lane.deadQueue.getFailedCount()) === 1, { what: 'rejected parked' });
+    await until(async () => (sink.accepted.get('c')?.length ?? 0) === 2 && (await lane.deadQueue.getFailedCount()) === 1, {
+      what: 'rejected parked',
+    });
     expect(sink.accepted.get('c')).toEqual([1, 3]);
     const [failed] = await lane.deadQueue.getFailed();
     expect(failed.failedReason).toBe('bad data');
@@ -108,10 +149,16 @@ describe('OrderedLane', () => {
     const sink = new FlakySink();
     // No sweep within the test: every delivery below must come from a kick.
     const lane = makeLane(sink, { sweepIntervalMs: 600_000 });
-    for (let i = 1; i <= 40; i++) await lane.append([{ key: 'busy', id: `busy:${i}`, body: { id: `busy:${i}`, text: `m${i}` } }, { key: 'other', id: `other:${i}`, body: { id: `other:${i}`, text: `m${i}` } }]);
+    for (let i = 1; i <= 40; i++)
+      await lane.append([
+        { key: 'busy', id: `busy:${i}`, body: { id: `busy:${i}`, text: `m${i}` } },
+        { key: 'other', id: `other:${i}`, body: { id: `other:${i}`, text: `m${i}` } },
+      ]);
     expect(await lane.queue.getWaitingCount()).toBe(2);
     await lane.start();
-    await until(() => (sink.accepted.get('busy')?.length ?? 0) === 40 && (sink.accepted.get('other')?.length ?? 0) === 40, { what: 'all delivered' });
+    await until(() => (sink.accepted.get('busy')?.length ?? 0) === 40 && (sink.accepted.get('other')?.length ?? 0) === 40, {
+      what: 'all delivered',
+    });
     // Once the kick has started, a new append queues a kick of its own (nothing waits for the sweep).
     await lane.append([{ key: 'busy', id: 'busy:41', body: { id: 'busy:41', text: 'late' } }]);
     await until(() => sink.accepted.get('busy')?.length === 41, { what: 'late item delivered' });
@@ -119,19 +166,29 @@ describe('OrderedLane', () => {
   });
 
   it('tells a sink when its lock was taken over, so a stalled driver stops before its next side effect', async () => {
-    const prefix = uniquePrefix('lane'); prefixes.push(prefix);
+    const prefix = uniquePrefix('lane');
+    prefixes.push(prefix);
     const redis = newRedis();
     const sent: { seq: number; whileOwnedBy: string | null }[] = [];
     let stalled = false;
     const lockKey = `${prefix}:lane:outbound:lock:c`;
     const lane = new OrderedLane<Body>({
-      name: 'outbound', redis, bullConnection: { url: REDIS_URL }, prefix, batchMax: 10, lockMs: 2000, sweepIntervalMs: 200,
+      name: 'outbound',
+      redis,
+      bullConnection: { url: REDIS_URL },
+      prefix,
+      batchMax: 10,
+      lockMs: 2000,
+      sweepIntervalMs: 200,
       retryPolicy: new RetryPolicy({ baseMs: 5, capMs: 40 }),
       sink: {
         async deliver(_key, items, ctx) {
           const out: ItemOutcome[] = [];
           for (const it of items) {
-            if (!(await ctx.stillOwner())) { out.push({ kind: 'retry', error: new Error('taken over') }); break; }
+            if (!(await ctx.stillOwner())) {
+              out.push({ kind: 'retry', error: new Error('taken over') });
+              break;
+            }
             sent.push({ seq: it.seq, whileOwnedBy: await redis.get(lockKey) });
             out.push({ kind: 'done' });
             if (it.seq === 1 && !stalled) {

@@ -16,8 +16,10 @@ function limiter(prefix: string): RateLimiter {
 
 describe('RateLimiter (GCRA in Redis)', () => {
   it('admits exactly the burst across two connections racing, then asks to wait', async () => {
-    const prefix = uniquePrefix('rate'); prefixes.push(prefix);
-    const a = limiter(prefix); const b = limiter(prefix);
+    const prefix = uniquePrefix('rate');
+    prefixes.push(prefix);
+    const a = limiter(prefix);
+    const b = limiter(prefix);
     const rule = { key: a.key('bot', 'x'), intervalMs: 60_000, burst: 3 };
     const waits = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).tryAcquire([rule])));
     expect(waits.filter((w) => w === 0)).toHaveLength(3);
@@ -28,7 +30,8 @@ describe('RateLimiter (GCRA in Redis)', () => {
   });
 
   it('charges nothing when one of several rules refuses', async () => {
-    const prefix = uniquePrefix('rate'); prefixes.push(prefix);
+    const prefix = uniquePrefix('rate');
+    prefixes.push(prefix);
     const l = limiter(prefix);
     const bot = { key: l.key('bot'), intervalMs: 60_000 };
     const chatA = { key: l.key('chat', 'a'), intervalMs: 60_000 };
@@ -41,7 +44,8 @@ describe('RateLimiter (GCRA in Redis)', () => {
   });
 
   it('acquire waits for the next slot, or gives up with retryAfterMs beyond maxWaitMs', async () => {
-    const prefix = uniquePrefix('rate'); prefixes.push(prefix);
+    const prefix = uniquePrefix('rate');
+    prefixes.push(prefix);
     const l = limiter(prefix);
     const fast = { key: l.key('fast'), intervalMs: 150 };
     expect(await l.tryAcquire([fast])).toBe(0);
@@ -59,7 +63,8 @@ describe('RateLimiter (GCRA in Redis)', () => {
   });
 
   it('an aborted wait resolves at once, not allowed', async () => {
-    const prefix = uniquePrefix('rate'); prefixes.push(prefix);
+    const prefix = uniquePrefix('rate');
+    prefixes.push(prefix);
     const l = limiter(prefix);
     const rule = { key: l.key('r'), intervalMs: 10_000 };
     await l.tryAcquire([rule]);
@@ -70,7 +75,8 @@ describe('RateLimiter (GCRA in Redis)', () => {
   });
 
   it('an event of cost 3 goes at once and holds the next 3 slots', async () => {
-    const prefix = uniquePrefix('rate'); prefixes.push(prefix);
+    const prefix = uniquePrefix('rate');
+    prefixes.push(prefix);
     const l = limiter(prefix);
     const key = l.key('c');
     expect(await l.tryAcquire([{ key, intervalMs: 10_000, cost: 3 }])).toBe(0);
@@ -80,7 +86,8 @@ describe('RateLimiter (GCRA in Redis)', () => {
   });
 
   it('rejects a rule without a positive interval', async () => {
-    const prefix = uniquePrefix('rate'); prefixes.push(prefix);
+    const prefix = uniquePrefix('rate');
+    prefixes.push(prefix);
     const l = limiter(prefix);
     await expect(l.tryAcquire([{ key: l.key('z'), intervalMs: 0 }])).rejects.toThrow(/intervalMs/);
   });

@@ -16,29 +16,41 @@ function sem(key: string, extra: Partial<ConstructorParameters<typeof RedisSemap
 
 describe('RedisSemaphore', () => {
   it('never lets more than the limit hold at once, across two connections', async () => {
-    const key = uniquePrefix('sem'); prefixes.push(key);
-    const a = sem(key); const b = sem(key);
-    let inside = 0; let peak = 0;
-    await Promise.all(Array.from({ length: 40 }, async (_, i) => {
-      const p = await (i % 2 ? a : b).acquire(3);
-      inside++; peak = Math.max(peak, inside);
-      await new Promise((r) => setImmediate(r));
-      inside--;
-      await p.release();
-    }));
+    const key = uniquePrefix('sem');
+    prefixes.push(key);
+    const a = sem(key);
+    const b = sem(key);
+    let inside = 0;
+    let peak = 0;
+    await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        const p = await (i % 2 ? a : b).acquire(3);
+        inside++;
+        peak = Math.max(peak, inside);
+        await new Promise((r) => setImmediate(r));
+        inside--;
+        await p.release();
+      }),
+    );
     expect(peak).toBeLessThanOrEqual(3);
     expect(peak).toBeGreaterThan(0);
     expect(await a.holders()).toBe(0);
   });
 
   it('admits waiters first come, first served', async () => {
-    const key = uniquePrefix('sem'); prefixes.push(key);
+    const key = uniquePrefix('sem');
+    prefixes.push(key);
     const s = sem(key);
     const first = await s.acquire(1);
     const order: number[] = [];
     const waiters: Promise<void>[] = [];
     for (let i = 0; i < 5; i++) {
-      waiters.push(s.acquire(1).then(async (p) => { order.push(i); await p.release(); }));
+      waiters.push(
+        s.acquire(1).then(async (p) => {
+          order.push(i);
+          await p.release();
+        }),
+      );
       // The next waiter starts only once this one holds its ticket.
       await until(async () => (await s.waiting()) === i + 1, { what: `waiter ${i} in line` });
     }
@@ -47,8 +59,9 @@ describe('RedisSemaphore', () => {
     expect(order).toEqual([0, 1, 2, 3, 4]);
   });
 
-  it('times out with the place given up, and a dead holder\'s permit falls free', async () => {
-    const key = uniquePrefix('sem'); prefixes.push(key);
+  it("times out with the place given up, and a dead holder's permit falls free", async () => {
+    const key = uniquePrefix('sem');
+    prefixes.push(key);
     const s = sem(key, { holdTtlMs: 200 });
     await s.acquire(1); // never released nor renewed: its holder "died"
     await expect(s.acquire(1, { waitMs: 50 })).rejects.toBeInstanceOf(SemaphoreTimeoutError);

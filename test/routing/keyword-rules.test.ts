@@ -29,7 +29,9 @@ describe('keyword rules', () => {
   });
 
   it('validation names the bad field', () => {
-    expect(() => validateRules({ rules: [{ keywords: [], group: 'g' }] })).toThrow('Field "rules.0.keywords" must be a non-empty list of strings.');
+    expect(() => validateRules({ rules: [{ keywords: [], group: 'g' }] })).toThrow(
+      'Field "rules.0.keywords" must be a non-empty list of strings.',
+    );
     expect(() => validateRules([{ keywords: ['a'] }])).toThrow('Field "rules.0" needs "group" or "operatorId".');
     expect(() => validateRules([{ keywords: ['a', 5], group: 'g' }])).toThrow('Field "rules.0.keywords.1" must be a non-empty string.');
     expect(() => validateRules('x')).toThrow('Field "rules" must be a list of rules.');

@@ -13,15 +13,29 @@ import { newRedis, until } from '../helpers/redis.ts';
 import { errorOf, inbound, PETROVA, startOperators, type OperatorsHarness } from '../operators/operators-helpers.ts';
 
 let h: OperatorsHarness | null = null;
-afterEach(async () => { await h?.stop(); h = null; });
+afterEach(async () => {
+  await h?.stop();
+  h = null;
+});
 
 const stored = (id: string) => until(() => h!.stack.onec.storedMessage(id), { what: `message ${id} in 1C` });
 const eventsOf = (chatId: string) => h!.stack.onec.state().routing.events.filter((e) => e.chatId === chatId);
 const api = (method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown, token?: string) =>
-  h!.app.inject({ method, url, headers: { authorization: `Bearer ${token ?? h!.apiToken}` }, ...(payload === undefined ? {} : { payload: payload as object }) });
+  h!.app.inject({
+    method,
+    url,
+    headers: { authorization: `Bearer ${token ?? h!.apiToken}` },
+    ...(payload === undefined ? {} : { payload: payload as object }),
+  });
 const chatUrl = (chatId: string) => `/api/v1/chats/${encodeURIComponent(chatId)}`;
 const reply = (chatId: string, operatorId: string, n = 1): OutboundMessage => ({
-  id: `out-${operatorId}-${n}`, chatId, text: 'Здравствуйте', media: [], replyTo: null, operatorId, createdAt: new Date().toISOString(),
+  id: `out-${operatorId}-${n}`,
+  chatId,
+  text: 'Здравствуйте',
+  media: [],
+  replyTo: null,
+  operatorId,
+  createdAt: new Date().toISOString(),
 });
 
 describe('chat routing', () => {
@@ -43,13 +57,28 @@ describe('chat routing', () => {
 
   it('keyword rules set over the API pick the group or operator from the first message (Cyrillic, ё/е, case)', async () => {
     h = await startOperators();
-    const put = await api('PUT', '/api/v1/routing/rules', { rules: [{ keywords: ['счёт', 'оплат'], group: 'billing' }, { keywords: ['Жалоба'], operatorId: 'u-petrova' }] });
+    const put = await api('PUT', '/api/v1/routing/rules', {
+      rules: [
+        { keywords: ['счёт', 'оплат'], group: 'billing' },
+        { keywords: ['Жалоба'], operatorId: 'u-petrova' },
+      ],
+    });
     expect(put.statusCode).toBe(200);
-    expect((await api('GET', '/api/v1/routing/rules')).json()).toEqual({ rules: [{ keywords: ['счёт', 'оплат'], group: 'billing' }, { keywords: ['Жалоба'], operatorId: 'u-petrova' }] });
+    expect((await api('GET', '/api/v1/routing/rules')).json()).toEqual({
+      rules: [
+        { keywords: ['счёт', 'оплат'], group: 'billing' },
+        { keywords: ['Жалоба'], operatorId: 'u-petrova' },
+      ],
+    });
     const bad = await api('PUT', '/api/v1/routing/rules', { rules: [{ keywords: ['x'] }] });
     expect(bad.statusCode).toBe(400);
     expect(errorOf(bad).message).toBe('Field "rules.0" needs "group" or "operatorId".');
-    await h.connector.ctx.inbound.ingest([inbound('200', 1, 'Пришлите СЧЕТ'), inbound('200', 2, 'жалоба'), inbound('201', 1, 'ЖАЛОБА на курьера'), inbound('202', 1, 'Привет')]);
+    await h.connector.ctx.inbound.ingest([
+      inbound('200', 1, 'Пришлите СЧЕТ'),
+      inbound('200', 2, 'жалоба'),
+      inbound('201', 1, 'ЖАЛОБА на курьера'),
+      inbound('202', 1, 'Привет'),
+    ]);
     expect((await stored('tg:test_bot:200:1')).route).toEqual({ status: 'queued', operatorId: null, group: 'billing' });
     // Only the first message of a chat picks.
     expect((await stored('tg:test_bot:200:2')).route).toEqual({ status: 'queued', operatorId: null, group: 'billing' });

@@ -37,7 +37,12 @@ export function grammySignal(signal: AbortSignal | undefined): GrammySignal {
 }
 
 class DownloadError extends Error {
-  constructor(message: string, readonly transient: boolean) { super(message); }
+  constructor(
+    message: string,
+    readonly transient: boolean,
+  ) {
+    super(message);
+  }
 }
 
 async function fetchOne(ctx: MediaDownloadContext, chatKey: string, p: PendingMedia): Promise<MediaRef> {
@@ -73,13 +78,24 @@ async function fetchOne(ctx: MediaDownloadContext, chatKey: string, p: PendingMe
   });
 }
 
-const KIND_WORD: Record<string, string> = { photo: 'photo', video: 'video', voice: 'voice message', audio: 'audio file', document: 'document', sticker: 'sticker' };
+const KIND_WORD: Record<string, string> = {
+  photo: 'photo',
+  video: 'video',
+  voice: 'voice message',
+  audio: 'audio file',
+  document: 'document',
+  sticker: 'sticker',
+};
 
 /**
  * Downloads every pending file and puts the MediaRefs (or the notes) on their messages.
  * Returns the messages in the same order. Throws only when `signal` aborted.
  */
-export async function attachMedia(ctx: MediaDownloadContext, messages: NewInboundMessage[], pending: PendingMedia[]): Promise<NewInboundMessage[]> {
+export async function attachMedia(
+  ctx: MediaDownloadContext,
+  messages: NewInboundMessage[],
+  pending: PendingMedia[],
+): Promise<NewInboundMessage[]> {
   if (pending.length === 0) return messages;
   const byId = new Map(messages.map((m) => [m.id, { ...m, media: [...m.media] }]));
   const attempts = ctx.attempts ?? 3;

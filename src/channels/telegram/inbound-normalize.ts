@@ -28,9 +28,7 @@ export interface PendingMedia {
   size: number | null;
 }
 
-export type NormalizeResult =
-  | { ok: NewInboundMessage[]; media: PendingMedia[] }
-  | { malformed: string };
+export type NormalizeResult = { ok: NewInboundMessage[]; media: PendingMedia[] } | { malformed: string };
 
 export interface NormalizeOptions {
   /** The bot's username (without `@`). */
@@ -71,9 +69,18 @@ function senderOf(msg: Obj, chat: Obj): Sender {
 
 const iso = (unix: number): string => new Date(unix * 1000).toISOString();
 
-interface Ctx { account: string; receivedAt: string }
+interface Ctx {
+  account: string;
+  receivedAt: string;
+}
 
-interface Located { chat: Obj; chatId: number; chatKey: string; messageId: number; date: number }
+interface Located {
+  chat: Obj;
+  chatId: number;
+  chatKey: string;
+  messageId: number;
+  date: number;
+}
 
 function locate(msg: Obj, ctx: Ctx): Located | string {
   const chat = obj(msg.chat);
@@ -111,12 +118,44 @@ const SERVICE: Record<string, (v: unknown, msg: Obj) => string> = {
 
 /** Keys of a Message that are not its content. */
 const META = new Set([
-  'message_id', 'message_thread_id', 'from', 'sender_chat', 'sender_boost_count', 'sender_business_bot', 'date', 'business_connection_id',
-  'chat', 'forward_origin', 'is_topic_message', 'is_automatic_forward', 'reply_to_message', 'external_reply', 'quote', 'reply_to_story',
-  'via_bot', 'edit_date', 'has_protected_content', 'is_from_offline', 'media_group_id', 'author_signature', 'link_preview_options',
-  'effect_id', 'show_caption_above_media', 'has_media_spoiler', 'reply_markup', 'entities', 'caption', 'caption_entities',
-  'forward_from', 'forward_from_chat', 'forward_from_message_id', 'forward_signature', 'forward_sender_name', 'forward_date',
-  'paid_star_count', 'sender_tag',
+  'message_id',
+  'message_thread_id',
+  'from',
+  'sender_chat',
+  'sender_boost_count',
+  'sender_business_bot',
+  'date',
+  'business_connection_id',
+  'chat',
+  'forward_origin',
+  'is_topic_message',
+  'is_automatic_forward',
+  'reply_to_message',
+  'external_reply',
+  'quote',
+  'reply_to_story',
+  'via_bot',
+  'edit_date',
+  'has_protected_content',
+  'is_from_offline',
+  'media_group_id',
+  'author_signature',
+  'link_preview_options',
+  'effect_id',
+  'show_caption_above_media',
+  'has_media_spoiler',
+  'reply_markup',
+  'entities',
+  'caption',
+  'caption_entities',
+  'forward_from',
+  'forward_from_chat',
+  'forward_from_message_id',
+  'forward_signature',
+  'forward_sender_name',
+  'forward_date',
+  'paid_star_count',
+  'sender_tag',
 ]);
 
 function fileOf(v: unknown, mime: string, fileName: string | null = null): Omit<PendingMedia, 'messageId'> | null {
@@ -124,15 +163,19 @@ function fileOf(v: unknown, mime: string, fileName: string | null = null): Omit<
   const fileId = str(f?.file_id);
   if (!f || !fileId) return null;
   return {
-    fileId, fileUniqueId: str(f.file_unique_id) ?? fileId, mime: str(f.mime_type) ?? mime,
-    fileName: str(f.file_name) ?? fileName, size: num(f.file_size),
+    fileId,
+    fileUniqueId: str(f.file_unique_id) ?? fileId,
+    mime: str(f.mime_type) ?? mime,
+    fileName: str(f.file_name) ?? fileName,
+    size: num(f.file_size),
   };
 }
 
 function largestPhoto(v: unknown): unknown {
   if (!Array.isArray(v) || v.length === 0) return null;
   return v.reduce((best: unknown, p: unknown) => {
-    const a = obj(best); const b = obj(p);
+    const a = obj(best);
+    const b = obj(p);
     if (!b) return best;
     if (!a) return b;
     const area = (x: Obj) => (num(x.width) ?? 0) * (num(x.height) ?? 0) || (num(x.file_size) ?? 0);
@@ -148,10 +191,18 @@ function fromMessage(msg: Obj, ctx: Ctx): { message: NewInboundMessage; media: P
   const reply = obj(msg.reply_to_message);
   const replyId = num(reply?.message_id);
   const base = {
-    id, chatId: at.chatKey, channel: 'telegram' as const, account: ctx.account, chat: chatInfo(at.chat),
-    sender: senderOf(msg, at.chat), text: str(msg.text) ?? str(msg.caption), media: [],
-    replyTo: replyId === null ? null : buildMessageId(at.chatKey, replyId), target: null,
-    sentAt: iso(at.date), receivedAt: ctx.receivedAt,
+    id,
+    chatId: at.chatKey,
+    channel: 'telegram' as const,
+    account: ctx.account,
+    chat: chatInfo(at.chat),
+    sender: senderOf(msg, at.chat),
+    text: str(msg.text) ?? str(msg.caption),
+    media: [],
+    replyTo: replyId === null ? null : buildMessageId(at.chatKey, replyId),
+    target: null,
+    sentAt: iso(at.date),
+    receivedAt: ctx.receivedAt,
   };
   let file: Omit<PendingMedia, 'messageId'> | null = null;
   const withFile = (kind: 'photo' | 'video' | 'voice' | 'audio' | 'document' | 'sticker', f: typeof file) => {
@@ -177,7 +228,8 @@ function fromMessage(msg: Obj, ctx: Ctx): { message: NewInboundMessage; media: P
     message = { ...withFile('sticker', fileOf(sticker, mime)), text: str(sticker.emoji) };
   } else if (venue || location) {
     const loc = obj(venue?.location) ?? location ?? {};
-    const lat = num(loc.latitude); const lon = num(loc.longitude);
+    const lat = num(loc.latitude);
+    const lon = num(loc.longitude);
     if (lat === null || lon === null) return 'location without coordinates';
     const name = venue ? [str(venue.title), str(venue.address)].filter(Boolean).join(', ') || null : null;
     message = { ...base, kind: 'location', location: { lat, lon, name } };
@@ -195,11 +247,22 @@ function fromMessage(msg: Obj, ctx: Ctx): { message: NewInboundMessage; media: P
     if (serviceKey) message = { ...base, kind: 'service', text: SERVICE[serviceKey](msg[serviceKey], msg) };
     else {
       const other = Object.keys(msg).find((k) => !META.has(k));
-      message = { ...base, kind: 'service', text: other ? `The customer sent a message of a type the connector does not support (${other})` : 'An empty message' };
+      message = {
+        ...base,
+        kind: 'service',
+        text: other ? `The customer sent a message of a type the connector does not support (${other})` : 'An empty message',
+      };
     }
   }
   const f = file as Omit<PendingMedia, 'messageId'> | null;
-  if ((message.kind === 'photo' || message.kind === 'video' || message.kind === 'voice' || message.kind === 'audio' || message.kind === 'document') && !f) {
+  if (
+    (message.kind === 'photo' ||
+      message.kind === 'video' ||
+      message.kind === 'voice' ||
+      message.kind === 'audio' ||
+      message.kind === 'document') &&
+    !f
+  ) {
     return `${message.kind} without a file_id`;
   }
   return { message, media: f ? { ...f, messageId: id } : null };
@@ -211,9 +274,19 @@ function fromEdit(msg: Obj, ctx: Ctx): NewInboundMessage | string {
   const editDate = num(msg.edit_date) ?? at.date;
   const target = buildMessageId(at.chatKey, at.messageId);
   return {
-    id: `${target}:edit:${editDate}`, chatId: at.chatKey, channel: 'telegram', account: ctx.account, chat: chatInfo(at.chat),
-    sender: senderOf(msg, at.chat), kind: 'edit', text: str(msg.text) ?? str(msg.caption), media: [], replyTo: null, target,
-    sentAt: iso(editDate), receivedAt: ctx.receivedAt,
+    id: `${target}:edit:${editDate}`,
+    chatId: at.chatKey,
+    channel: 'telegram',
+    account: ctx.account,
+    chat: chatInfo(at.chat),
+    sender: senderOf(msg, at.chat),
+    kind: 'edit',
+    text: str(msg.text) ?? str(msg.caption),
+    media: [],
+    replyTo: null,
+    target,
+    sentAt: iso(editDate),
+    receivedAt: ctx.receivedAt,
   };
 }
 
@@ -233,9 +306,19 @@ function fromReaction(ev: Obj, ctx: Ctx): NewInboundMessage | string {
   const who = num(obj(ev.user)?.id) ?? num(obj(ev.actor_chat)?.id) ?? 'anonymous';
   const text = ev.new_reaction.map(reactionText).filter(Boolean).join('');
   return {
-    id: `${target}:reaction:${at.date}:${who}`, chatId: at.chatKey, channel: 'telegram', account: ctx.account, chat: chatInfo(at.chat),
-    sender: senderOf(ev, at.chat), kind: 'reaction', text: text || null, media: [], replyTo: null, target,
-    sentAt: iso(at.date), receivedAt: ctx.receivedAt,
+    id: `${target}:reaction:${at.date}:${who}`,
+    chatId: at.chatKey,
+    channel: 'telegram',
+    account: ctx.account,
+    chat: chatInfo(at.chat),
+    sender: senderOf(ev, at.chat),
+    kind: 'reaction',
+    text: text || null,
+    media: [],
+    replyTo: null,
+    target,
+    sentAt: iso(at.date),
+    receivedAt: ctx.receivedAt,
   };
 }
 
@@ -250,12 +333,14 @@ export function normalizeUpdate(update: unknown, opts: NormalizeOptions): Normal
     const body = obj(u[kind]);
     if (!body) return { malformed: `${kind} is not an object` };
     switch (kind) {
-      case 'message': case 'channel_post': {
+      case 'message':
+      case 'channel_post': {
         const r = fromMessage(body, ctx);
         if (typeof r === 'string') return { malformed: `${kind}: ${r}` };
         return { ok: [r.message], media: r.media ? [r.media] : [] };
       }
-      case 'edited_message': case 'edited_channel_post': {
+      case 'edited_message':
+      case 'edited_channel_post': {
         const r = fromEdit(body, ctx);
         return typeof r === 'string' ? { malformed: `${kind}: ${r}` } : { ok: [r], media: [] };
       }

@@ -14,8 +14,15 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Bot, GrammyError, HttpError } from 'grammy';
 import {
-  describeError, silentLogger, type AccountConnectionState, type AccountRunner, type AccountState, type InboundSink,
-  type Logger, type MediaStore, type NewInboundMessage,
+  describeError,
+  silentLogger,
+  type AccountConnectionState,
+  type AccountRunner,
+  type AccountState,
+  type InboundSink,
+  type Logger,
+  type MediaStore,
+  type NewInboundMessage,
 } from '../../core/index.ts';
 import { normalizeUpdate, updateIdOf, type PendingMedia } from './inbound-normalize.ts';
 import { attachMedia, grammySignal, redact } from './inbound-media.ts';
@@ -74,8 +81,14 @@ export class TelegramPoller extends EventEmitter implements AccountRunner {
     const apiRoot = (opts.apiRoot ?? 'https://api.telegram.org').replace(/\/+$/, '');
     const pollTimeoutS = opts.pollTimeoutS ?? 25;
     this.opts = {
-      token: opts.token, apiRoot, mediaStore: opts.mediaStore, pollTimeoutS, limit: opts.limit ?? 100,
-      backoffMinMs: opts.backoffMinMs ?? 1000, backoffMaxMs: opts.backoffMaxMs ?? 30_000, onAccount: opts.onAccount,
+      token: opts.token,
+      apiRoot,
+      mediaStore: opts.mediaStore,
+      pollTimeoutS,
+      limit: opts.limit ?? 100,
+      backoffMinMs: opts.backoffMinMs ?? 1000,
+      backoffMaxMs: opts.backoffMaxMs ?? 30_000,
+      onAccount: opts.onAccount,
     };
     this.leaseKey = `tg:${botIdOf(opts.token)}`;
     this.log = (opts.logger ?? silentLogger).child({ bot: this.leaseKey });
@@ -84,9 +97,13 @@ export class TelegramPoller extends EventEmitter implements AccountRunner {
   }
 
   /** The bot's username once getMe answered. */
-  get account(): string | null { return this.username; }
+  get account(): string | null {
+    return this.username;
+  }
 
-  state(): AccountState { return { ...this.st }; }
+  state(): AccountState {
+    return { ...this.st };
+  }
 
   private setState(state: AccountConnectionState, lastError: string | null = null): void {
     if (this.st.state === state && this.st.lastError === lastError && this.st.account === (this.username ?? this.leaseKey)) return;
@@ -114,7 +131,9 @@ export class TelegramPoller extends EventEmitter implements AccountRunner {
     // Confirm what we stored, so the next poller (maybe on another instance) does not get it again.
     if (this.offset !== undefined && this.offset !== this.confirmedOffset && this.st.state !== 'error') {
       await this.bot.api.getUpdates({ offset: this.offset, limit: 1, timeout: 0 }).then(
-        () => { this.confirmedOffset = this.offset; },
+        () => {
+          this.confirmedOffset = this.offset;
+        },
         () => undefined,
       );
     }
@@ -141,7 +160,10 @@ export class TelegramPoller extends EventEmitter implements AccountRunner {
         return false;
       }
       if (err.error_code === 409) {
-        this.log.warn({ description: err.description }, 'Telegram reports a conflict: another poller or a webhook uses this bot; backing off');
+        this.log.warn(
+          { description: err.description },
+          'Telegram reports a conflict: another poller or a webhook uses this bot; backing off',
+        );
         this.setState('connecting', `conflict: ${err.description}`);
         await this.pause(this.backoffMs(), signal);
         return true;
@@ -180,9 +202,15 @@ export class TelegramPoller extends EventEmitter implements AccountRunner {
       let updates: unknown[];
       try {
         const sent = this.offset;
-        updates = await this.bot.api.getUpdates({
-          offset: sent, limit: this.opts.limit, timeout: this.opts.pollTimeoutS, allowed_updates: [...ALLOWED_UPDATES],
-        }, grammySignal(signal));
+        updates = await this.bot.api.getUpdates(
+          {
+            offset: sent,
+            limit: this.opts.limit,
+            timeout: this.opts.pollTimeoutS,
+            allowed_updates: [...ALLOWED_UPDATES],
+          },
+          grammySignal(signal),
+        );
         this.confirmedOffset = sent;
       } catch (err) {
         if (!(await this.onError(err, 'getUpdates', signal))) return;
@@ -212,7 +240,11 @@ export class TelegramPoller extends EventEmitter implements AccountRunner {
       pending.push(...r.media);
     }
     try {
-      messages = await attachMedia({ api: this.bot.api, token: this.opts.token, apiRoot: this.opts.apiRoot, store: this.opts.mediaStore, logger: this.log, signal }, messages, pending);
+      messages = await attachMedia(
+        { api: this.bot.api, token: this.opts.token, apiRoot: this.opts.apiRoot, store: this.opts.mediaStore, logger: this.log, signal },
+        messages,
+        pending,
+      );
     } catch {
       return; // stopping: leave the batch unconfirmed
     }
@@ -220,7 +252,10 @@ export class TelegramPoller extends EventEmitter implements AccountRunner {
       try {
         await sink.ingest(messages);
       } catch (err) {
-        this.log.error({ err: describeError(err), count: messages.length }, 'storing inbound Telegram messages failed; they stay unconfirmed and come again');
+        this.log.error(
+          { err: describeError(err), count: messages.length },
+          'storing inbound Telegram messages failed; they stay unconfirmed and come again',
+        );
         await this.pause(this.backoffMs(), signal);
         return;
       }

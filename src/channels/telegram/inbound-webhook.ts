@@ -11,7 +11,14 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GrammyError, type Bot } from 'grammy';
 import {
-  describeError, silentLogger, type AccountConnectionState, type AccountRunner, type AccountState, type InboundSink, type Logger, type MediaStore,
+  describeError,
+  silentLogger,
+  type AccountConnectionState,
+  type AccountRunner,
+  type AccountState,
+  type InboundSink,
+  type Logger,
+  type MediaStore,
 } from '../../core/index.ts';
 import { normalizeUpdate, updateIdOf } from './inbound-normalize.ts';
 import { attachMedia, grammySignal, redact } from './inbound-media.ts';
@@ -73,9 +80,13 @@ export class TelegramWebhookRunner extends EventEmitter implements AccountRunner
     this.st = { channel: 'telegram', account: this.leaseKey, state: 'stopped', since: new Date().toISOString(), lastError: null };
   }
 
-  get account(): string | null { return this.username; }
+  get account(): string | null {
+    return this.username;
+  }
 
-  state(): AccountState { return { ...this.st }; }
+  state(): AccountState {
+    return { ...this.st };
+  }
 
   private setState(state: AccountConnectionState, lastError: string | null = null): void {
     this.st = { channel: 'telegram', account: this.username ?? this.leaseKey, state, since: new Date().toISOString(), lastError };
@@ -146,7 +157,13 @@ export class TelegramWebhookRunner extends EventEmitter implements AccountRunner
     const sink = this.sink;
     const account = this.username;
     if (!sink || !account) {
-      return { status: 503, error: { code: 'account_not_running', message: 'This bot does not take updates on this instance right now; Telegram will deliver again.' } };
+      return {
+        status: 503,
+        error: {
+          code: 'account_not_running',
+          message: 'This bot does not take updates on this instance right now; Telegram will deliver again.',
+        },
+      };
     }
     const updateId = updateIdOf(body);
     const r = normalizeUpdate(body, { account });
@@ -155,11 +172,18 @@ export class TelegramWebhookRunner extends EventEmitter implements AccountRunner
       return { status: 200 };
     }
     try {
-      const messages = await attachMedia({ api: this.bot.api, token: this.opts.token, apiRoot: this.apiRoot, store: this.opts.mediaStore, logger: this.log }, r.ok, r.media);
+      const messages = await attachMedia(
+        { api: this.bot.api, token: this.opts.token, apiRoot: this.apiRoot, store: this.opts.mediaStore, logger: this.log },
+        r.ok,
+        r.media,
+      );
       await sink.ingest(messages);
       return { status: 200 };
     } catch (err) {
-      this.log.error({ updateId, err: redact(describeError(err), this.opts.token) }, 'storing a Telegram webhook update failed; Telegram will deliver it again');
+      this.log.error(
+        { updateId, err: redact(describeError(err), this.opts.token) },
+        'storing a Telegram webhook update failed; Telegram will deliver it again',
+      );
       return { status: 500, error: { code: 'ingest_failed', message: 'The update could not be stored; Telegram will deliver it again.' } };
     }
   }

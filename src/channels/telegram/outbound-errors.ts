@@ -12,7 +12,12 @@ export function classifyTelegramError(err: unknown): unknown {
     const code = err.error_code;
     if (code === 429) {
       const s = err.parameters.retry_after ?? 1;
-      return new RemoteRefusedError('telegram_rate_limited', `Telegram asks to wait ${s} s before sending more.`, { retryable: true, retryAfterMs: s * 1000, httpStatus: 429, cause: err });
+      return new RemoteRefusedError('telegram_rate_limited', `Telegram asks to wait ${s} s before sending more.`, {
+        retryable: true,
+        retryAfterMs: s * 1000,
+        httpStatus: 429,
+        cause: err,
+      });
     }
     if (code === 403 && /blocked/i.test(d)) {
       return new RemoteRefusedError('telegram_blocked', 'The customer blocked the bot', { httpStatus: 403, cause: err });
@@ -21,7 +26,10 @@ export function classifyTelegramError(err: unknown): unknown {
       return new RemoteRefusedError('telegram_chat_not_found', 'Telegram does not know this chat.', { httpStatus: 404, cause: err });
     }
     if (code === 400 && /message is too long/i.test(d)) {
-      return new RemoteRefusedError('telegram_message_too_long', 'Telegram refused the message as too long.', { httpStatus: 400, cause: err });
+      return new RemoteRefusedError('telegram_message_too_long', 'Telegram refused the message as too long.', {
+        httpStatus: 400,
+        cause: err,
+      });
     }
     if (code >= 500) {
       return new UnreachableError('telegram_server_error', `Telegram failed with ${code} (${d}).`, { cause: err });

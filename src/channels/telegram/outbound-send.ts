@@ -17,7 +17,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { GrammyError, HttpError, InputFile, type Bot } from 'grammy';
 import type { Message } from 'grammy/types';
 import {
-  buildMessageId, parseChatKey, ConnectorError, ValidationError, type MediaStore, type OutboundMedia, type OutboundMessage, type SendHooks, type SendResult,
+  buildMessageId,
+  parseChatKey,
+  ConnectorError,
+  ValidationError,
+  type MediaStore,
+  type OutboundMedia,
+  type OutboundMessage,
+  type SendHooks,
+  type SendResult,
 } from '../../core/index.ts';
 import { classifyTelegramError } from './outbound-errors.ts';
 import { splitText, TELEGRAM_CAPTION_LIMIT } from './outbound-split.ts';
@@ -94,9 +102,12 @@ export class TelegramSender {
       try {
         return await step(undefined);
       } catch (err) {
-        const wait = err instanceof GrammyError && err.error_code === 429 ? (err.parameters.retry_after ?? 1) * 1000
-          : (err instanceof HttpError || (err instanceof GrammyError && err.error_code >= 500)) && attempt < 3 ? 500 * attempt
-            : null;
+        const wait =
+          err instanceof GrammyError && err.error_code === 429
+            ? (err.parameters.retry_after ?? 1) * 1000
+            : (err instanceof HttpError || (err instanceof GrammyError && err.error_code >= 500)) && attempt < 3
+              ? 500 * attempt
+              : null;
         if (wait === null || Date.now() + wait > deadline) throw classifyTelegramError(err);
         await sleep(wait);
       }
@@ -120,11 +131,16 @@ export class TelegramSender {
       steps.push((reply) => {
         const other = { ...(caption !== undefined ? { caption } : {}), ...(reply ? { reply_parameters: reply } : {}) };
         switch (kind) {
-          case 'photo': return bot.api.sendPhoto(chatId, file(), other);
-          case 'voice': return bot.api.sendVoice(chatId, file(), other);
-          case 'audio': return bot.api.sendAudio(chatId, file(), other);
-          case 'video': return bot.api.sendVideo(chatId, file(), other);
-          default: return bot.api.sendDocument(chatId, file(), other);
+          case 'photo':
+            return bot.api.sendPhoto(chatId, file(), other);
+          case 'voice':
+            return bot.api.sendVoice(chatId, file(), other);
+          case 'audio':
+            return bot.api.sendAudio(chatId, file(), other);
+          case 'video':
+            return bot.api.sendVideo(chatId, file(), other);
+          default:
+            return bot.api.sendDocument(chatId, file(), other);
         }
       });
     }

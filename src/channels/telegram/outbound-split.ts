@@ -10,10 +10,10 @@ export const TELEGRAM_TEXT_LIMIT = 4096;
 export const TELEGRAM_CAPTION_LIMIT = 1024;
 
 const BOUNDARIES: RegExp[] = [
-  /\n[ \t]*\n+/g,            // paragraph
-  /\n/g,                     // line
-  /[.!?…。][)"'»”]*\s+/g,     // sentence end followed by space
-  /\s+/g,                    // word
+  /\n[ \t]*\n+/g, // paragraph
+  /\n/g, // line
+  /[.!?…。][)"'»”]*\s+/g, // sentence end followed by space
+  /\s+/g, // word
 ];
 
 function cutAt(window: string, minCut: number): number {

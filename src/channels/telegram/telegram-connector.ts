@@ -4,8 +4,17 @@
  */
 import type { Bot } from 'grammy';
 import {
-  describeError, silentLogger, ValidationError, type AccountRunner, type ChannelConnector, type Logger, type MediaStore, type OutboundCapable,
-  type OutboundMessage, type SendHooks, type SendResult,
+  describeError,
+  silentLogger,
+  ValidationError,
+  type AccountRunner,
+  type ChannelConnector,
+  type Logger,
+  type MediaStore,
+  type OutboundCapable,
+  type OutboundMessage,
+  type SendHooks,
+  type SendResult,
 } from '../../core/index.ts';
 import { botIdOf, createGrammyBot, TelegramPoller } from './inbound-poller.ts';
 import { TelegramWebhookRunner, type WebhookAnswer } from './inbound-webhook.ts';
@@ -63,24 +72,58 @@ export function createTelegramConnector(opts: TelegramConnectorOptions): Telegra
   const entries: BotEntry[] = [];
   const seen = new Set<string>();
   for (const token of opts.tokens) {
-    if (!/^\d+:[A-Za-z0-9_-]+$/.test(token)) throw new ValidationError(`A Telegram bot token (bot ${botIdOf(token)}) is not of the form <id>:<secret>.`, 'invalid_config');
+    if (!/^\d+:[A-Za-z0-9_-]+$/.test(token))
+      throw new ValidationError(`A Telegram bot token (bot ${botIdOf(token)}) is not of the form <id>:<secret>.`, 'invalid_config');
     if (seen.has(token)) continue;
     seen.add(token);
     const entry = { token, username: null, resolving: null } as Omit<BotEntry, 'runner' | 'sendBot'> as BotEntry;
-    const onAccount = (u: string) => { entry.username = u; };
-    entry.runner = mode === 'webhook'
-      ? new TelegramWebhookRunner({ token, apiRoot, webhookUrl: opts.webhookUrl as string, secret: opts.webhookSecret as string, mediaStore: opts.mediaStore, logger, backoffMinMs: opts.backoffMinMs, onAccount })
-      : new TelegramPoller({ token, apiRoot, mediaStore: opts.mediaStore, logger, pollTimeoutS: opts.pollTimeoutS, backoffMinMs: opts.backoffMinMs, backoffMaxMs: opts.backoffMaxMs, onAccount });
+    const onAccount = (u: string) => {
+      entry.username = u;
+    };
+    entry.runner =
+      mode === 'webhook'
+        ? new TelegramWebhookRunner({
+            token,
+            apiRoot,
+            webhookUrl: opts.webhookUrl as string,
+            secret: opts.webhookSecret as string,
+            mediaStore: opts.mediaStore,
+            logger,
+            backoffMinMs: opts.backoffMinMs,
+            onAccount,
+          })
+        : new TelegramPoller({
+            token,
+            apiRoot,
+            mediaStore: opts.mediaStore,
+            logger,
+            pollTimeoutS: opts.pollTimeoutS,
+            backoffMinMs: opts.backoffMinMs,
+            backoffMaxMs: opts.backoffMaxMs,
+            onAccount,
+          });
     entry.sendBot = createGrammyBot(token, apiRoot, 60);
     entries.push(entry);
   }
 
   const resolve = (e: BotEntry): Promise<void> => {
     if (e.username) return Promise.resolve();
-    e.resolving ??= e.sendBot.api.getMe().then(
-      (me) => { e.username = me.username; },
-      (err: unknown) => { logger.warn({ bot: `tg:${botIdOf(e.token)}`, err: redact(describeError(err), e.token) }, 'could not learn a Telegram bot username'); },
-    ).finally(() => { e.resolving = null; });
+    e.resolving ??= e.sendBot.api
+      .getMe()
+      .then(
+        (me) => {
+          e.username = me.username;
+        },
+        (err: unknown) => {
+          logger.warn(
+            { bot: `tg:${botIdOf(e.token)}`, err: redact(describeError(err), e.token) },
+            'could not learn a Telegram bot username',
+          );
+        },
+      )
+      .finally(() => {
+        e.resolving = null;
+      });
     return e.resolving;
   };
   const byAccount = (account: string) => entries.find((e) => e.username === account) ?? null;
@@ -103,7 +146,9 @@ export function createTelegramConnector(opts: TelegramConnectorOptions): Telegra
     runners: (): AccountRunner[] => entries.map((e) => e.runner),
     hasAccount: (account: string) => byAccount(account) !== null,
     send: (message: OutboundMessage, hooks?: SendHooks): Promise<SendResult> => sender.send(message, hooks),
-    ready: async () => { await Promise.all(entries.map(resolve)); },
+    ready: async () => {
+      await Promise.all(entries.map(resolve));
+    },
     accounts: () => entries.flatMap((e) => (e.username ? [e.username] : [])),
     handleWebhook: async (account, secretHeader, body) => {
       const e = byAccount(account);

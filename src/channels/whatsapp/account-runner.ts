@@ -7,9 +7,17 @@
 import type { Redis } from 'ioredis';
 import QRCode from 'qrcode';
 import {
-  ConnectorError, RemoteRefusedError, ValidationError, describeError,
-  type AccountConnectionState, type AccountRunner, type AccountState, type InboundSink,
-  type Logger, type MediaStore, type StatusSink,
+  ConnectorError,
+  RemoteRefusedError,
+  ValidationError,
+  describeError,
+  type AccountConnectionState,
+  type AccountRunner,
+  type AccountState,
+  type InboundSink,
+  type Logger,
+  type MediaStore,
+  type StatusSink,
 } from '../../core/index.ts';
 import { useRedisAuthState, type RedisAuthState } from './auth-state-redis.ts';
 import { backoffDelay, closeStatusCode, decideOnClose, type BackoffOptions } from './connection-policy.ts';
@@ -76,11 +84,17 @@ export class WhatsappAccountRunner implements AccountRunner, WhatsappRunnerLike 
     this.st = { channel: 'whatsapp', account: o.account, state: 'stopped', since: new Date(this.now()).toISOString(), lastError: null };
   }
 
-  get account(): string { return this.o.account; }
+  get account(): string {
+    return this.o.account;
+  }
 
-  state(): AccountState { return { ...this.st }; }
+  state(): AccountState {
+    return { ...this.st };
+  }
 
-  currentQr(): string | null { return this.qr; }
+  currentQr(): string | null {
+    return this.qr;
+  }
 
   async qrPng(): Promise<Buffer | null> {
     const qr = this.qr;
@@ -100,7 +114,9 @@ export class WhatsappAccountRunner implements AccountRunner, WhatsappRunnerLike 
   /** Called on every state or QR change; returns the unsubscribe function. */
   onChange(listener: Listener): () => void {
     this.listeners.add(listener);
-    return () => { this.listeners.delete(listener); };
+    return () => {
+      this.listeners.delete(listener);
+    };
   }
 
   async start(sink: InboundSink): Promise<void> {
@@ -112,8 +128,14 @@ export class WhatsappAccountRunner implements AccountRunner, WhatsappRunnerLike 
     this.auth = await useRedisAuthState({ redis: this.o.redis, prefix: this.o.prefix, account: this.o.account, logger: this.log });
     const identity = new ChatIdentity(this.o.redis, this.o.prefix, this.o.account, lidMappingFromKeys(this.auth.rawKeys));
     this.processor = new InboundProcessor({
-      account: this.o.account, sink, identity, store: this.o.store, mediaStore: this.o.mediaStore,
-      logger: this.log, socket: () => this.sock, ...this.o.inbound,
+      account: this.o.account,
+      sink,
+      identity,
+      store: this.o.store,
+      mediaStore: this.o.mediaStore,
+      logger: this.log,
+      socket: () => this.sock,
+      ...this.o.inbound,
     });
     if (!this.running || this.stopping) return; // stop() came while loading
     this.connect();
@@ -131,7 +153,11 @@ export class WhatsappAccountRunner implements AccountRunner, WhatsappRunnerLike 
     this.gen += 1; // the close event of this socket is ours, not a disconnect
     this.qr = null;
     if (sock) {
-      try { await sock.end(undefined); } catch (err) { this.log.debug({ err: describeError(err) }, 'error while closing the WhatsApp socket'); }
+      try {
+        await sock.end(undefined);
+      } catch (err) {
+        this.log.debug({ err: describeError(err) }, 'error while closing the WhatsApp socket');
+      }
     }
     await this.processor?.drain();
     await this.receiptChain;
@@ -142,8 +168,13 @@ export class WhatsappAccountRunner implements AccountRunner, WhatsappRunnerLike 
   async requestPairingCode(phone: string): Promise<string> {
     const digits = String(phone ?? '').replace(/[\s()+-]/g, '');
     if (!/^\d{7,15}$/.test(digits)) throw new ValidationError('phone must be the international number in digits, e.g. 79991234567.');
-    if (this.st.state === 'open') throw new ConnectorError('already_paired', `WhatsApp account ${this.o.account} is already paired.`, { httpStatus: 409 });
-    if (!this.running) throw new ConnectorError('account_not_running', `WhatsApp account ${this.o.account} is not running on this instance.`, { httpStatus: 409, retryable: true });
+    if (this.st.state === 'open')
+      throw new ConnectorError('already_paired', `WhatsApp account ${this.o.account} is already paired.`, { httpStatus: 409 });
+    if (!this.running)
+      throw new ConnectorError('account_not_running', `WhatsApp account ${this.o.account} is not running on this instance.`, {
+        httpStatus: 409,
+        retryable: true,
+      });
     const sock = await this.waitForPairingSocket();
     try {
       return await sock.requestPairingCode(digits);
@@ -155,18 +186,36 @@ export class WhatsappAccountRunner implements AccountRunner, WhatsappRunnerLike 
   private waitForPairingSocket(): Promise<WaSocket> {
     if (this.sock && this.qr) return Promise.resolve(this.sock);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => { off(); reject(new RemoteRefusedError('pairing_unavailable', 'WhatsApp did not offer pairing in time; try again.', { httpStatus: 503, retryable: true })); }, this.o.pairingWaitMs ?? 20_000);
+      const timer = setTimeout(() => {
+        off();
+        reject(
+          new RemoteRefusedError('pairing_unavailable', 'WhatsApp did not offer pairing in time; try again.', {
+            httpStatus: 503,
+            retryable: true,
+          }),
+        );
+      }, this.o.pairingWaitMs ?? 20_000);
       const off = this.onChange((state, qr) => {
-        if (qr && this.sock) { clearTimeout(timer); off(); resolve(this.sock); }
-        else if (state.state === 'open' || state.state === 'logged_out' || state.state === 'replaced' || state.state === 'stopped') {
-          clearTimeout(timer); off();
-          reject(new ConnectorError('pairing_unavailable', `WhatsApp account ${this.o.account} is ${state.state}, not pairing.`, { httpStatus: 409 }));
+        if (qr && this.sock) {
+          clearTimeout(timer);
+          off();
+          resolve(this.sock);
+        } else if (state.state === 'open' || state.state === 'logged_out' || state.state === 'replaced' || state.state === 'stopped') {
+          clearTimeout(timer);
+          off();
+          reject(
+            new ConnectorError('pairing_unavailable', `WhatsApp account ${this.o.account} is ${state.state}, not pairing.`, {
+              httpStatus: 409,
+            }),
+          );
         }
       });
     });
   }
 
-  private now(): number { return this.o.now?.() ?? Date.now(); }
+  private now(): number {
+    return this.o.now?.() ?? Date.now();
+  }
 
   private setState(state: AccountConnectionState, lastError: string | null = this.st.lastError): void {
     if (this.st.state !== state || this.st.lastError !== lastError) {
@@ -188,7 +237,12 @@ export class WhatsappAccountRunner implements AccountRunner, WhatsappRunnerLike 
     const factory = this.o.socketFactory ?? baileysSocketFactory;
     let sock: WaSocket;
     try {
-      sock = factory({ account: this.o.account, auth: auth.state, getMessage: (key) => this.o.store.getMessage(key), logger: this.log.child({ component: 'baileys' }) });
+      sock = factory({
+        account: this.o.account,
+        auth: auth.state,
+        getMessage: (key) => this.o.store.getMessage(key),
+        logger: this.log.child({ component: 'baileys' }),
+      });
     } catch (err) {
       this.log.error({ err: describeError(err) }, 'could not create the WhatsApp socket');
       this.scheduleReconnect(describeError(err));
@@ -216,7 +270,10 @@ export class WhatsappAccountRunner implements AccountRunner, WhatsappRunnerLike 
     });
   }
 
-  private async onConnectionUpdate(gen: number, cu: { connection?: string; qr?: string; lastDisconnect?: { error: Error | undefined } }): Promise<void> {
+  private async onConnectionUpdate(
+    gen: number,
+    cu: { connection?: string; qr?: string; lastDisconnect?: { error: Error | undefined } },
+  ): Promise<void> {
     if (cu.qr) {
       this.qr = cu.qr;
       this.setState('pairing');
@@ -244,18 +301,26 @@ export class WhatsappAccountRunner implements AccountRunner, WhatsappRunnerLike 
         return;
       case 'logged_out':
         this.running = false;
-        try { await this.auth?.clear(); } catch (err) { this.log.error({ err: describeError(err) }, 'could not clear the WhatsApp auth state'); }
+        try {
+          await this.auth?.clear();
+        } catch (err) {
+          this.log.error({ err: describeError(err) }, 'could not clear the WhatsApp auth state');
+        }
         this.setState('logged_out', `logged out by WhatsApp (${code}): ${reason}`);
-        this.log.error({ code },
-          `WhatsApp account "${this.o.account}" was logged out (unlinked on the phone or revoked). Its session was deleted; `
-          + `pair it again: \`chat-connector whatsapp pair ${this.o.account}\` or GET /api/v1/whatsapp/${this.o.account}/qr.`);
+        this.log.error(
+          { code },
+          `WhatsApp account "${this.o.account}" was logged out (unlinked on the phone or revoked). Its session was deleted; ` +
+            `pair it again: \`chat-connector whatsapp pair ${this.o.account}\` or GET /api/v1/whatsapp/${this.o.account}/qr.`,
+        );
         return;
       case 'replaced':
         this.running = false;
         this.setState('replaced', `connection replaced by another client (${code})`);
-        this.log.error({ code },
-          `WhatsApp account "${this.o.account}": another client took over this session (connection replaced). Not reconnecting, to avoid a fight; `
-          + 'make sure only one connector instance (or WhatsApp Web session with these credentials) runs, then restart the account.');
+        this.log.error(
+          { code },
+          `WhatsApp account "${this.o.account}": another client took over this session (connection replaced). Not reconnecting, to avoid a fight; ` +
+            'make sure only one connector instance (or WhatsApp Web session with these credentials) runs, then restart the account.',
+        );
         return;
       case 'reconnect_backoff':
         this.scheduleReconnect(`${reason}${code ? ` (${code})` : ''}`);

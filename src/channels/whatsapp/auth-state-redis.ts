@@ -12,9 +12,15 @@
  */
 import type { Redis } from 'ioredis';
 import {
-  BufferJSON, initAuthCreds, makeCacheableSignalKeyStore, proto,
-  type AuthenticationCreds, type AuthenticationState, type SignalDataSet,
-  type SignalDataTypeMap, type SignalKeyStore,
+  BufferJSON,
+  initAuthCreds,
+  makeCacheableSignalKeyStore,
+  proto,
+  type AuthenticationCreds,
+  type AuthenticationState,
+  type SignalDataSet,
+  type SignalDataTypeMap,
+  type SignalKeyStore,
 } from '@whiskeysockets/baileys';
 import type { Logger } from '../../core/index.ts';
 import { accountKeys } from './redis-keys.ts';
@@ -108,9 +114,8 @@ export async function useRedisAuthState(opts: RedisAuthStateOptions): Promise<Re
   const raw = await opts.redis.get(keys.creds);
   const creds: AuthenticationCreds = raw ? decode<AuthenticationCreds>(raw) : initAuthCreds();
   const rawKeys = makeRedisSignalKeyStore(opts.redis, keys.signalKeys);
-  const cached = opts.cache === false
-    ? rawKeys
-    : makeCacheableSignalKeyStore(rawKeys, opts.logger ? toBaileysLogger(opts.logger) : undefined);
+  const cached =
+    opts.cache === false ? rawKeys : makeCacheableSignalKeyStore(rawKeys, opts.logger ? toBaileysLogger(opts.logger) : undefined);
   const state: AuthenticationState = { creds, keys: cached };
   let chain: Promise<void> = Promise.resolve();
 

@@ -9,11 +9,13 @@ export type { ILogger };
 
 export function toBaileysLogger(logger: Logger): ILogger {
   // pino's methods need their `this`: always call them on the logger
-  const call = (level: 'debug' | 'warn' | 'error') => (obj: unknown, msg?: string): void => {
-    if (typeof obj === 'string') logger[level](msg ? `${obj} ${msg}` : obj);
-    else if (obj && typeof obj === 'object') logger[level](obj, msg);
-    else logger[level]({ value: obj }, msg);
-  };
+  const call =
+    (level: 'debug' | 'warn' | 'error') =>
+    (obj: unknown, msg?: string): void => {
+      if (typeof obj === 'string') logger[level](msg ? `${obj} ${msg}` : obj);
+      else if (obj && typeof obj === 'object') logger[level](obj, msg);
+      else logger[level]({ value: obj }, msg);
+    };
   return {
     level: 'info',
     child: (bindings) => toBaileysLogger(logger.child(bindings)),

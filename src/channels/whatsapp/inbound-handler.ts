@@ -45,9 +45,11 @@ export class InboundProcessor {
 
   /** Queues one `messages.upsert` event; handled after every earlier one. */
   enqueue(upsert: { messages: WAMessage[]; type: string }): void {
-    this.chain = this.chain.then(() => this.handle(upsert.messages, upsert.type)).catch((err) => {
-      this.o.logger.error({ err: describeError(err) }, 'unexpected error in WhatsApp inbound handling');
-    });
+    this.chain = this.chain
+      .then(() => this.handle(upsert.messages, upsert.type))
+      .catch((err) => {
+        this.o.logger.error({ err: describeError(err) }, 'unexpected error in WhatsApp inbound handling');
+      });
   }
 
   /** Resolves when everything queued so far is stored (or, after a stop, given up). */
@@ -101,7 +103,7 @@ export class InboundProcessor {
     }
     const group = isGroupJid(remoteJid);
     const chat = group ? await this.o.identity.resolve(remoteJid) : await this.o.identity.resolve(remoteJid, msg.key.remoteJidAlt);
-    const senderJid = group ? (msg.key.participant || msg.participant || '') : remoteJid;
+    const senderJid = group ? msg.key.participant || msg.participant || '' : remoteJid;
     const senderAlt = group ? msg.key.participantAlt : msg.key.remoteJidAlt;
     const sender = group && senderJid ? await this.o.identity.resolve(senderJid, senderAlt) : chat;
     const chatKey = buildChatKey('whatsapp', account, chat.stableJid);
@@ -111,7 +113,14 @@ export class InboundProcessor {
     let media = { media: [] as NewInboundMessage['media'], note: null as string | null };
     if (part && content) {
       media = await storeInboundMedia({
-        msg, content, part, chatKey, mediaStore: this.o.mediaStore, socket: this.o.socket(), logger, download: this.o.download,
+        msg,
+        content,
+        part,
+        chatKey,
+        mediaStore: this.o.mediaStore,
+        socket: this.o.socket(),
+        logger,
+        download: this.o.download,
       });
     }
     const outcome = normalizeWaMessage(msg, {
@@ -135,8 +144,9 @@ export class InboundProcessor {
       return null;
     }
     if (msg.message) {
-      await this.o.store.rememberQuotable(outcome.message.id, msg).catch((err) =>
-        logger.warn({ err: describeError(err), id: outcome.message.id }, 'could not keep the WhatsApp message quotable'));
+      await this.o.store
+        .rememberQuotable(outcome.message.id, msg)
+        .catch((err) => logger.warn({ err: describeError(err), id: outcome.message.id }, 'could not keep the WhatsApp message quotable'));
     }
     return outcome.message;
   }
@@ -148,7 +158,10 @@ export class InboundProcessor {
       } catch (err) {
         if (this.stopDeadline !== null && Date.now() >= this.stopDeadline) return 'gave_up';
         const wait = backoffDelay(attempt, { baseMs: this.o.retryBaseMs ?? 200, maxMs: this.o.retryMaxMs ?? 30_000, jitterRatio: 0.2 });
-        this.o.logger.warn({ err: describeError(err), attempt: attempt + 1, retryInMs: wait }, `WhatsApp inbound: ${what} failed; retrying`);
+        this.o.logger.warn(
+          { err: describeError(err), attempt: attempt + 1, retryInMs: wait },
+          `WhatsApp inbound: ${what} failed; retrying`,
+        );
         await this.sleep(this.stopDeadline === null ? wait : Math.min(wait, Math.max(0, this.stopDeadline - Date.now())));
       }
     }
@@ -157,8 +170,14 @@ export class InboundProcessor {
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const t = setTimeout(done, ms);
-      function done(): void { clearTimeout(t); resolve(); }
-      this.wake = () => { this.wake = null; done(); };
+      function done(): void {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = null;
+        done();
+      };
     });
   }
 }

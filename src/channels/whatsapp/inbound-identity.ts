@@ -31,7 +31,9 @@ export interface ResolvedPerson {
 }
 
 /** A mapping read straight from Baileys' `lid-mapping` keys (`<pnUser>` → lidUser, `<lidUser>_reverse` → pnUser). */
-export function lidMappingFromKeys(keys: { get(type: 'lid-mapping', ids: string[]): Promise<{ [id: string]: string }> | { [id: string]: string } }): LidPnMapping {
+export function lidMappingFromKeys(keys: {
+  get(type: 'lid-mapping', ids: string[]): Promise<{ [id: string]: string }> | { [id: string]: string };
+}): LidPnMapping {
   const user = (jid: string): string => jidNormalizedUser(jid).split('@')[0];
   return {
     async pnForLid(lidJid) {
@@ -52,7 +54,12 @@ export function lidMappingFromKeys(keys: { get(type: 'lid-mapping', ids: string[
 export class ChatIdentity {
   private readonly keys: AccountKeys;
 
-  constructor(private readonly redis: Redis, prefix: string, account: string, private readonly mapping: LidPnMapping) {
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+    account: string,
+    private readonly mapping: LidPnMapping,
+  ) {
     this.keys = accountKeys(prefix, account);
   }
 

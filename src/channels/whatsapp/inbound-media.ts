@@ -15,7 +15,11 @@ export interface StoredMedia {
   note: string | null;
 }
 
-export type MediaDownloader = (msg: WAMessage, reupload: (m: WAMessage) => Promise<WAMessage>, logger: Logger) => Promise<AsyncIterable<Uint8Array>>;
+export type MediaDownloader = (
+  msg: WAMessage,
+  reupload: (m: WAMessage) => Promise<WAMessage>,
+  logger: Logger,
+) => Promise<AsyncIterable<Uint8Array>>;
 
 export const baileysDownloader: MediaDownloader = async (msg, reupload, logger) =>
   downloadMediaMessage(msg, 'stream', {}, { reuploadRequest: reupload, logger: toBaileysLogger(logger) });
@@ -50,9 +54,12 @@ export async function storeInboundMedia(args: {
     return { media: [ref], note: null };
   } catch (err) {
     const tooLarge = err instanceof ConnectorError && err.code === 'media_too_large';
-    args.logger.error({ waId: msg.key.id, chatKey: args.chatKey, mime: part.mime, size: part.size, err: describeError(err) },
-      tooLarge ? 'WhatsApp attachment exceeds the media size limit; the message is forwarded without it'
-        : 'WhatsApp attachment could not be downloaded; the message is forwarded without it');
+    args.logger.error(
+      { waId: msg.key.id, chatKey: args.chatKey, mime: part.mime, size: part.size, err: describeError(err) },
+      tooLarge
+        ? 'WhatsApp attachment exceeds the media size limit; the message is forwarded without it'
+        : 'WhatsApp attachment could not be downloaded; the message is forwarded without it',
+    );
     const what = `${part.type}${part.fileName ? ` "${part.fileName}"` : ''}`;
     return {
       media: [],

@@ -25,14 +25,19 @@ export interface NormalizeContext {
 }
 
 export type NormalizeOutcome =
-  | { action: 'ingest'; message: NewInboundMessage }
-  | { action: 'skip'; reason: string }
-  | { action: 'malformed'; reason: string };
+  { action: 'ingest'; message: NewInboundMessage } | { action: 'skip'; reason: string } | { action: 'malformed'; reason: string };
 
 const WRAPPERS = [
-  'ephemeralMessage', 'viewOnceMessage', 'viewOnceMessageV2', 'viewOnceMessageV2Extension',
-  'documentWithCaptionMessage', 'editedMessage', 'associatedChildMessage',
-  'groupStatusMessage', 'groupStatusMessageV2', 'lottieStickerMessage',
+  'ephemeralMessage',
+  'viewOnceMessage',
+  'viewOnceMessageV2',
+  'viewOnceMessageV2Extension',
+  'documentWithCaptionMessage',
+  'editedMessage',
+  'associatedChildMessage',
+  'groupStatusMessage',
+  'groupStatusMessageV2',
+  'lottieStickerMessage',
 ] as const;
 
 /**
@@ -44,11 +49,17 @@ export function unwrapContent(content: IMessage | null | undefined): IMessage | 
   let current = content ?? undefined;
   for (let i = 0; i < 8 && current; i++) {
     const device = current.deviceSentMessage?.message;
-    if (device) { current = device; continue; }
+    if (device) {
+      current = device;
+      continue;
+    }
     let inner: IMessage | null | undefined;
     for (const w of WRAPPERS) {
       const wrapped = (current as Record<string, { message?: IMessage | null } | null | undefined>)[w];
-      if (wrapped?.message) { inner = wrapped.message; break; }
+      if (wrapped?.message) {
+        inner = wrapped.message;
+        break;
+      }
     }
     if (!inner) break;
     current = inner;
@@ -68,13 +79,20 @@ export interface MediaPart {
 }
 
 const DEFAULT_MIME: Record<MediaType, string> = {
-  image: 'image/jpeg', video: 'video/mp4', audio: 'audio/ogg', document: 'application/octet-stream', sticker: 'image/webp',
+  image: 'image/jpeg',
+  video: 'video/mp4',
+  audio: 'audio/ogg',
+  document: 'application/octet-stream',
+  sticker: 'image/webp',
 };
 
 /** The downloadable part of an (unwrapped) message, if any. */
 export function findMediaPart(content: IMessage | undefined): MediaPart | null {
   if (!content) return null;
-  const pick = (type: MediaType, m: { mimetype?: string | null; fileLength?: unknown; fileSha256?: Uint8Array | null; fileName?: string | null } | null | undefined): MediaPart | null => {
+  const pick = (
+    type: MediaType,
+    m: { mimetype?: string | null; fileLength?: unknown; fileSha256?: Uint8Array | null; fileName?: string | null } | null | undefined,
+  ): MediaPart | null => {
     if (!m) return null;
     const size = m.fileLength === null || m.fileLength === undefined ? null : toNumber(m.fileLength as number);
     return {
@@ -85,11 +103,13 @@ export function findMediaPart(content: IMessage | undefined): MediaPart | null {
       sha256: m.fileSha256 && m.fileSha256.length ? Buffer.from(m.fileSha256).toString('base64url') : null,
     };
   };
-  return pick('image', content.imageMessage)
-    ?? pick('video', content.videoMessage ?? content.ptvMessage)
-    ?? pick('audio', content.audioMessage)
-    ?? pick('document', content.documentMessage)
-    ?? pick('sticker', content.stickerMessage);
+  return (
+    pick('image', content.imageMessage) ??
+    pick('video', content.videoMessage ?? content.ptvMessage) ??
+    pick('audio', content.audioMessage) ??
+    pick('document', content.documentMessage) ??
+    pick('sticker', content.stickerMessage)
+  );
 }
 
 /** Why a message is not a customer message to forward (null: forward it). */
@@ -151,12 +171,14 @@ function contextInfoOf(content: IMessage): proto.IContextInfo | null {
 
 function textOf(content: IMessage | null | undefined): string | null {
   if (!content) return null;
-  return content.conversation
-    ?? content.extendedTextMessage?.text
-    ?? content.imageMessage?.caption
-    ?? content.videoMessage?.caption
-    ?? content.documentMessage?.caption
-    ?? null;
+  return (
+    content.conversation ??
+    content.extendedTextMessage?.text ??
+    content.imageMessage?.caption ??
+    content.videoMessage?.caption ??
+    content.documentMessage?.caption ??
+    null
+  );
 }
 
 function stubName(type: number | null | undefined): string {
@@ -200,8 +222,10 @@ function normalizeUnsafe(msg: WAMessage, ctx: NormalizeContext): NormalizeOutcom
     sentAt: timestampIso(msg, ctx.receivedAt),
     receivedAt: ctx.receivedAt,
   };
-  const plain = (kind: Exclude<NewInboundMessage['kind'], 'location' | 'contact' | 'poll' | 'reaction' | 'edit' | 'delete'>, text: string | null): NormalizeOutcome =>
-    ({ action: 'ingest', message: { ...base, kind, text: withNote(text, ctx.mediaNote) } });
+  const plain = (
+    kind: Exclude<NewInboundMessage['kind'], 'location' | 'contact' | 'poll' | 'reaction' | 'edit' | 'delete'>,
+    text: string | null,
+  ): NormalizeOutcome => ({ action: 'ingest', message: { ...base, kind, text: withNote(text, ctx.mediaNote) } });
 
   if (!content) {
     const params = Array.isArray(msg.messageStubParameters) ? (msg.messageStubParameters as unknown[]).map(String).join(', ') : '';
@@ -241,7 +265,8 @@ function normalizeUnsafe(msg: WAMessage, ctx: NormalizeContext): NormalizeOutcom
     return {
       action: 'ingest',
       message: {
-        ...base, kind: 'location',
+        ...base,
+        kind: 'location',
         text: content.liveLocationMessage?.caption ?? content.locationMessage?.comment ?? null,
         location: { lat: loc.degreesLatitude ?? 0, lon: loc.degreesLongitude ?? 0, name: named },
       },
@@ -257,11 +282,17 @@ function normalizeUnsafe(msg: WAMessage, ctx: NormalizeContext): NormalizeOutcom
     const names = all.map((c) => c.displayName ?? '?').join(', ');
     return {
       action: 'ingest',
-      message: { ...base, kind: 'contact', text: all.length > 1 ? names : (content.contactsArrayMessage.displayName ?? null), contact: contactOf(all[0]) },
+      message: {
+        ...base,
+        kind: 'contact',
+        text: all.length > 1 ? names : (content.contactsArrayMessage.displayName ?? null),
+        contact: contactOf(all[0]),
+      },
     };
   }
 
-  const poll = content.pollCreationMessage ?? content.pollCreationMessageV2 ?? content.pollCreationMessageV3 ?? content.pollCreationMessageV5;
+  const poll =
+    content.pollCreationMessage ?? content.pollCreationMessageV2 ?? content.pollCreationMessageV3 ?? content.pollCreationMessageV5;
   if (poll) {
     const question = poll.name ?? '';
     return {
@@ -270,7 +301,10 @@ function normalizeUnsafe(msg: WAMessage, ctx: NormalizeContext): NormalizeOutcom
     };
   }
 
-  const type = Object.keys(content).find((k) => k !== 'messageContextInfo' && k !== 'senderKeyDistributionMessage' && (content as Record<string, unknown>)[k] != null) ?? 'unknown';
+  const type =
+    Object.keys(content).find(
+      (k) => k !== 'messageContextInfo' && k !== 'senderKeyDistributionMessage' && (content as Record<string, unknown>)[k] != null,
+    ) ?? 'unknown';
   return plain('service', `unsupported WhatsApp message: ${type}`);
 }
 

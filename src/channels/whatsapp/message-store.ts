@@ -18,7 +18,10 @@ export interface MessageStoreOptions {
   ttlSeconds?: number;
 }
 
-interface StoredQuote { key: WAMessageKey; message: string }
+interface StoredQuote {
+  key: WAMessageKey;
+  message: string;
+}
 
 function encodeMessage(m: proto.IMessage): string {
   return Buffer.from(proto.Message.encode(m).finish()).toString('base64');
@@ -50,7 +53,13 @@ export class WaMessageStore {
     const multi = this.opts.redis.multi();
     multi.set(this.keys.sent(waId), encodeMessage(sent.message), 'EX', this.ttl);
     multi.set(this.keys.outId(waId), ourId, 'EX', this.ttl);
-    if (first) multi.set(this.keys.quote(ourId), JSON.stringify({ key: plainKey(sent.key), message: encodeMessage(sent.message) } satisfies StoredQuote), 'EX', this.ttl);
+    if (first)
+      multi.set(
+        this.keys.quote(ourId),
+        JSON.stringify({ key: plainKey(sent.key), message: encodeMessage(sent.message) } satisfies StoredQuote),
+        'EX',
+        this.ttl,
+      );
     await multi.exec();
   }
 
@@ -68,7 +77,12 @@ export class WaMessageStore {
   /** Keeps an inbound message quotable under our id. */
   async rememberQuotable(messageId: string, msg: WAMessage): Promise<void> {
     if (!msg.message || !msg.key.id) return;
-    await this.opts.redis.set(this.keys.quote(messageId), JSON.stringify({ key: plainKey(msg.key), message: encodeMessage(msg.message) } satisfies StoredQuote), 'EX', this.ttl);
+    await this.opts.redis.set(
+      this.keys.quote(messageId),
+      JSON.stringify({ key: plainKey(msg.key), message: encodeMessage(msg.message) } satisfies StoredQuote),
+      'EX',
+      this.ttl,
+    );
   }
 
   /** The WAMessage to quote for our message id, or null when unknown or expired. */

@@ -10,7 +10,11 @@ import type { StatusEvent } from '../../core/index.ts';
 
 type Status = 'delivered' | 'read';
 
-export interface ReceiptCandidate { waId: string; status: Status; at: string }
+export interface ReceiptCandidate {
+  waId: string;
+  status: Status;
+  at: string;
+}
 
 function iso(seconds: unknown, fallback: string): string {
   const n = seconds === null || seconds === undefined ? 0 : toNumber(seconds as number);
@@ -43,7 +47,10 @@ export function receiptCandidates(
 }
 
 /** Maps candidates to our outbound ids (unknown WhatsApp ids are dropped). */
-export async function toStatusEvents(candidates: ReceiptCandidate[], outboundIdOf: (waId: string) => Promise<string | null>): Promise<StatusEvent[]> {
+export async function toStatusEvents(
+  candidates: ReceiptCandidate[],
+  outboundIdOf: (waId: string) => Promise<string | null>,
+): Promise<StatusEvent[]> {
   const events: StatusEvent[] = [];
   for (const c of candidates) {
     const id = await outboundIdOf(c.waId);

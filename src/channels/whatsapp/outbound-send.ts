@@ -7,8 +7,13 @@
 import type { AnyMessageContent, MiscMessageGenerationOptions, WAMessage } from '@whiskeysockets/baileys';
 import { createReadStream } from 'node:fs';
 import {
-  ConnectorError, RemoteRefusedError, UnreachableError, describeError,
-  type MediaStore, type OutboundMedia, type OutboundMessage,
+  ConnectorError,
+  RemoteRefusedError,
+  UnreachableError,
+  describeError,
+  type MediaStore,
+  type OutboundMedia,
+  type OutboundMessage,
 } from '../../core/index.ts';
 
 export type OutboundKind = 'photo' | 'document' | 'voice' | 'audio' | 'video';
@@ -26,16 +31,24 @@ export function inferKind(m: OutboundMedia): OutboundKind {
 
 type Upload = Buffer | { url: string } | { stream: NodeJS.ReadableStream };
 
-async function uploadOf(m: OutboundMedia, mediaStore: MediaStore): Promise<{ upload: Upload; mime: string | undefined; fileName: string | undefined }> {
+async function uploadOf(
+  m: OutboundMedia,
+  mediaStore: MediaStore,
+): Promise<{ upload: Upload; mime: string | undefined; fileName: string | undefined }> {
   if (m.base64) return { upload: Buffer.from(m.base64, 'base64'), mime: m.mime, fileName: m.fileName };
   if (m.mediaId) {
     const found = await mediaStore.open(m.mediaId);
     if (!found) throw new RemoteRefusedError('media_not_found', `Media item ${m.mediaId} is not stored (any more).`, { httpStatus: 404 });
-    return { upload: { stream: createReadStream(found.path) }, mime: m.mime ?? found.ref.mime, fileName: m.fileName ?? found.ref.fileName ?? undefined };
+    return {
+      upload: { stream: createReadStream(found.path) },
+      mime: m.mime ?? found.ref.mime,
+      fileName: m.fileName ?? found.ref.fileName ?? undefined,
+    };
   }
   if (m.url) {
     // Baileys would read any non-http url as a local file path: only http(s) is allowed
-    if (!/^https?:\/\//i.test(m.url)) throw new RemoteRefusedError('invalid_media_url', 'A media url must be http or https.', { httpStatus: 400 });
+    if (!/^https?:\/\//i.test(m.url))
+      throw new RemoteRefusedError('invalid_media_url', 'A media url must be http or https.', { httpStatus: 400 });
     return { upload: { url: m.url }, mime: m.mime, fileName: m.fileName };
   }
   throw new RemoteRefusedError('invalid_media', 'A media item needs url, base64 or mediaId.', { httpStatus: 400 });
@@ -56,11 +69,21 @@ export async function buildContents(message: OutboundMessage, mediaStore: MediaS
     const cap = takesCaption ? caption : undefined;
     if (cap) caption = undefined;
     switch (kind) {
-      case 'photo': out.push({ image: upload as Buffer, caption: cap, ...(mime ? { mimetype: mime } : {}) }); break;
-      case 'video': out.push({ video: upload as Buffer, caption: cap, ...(mime ? { mimetype: mime } : {}) }); break;
-      case 'voice': out.push({ audio: upload as Buffer, ptt: true, mimetype: mime ?? 'audio/ogg; codecs=opus' }); break;
-      case 'audio': out.push({ audio: upload as Buffer, ptt: false, ...(mime ? { mimetype: mime } : {}) }); break;
-      case 'document': out.push({ document: upload as Buffer, mimetype: mime ?? 'application/octet-stream', fileName: fileName ?? 'file', caption: cap }); break;
+      case 'photo':
+        out.push({ image: upload as Buffer, caption: cap, ...(mime ? { mimetype: mime } : {}) });
+        break;
+      case 'video':
+        out.push({ video: upload as Buffer, caption: cap, ...(mime ? { mimetype: mime } : {}) });
+        break;
+      case 'voice':
+        out.push({ audio: upload as Buffer, ptt: true, mimetype: mime ?? 'audio/ogg; codecs=opus' });
+        break;
+      case 'audio':
+        out.push({ audio: upload as Buffer, ptt: false, ...(mime ? { mimetype: mime } : {}) });
+        break;
+      case 'document':
+        out.push({ document: upload as Buffer, mimetype: mime ?? 'application/octet-stream', fileName: fileName ?? 'file', caption: cap });
+        break;
     }
   }
   if (caption) out.push({ text: caption });
@@ -78,9 +101,16 @@ export function classifySendError(err: unknown): ConnectorError {
   }
   // 428 connection closed, 408 timed out / lost, 440 replaced, 5xx: the socket or server, not the message
   if (status === 408 || status === 428 || status === 440 || status === 429 || status >= 500) {
-    return new UnreachableError('whatsapp_unreachable', `WhatsApp did not take the message (${status}: ${message}).`, { cause: err, ...(status === 429 ? { retryAfterMs: 30_000 } : {}) });
+    return new UnreachableError('whatsapp_unreachable', `WhatsApp did not take the message (${status}: ${message}).`, {
+      cause: err,
+      ...(status === 429 ? { retryAfterMs: 30_000 } : {}),
+    });
   }
-  return new RemoteRefusedError('whatsapp_refused', `WhatsApp refused the message (${status}: ${message}).`, { cause: err, httpStatus: 502, retryable: false });
+  return new RemoteRefusedError('whatsapp_refused', `WhatsApp refused the message (${status}: ${message}).`, {
+    cause: err,
+    httpStatus: 502,
+    retryable: false,
+  });
 }
 
 export interface SendDeps {
@@ -105,7 +135,11 @@ export async function sendContents(jid: string, message: OutboundMessage, deps: 
       const e = classifySendError(err);
       if (sent.length > 0) {
         // a part already went out: a retry would repeat it, so the rest is reported, not retried
-        throw new RemoteRefusedError('whatsapp_partially_sent', `${sent.length} of ${contents.length} parts were sent; then: ${e.message}`, { cause: err, retryable: false, httpStatus: 502 });
+        throw new RemoteRefusedError(
+          'whatsapp_partially_sent',
+          `${sent.length} of ${contents.length} parts were sent; then: ${e.message}`,
+          { cause: err, retryable: false, httpStatus: 502 },
+        );
       }
       throw e;
     }

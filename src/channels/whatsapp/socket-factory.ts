@@ -2,10 +2,7 @@
  * The part of a Baileys socket the channel uses, and how one is made. Tests give a double
  * (with Baileys' real event buffer as `ev`); production uses `baileysSocketFactory`.
  */
-import {
-  Browsers, makeWASocket,
-  type AuthenticationState, type WAMessageKey, type WASocket, type proto,
-} from '@whiskeysockets/baileys';
+import { Browsers, makeWASocket, type AuthenticationState, type WAMessageKey, type WASocket, type proto } from '@whiskeysockets/baileys';
 import type { Logger } from '../../core/index.ts';
 import { toBaileysLogger } from './baileys-logger.ts';
 

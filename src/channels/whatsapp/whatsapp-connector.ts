@@ -4,9 +4,16 @@
  */
 import type { Redis } from 'ioredis';
 import {
-  UnreachableError, ValidationError, parseChatKey,
-  type ChannelConnector, type Logger, type MediaStore, type OutboundCapable,
-  type OutboundMessage, type SendResult, type StatusSink,
+  UnreachableError,
+  ValidationError,
+  parseChatKey,
+  type ChannelConnector,
+  type Logger,
+  type MediaStore,
+  type OutboundCapable,
+  type OutboundMessage,
+  type SendResult,
+  type StatusSink,
 } from '../../core/index.ts';
 import { WhatsappAccountRunner, type WhatsappRunnerOptions } from './account-runner.ts';
 import type { BackoffOptions } from './connection-policy.ts';
@@ -55,28 +62,44 @@ export function createWhatsappConnector(opts: WhatsappConnectorOptions): Whatsap
     if (!account || account.includes(':')) throw new Error(`invalid WhatsApp account name: ${account}`);
     const store = new WaMessageStore({ redis: opts.redis, prefix: opts.prefix, account, ttlSeconds: opts.messageTtlSeconds });
     stores.set(account, store);
-    runners.set(account, new WhatsappAccountRunner({
-      account, redis: opts.redis, prefix: opts.prefix, mediaStore: opts.mediaStore, store,
-      logger: opts.logger, statusSink: opts.statusSink, socketFactory: opts.socketFactory, backoff: opts.backoff,
-      ...opts.runnerOptions,
-    }));
+    runners.set(
+      account,
+      new WhatsappAccountRunner({
+        account,
+        redis: opts.redis,
+        prefix: opts.prefix,
+        mediaStore: opts.mediaStore,
+        store,
+        logger: opts.logger,
+        statusSink: opts.statusSink,
+        socketFactory: opts.socketFactory,
+        backoff: opts.backoff,
+        ...opts.runnerOptions,
+      }),
+    );
   }
   const pacer = new Pacer({ perChatMs: opts.minIntervalMs, perAccountMs: opts.accountMinIntervalMs, jitterMs: opts.jitterMs });
 
   async function send(message: OutboundMessage): Promise<SendResult> {
     const parts = parseChatKey(message.chatId);
-    if (!parts || parts.channel !== 'whatsapp') throw new ValidationError(`chatId ${message.chatId} is not a WhatsApp chat.`, 'invalid_request');
+    if (!parts || parts.channel !== 'whatsapp')
+      throw new ValidationError(`chatId ${message.chatId} is not a WhatsApp chat.`, 'invalid_request');
     const runner = runners.get(parts.account);
     const store = stores.get(parts.account);
     if (!runner || !store) throw new ValidationError(`WhatsApp account ${parts.account} is not configured.`, 'account_not_found', 404);
     const jid = parts.native;
-    if (!/^[^@\s]+@(s\.whatsapp\.net|lid|g\.us)$/.test(jid)) throw new ValidationError(`chatId ${message.chatId} does not name a WhatsApp chat.`, 'invalid_request');
+    if (!/^[^@\s]+@(s\.whatsapp\.net|lid|g\.us)$/.test(jid))
+      throw new ValidationError(`chatId ${message.chatId} does not name a WhatsApp chat.`, 'invalid_request');
     const notConnected = (): UnreachableError => {
       const st = runner.state();
       // Another connector instance holds this account: retry soon, so the message reaches a
       // worker on that instance quickly instead of backing off as if WhatsApp were down.
       const elsewhere = !runner.diagnostics().running;
-      return new UnreachableError('whatsapp_not_connected', `WhatsApp account ${parts.account} is not connected here (${elsewhere ? 'it runs on another instance' : st.state}).`, { httpStatus: 503, ...(elsewhere ? { retryAfterMs: 250 } : {}) });
+      return new UnreachableError(
+        'whatsapp_not_connected',
+        `WhatsApp account ${parts.account} is not connected here (${elsewhere ? 'it runs on another instance' : st.state}).`,
+        { httpStatus: 503, ...(elsewhere ? { retryAfterMs: 250 } : {}) },
+      );
     };
     if (!runner.openSocket()) throw notConnected();
     const sent = await sendContents(jid, message, {
@@ -90,8 +113,11 @@ export function createWhatsappConnector(opts: WhatsappConnectorOptions): Whatsap
       },
     });
     for (const [i, m] of sent.entries()) {
-      await store.rememberSent(message.id, m, i === 0).catch((err: unknown) =>
-        opts.logger.warn({ id: message.id, err: String(err) }, 'could not record a sent WhatsApp message; its receipts will be missed'));
+      await store
+        .rememberSent(message.id, m, i === 0)
+        .catch((err: unknown) =>
+          opts.logger.warn({ id: message.id, err: String(err) }, 'could not record a sent WhatsApp message; its receipts will be missed'),
+        );
     }
     return { nativeIds: sent.map((m) => m.key.id ?? '').filter(Boolean), at: new Date().toISOString() };
   }

@@ -4,8 +4,15 @@
  */
 import type { ServerResponse } from 'node:http';
 import {
-  ApiFailure, type BotStats, type Fault, type GetUpdatesCall, type SentRecord, type TgChat, type TgObject,
-  type TgUser, type WebhookDelivery,
+  ApiFailure,
+  type BotStats,
+  type Fault,
+  type GetUpdatesCall,
+  type SentRecord,
+  type TgChat,
+  type TgObject,
+  type TgUser,
+  type WebhookDelivery,
 } from './emulator-types.ts';
 
 /** Update kinds Telegram leaves out when allowed_updates is empty or never set. */
@@ -56,13 +63,22 @@ export class BotState {
   readonly sendTimes: number[] = [];
   readonly chatSendTimes = new Map<number, number[]>();
   readonly stats: BotStats = {
-    getUpdatesCalls: [], confirmedOffset: 0, pendingUpdates: 0, maxConcurrentPollers: 0,
-    conflictsIssued: 0, rateLimitedIssued: 0, webhookDeliveries: [], calls: {},
+    getUpdatesCalls: [],
+    confirmedOffset: 0,
+    pendingUpdates: 0,
+    maxConcurrentPollers: 0,
+    conflictsIssued: 0,
+    rateLimitedIssued: 0,
+    webhookDeliveries: [],
+    calls: {},
   };
   webhookRunning = false;
   webhookWake: (() => void) | null = null;
 
-  constructor(readonly token: string, user: TgUser) {
+  constructor(
+    readonly token: string,
+    user: TgUser,
+  ) {
     this.user = user;
   }
 
@@ -77,9 +93,7 @@ export class BotState {
 
   /** Appends an update (its update_id is assigned here) and wakes a poller or the webhook. */
   push(body: TgObject, keepUpdateId = false): TgObject {
-    const update = keepUpdateId && typeof body.update_id === 'number'
-      ? body
-      : { update_id: this.nextUpdateId, ...body };
+    const update = keepUpdateId && typeof body.update_id === 'number' ? body : { update_id: this.nextUpdateId, ...body };
     const id = update.update_id;
     if (typeof id === 'number' && id >= this.nextUpdateId) this.nextUpdateId = id + 1;
     else if (!keepUpdateId) this.nextUpdateId += 1;
@@ -137,20 +151,36 @@ export class BotState {
    * A getUpdates request. Answers at once when updates are ready or timeout is 0, otherwise
    * waits. A second request while one waits ends the earlier one with 409.
    */
-  getUpdates(params: { offset: number | null; limit: number; timeout: number; allowedUpdates: string[] | null }, res: ServerResponse,
-    reply: (res: ServerResponse, result: TgObject[] | ApiFailure) => void): void {
-    const call: GetUpdatesCall = { offset: params.offset, limit: params.limit, timeout: params.timeout, at: Date.now(), outcome: 'empty', returned: [] };
+  getUpdates(
+    params: { offset: number | null; limit: number; timeout: number; allowedUpdates: string[] | null },
+    res: ServerResponse,
+    reply: (res: ServerResponse, result: TgObject[] | ApiFailure) => void,
+  ): void {
+    const call: GetUpdatesCall = {
+      offset: params.offset,
+      limit: params.limit,
+      timeout: params.timeout,
+      at: Date.now(),
+      outcome: 'empty',
+      returned: [],
+    };
     this.stats.getUpdatesCalls.push(call);
     if (this.webhook) {
       call.outcome = 'webhook_conflict';
       this.stats.conflictsIssued += 1;
-      reply(res, new ApiFailure(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"));
+      reply(
+        res,
+        new ApiFailure(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"),
+      );
       return;
     }
     if (this.waiter) {
       this.stats.maxConcurrentPollers = Math.max(this.stats.maxConcurrentPollers, 2);
       this.stats.conflictsIssued += 1;
-      this.waiter.finish('conflict', new ApiFailure(409, 'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running'));
+      this.waiter.finish(
+        'conflict',
+        new ApiFailure(409, 'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running'),
+      );
     }
     this.stats.maxConcurrentPollers = Math.max(this.stats.maxConcurrentPollers, 1);
     if (params.offset !== null && params.offset !== 0) this.confirm(params.offset);
@@ -164,7 +194,10 @@ export class BotState {
     }
     let done = false;
     const waiter: Waiter = {
-      res, call, limit: params.limit, timer: null,
+      res,
+      call,
+      limit: params.limit,
+      timer: null,
       finish: (outcome, result) => {
         if (done) return;
         done = true;
@@ -176,7 +209,9 @@ export class BotState {
       },
     };
     waiter.timer = setTimeout(() => waiter.finish('empty', []), params.timeout * 1000);
-    res.on('close', () => { if (!res.writableEnded) waiter.finish('aborted'); });
+    res.on('close', () => {
+      if (!res.writableEnded) waiter.finish('aborted');
+    });
     this.waiter = waiter;
   }
 

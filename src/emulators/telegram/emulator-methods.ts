@@ -23,12 +23,19 @@ export function newFileIds(): { fileId: string; fileUniqueId: string } {
 }
 
 /** Registers bytes as a Telegram file so getFile and the download URL serve them. */
-export function registerFile(bot: BotState, bytes: Buffer, opts: { mime?: string | null; fileName?: string | null; folder?: string; ext?: string } = {}): StoredFile {
+export function registerFile(
+  bot: BotState,
+  bytes: Buffer,
+  opts: { mime?: string | null; fileName?: string | null; folder?: string; ext?: string } = {},
+): StoredFile {
   const ids = newFileIds();
   const folder = opts.folder ?? 'documents';
   const ext = opts.ext ?? (opts.fileName?.includes('.') ? opts.fileName.split('.').pop() : 'dat');
   const file: StoredFile = {
-    ...ids, bytes, mime: opts.mime ?? null, fileName: opts.fileName ?? null,
+    ...ids,
+    bytes,
+    mime: opts.mime ?? null,
+    fileName: opts.fileName ?? null,
     filePath: `${folder}/file_${bot.files.size}.${ext}`,
   };
   bot.files.set(file.fileId, file);
@@ -71,7 +78,9 @@ function replyTarget(bot: BotState, chatId: number, params: Record<string, unkno
 /** Sliding-window rate limits; throws 429 with retry_after when a send would exceed them. */
 export function checkLimits(bot: BotState, chatId: number, limits: RateLimits, now = Date.now()): void {
   if (!limits.enabled) return;
-  const prune = (arr: number[], windowMs: number): void => { while (arr.length && arr[0] <= now - windowMs) arr.shift(); };
+  const prune = (arr: number[], windowMs: number): void => {
+    while (arr.length && arr[0] <= now - windowMs) arr.shift();
+  };
   const fail = (oldest: number, windowMs: number): never => {
     bot.stats.rateLimitedIssued += 1;
     const retryAfter = Math.max(1, Math.ceil((oldest + windowMs - now) / 1000));
@@ -95,7 +104,8 @@ function baseMessage(bot: BotState, chatId: number, replyTo: number | null): TgO
   const msg: TgObject = {
     message_id: bot.nextMessageId(chatId),
     from: { id: bot.user.id, is_bot: true, first_name: bot.user.first_name, username: bot.user.username },
-    chat, date: Math.floor(Date.now() / 1000),
+    chat,
+    date: Math.floor(Date.now() / 1000),
   };
   if (replyTo !== null) msg.reply_to_message = { message_id: replyTo, chat, date: msg.date };
   return msg;
@@ -115,11 +125,23 @@ export function sendMessage(bot: BotState, params: Record<string, unknown>, limi
   return msg;
 }
 
-function record(bot: BotState, method: string, chatId: number, msg: TgObject, r: Pick<SentRecord, 'text' | 'caption' | 'replyTo' | 'file'>): void {
+function record(
+  bot: BotState,
+  method: string,
+  chatId: number,
+  msg: TgObject,
+  r: Pick<SentRecord, 'text' | 'caption' | 'replyTo' | 'file'>,
+): void {
   bot.sent.push({ method, chatId, messageId: msg.message_id as number, message: msg, at: Date.now(), ...r });
 }
 
-export function sendMedia(bot: BotState, method: string, params: Record<string, unknown>, files: Map<string, UploadedFile>, limits: RateLimits): TgObject {
+export function sendMedia(
+  bot: BotState,
+  method: string,
+  params: Record<string, unknown>,
+  files: Map<string, UploadedFile>,
+  limits: RateLimits,
+): TgObject {
   const spec = MEDIA_METHODS[method];
   const chatId = chatOf(bot, params);
   const caption = typeof params.caption === 'string' ? params.caption : null;
@@ -132,7 +154,12 @@ export function sendMedia(bot: BotState, method: string, params: Record<string, 
     const up = files.get(value.slice('attach://'.length));
     if (!up) throw new ApiFailure(400, `Bad Request: there is no ${spec.field} in the request`);
     source = 'upload';
-    stored = registerFile(bot, up.bytes, { mime: up.mime === 'application/octet-stream' ? spec.mime : up.mime, fileName: up.fileName, folder: `${spec.field}s`, ext: spec.ext });
+    stored = registerFile(bot, up.bytes, {
+      mime: up.mime === 'application/octet-stream' ? spec.mime : up.mime,
+      fileName: up.fileName,
+      folder: `${spec.field}s`,
+      ext: spec.ext,
+    });
   } else if (files.has(spec.field)) {
     const up = files.get(spec.field) as UploadedFile;
     source = 'upload';
@@ -157,7 +184,14 @@ export function sendMedia(bot: BotState, method: string, params: Record<string, 
   const size = f.bytes.length;
   const fileObj = { file_id: f.fileId, file_unique_id: f.fileUniqueId, file_size: size };
   if (method === 'sendPhoto') {
-    msg.photo = [90, 320, 800].map((w, i) => ({ ...fileObj, file_id: i === 2 ? f.fileId : `${f.fileId}_${w}`, file_unique_id: i === 2 ? f.fileUniqueId : `${f.fileUniqueId}${w}`, width: w, height: Math.round(w * 0.75), file_size: Math.max(1, Math.round(size * (w / 800) ** 2)) }));
+    msg.photo = [90, 320, 800].map((w, i) => ({
+      ...fileObj,
+      file_id: i === 2 ? f.fileId : `${f.fileId}_${w}`,
+      file_unique_id: i === 2 ? f.fileUniqueId : `${f.fileUniqueId}${w}`,
+      width: w,
+      height: Math.round(w * 0.75),
+      file_size: Math.max(1, Math.round(size * (w / 800) ** 2)),
+    }));
   } else if (method === 'sendDocument') {
     msg.document = { ...fileObj, file_name: f.fileName ?? 'document.dat', mime_type: f.mime ?? spec.mime };
   } else if (method === 'sendVoice') {
@@ -165,11 +199,27 @@ export function sendMedia(bot: BotState, method: string, params: Record<string, 
   } else if (method === 'sendAudio') {
     msg.audio = { ...fileObj, duration: num(params.duration) ?? 1, file_name: f.fileName ?? undefined, mime_type: f.mime ?? spec.mime };
   } else {
-    msg.video = { ...fileObj, width: 640, height: 360, duration: num(params.duration) ?? 1, file_name: f.fileName ?? undefined, mime_type: 'video/mp4' };
+    msg.video = {
+      ...fileObj,
+      width: 640,
+      height: 360,
+      duration: num(params.duration) ?? 1,
+      file_name: f.fileName ?? undefined,
+      mime_type: 'video/mp4',
+    };
   }
   record(bot, method, chatId, msg, {
-    text: null, caption, replyTo,
-    file: { source, fileId: f.fileId, fileName: f.fileName, size: source === 'url' ? null : size, url, bytes: source === 'url' ? null : f.bytes },
+    text: null,
+    caption,
+    replyTo,
+    file: {
+      source,
+      fileId: f.fileId,
+      fileName: f.fileName,
+      size: source === 'url' ? null : size,
+      url,
+      bytes: source === 'url' ? null : f.bytes,
+    },
   });
   return msg;
 }

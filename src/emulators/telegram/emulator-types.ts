@@ -127,7 +127,11 @@ export interface BotStats {
 
 /** Telegram's error answer. */
 export class ApiFailure extends Error {
-  constructor(readonly code: number, readonly description: string, readonly parameters?: { retry_after?: number; migrate_to_chat_id?: number }) {
+  constructor(
+    readonly code: number,
+    readonly description: string,
+    readonly parameters?: { retry_after?: number; migrate_to_chat_id?: number },
+  ) {
     super(description);
   }
 }

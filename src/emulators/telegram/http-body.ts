@@ -31,13 +31,22 @@ export async function readAll(req: IncomingMessage, limit: number): Promise<Buff
 }
 
 export class BodyError extends Error {
-  constructor(readonly status: number, message: string) { super(message); }
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 function formValue(v: string): unknown {
   const t = v.trim();
   if ((t.startsWith('{') && t.endsWith('}')) || (t.startsWith('[') && t.endsWith(']'))) {
-    try { return JSON.parse(t) as unknown; } catch { return v; }
+    try {
+      return JSON.parse(t) as unknown;
+    } catch {
+      return v;
+    }
   }
   return v;
 }
@@ -50,7 +59,11 @@ export function parseBody(contentType: string | undefined, raw: Buffer, query: U
   if (raw.length === 0) return { params, files };
   if (ct.startsWith('application/json')) {
     let parsed: unknown;
-    try { parsed = JSON.parse(raw.toString('utf8')); } catch { throw new BodyError(400, "Bad Request: can't parse JSON"); }
+    try {
+      parsed = JSON.parse(raw.toString('utf8'));
+    } catch {
+      throw new BodyError(400, "Bad Request: can't parse JSON");
+    }
     if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) Object.assign(params, parsed);
   } else if (ct.startsWith('application/x-www-form-urlencoded')) {
     for (const [k, v] of new URLSearchParams(raw.toString('utf8'))) params[k] = formValue(v);
@@ -69,7 +82,12 @@ export function parseBody(contentType: string | undefined, raw: Buffer, query: U
   return { params, files };
 }
 
-interface Part { name: string; fileName: string | null; mime: string | null; body: Buffer }
+interface Part {
+  name: string;
+  fileName: string | null;
+  mime: string | null;
+  body: Buffer;
+}
 
 function splitMultipart(raw: Buffer, boundary: string): Part[] {
   const buf = Buffer.concat([Buffer.from('\r\n'), raw]);
@@ -94,7 +112,11 @@ function splitMultipart(raw: Buffer, boundary: string): Part[] {
         const key = h.slice(0, colon).trim().toLowerCase();
         const value = h.slice(colon + 1).trim();
         if (key === 'content-disposition') {
-          name = /(?:^|;)\s*name=(?:"([^"]*)"|([^;]*))/i.exec(value)?.slice(1).find((x) => x !== undefined) ?? '';
+          name =
+            /(?:^|;)\s*name=(?:"([^"]*)"|([^;]*))/i
+              .exec(value)
+              ?.slice(1)
+              .find((x) => x !== undefined) ?? '';
           const fn = /(?:^|;)\s*filename=(?:"([^"]*)"|([^;]*))/i.exec(value);
           if (fn) fileName = (fn[1] ?? fn[2] ?? '').trim() || null;
         } else if (key === 'content-type') {

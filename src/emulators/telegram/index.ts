@@ -2,6 +2,15 @@ export { TelegramEmulator } from './telegram-emulator.ts';
 export { SimulatedChat, autoEntities } from './simulated-chat.ts';
 export type { SimulatedUserInput, MessageOptions, FileOptions, SentUpdate } from './simulated-chat.ts';
 export type {
-  TelegramEmulatorOptions, RateLimits, AddBotOptions, SentRecord, BotStats, GetUpdatesCall, WebhookDelivery,
-  FaultKind, TgObject, TgUser, TgChat,
+  TelegramEmulatorOptions,
+  RateLimits,
+  AddBotOptions,
+  SentRecord,
+  BotStats,
+  GetUpdatesCall,
+  WebhookDelivery,
+  FaultKind,
+  TgObject,
+  TgUser,
+  TgChat,
 } from './emulator-types.ts';

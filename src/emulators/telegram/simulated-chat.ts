@@ -44,14 +44,26 @@ export interface SentUpdate {
 export class SimulatedChat {
   private readonly messages = new Map<number, TgObject>();
 
-  constructor(private readonly bot: BotState, readonly chat: TgChat, readonly person: TgUser) {}
+  constructor(
+    private readonly bot: BotState,
+    readonly chat: TgChat,
+    readonly person: TgUser,
+  ) {}
 
-  get id(): number { return this.chat.id; }
+  get id(): number {
+    return this.chat.id;
+  }
 
   private base(o: MessageOptions): TgObject {
     const messageId = this.bot.nextMessageId(this.chat.id);
-    const msg: TgObject = { message_id: messageId, from: o.from ?? this.person, chat: this.chat, date: o.date ?? Math.floor(Date.now() / 1000) };
-    if (o.replyTo !== undefined) msg.reply_to_message = this.messages.get(o.replyTo) ?? { message_id: o.replyTo, chat: this.chat, date: msg.date };
+    const msg: TgObject = {
+      message_id: messageId,
+      from: o.from ?? this.person,
+      chat: this.chat,
+      date: o.date ?? Math.floor(Date.now() / 1000),
+    };
+    if (o.replyTo !== undefined)
+      msg.reply_to_message = this.messages.get(o.replyTo) ?? { message_id: o.replyTo, chat: this.chat, date: msg.date };
     if (o.forwardedFrom) msg.forward_origin = { type: 'user', sender_user: o.forwardedFrom, date: (msg.date as number) - 3600 };
     if (o.mediaGroupId) msg.media_group_id = o.mediaGroupId;
     return msg;
@@ -79,7 +91,11 @@ export class SimulatedChat {
   photo(o: FileOptions = {}): SentUpdate {
     const msg = this.base(o);
     const full = o.bytes ?? randomBytes(2048);
-    const sizes = [[90, 67, Math.max(1, Math.floor(full.length / 16))], [320, 240, Math.max(1, Math.floor(full.length / 4))], [1280, 960, full.length]];
+    const sizes = [
+      [90, 67, Math.max(1, Math.floor(full.length / 16))],
+      [320, 240, Math.max(1, Math.floor(full.length / 4))],
+      [1280, 960, full.length],
+    ];
     msg.photo = sizes.map(([w, h, n], i) => {
       const bytes = i === sizes.length - 1 ? full : full.subarray(0, n);
       const f = registerFile(this.bot, Buffer.from(bytes), { mime: 'image/jpeg', folder: 'photos', ext: 'jpg' });
@@ -108,7 +124,16 @@ export class SimulatedChat {
   video(o: FileOptions = {}): SentUpdate {
     const msg = this.base(o);
     const f = this.file(o.bytes, 'videos', 'mp4', 'video/mp4', o.fileName ?? null);
-    msg.video = { file_id: f.fileId, file_unique_id: f.fileUniqueId, file_size: f.bytes.length, width: 1280, height: 720, duration: 12, mime_type: 'video/mp4', ...(o.fileName ? { file_name: o.fileName } : {}) };
+    msg.video = {
+      file_id: f.fileId,
+      file_unique_id: f.fileUniqueId,
+      file_size: f.bytes.length,
+      width: 1280,
+      height: 720,
+      duration: 12,
+      mime_type: 'video/mp4',
+      ...(o.fileName ? { file_name: o.fileName } : {}),
+    };
     if (o.caption) msg.caption = o.caption;
     return this.emit(msg);
   }
@@ -124,7 +149,16 @@ export class SimulatedChat {
     const msg = this.base(o);
     const fileName = o.fileName ?? 'song.mp3';
     const f = this.file(o.bytes, 'music', 'mp3', 'audio/mpeg', fileName);
-    msg.audio = { file_id: f.fileId, file_unique_id: f.fileUniqueId, file_size: f.bytes.length, duration: 180, file_name: fileName, mime_type: 'audio/mpeg', title: o.title ?? 'Song', performer: o.performer ?? 'Artist' };
+    msg.audio = {
+      file_id: f.fileId,
+      file_unique_id: f.fileUniqueId,
+      file_size: f.bytes.length,
+      duration: 180,
+      file_name: fileName,
+      mime_type: 'audio/mpeg',
+      title: o.title ?? 'Song',
+      performer: o.performer ?? 'Artist',
+    };
     if (o.caption) msg.caption = o.caption;
     return this.emit(msg);
   }
@@ -132,7 +166,18 @@ export class SimulatedChat {
   sticker(o: FileOptions & { emoji?: string } = {}): SentUpdate {
     const msg = this.base(o);
     const f = this.file(o.bytes, 'stickers', 'webp', 'image/webp', null);
-    msg.sticker = { file_id: f.fileId, file_unique_id: f.fileUniqueId, file_size: f.bytes.length, width: 512, height: 512, is_animated: false, is_video: false, type: 'regular', emoji: o.emoji ?? '😀', set_name: 'HotCherry' };
+    msg.sticker = {
+      file_id: f.fileId,
+      file_unique_id: f.fileUniqueId,
+      file_size: f.bytes.length,
+      width: 512,
+      height: 512,
+      is_animated: false,
+      is_video: false,
+      type: 'regular',
+      emoji: o.emoji ?? '😀',
+      set_name: 'HotCherry',
+    };
     return this.emit(msg);
   }
 
@@ -151,23 +196,38 @@ export class SimulatedChat {
 
   contact(phone: string, firstName: string, o: MessageOptions & { lastName?: string; userId?: number } = {}): SentUpdate {
     const msg = this.base(o);
-    msg.contact = { phone_number: phone, first_name: firstName, ...(o.lastName ? { last_name: o.lastName } : {}), ...(o.userId ? { user_id: o.userId } : {}) };
+    msg.contact = {
+      phone_number: phone,
+      first_name: firstName,
+      ...(o.lastName ? { last_name: o.lastName } : {}),
+      ...(o.userId ? { user_id: o.userId } : {}),
+    };
     return this.emit(msg);
   }
 
   poll(question: string, options: string[], o: MessageOptions = {}): SentUpdate {
     const msg = this.base(o);
     msg.poll = {
-      id: String(5_000_000_000_000_000n + BigInt(Math.floor(Math.random() * 1e9))), question,
-      options: options.map((text) => ({ text, voter_count: 0 })), total_voter_count: 0,
-      is_closed: false, is_anonymous: true, type: 'regular', allows_multiple_answers: false,
+      id: String(5_000_000_000_000_000n + BigInt(Math.floor(Math.random() * 1e9))),
+      question,
+      options: options.map((text) => ({ text, voter_count: 0 })),
+      total_voter_count: 0,
+      is_closed: false,
+      is_anonymous: true,
+      type: 'regular',
+      allows_multiple_answers: false,
     };
     return this.emit(msg);
   }
 
   /** The customer edits an earlier text message (an `edited_message` update). */
   edit(messageId: number, newText: string, o: { editDate?: number } = {}): SentUpdate {
-    const orig = this.messages.get(messageId) ?? { message_id: messageId, from: this.person, chat: this.chat, date: Math.floor(Date.now() / 1000) - 60 };
+    const orig = this.messages.get(messageId) ?? {
+      message_id: messageId,
+      from: this.person,
+      chat: this.chat,
+      date: Math.floor(Date.now() / 1000) - 60,
+    };
     const edited: TgObject = { ...orig, text: newText, edit_date: o.editDate ?? Math.floor(Date.now() / 1000) };
     delete edited.entities;
     const update = this.bot.push({ edited_message: edited });
@@ -177,7 +237,10 @@ export class SimulatedChat {
   /** A `message_reaction` update: the person's reactions on a message changed to `emojis`. */
   react(messageId: number, emojis: string[], o: { from?: TgUser; old?: string[]; date?: number } = {}): SentUpdate {
     const ev: TgObject = {
-      chat: this.chat, message_id: messageId, user: o.from ?? this.person, date: o.date ?? Math.floor(Date.now() / 1000),
+      chat: this.chat,
+      message_id: messageId,
+      user: o.from ?? this.person,
+      date: o.date ?? Math.floor(Date.now() / 1000),
       old_reaction: (o.old ?? []).map((emoji) => ({ type: 'emoji', emoji })),
       new_reaction: emojis.map((emoji) => ({ type: 'emoji', emoji })),
     };

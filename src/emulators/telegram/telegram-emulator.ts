@@ -13,8 +13,16 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { BotState } from './bot-state.ts';
 import {
-  ApiFailure, type AddBotOptions, type BotStats, type FaultKind, type RateLimits, type SentRecord, type TelegramEmulatorOptions,
-  type TgChat, type TgObject, type TgUser,
+  ApiFailure,
+  type AddBotOptions,
+  type BotStats,
+  type FaultKind,
+  type RateLimits,
+  type SentRecord,
+  type TelegramEmulatorOptions,
+  type TgChat,
+  type TgObject,
+  type TgUser,
 } from './emulator-types.ts';
 import { BodyError, parseBody, readAll } from './http-body.ts';
 import { getFile, MEDIA_METHODS, registerFile, sendMedia, sendMessage, chatOf } from './emulator-methods.ts';
@@ -60,8 +68,13 @@ export class TelegramEmulator extends EventEmitter {
 
   async start(): Promise<void> {
     if (this.server) return;
-    const server = createServer((req, res) => { this.handle(req, res).catch(() => res.destroy()); });
-    server.on('connection', (s) => { this.sockets.add(s); s.on('close', () => this.sockets.delete(s)); });
+    const server = createServer((req, res) => {
+      this.handle(req, res).catch(() => res.destroy());
+    });
+    server.on('connection', (s) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.opts.port, this.opts.host, () => resolve());
@@ -137,7 +150,11 @@ export class TelegramEmulator extends EventEmitter {
   }
 
   /** Registers bytes as a file of this bot (getFile + download serve it). */
-  addFile(token: string, bytes: Buffer, opts: { mime?: string; fileName?: string } = {}): { fileId: string; fileUniqueId: string; filePath: string } {
+  addFile(
+    token: string,
+    bytes: Buffer,
+    opts: { mime?: string; fileName?: string } = {},
+  ): { fileId: string; fileUniqueId: string; filePath: string } {
     const f = registerFile(this.bot(token), bytes, opts);
     return { fileId: f.fileId, fileUniqueId: f.fileUniqueId, filePath: f.filePath };
   }
@@ -145,7 +162,8 @@ export class TelegramEmulator extends EventEmitter {
   /** Marks the chat as having blocked the bot (sends → 403) or unblocks it. */
   setBlocked(token: string, chatId: number, blocked = true): void {
     const b = this.bot(token);
-    if (blocked) b.blocked.add(chatId); else b.blocked.delete(chatId);
+    if (blocked) b.blocked.add(chatId);
+    else b.blocked.delete(chatId);
   }
 
   /** The next `count` calls of `method` (or `*` for any) fail with `kind`. */
@@ -202,10 +220,16 @@ export class TelegramEmulator extends EventEmitter {
     }
     const fault = bot.takeFault(method);
     if (fault) {
-      if (fault.kind === 'drop') { req.socket.destroy(); return; }
+      if (fault.kind === 'drop') {
+        req.socket.destroy();
+        return;
+      }
       if (fault.kind === '429') {
         bot.stats.rateLimitedIssued += 1;
-        return this.reply(res, new ApiFailure(429, `Too Many Requests: retry after ${fault.retryAfter}`, { retry_after: fault.retryAfter }));
+        return this.reply(
+          res,
+          new ApiFailure(429, `Too Many Requests: retry after ${fault.retryAfter}`, { retry_after: fault.retryAfter }),
+        );
       }
       return this.reply(res, new ApiFailure(Number(fault.kind), fault.kind === '500' ? 'Internal Server Error' : 'Bad Gateway'));
     }
@@ -215,8 +239,16 @@ export class TelegramEmulator extends EventEmitter {
         const limit = Math.min(100, Math.max(1, Number(p.limit ?? 100) || 100));
         const allowed = Array.isArray(p.allowed_updates) ? (p.allowed_updates as unknown[]).map(String) : null;
         const offset = p.offset === undefined ? null : Number(p.offset);
-        bot.getUpdates({ offset: Number.isFinite(offset) ? offset : null, limit, timeout: Math.max(0, Number(p.timeout ?? 0) || 0), allowedUpdates: allowed },
-          res, (r, result) => this.reply(r, result));
+        bot.getUpdates(
+          {
+            offset: Number.isFinite(offset) ? offset : null,
+            limit,
+            timeout: Math.max(0, Number(p.timeout ?? 0) || 0),
+            allowedUpdates: allowed,
+          },
+          res,
+          (r, result) => this.reply(r, result),
+        );
         this.emit('getUpdates', bot.token, bot.stats.getUpdatesCalls[bot.stats.getUpdatesCalls.length - 1]);
         return;
       }
@@ -229,13 +261,22 @@ export class TelegramEmulator extends EventEmitter {
     }
   }
 
-  private call(bot: BotState, method: string, params: Record<string, unknown>, files: Map<string, import('./http-body.ts').UploadedFile>): unknown {
+  private call(
+    bot: BotState,
+    method: string,
+    params: Record<string, unknown>,
+    files: Map<string, import('./http-body.ts').UploadedFile>,
+  ): unknown {
     switch (method.toLowerCase()) {
       case 'getme':
         return { ...bot.user, can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: false };
       case 'sendmessage':
         return sendMessage(bot, params, this.limits);
-      case 'sendphoto': case 'senddocument': case 'sendvoice': case 'sendaudio': case 'sendvideo': {
+      case 'sendphoto':
+      case 'senddocument':
+      case 'sendvoice':
+      case 'sendaudio':
+      case 'sendvideo': {
         const name = Object.keys(MEDIA_METHODS).find((k) => k.toLowerCase() === method.toLowerCase()) as string;
         return sendMedia(bot, name, params, files, this.limits);
       }
@@ -260,16 +301,24 @@ export class TelegramEmulator extends EventEmitter {
 
   private setWebhook(bot: BotState, params: Record<string, unknown>): true {
     const url = typeof params.url === 'string' ? params.url : '';
-    if (url === '') { bot.webhook = null; bot.webhookWake?.(); return true; }
+    if (url === '') {
+      bot.webhook = null;
+      bot.webhookWake?.();
+      return true;
+    }
     if (!/^https?:\/\//.test(url)) throw new ApiFailure(400, 'Bad Request: bad webhook: An HTTPS URL must be provided for webhook');
     const secret = typeof params.secret_token === 'string' ? params.secret_token : null;
-    if (secret !== null && !/^[A-Za-z0-9_-]{1,256}$/.test(secret)) throw new ApiFailure(400, 'Bad Request: secret token contains unallowed characters');
+    if (secret !== null && !/^[A-Za-z0-9_-]{1,256}$/.test(secret))
+      throw new ApiFailure(400, 'Bad Request: secret token contains unallowed characters');
     if (params.drop_pending_updates === true || params.drop_pending_updates === 'true') bot.updates.length = 0;
     bot.waiter?.finish('conflict', new ApiFailure(409, 'Conflict: terminated by setWebhook request'));
     bot.webhook = {
-      url, secretToken: secret, maxConnections: Number(params.max_connections ?? 40) || 40,
+      url,
+      secretToken: secret,
+      maxConnections: Number(params.max_connections ?? 40) || 40,
       allowedUpdates: Array.isArray(params.allowed_updates) ? (params.allowed_updates as unknown[]).map(String) : null,
-      lastErrorDate: null, lastErrorMessage: null,
+      lastErrorDate: null,
+      lastErrorMessage: null,
     };
     if (bot.webhook.allowedUpdates) bot.allowedUpdates = bot.webhook.allowedUpdates;
     void this.deliverLoop(bot);
@@ -282,31 +331,56 @@ export class TelegramEmulator extends EventEmitter {
     if (w) {
       info.max_connections = w.maxConnections;
       if (w.allowedUpdates) info.allowed_updates = w.allowedUpdates;
-      if (w.lastErrorDate !== null) { info.last_error_date = w.lastErrorDate; info.last_error_message = w.lastErrorMessage; }
+      if (w.lastErrorDate !== null) {
+        info.last_error_date = w.lastErrorDate;
+        info.last_error_message = w.lastErrorMessage;
+      }
     }
     return info;
   }
 
   /** Delivers a bot's updates to its webhook one at a time, in order; redelivers on failure. */
   private async deliverLoop(bot: BotState): Promise<void> {
-    if (bot.webhookRunning) { bot.webhookWake?.(); return; }
+    if (bot.webhookRunning) {
+      bot.webhookWake?.();
+      return;
+    }
     bot.webhookRunning = true;
     let delay = this.opts.webhookRetryMs;
-    const pause = (ms: number | null) => new Promise<void>((resolve) => {
-      const t = ms === null ? null : setTimeout(() => { bot.webhookWake = null; resolve(); }, ms);
-      bot.webhookWake = () => { if (t) clearTimeout(t); bot.webhookWake = null; resolve(); };
-    });
+    const pause = (ms: number | null) =>
+      new Promise<void>((resolve) => {
+        const t =
+          ms === null
+            ? null
+            : setTimeout(() => {
+                bot.webhookWake = null;
+                resolve();
+              }, ms);
+        bot.webhookWake = () => {
+          if (t) clearTimeout(t);
+          bot.webhookWake = null;
+          resolve();
+        };
+      });
     try {
       while (bot.webhook && !this.stopped) {
         const hook = bot.webhook;
         const next = bot.deliverable(1)[0];
-        if (!next) { await pause(null); continue; }
+        if (!next) {
+          await pause(null);
+          continue;
+        }
         let status: number | null = null;
         let error: string | null = null;
         try {
           const headers: Record<string, string> = { 'content-type': 'application/json' };
           if (hook.secretToken) headers['x-telegram-bot-api-secret-token'] = hook.secretToken;
-          const r = await fetch(hook.url, { method: 'POST', headers, body: JSON.stringify(next), signal: AbortSignal.timeout(this.opts.webhookTimeoutMs) });
+          const r = await fetch(hook.url, {
+            method: 'POST',
+            headers,
+            body: JSON.stringify(next),
+            signal: AbortSignal.timeout(this.opts.webhookTimeoutMs),
+          });
           status = r.status;
           await r.arrayBuffer().catch(() => undefined);
           if (status < 200 || status > 299) error = `Wrong response from the webhook: ${status} ${r.statusText}`;
@@ -343,9 +417,15 @@ export class TelegramEmulator extends EventEmitter {
 
   private reply(res: ServerResponse, result: unknown): void {
     if (res.writableEnded || res.destroyed) return;
-    const body = result instanceof ApiFailure
-      ? { ok: false, error_code: result.code, description: result.description, ...(result.parameters ? { parameters: result.parameters } : {}) }
-      : { ok: true, result };
+    const body =
+      result instanceof ApiFailure
+        ? {
+            ok: false,
+            error_code: result.code,
+            description: result.description,
+            ...(result.parameters ? { parameters: result.parameters } : {}),
+          }
+        : { ok: true, result };
     const status = result instanceof ApiFailure ? result.code : 200;
     const text = JSON.stringify(body);
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) });

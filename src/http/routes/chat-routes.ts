@@ -33,23 +33,31 @@ export function chatRoutes(deps: ChatRouteDeps): FastifyPluginAsync {
   };
 
   return async (app) => {
-    app.post<ChatParams>('/api/v1/chats/:chatId/transfer', { config: { auth: 'operator' } }, async (req): Promise<{ chat: ChatRouteState | null; event: RoutingEvent }> => {
-      await allow(req);
-      const b = (req.body ?? {}) as Record<string, unknown>;
-      if (typeof b !== 'object' || Array.isArray(b)) throw new ValidationError('The request body must be a JSON object.');
-      const operatorId = optString(b.operatorId, 'operatorId');
-      const group = optString(b.group, 'group');
-      if (!operatorId && !group) throw new ValidationError('Field "operatorId" or "group" is required.');
-      const comment = b.comment === undefined || b.comment === null ? null : optString(b.comment, 'comment', 4000, true);
-      const event = await deps.routing.transfer(req.params.chatId, { operatorId, group }, comment ?? null);
-      return { chat: await deps.routing.state(req.params.chatId), event };
-    });
+    app.post<ChatParams>(
+      '/api/v1/chats/:chatId/transfer',
+      { config: { auth: 'operator' } },
+      async (req): Promise<{ chat: ChatRouteState | null; event: RoutingEvent }> => {
+        await allow(req);
+        const b = (req.body ?? {}) as Record<string, unknown>;
+        if (typeof b !== 'object' || Array.isArray(b)) throw new ValidationError('The request body must be a JSON object.');
+        const operatorId = optString(b.operatorId, 'operatorId');
+        const group = optString(b.group, 'group');
+        if (!operatorId && !group) throw new ValidationError('Field "operatorId" or "group" is required.');
+        const comment = b.comment === undefined || b.comment === null ? null : optString(b.comment, 'comment', 4000, true);
+        const event = await deps.routing.transfer(req.params.chatId, { operatorId, group }, comment ?? null);
+        return { chat: await deps.routing.state(req.params.chatId), event };
+      },
+    );
 
-    app.post<ChatParams>('/api/v1/chats/:chatId/close', { config: { auth: 'operator' } }, async (req): Promise<{ chat: ChatRouteState | null; event: RoutingEvent | null }> => {
-      await allow(req);
-      const event = await deps.routing.close(req.params.chatId);
-      return { chat: await deps.routing.state(req.params.chatId), event };
-    });
+    app.post<ChatParams>(
+      '/api/v1/chats/:chatId/close',
+      { config: { auth: 'operator' } },
+      async (req): Promise<{ chat: ChatRouteState | null; event: RoutingEvent | null }> => {
+        await allow(req);
+        const event = await deps.routing.close(req.params.chatId);
+        return { chat: await deps.routing.state(req.params.chatId), event };
+      },
+    );
 
     app.get<ChatParams>('/api/v1/chats/:chatId', { config: { auth: 'operator' } }, async (req): Promise<ChatRouteState> => {
       await allow(req);
@@ -58,9 +66,13 @@ export function chatRoutes(deps: ChatRouteDeps): FastifyPluginAsync {
       return st;
     });
 
-    app.get('/api/v1/routing/rules', { config: { auth: 'api' } }, async (): Promise<{ rules: KeywordRule[] }> => ({ rules: await deps.routing.rules() }));
+    app.get('/api/v1/routing/rules', { config: { auth: 'api' } }, async (): Promise<{ rules: KeywordRule[] }> => ({
+      rules: await deps.routing.rules(),
+    }));
 
-    app.put('/api/v1/routing/rules', { config: { auth: 'api' } }, async (req): Promise<{ rules: KeywordRule[] }> => ({ rules: await deps.routing.setRules(req.body) }));
+    app.put('/api/v1/routing/rules', { config: { auth: 'api' } }, async (req): Promise<{ rules: KeywordRule[] }> => ({
+      rules: await deps.routing.setRules(req.body),
+    }));
   };
 }
 

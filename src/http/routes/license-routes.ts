@@ -20,7 +20,8 @@ export function licenseRoutes(deps: LicenseRouteDeps): FastifyPluginAsync {
       } catch (e) {
         if (e instanceof ConnectorError) throw e;
         throw new ConnectorError('license_report_failed', `The license report could not be built (${describeError(e)}).`, {
-          httpStatus: 500, cause: e,
+          httpStatus: 500,
+          cause: e,
         });
       }
     });

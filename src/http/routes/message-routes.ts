@@ -76,7 +76,10 @@ function base64Bytes(s: string): number {
   return Math.floor((s.length * 3) / 4) - pad;
 }
 
-export function parseOutboundBody(body: unknown, limits: { maxTextLength: number; maxMediaBytes: number; maxMediaItems: number }): OutboundMessage {
+export function parseOutboundBody(
+  body: unknown,
+  limits: { maxTextLength: number; maxMediaBytes: number; maxMediaItems: number },
+): OutboundMessage {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('body', 'must be a JSON object');
   const b = body as Obj;
   if (b.id === undefined || b.id === null) throw invalid('id', 'is required');
@@ -85,7 +88,8 @@ export function parseOutboundBody(body: unknown, limits: { maxTextLength: number
   if (CONTROL.test(b.id)) throw invalid('id', 'must not contain control characters');
   if (b.chatId === undefined || b.chatId === null) throw invalid('chatId', 'is required');
   if (typeof b.chatId !== 'string') throw invalid('chatId', 'must be a string');
-  if (b.chatId.length > 300 || !parseChatKey(b.chatId)) throw invalid('chatId', 'must be a chat key such as "tg:<bot>:<chat id>" or "wa:<account>:<jid>"');
+  if (b.chatId.length > 300 || !parseChatKey(b.chatId))
+    throw invalid('chatId', 'must be a chat key such as "tg:<bot>:<chat id>" or "wa:<account>:<jid>"');
   const text = optString(b, 'text', 'text', limits.maxTextLength);
   const replyTo = optString(b, 'replyTo', 'replyTo', 400);
   const operatorId = optString(b, 'operatorId', 'operatorId', 200);
@@ -108,7 +112,11 @@ function parseMedia(raw: unknown, path: string, maxBytes: number): OutboundMedia
   if (m.url !== undefined && m.url !== null) {
     const url = optString(m, 'url', `${path}.url`, 2048) ?? '';
     let ok = false;
-    try { ok = /^https?:$/.test(new URL(url).protocol); } catch { ok = false; }
+    try {
+      ok = /^https?:$/.test(new URL(url).protocol);
+    } catch {
+      ok = false;
+    }
     if (!ok) throw invalid(`${path}.url`, 'must be an http or https URL');
     out.url = url;
   }
@@ -117,12 +125,17 @@ function parseMedia(raw: unknown, path: string, maxBytes: number): OutboundMedia
     const b64 = m.base64.replace(/\s+/g, '');
     if (b64 === '' || !BASE64.test(b64)) throw invalid(`${path}.base64`, 'must be base64-encoded bytes');
     if (base64Bytes(b64) > maxBytes) {
-      throw new ValidationError(`Field "${path}.base64" is larger than ${Math.floor(maxBytes / 1024 / 1024)} MiB once decoded; send a url instead.`, 'media_too_large', 413);
+      throw new ValidationError(
+        `Field "${path}.base64" is larger than ${Math.floor(maxBytes / 1024 / 1024)} MiB once decoded; send a url instead.`,
+        'media_too_large',
+        413,
+      );
     }
     out.base64 = b64;
   }
   if (m.mediaId !== undefined && m.mediaId !== null) {
-    if (typeof m.mediaId !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(m.mediaId)) throw invalid(`${path}.mediaId`, 'must be the id of a received media item');
+    if (typeof m.mediaId !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(m.mediaId))
+      throw invalid(`${path}.mediaId`, 'must be the id of a received media item');
     out.mediaId = m.mediaId;
   }
   const mime = optString(m, 'mime', `${path}.mime`, 255);
@@ -136,7 +149,8 @@ function parseMedia(raw: unknown, path: string, maxBytes: number): OutboundMedia
     out.fileName = fileName;
   }
   if (m.kind !== undefined && m.kind !== null) {
-    if (typeof m.kind !== 'string' || !MEDIA_KINDS.has(m.kind)) throw invalid(`${path}.kind`, 'must be one of photo, document, voice, audio, video');
+    if (typeof m.kind !== 'string' || !MEDIA_KINDS.has(m.kind))
+      throw invalid(`${path}.kind`, 'must be one of photo, document, voice, audio, video');
     out.kind = m.kind as OutboundMedia['kind'];
   }
   return out;
@@ -158,7 +172,9 @@ export function messageRoutes(deps: MessageRoutesDeps): FastifyPluginAsync {
         if (problem) throw problem;
         for (const [i, m] of message.media.entries()) {
           if (m.mediaId && !(await deps.mediaExists(m.mediaId))) {
-            return reply.code(404).send(errorBody('unknown_media', `Field "media[${i}].mediaId" names no stored media item ("${m.mediaId}").`));
+            return reply
+              .code(404)
+              .send(errorBody('unknown_media', `Field "media[${i}].mediaId" names no stored media item ("${m.mediaId}").`));
           }
         }
       }
@@ -173,7 +189,9 @@ export function messageRoutes(deps: MessageRoutesDeps): FastifyPluginAsync {
       const res = await deps.submit(message);
       if (res.created) return reply.code(202).send({ id: message.id, status: 'queued' });
       if (res.conflict) {
-        return reply.code(409).send(errorBody('id_conflict', `A different message with id "${message.id}" was accepted before; an id names one message.`));
+        return reply
+          .code(409)
+          .send(errorBody('id_conflict', `A different message with id "${message.id}" was accepted before; an id names one message.`));
       }
       return reply.code(200).send(res.view);
     });

@@ -26,7 +26,9 @@ export function operatorRoutes(deps: OperatorRouteDeps): FastifyPluginAsync {
       const ctl = new AbortController();
       const res = reply.raw;
       // The response closing before it was written out = the client hung up mid-login.
-      const onClose = () => { if (!res.writableFinished) ctl.abort(new Error('the client closed the connection during login')); };
+      const onClose = () => {
+        if (!res.writableFinished) ctl.abort(new Error('the client closed the connection during login'));
+      };
       res.once('close', onClose);
       try {
         return await deps.login.login(req.body, ctl.signal);
@@ -36,7 +38,8 @@ export function operatorRoutes(deps: OperatorRouteDeps): FastifyPluginAsync {
     });
 
     app.post('/api/v1/operators/heartbeat', { config: { auth: 'operator' } }, async (req): Promise<{ expiresAt: string; seat: SeatInfo }> =>
-      deps.login.heartbeat(bearerOf(req.headers.authorization)));
+      deps.login.heartbeat(bearerOf(req.headers.authorization)),
+    );
 
     app.post('/api/v1/operators/logout', { config: { auth: 'operator' } }, async (req) => {
       await deps.login.logout(bearerOf(req.headers.authorization));
@@ -56,7 +59,11 @@ export function operatorRoutes(deps: OperatorRouteDeps): FastifyPluginAsync {
       await deps.feed.serve(reply.raw, {
         operatorId: login.operator.id,
         after,
-        stillValid: async () => (await deps.login.authenticate(token).then(() => true, () => false)),
+        stillValid: async () =>
+          await deps.login.authenticate(token).then(
+            () => true,
+            () => false,
+          ),
       });
     });
   };

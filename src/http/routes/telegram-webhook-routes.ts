@@ -2,7 +2,11 @@ import type { FastifyPluginAsync } from 'fastify';
 import { errorBody } from '../app.ts';
 
 export interface TelegramWebhookHandler {
-  handleWebhook(account: string, secretHeader: string | undefined, body: unknown): Promise<{ status: number; error?: { code: string; message: string } }>;
+  handleWebhook(
+    account: string,
+    secretHeader: string | undefined,
+    body: unknown,
+  ): Promise<{ status: number; error?: { code: string; message: string } }>;
 }
 
 /**
@@ -14,7 +18,9 @@ export function telegramWebhookRoutes(deps: { telegram: TelegramWebhookHandler; 
     app.post<{ Params: { account: string } }>('/telegram/:account/webhook', { config: { auth: 'public' } }, async (req, reply) => {
       if (!deps.licensed()) {
         // Not licensed: refuse so Telegram keeps the update and redelivers it later.
-        return reply.code(503).send(errorBody('chats_not_licensed', 'The chat module is not licensed on this host; the update will be redelivered.'));
+        return reply
+          .code(503)
+          .send(errorBody('chats_not_licensed', 'The chat module is not licensed on this host; the update will be redelivered.'));
       }
       const header = req.headers['x-telegram-bot-api-secret-token'];
       const res = await deps.telegram.handleWebhook(req.params.account, Array.isArray(header) ? header[0] : header, req.body);

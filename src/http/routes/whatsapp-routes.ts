@@ -13,13 +13,15 @@ export function whatsappRoutes(deps: { runner(account: string): WhatsappRunnerLi
   return async (app) => {
     app.get<{ Params: { account: string } }>('/api/v1/whatsapp/:account/qr', async (req, reply) => {
       const runner = deps.runner(req.params.account);
-      if (!runner) return reply.code(404).send(errorBody('account_not_found', `No WhatsApp account "${req.params.account}" is configured.`));
+      if (!runner)
+        return reply.code(404).send(errorBody('account_not_found', `No WhatsApp account "${req.params.account}" is configured.`));
       const png = await runner.qrPng();
       if (!png) {
         const st = runner.state().state;
-        const why = st === 'open'
-          ? `WhatsApp account "${req.params.account}" is already paired.`
-          : `WhatsApp account "${req.params.account}" has no QR code right now (state: ${st}); try again in a few seconds.`;
+        const why =
+          st === 'open'
+            ? `WhatsApp account "${req.params.account}" is already paired.`
+            : `WhatsApp account "${req.params.account}" has no QR code right now (state: ${st}); try again in a few seconds.`;
         return reply.code(404).send(errorBody(st === 'open' ? 'already_paired' : 'qr_not_available', why));
       }
       reply.header('Cache-Control', 'no-store');
@@ -28,11 +30,14 @@ export function whatsappRoutes(deps: { runner(account: string): WhatsappRunnerLi
 
     app.post<{ Params: { account: string }; Body: unknown }>('/api/v1/whatsapp/:account/pairing-code', async (req, reply) => {
       const runner = deps.runner(req.params.account);
-      if (!runner) return reply.code(404).send(errorBody('account_not_found', `No WhatsApp account "${req.params.account}" is configured.`));
+      if (!runner)
+        return reply.code(404).send(errorBody('account_not_found', `No WhatsApp account "${req.params.account}" is configured.`));
       const body = req.body;
       const phone = body && typeof body === 'object' ? (body as { phone?: unknown }).phone : undefined;
       if (typeof phone !== 'string' && typeof phone !== 'number') {
-        return reply.code(400).send(errorBody('invalid_request', 'phone is required: the international number in digits, e.g. "79991234567".'));
+        return reply
+          .code(400)
+          .send(errorBody('invalid_request', 'phone is required: the international number in digits, e.g. "79991234567".'));
       }
       try {
         const code = await runner.requestPairingCode(String(phone));

@@ -26,10 +26,15 @@ function checkUsers(value: unknown, file: string): EmulatorUser[] {
     if (o.groups !== undefined && !(Array.isArray(o.groups) && o.groups.every((g) => typeof g === 'string'))) {
       throw new Error(`${file}: user ${i} "groups" must be an array of strings`);
     }
-    if (o.pin !== undefined && (typeof o.pin !== 'string' || !/^\d{4}$/.test(o.pin))) throw new Error(`${file}: user ${i} "pin" must be 4 digits`);
+    if (o.pin !== undefined && (typeof o.pin !== 'string' || !/^\d{4}$/.test(o.pin)))
+      throw new Error(`${file}: user ${i} "pin" must be 4 digits`);
     return {
-      login: o.login as string, password: o.password as string, id: o.id as string, name: o.name as string,
-      groups: (o.groups as string[] | undefined) ?? [], pin: o.pin as string | undefined,
+      login: o.login as string,
+      password: o.password as string,
+      id: o.id as string,
+      name: o.name as string,
+      groups: (o.groups as string[] | undefined) ?? [],
+      pin: o.pin as string | undefined,
       serviceRights: o.serviceRights === undefined ? undefined : o.serviceRights !== false,
     };
   });
@@ -39,9 +44,15 @@ export async function runOnecEmulatorCli(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      port: { type: 'string' }, licenses: { type: 'string' }, 'session-max-age': { type: 'string' },
-      'latency-call': { type: 'string' }, 'latency-message': { type: 'string' }, 'latency-new-session': { type: 'string' },
-      users: { type: 'string' }, lang: { type: 'string' }, host: { type: 'string' },
+      port: { type: 'string' },
+      licenses: { type: 'string' },
+      'session-max-age': { type: 'string' },
+      'latency-call': { type: 'string' },
+      'latency-message': { type: 'string' },
+      'latency-new-session': { type: 'string' },
+      users: { type: 'string' },
+      lang: { type: 'string' },
+      host: { type: 'string' },
     },
     strict: true,
   });
@@ -67,12 +78,19 @@ export async function runOnecEmulatorCli(argv: string[]): Promise<void> {
     `1C emulator listening: ONEC_BASE_URL=${emulator.url}`,
     `inspection: ${emulator.origin}/_emulator/state (control endpoints under /_emulator/* have no auth: test/demo use only)`,
     `users (passwords are in ${values.users ?? 'DEMO_USERS, src/onec/emulator/emulator-types.ts'}):`,
-    ...shown.map((u) => `  ${u.login} — ${u.name}${u.groups.length ? ` [${u.groups.join(', ')}]` : ''}${u.pin ? ', has a PIN' : ''}${u.serviceRights === false ? ', no service rights' : ''}`),
+    ...shown.map(
+      (u) =>
+        `  ${u.login} — ${u.name}${u.groups.length ? ` [${u.groups.join(', ')}]` : ''}${u.pin ? ', has a PIN' : ''}${u.serviceRights === false ? ', no service rights' : ''}`,
+    ),
     'press Ctrl+C to stop',
   ];
   process.stdout.write(lines.join('\n') + '\n');
   await new Promise<void>((resolve) => {
-    const stop = (): void => { process.off('SIGINT', stop); process.off('SIGTERM', stop); resolve(); };
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });

@@ -30,7 +30,10 @@ export class EmulatorSessions {
   peakRunning = 0;
   private running = new Map<EmuSession, number>();
 
-  constructor(public licenseTotal: number, public maxAgeMs: number) {}
+  constructor(
+    public licenseTotal: number,
+    public maxAgeMs: number,
+  ) {}
 
   get open(): number {
     return this.sessions.size;
@@ -69,7 +72,11 @@ export class EmulatorSessions {
 
   expireAll(): number {
     let n = 0;
-    for (const s of [...this.sessions.values()]) if (this.end(s)) { this.expired++; n++; }
+    for (const s of [...this.sessions.values()])
+      if (this.end(s)) {
+        this.expired++;
+        n++;
+      }
     return n;
   }
 
@@ -82,10 +89,15 @@ export class EmulatorSessions {
   async run<T>(s: EmuSession, fn: () => Promise<T>): Promise<T> {
     s.pending++;
     this.peakQueued = Math.max(this.peakQueued, s.pending);
-    if (s.timer) { clearTimeout(s.timer); s.timer = null; }
+    if (s.timer) {
+      clearTimeout(s.timer);
+      s.timer = null;
+    }
     const prev = s.chain;
     let release!: () => void;
-    s.chain = new Promise<void>((r) => { release = r; });
+    s.chain = new Promise<void>((r) => {
+      release = r;
+    });
     await prev;
     const running = (this.running.get(s) ?? 0) + 1;
     this.running.set(s, running);
@@ -93,7 +105,8 @@ export class EmulatorSessions {
     try {
       return await fn();
     } finally {
-      if (running === 1) this.running.delete(s); else this.running.set(s, running - 1);
+      if (running === 1) this.running.delete(s);
+      else this.running.set(s, running - 1);
       s.pending--;
       release();
       if (s.pending === 0) this.arm(s);
@@ -124,7 +137,10 @@ export class EmulatorSessions {
   private end(s: EmuSession): boolean {
     if (s.ended) return false;
     s.ended = true;
-    if (s.timer) { clearTimeout(s.timer); s.timer = null; }
+    if (s.timer) {
+      clearTimeout(s.timer);
+      s.timer = null;
+    }
     this.sessions.delete(s.id);
     return true;
   }

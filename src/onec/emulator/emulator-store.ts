@@ -34,7 +34,8 @@ export function itemsOf(body: unknown, key: string, max: number): Obj[] {
   const items = body[key] as unknown[];
   if (items.length > max) throw new BadBodyError(`Слишком много элементов в "${key}": ${items.length}, не более ${max}.`);
   items.forEach((it, i) => {
-    if (!isObj(it) || typeof it.id !== 'string' || it.id === '') throw new BadBodyError(`Элемент ${i} в "${key}" не содержит строкового "id".`);
+    if (!isObj(it) || typeof it.id !== 'string' || it.id === '')
+      throw new BadBodyError(`Элемент ${i} в "${key}" не содержит строкового "id".`);
   });
   return items as Obj[];
 }
@@ -110,8 +111,11 @@ export class EmulatorStore {
       }
       this.routingIds.add(id);
       this.routingEvents.push({
-        id, chatId: str(e.chatId) ?? '', type: str(e.type) ?? '',
-        operatorId: str(e.operatorId), group: str(e.group),
+        id,
+        chatId: str(e.chatId) ?? '',
+        type: str(e.type) ?? '',
+        operatorId: str(e.operatorId),
+        group: str(e.group),
       });
       return { id, status: 'accepted' };
     });

@@ -100,7 +100,11 @@ export interface EmulatorBatchStats {
 export interface OnecEmulatorState {
   url: string;
   sessions: {
-    open: number; peakOpen: number; opened: number; finished: number; expired: number;
+    open: number;
+    peakOpen: number;
+    opened: number;
+    finished: number;
+    expired: number;
     /** Most requests of one session present at once (a client sending in parallel on one session shows > 1). */
     peakQueuedInSession: number;
     /** Most requests of one session processed at once (always 1: the platform serializes). */

@@ -10,37 +10,65 @@ import type { AddressInfo } from 'node:net';
 import { BadBodyError, defaultRejectRule, EmulatorStore, itemsOf, type ItemResult } from './emulator-store.ts';
 import { EmulatorSessions, type EmuSession } from './emulator-sessions.ts';
 import {
-  DEMO_USERS, EMULATOR_ENDPOINTS, LICENSE_REFUSAL_TEXT, NO_SESSION_HEADER_TEXT, SESSION_GONE_TEXT,
-  type EmulatorBatchStats, type EmulatorEndpoint, type EmulatorFault, type EmulatorLanguage, type EmulatorLatency,
-  type EmulatorOutage, type EmulatorUser, type OnecEmulatorOptions, type OnecEmulatorState, type OutageMode,
+  DEMO_USERS,
+  EMULATOR_ENDPOINTS,
+  LICENSE_REFUSAL_TEXT,
+  NO_SESSION_HEADER_TEXT,
+  SESSION_GONE_TEXT,
+  type EmulatorBatchStats,
+  type EmulatorEndpoint,
+  type EmulatorFault,
+  type EmulatorLanguage,
+  type EmulatorLatency,
+  type EmulatorOutage,
+  type EmulatorUser,
+  type OnecEmulatorOptions,
+  type OnecEmulatorState,
+  type OutageMode,
 } from './emulator-types.ts';
 
 const MAX_MESSAGES = 500;
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 const ROUTES: Record<string, EmulatorEndpoint> = {
-  'GET /licenses': 'licenses', 'POST /messages': 'messages', 'POST /statuses': 'statuses',
-  'POST /routing': 'routing', 'POST /auth': 'auth',
+  'GET /licenses': 'licenses',
+  'POST /messages': 'messages',
+  'POST /statuses': 'statuses',
+  'POST /routing': 'routing',
+  'POST /auth': 'auth',
 };
 const ITEM_KEY: Partial<Record<EmulatorEndpoint, string>> = { messages: 'messages', statuses: 'statuses', routing: 'events' };
 
-interface Reply { status: number; body: string; contentType: string; headers?: Record<string, string> }
+interface Reply {
+  status: number;
+  body: string;
+  contentType: string;
+  headers?: Record<string, string>;
+}
 type BatchEndpoint = 'messages' | 'statuses' | 'routing';
 
-const json = (status: number, value: unknown): Reply => ({ status, body: JSON.stringify(value), contentType: 'application/json; charset=utf-8' });
+const json = (status: number, value: unknown): Reply => ({
+  status,
+  body: JSON.stringify(value),
+  contentType: 'application/json; charset=utf-8',
+});
 const text = (status: number, body: string): Reply => ({ status, body, contentType: 'text/plain; charset=utf-8' });
 const sha = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 const secretEquals = (a: string, b: string): boolean => timingSafeEqual(sha(a), sha(b));
 const sleep = (ms: number): Promise<void> => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
 
 function exceptionPage(detail: string): string {
-  return `<!DOCTYPE html><html><head><meta charset="utf-8"><title>Ошибка выполнения</title></head><body>` +
+  return (
+    `<!DOCTYPE html><html><head><meta charset="utf-8"><title>Ошибка выполнения</title></head><body>` +
     `<h1>500 Internal Server Error</h1><p>{ОбщийМодуль.ЧатыHTTPСервис.Модуль(117)}: ${detail}</p>` +
-    `<pre>${'Стек вызовов: ОбщийМодуль.ЧатыHTTPСервис.Модуль\n'.repeat(20)}</pre></body></html>`;
+    `<pre>${'Стек вызовов: ОбщийМодуль.ЧатыHTTPСервис.Модуль\n'.repeat(20)}</pre></body></html>`
+  );
 }
 
 function outagePage(): string {
-  return '<!DOCTYPE html><html><head><title>503 Service Unavailable</title></head><body><h1>Service Unavailable</h1>' +
-    '<p>The server is temporarily unable to service your request.</p></body></html>';
+  return (
+    '<!DOCTYPE html><html><head><title>503 Service Unavailable</title></head><body><h1>Service Unavailable</h1>' +
+    '<p>The server is temporarily unable to service your request.</p></body></html>'
+  );
 }
 
 export class OnecEmulator {
@@ -94,7 +122,10 @@ export class OnecEmulator {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.requestedPort, this.host, () => { server.off('error', reject); resolve(); });
+      server.listen(this.requestedPort, this.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
     this.server = server;
     this.port = (server.address() as AddressInfo).port;
@@ -194,14 +225,23 @@ export class OnecEmulator {
     const outage = this.activeOutage();
     return {
       url: this.url,
-      sessions: { open: s.open, peakOpen: s.peakOpen, opened: s.opened, finished: s.finished, expired: s.expired,
-        peakQueuedInSession: s.peakQueued, peakRunningInSession: s.peakRunning },
+      sessions: {
+        open: s.open,
+        peakOpen: s.peakOpen,
+        opened: s.opened,
+        finished: s.finished,
+        expired: s.expired,
+        peakQueuedInSession: s.peakQueued,
+        peakRunningInSession: s.peakRunning,
+      },
       licenses: { total: s.licenseTotal, takenByOthers: s.takenByOthers, used: s.used, free: s.free, refused: s.refused },
       ...this.store.snapshot(),
       auth: { ok: this.authOk, failed: this.authFailed },
       calls: { ...this.calls },
       batches: {
-        messages: { ...this.batchStats.messages }, statuses: { ...this.batchStats.statuses }, routing: { ...this.batchStats.routing },
+        messages: { ...this.batchStats.messages },
+        statuses: { ...this.batchStats.statuses },
+        routing: { ...this.batchStats.routing },
       },
       faults: {
         pendingFailures: this.faults.reduce((n, f) => n + f.count, 0),
@@ -228,14 +268,24 @@ export class OnecEmulator {
 
     const outage = this.activeOutage();
     if (outage) {
-      if (outage.mode === 'drop') { req.socket.destroy(); return; }
-      if (outage.mode === 'hang') { req.resume(); return; }
+      if (outage.mode === 'drop') {
+        req.socket.destroy();
+        return;
+      }
+      if (outage.mode === 'hang') {
+        req.resume();
+        return;
+      }
       this.send(res, { status: 503, body: outagePage(), contentType: 'text/html; charset=utf-8' });
       return;
     }
     const raw = await readBody(req);
     if (rel === null) {
-      this.send(res, { status: 404, body: '<html><body><h1>404 Not Found</h1><p>The requested URL was not found on this server.</p></body></html>', contentType: 'text/html; charset=utf-8' });
+      this.send(res, {
+        status: 404,
+        body: '<html><body><h1>404 Not Found</h1><p>The requested URL was not found on this server.</p></body></html>',
+        contentType: 'text/html; charset=utf-8',
+      });
       return;
     }
     if (!endpoint) {
@@ -256,7 +306,9 @@ export class OnecEmulator {
       return;
     }
 
-    const mode = String(req.headers.ibsession ?? '').trim().toLowerCase();
+    const mode = String(req.headers.ibsession ?? '')
+      .trim()
+      .toLowerCase();
     const cookieId = parseCookie(req.headers.cookie, 'ibsession');
     let session: EmuSession;
     let opened = false;
@@ -264,9 +316,10 @@ export class OnecEmulator {
       const s = this.sessions.start(user.login);
       if (s === 'refused') {
         const msg = LICENSE_REFUSAL_TEXT[this.language];
-        const detail = this.language === 'ru'
-          ? `Ошибка при выполнении операции с информационной базой\n${msg}\nНе найдено ни одной программной лицензии или ключа защиты.`
-          : `Infobase operation error\n${msg}\nNo software license or protection key found.`;
+        const detail =
+          this.language === 'ru'
+            ? `Ошибка при выполнении операции с информационной базой\n${msg}\nНе найдено ни одной программной лицензии или ключа защиты.`
+            : `Infobase operation error\n${msg}\nNo software license or protection key found.`;
         this.send(res, text(500, detail));
         return;
       }
@@ -274,7 +327,10 @@ export class OnecEmulator {
       opened = true;
     } else if (cookieId) {
       const s = this.sessions.get(cookieId);
-      if (!s) { this.send(res, text(400, SESSION_GONE_TEXT)); return; }
+      if (!s) {
+        this.send(res, text(400, SESSION_GONE_TEXT));
+        return;
+      }
       session = s;
     } else {
       this.send(res, text(400, NO_SESSION_HEADER_TEXT));
@@ -286,7 +342,11 @@ export class OnecEmulator {
       let body: unknown = undefined;
       let parseError = false;
       if (req.method === 'POST') {
-        try { body = raw.length ? JSON.parse(raw) : {}; } catch { parseError = true; }
+        try {
+          body = raw.length ? JSON.parse(raw) : {};
+        } catch {
+          parseError = true;
+        }
       }
       const key = ITEM_KEY[endpoint];
       const list = key && body && typeof body === 'object' ? (body as Record<string, unknown>)[key] : undefined;
@@ -318,7 +378,10 @@ export class OnecEmulator {
       if (endpoint === 'messages') results = this.store.storeMessages(items);
       else if (endpoint === 'statuses') results = this.store.storeStatuses(items);
       else results = this.store.storeRouting(items);
-      this.recordBatch(endpoint, items.map((i) => i.id as string));
+      this.recordBatch(
+        endpoint,
+        items.map((i) => i.id as string),
+      );
       return json(200, { results });
     } catch (err) {
       if (err instanceof BadBodyError) return text(400, err.message);
@@ -330,9 +393,10 @@ export class OnecEmulator {
     const pin = body && typeof body === 'object' ? (body as Record<string, unknown>).pin : undefined;
     let op: EmulatorUser | undefined = user;
     if (pin !== undefined) {
-      op = typeof pin === 'string' && /^\d{4}$/.test(pin)
-        ? this.users.find((u) => u.pin !== undefined && secretEquals(u.pin, pin))
-        : undefined;
+      op =
+        typeof pin === 'string' && /^\d{4}$/.test(pin)
+          ? this.users.find((u) => u.pin !== undefined && secretEquals(u.pin, pin))
+          : undefined;
     }
     if (!op) {
       this.authFailed++;
@@ -389,33 +453,49 @@ export class OnecEmulator {
     const num = (k: string, d: number): number => (typeof body[k] === 'number' ? (body[k] as number) : d);
     const route = `${method} ${path}`;
     switch (route) {
-      case 'GET /state': return json(200, this.state());
+      case 'GET /state':
+        return json(200, this.state());
       case 'POST /faults': {
         const endpoint = body.endpoint;
-        if (endpoint !== undefined && !EMULATOR_ENDPOINTS.includes(endpoint as EmulatorEndpoint)) return json(400, { error: `unknown endpoint ${String(endpoint)}` });
+        if (endpoint !== undefined && !EMULATOR_ENDPOINTS.includes(endpoint as EmulatorEndpoint))
+          return json(400, { error: `unknown endpoint ${String(endpoint)}` });
         this.failNext({
-          count: num('count', 1), status: num('status', 500),
+          count: num('count', 1),
+          status: num('status', 500),
           body: typeof body.body === 'string' ? body.body : undefined,
           contentType: typeof body.contentType === 'string' ? body.contentType : undefined,
           endpoint: endpoint as EmulatorEndpoint | undefined,
         });
         return json(200, this.state().faults);
       }
-      case 'DELETE /faults': this.clearFaults(); return json(200, this.state().faults);
+      case 'DELETE /faults':
+        this.clearFaults();
+        return json(200, this.state().faults);
       case 'POST /outage': {
         const mode = body.mode;
         if (mode !== '503' && mode !== 'drop' && mode !== 'hang') return json(400, { error: 'mode must be 503, drop or hang' });
         this.outage({ mode, forMs: typeof body.forMs === 'number' ? body.forMs : undefined });
         return json(200, this.state().faults);
       }
-      case 'DELETE /outage': this.clearOutage(); return json(200, this.state().faults);
-      case 'POST /licenses/take': return json(200, { taken: this.takeLicenses(num('count', 1)), ...this.state().licenses });
-      case 'POST /licenses/return': return json(200, { returned: this.returnLicenses(num('count', 1)), ...this.state().licenses });
-      case 'POST /licenses/refuse': this.refuseLicenses(num('count', 1)); return json(200, this.state().faults);
-      case 'POST /expire-sessions': return json(200, { expired: this.expireSessions() });
-      case 'POST /latency': return json(200, this.setLatency(body as Partial<EmulatorLatency>));
-      case 'POST /reset': this.reset(); return json(200, { reset: true });
-      default: return json(404, { error: `no control endpoint ${route}` });
+      case 'DELETE /outage':
+        this.clearOutage();
+        return json(200, this.state().faults);
+      case 'POST /licenses/take':
+        return json(200, { taken: this.takeLicenses(num('count', 1)), ...this.state().licenses });
+      case 'POST /licenses/return':
+        return json(200, { returned: this.returnLicenses(num('count', 1)), ...this.state().licenses });
+      case 'POST /licenses/refuse':
+        this.refuseLicenses(num('count', 1));
+        return json(200, this.state().faults);
+      case 'POST /expire-sessions':
+        return json(200, { expired: this.expireSessions() });
+      case 'POST /latency':
+        return json(200, this.setLatency(body as Partial<EmulatorLatency>));
+      case 'POST /reset':
+        this.reset();
+        return json(200, { reset: true });
+      default:
+        return json(404, { error: `no control endpoint ${route}` });
     }
   }
 

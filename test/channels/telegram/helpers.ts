@@ -34,7 +34,11 @@ export class MemorySink extends EventEmitter implements InboundSink {
   }
 }
 
-export interface LogLine { level: string; obj: object; msg: string | undefined }
+export interface LogLine {
+  level: string;
+  obj: object;
+  msg: string | undefined;
+}
 
 export function captureLogger(lines: LogLine[] = [], bindings: object = {}): Logger & { lines: LogLine[] } {
   const at = (level: string) => (a: object | string, b?: string) => {
@@ -42,7 +46,11 @@ export function captureLogger(lines: LogLine[] = [], bindings: object = {}): Log
     else lines.push({ level, obj: { ...bindings, ...a }, msg: b });
   };
   return {
-    lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'),
+    lines,
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
     child: (b) => captureLogger(lines, { ...bindings, ...b }),
   };
 }

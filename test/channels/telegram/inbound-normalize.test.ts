@@ -21,18 +21,28 @@ function one(update: TgObject): NewInboundMessage {
   expect(r.ok).toHaveLength(1);
   return r.ok[0];
 }
-function result(update: unknown): NormalizeResult { return normalizeUpdate(update, { account: 'acme_bot', now }); }
+function result(update: unknown): NormalizeResult {
+  return normalizeUpdate(update, { account: 'acme_bot', now });
+}
 
 describe('normalizeUpdate', () => {
   it('normalizes a private text message as the spec example shows', () => {
     const { chat } = setup();
     const u = chat.text('Hello https://example.com @someone', { date });
     expect(one(u.update)).toEqual({
-      id: 'tg:acme_bot:123456789:1', chatId: 'tg:acme_bot:123456789', channel: 'telegram', account: 'acme_bot',
+      id: 'tg:acme_bot:123456789:1',
+      chatId: 'tg:acme_bot:123456789',
+      channel: 'telegram',
+      account: 'acme_bot',
       chat: { type: 'private', title: 'Иван Петров' },
       sender: { id: 'tg:123456789', name: 'Иван Петров', username: 'ivan', phone: null },
-      kind: 'text', text: 'Hello https://example.com @someone', media: [], replyTo: null, target: null,
-      sentAt: '2026-11-28T10:00:00.000Z', receivedAt: '2026-11-28T10:00:00.120Z',
+      kind: 'text',
+      text: 'Hello https://example.com @someone',
+      media: [],
+      replyTo: null,
+      target: null,
+      sentAt: '2026-11-28T10:00:00.000Z',
+      receivedAt: '2026-11-28T10:00:00.120Z',
     });
     expect((u.message.entities as unknown[]).length).toBe(2);
   });
@@ -45,12 +55,24 @@ describe('normalizeUpdate', () => {
     expect(r.ok[0]).toMatchObject({ kind: 'photo', text: 'Вот фото 📷', media: [] });
     const sizes = u.message.photo as Array<{ file_id: string; file_unique_id: string; file_size: number }>;
     expect(sizes.length).toBeGreaterThan(2);
-    expect(r.media).toEqual([{ messageId: r.ok[0].id, fileId: sizes[sizes.length - 1].file_id, fileUniqueId: sizes[sizes.length - 1].file_unique_id, mime: 'image/jpeg', fileName: null, size: sizes[sizes.length - 1].file_size }]);
+    expect(r.media).toEqual([
+      {
+        messageId: r.ok[0].id,
+        fileId: sizes[sizes.length - 1].file_id,
+        fileUniqueId: sizes[sizes.length - 1].file_unique_id,
+        mime: 'image/jpeg',
+        fileName: null,
+        size: sizes[sizes.length - 1].file_size,
+      },
+    ]);
   });
 
   it.each([
-    ['video', 'video', 'video/mp4'], ['voice', 'voice', 'audio/ogg'], ['audio', 'audio', 'audio/mpeg'],
-    ['document', 'document', 'application/pdf'], ['sticker', 'sticker', 'image/webp'],
+    ['video', 'video', 'video/mp4'],
+    ['voice', 'voice', 'audio/ogg'],
+    ['audio', 'audio', 'audio/mpeg'],
+    ['document', 'document', 'application/pdf'],
+    ['sticker', 'sticker', 'image/webp'],
   ] as const)('normalizes %s with its file', (method, kind, mime) => {
     const { chat } = setup();
     const u = chat[method]({ fileName: method === 'document' ? 'счёт №1.pdf' : undefined });
@@ -65,9 +87,19 @@ describe('normalizeUpdate', () => {
   it('normalizes location, venue, contact and poll', () => {
     const { chat } = setup();
     expect(one(chat.location(55.75, 37.62).update)).toMatchObject({ kind: 'location', location: { lat: 55.75, lon: 37.62, name: null } });
-    expect(one(chat.venue(55.75, 37.62, 'ГУМ', 'Красная пл., 3').update)).toMatchObject({ kind: 'location', location: { name: 'ГУМ, Красная пл., 3' } });
-    expect(one(chat.contact('+79991234567', 'Мария', { lastName: 'Иванова' }).update)).toMatchObject({ kind: 'contact', contact: { name: 'Мария Иванова', phone: '+79991234567' } });
-    expect(one(chat.poll('Когда удобно?', ['Утром', 'Вечером']).update)).toMatchObject({ kind: 'poll', text: 'Когда удобно?', poll: { question: 'Когда удобно?', options: ['Утром', 'Вечером'] } });
+    expect(one(chat.venue(55.75, 37.62, 'ГУМ', 'Красная пл., 3').update)).toMatchObject({
+      kind: 'location',
+      location: { name: 'ГУМ, Красная пл., 3' },
+    });
+    expect(one(chat.contact('+79991234567', 'Мария', { lastName: 'Иванова' }).update)).toMatchObject({
+      kind: 'contact',
+      contact: { name: 'Мария Иванова', phone: '+79991234567' },
+    });
+    expect(one(chat.poll('Когда удобно?', ['Утром', 'Вечером']).update)).toMatchObject({
+      kind: 'poll',
+      text: 'Когда удобно?',
+      poll: { question: 'Когда удобно?', options: ['Утром', 'Вечером'] },
+    });
   });
 
   it('maps replies and keeps forwarded text', () => {
@@ -105,7 +137,12 @@ describe('normalizeUpdate', () => {
     const orig = chat.text('typo');
     const e1 = one(chat.edit(orig.messageId, 'fixed', { editDate: date + 5 }).update);
     const e2 = one(chat.edit(orig.messageId, 'fixed again', { editDate: date + 9 }).update);
-    expect(e1).toMatchObject({ kind: 'edit', id: `tg:acme_bot:123456789:1:edit:${date + 5}`, target: 'tg:acme_bot:123456789:1', text: 'fixed' });
+    expect(e1).toMatchObject({
+      kind: 'edit',
+      id: `tg:acme_bot:123456789:1:edit:${date + 5}`,
+      target: 'tg:acme_bot:123456789:1',
+      text: 'fixed',
+    });
     expect(e2.id).not.toBe(e1.id);
     expect(one(chat.edit(orig.messageId, 'fixed', { editDate: date + 5 }).update).id).toBe(e1.id);
   });
@@ -114,7 +151,12 @@ describe('normalizeUpdate', () => {
     const { chat, ivan } = setup();
     const m = chat.text('hi');
     const r = one(chat.react(m.messageId, ['👍', '🔥'], { date }).update);
-    expect(r).toMatchObject({ kind: 'reaction', text: '👍🔥', target: 'tg:acme_bot:123456789:1', id: `tg:acme_bot:123456789:1:reaction:${date}:${ivan.id}` });
+    expect(r).toMatchObject({
+      kind: 'reaction',
+      text: '👍🔥',
+      target: 'tg:acme_bot:123456789:1',
+      id: `tg:acme_bot:123456789:1:reaction:${date}:${ivan.id}`,
+    });
     expect(one(chat.react(m.messageId, [], { date: date + 1, old: ['👍'] }).update).text).toBeNull();
   });
 
@@ -125,15 +167,22 @@ describe('normalizeUpdate', () => {
     expect(one(grp.membersJoined([newbie]).update)).toMatchObject({ kind: 'service', text: 'Анна Смирнова joined the chat' });
     const t = grp.text('важно');
     expect(one(grp.pinned(t.messageId).update)).toMatchObject({ kind: 'service', text: 'A message was pinned: "важно"' });
-    expect(one(grp.titleChanged('VIP клиенты').update)).toMatchObject({ kind: 'service', text: 'The chat title was changed to "VIP клиенты"' });
+    expect(one(grp.titleChanged('VIP клиенты').update)).toMatchObject({
+      kind: 'service',
+      text: 'The chat title was changed to "VIP клиенты"',
+    });
   });
 
   it('reports malformed and unsupported updates without throwing', () => {
     expect(result(null)).toEqual({ malformed: 'the update is not an object' });
     expect(result({ message: { text: 'x' } })).toEqual({ malformed: 'the update has no numeric update_id' });
-    expect(result({ update_id: 1, message: { message_id: 1, date, text: 'no chat' } })).toEqual({ malformed: 'message: message without a valid chat' });
+    expect(result({ update_id: 1, message: { message_id: 1, date, text: 'no chat' } })).toEqual({
+      malformed: 'message: message without a valid chat',
+    });
     expect(result({ update_id: 2, callback_query: { id: '1' } })).toEqual({ malformed: 'unsupported update kind: callback_query' });
-    expect(result({ update_id: 3, message: { message_id: 1, date, chat: { id: 5, type: 'private' }, photo: [] } })).toEqual({ malformed: 'message: photo without a file_id' });
+    expect(result({ update_id: 3, message: { message_id: 1, date, chat: { id: 5, type: 'private' }, photo: [] } })).toEqual({
+      malformed: 'message: photo without a file_id',
+    });
     const weird = result({ update_id: 4, message: { message_id: 1, date, chat: { id: 5, type: 'private' }, story: { id: 1 } } });
     expect(weird).toMatchObject({ ok: [{ kind: 'service', text: expect.stringContaining('(story)') as string }] });
   });

@@ -19,21 +19,33 @@ describe('TelegramPoller against the emulated Bot API', () => {
   const poller = (o: { token?: string; maxBytes?: number } = {}) => {
     const logger = captureLogger();
     const p = new TelegramPoller({
-      token: o.token ?? TOKEN, apiRoot: emu.apiRoot, logger, pollTimeoutS: 5, backoffMinMs: 10, backoffMaxMs: 40,
+      token: o.token ?? TOKEN,
+      apiRoot: emu.apiRoot,
+      logger,
+      pollTimeoutS: 5,
+      backoffMinMs: 10,
+      backoffMaxMs: 40,
       mediaStore: o.maxBytes ? new FileMediaStore({ dir, publicUrl: 'http://127.0.0.1:8080', maxBytes: o.maxBytes }) : store,
     });
     pollers.push(p);
     return { p, logger };
   };
   /** The first getUpdates call (already made or still to come) whose offset is at least `min`. */
-  const pollWithOffset = (min: number) => new Promise<GetUpdatesCall>((resolve) => {
-    const seen = emu.stats(TOKEN).getUpdatesCalls.find((c) => (c.offset ?? 0) >= min);
-    if (seen) { resolve(seen); return; }
-    const on = (token: string, call: GetUpdatesCall) => {
-      if (token === TOKEN && (call.offset ?? 0) >= min) { emu.off('getUpdates', on); resolve(call); }
-    };
-    emu.on('getUpdates', on);
-  });
+  const pollWithOffset = (min: number) =>
+    new Promise<GetUpdatesCall>((resolve) => {
+      const seen = emu.stats(TOKEN).getUpdatesCalls.find((c) => (c.offset ?? 0) >= min);
+      if (seen) {
+        resolve(seen);
+        return;
+      }
+      const on = (token: string, call: GetUpdatesCall) => {
+        if (token === TOKEN && (call.offset ?? 0) >= min) {
+          emu.off('getUpdates', on);
+          resolve(call);
+        }
+      };
+      emu.on('getUpdates', on);
+    });
 
   beforeEach(async () => {
     emu = new TelegramEmulator();
@@ -59,7 +71,11 @@ describe('TelegramPoller against the emulated Bot API', () => {
     expect(p.leaseKey).toBe('tg:7000001');
     await p.start(sink);
     const msgs = await sink.waitFor(3);
-    expect(msgs.map((m) => [m.kind, m.text])).toEqual([['text', 'Здравствуйте'], ['photo', 'фото'], ['text', 'ещё вопрос']]);
+    expect(msgs.map((m) => [m.kind, m.text])).toEqual([
+      ['text', 'Здравствуйте'],
+      ['photo', 'фото'],
+      ['text', 'ещё вопрос'],
+    ]);
     expect(msgs[0].chatId).toBe(`tg:shop_bot:${chat.id}`);
     const media = msgs[1].media[0];
     expect(media.sha256).toBe(createHash('sha256').update(photoBytes).digest('hex'));
@@ -120,7 +136,9 @@ describe('TelegramPoller against the emulated Bot API', () => {
     const [m] = await sink.waitFor(1);
     expect(m.kind).toBe('document');
     expect(m.media).toEqual([]);
-    expect(m.text).toMatch(/^договор\n\[The document was not stored: The file "big\.pdf" is 3\.9 KB, above the 1000 bytes limit for media\.\]$/);
+    expect(m.text).toMatch(
+      /^договор\n\[The document was not stored: The file "big\.pdf" is 3\.9 KB, above the 1000 bytes limit for media\.\]$/,
+    );
   });
 
   it('two pollers on one bot get 409 Conflict, log it and still deliver', async () => {
@@ -141,7 +159,11 @@ describe('TelegramPoller against the emulated Bot API', () => {
 
   it('ends in state error "token rejected" on 401', async () => {
     const { p, logger } = poller({ token: '999:wrong' });
-    const errored = new Promise((resolve) => p.on('state', (s: { state: string }) => { if (s.state === 'error') resolve(s); }));
+    const errored = new Promise((resolve) =>
+      p.on('state', (s: { state: string }) => {
+        if (s.state === 'error') resolve(s);
+      }),
+    );
     await p.start(new MemorySink());
     await errored;
     expect(p.state()).toMatchObject({ state: 'error', lastError: 'token rejected' });

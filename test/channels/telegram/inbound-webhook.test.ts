@@ -29,18 +29,31 @@ describe('Telegram webhook mode', () => {
     hook = createServer((req, res) => {
       const m = /^\/telegram\/([^/]+)\/webhook$/.exec(req.url ?? '');
       let body = '';
-      req.on('data', (c: Buffer) => { body += c.toString(); });
+      req.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
       req.on('end', () => {
         const header = req.headers['x-telegram-bot-api-secret-token'];
-        void tg.handleWebhook(decodeURIComponent(m?.[1] ?? ''), typeof header === 'string' ? header : undefined, JSON.parse(body) as unknown)
-          .then((r) => { res.writeHead(r.status, { 'content-type': 'application/json' }).end(JSON.stringify(r.error ? { error: r.error } : { ok: true })); });
+        void tg
+          .handleWebhook(decodeURIComponent(m?.[1] ?? ''), typeof header === 'string' ? header : undefined, JSON.parse(body) as unknown)
+          .then((r) => {
+            res
+              .writeHead(r.status, { 'content-type': 'application/json' })
+              .end(JSON.stringify(r.error ? { error: r.error } : { ok: true }));
+          });
       });
     });
     await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
     const port = (hook.address() as { port: number }).port;
     tg = createTelegramConnector({
-      tokens: [TOKEN], apiRoot: emu.apiRoot, mode: 'webhook', webhookUrl: `http://127.0.0.1:${port}`, webhookSecret: SECRET,
-      mediaStore: new FileMediaStore({ dir, publicUrl: 'http://127.0.0.1:8080' }), logger, backoffMinMs: 20,
+      tokens: [TOKEN],
+      apiRoot: emu.apiRoot,
+      mode: 'webhook',
+      webhookUrl: `http://127.0.0.1:${port}`,
+      webhookSecret: SECRET,
+      mediaStore: new FileMediaStore({ dir, publicUrl: 'http://127.0.0.1:8080' }),
+      logger,
+      backoffMinMs: 20,
     });
   });
   afterEach(async () => {
@@ -52,7 +65,11 @@ describe('Telegram webhook mode', () => {
 
   async function startWith(sink: MemorySink): Promise<void> {
     const [runner] = tg.runners();
-    const open = new Promise((resolve) => (runner as unknown as NodeJS.EventEmitter).on('state', (s: { state: string }) => { if (s.state === 'open') resolve(s); }));
+    const open = new Promise((resolve) =>
+      (runner as unknown as NodeJS.EventEmitter).on('state', (s: { state: string }) => {
+        if (s.state === 'open') resolve(s);
+      }),
+    );
     await runner.start(sink);
     await open;
   }
@@ -65,7 +82,10 @@ describe('Telegram webhook mode', () => {
     chat.text('через вебхук');
     chat.photo({ caption: 'и фото' });
     const msgs = await sink.waitFor(2);
-    expect(msgs.map((m) => [m.kind, m.text])).toEqual([['text', 'через вебхук'], ['photo', 'и фото']]);
+    expect(msgs.map((m) => [m.kind, m.text])).toEqual([
+      ['text', 'через вебхук'],
+      ['photo', 'и фото'],
+    ]);
     expect(msgs[1].media).toHaveLength(1);
     expect(tg.hasAccount('hook_bot')).toBe(true);
   });
@@ -82,16 +102,25 @@ describe('Telegram webhook mode', () => {
 
   it('answers only after ingest resolved', async () => {
     let release: () => void = () => undefined;
-    const gate = new Promise<void>((r) => { release = r; });
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
     const sink = new MemorySink();
     const slow = Object.assign(sink, {
-      ingest: async (m: NewInboundMessage[]): Promise<IngestResult[]> => { sink.emit('started'); await gate; return MemorySink.prototype.ingest.call(sink, m); },
+      ingest: async (m: NewInboundMessage[]): Promise<IngestResult[]> => {
+        sink.emit('started');
+        await gate;
+        return MemorySink.prototype.ingest.call(sink, m);
+      },
     });
     await startWith(slow);
     const update = { update_id: 5, message: { message_id: 7, date: 1, chat: { id: 42, type: 'private', first_name: 'A' }, text: 'wait' } };
     let settled = false;
     const started = once(sink, 'started');
-    const answer = tg.handleWebhook('hook_bot', SECRET, update).then((r) => { settled = true; return r; });
+    const answer = tg.handleWebhook('hook_bot', SECRET, update).then((r) => {
+      settled = true;
+      return r;
+    });
     await started;
     expect(settled).toBe(false);
     release();
@@ -106,9 +135,17 @@ describe('Telegram webhook mode', () => {
     const chat = emu.chat(TOKEN, { firstName: 'Anna' });
     const u = chat.text('повтор');
     const deliveries: WebhookDelivery[] = [];
-    const ok = new Promise<void>((resolve) => emu.on('delivery', (_t: string, d: WebhookDelivery) => { deliveries.push(d); if (d.status === 200) resolve(); }));
+    const ok = new Promise<void>((resolve) =>
+      emu.on('delivery', (_t: string, d: WebhookDelivery) => {
+        deliveries.push(d);
+        if (d.status === 200) resolve();
+      }),
+    );
     await ok;
-    expect(deliveries.map((d) => [d.updateId, d.status])).toEqual([[u.update.update_id, 500], [u.update.update_id, 200]]);
+    expect(deliveries.map((d) => [d.updateId, d.status])).toEqual([
+      [u.update.update_id, 500],
+      [u.update.update_id, 200],
+    ]);
     expect(sink.stored.map((m) => m.text)).toEqual(['повтор']);
   });
 });

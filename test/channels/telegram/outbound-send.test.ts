@@ -23,7 +23,11 @@ describe('splitText', () => {
     expect(lp.join('')).toBe(lines);
     expect(lp.slice(0, -1).every((p) => p.endsWith('\n'))).toBe(true);
     const sentences = 'Это предложение закончено. '.repeat(400).trim();
-    expect(splitText(sentences).slice(0, -1).every((p) => p.endsWith('. '))).toBe(true);
+    expect(
+      splitText(sentences)
+        .slice(0, -1)
+        .every((p) => p.endsWith('. ')),
+    ).toBe(true);
     const words = 'слово '.repeat(1000).trim();
     const wp = splitText(words);
     expect(wp.join('')).toBe(words);
@@ -50,7 +54,14 @@ describe('Telegram outbound send against the emulated Bot API', () => {
   let dir: string;
   let store: FileMediaStore;
   const msg = (o: Partial<OutboundMessage>): OutboundMessage => ({
-    id: `out-${Math.random()}`, chatId: `tg:out_bot:${chat.id}`, text: null, media: [], replyTo: null, operatorId: null, createdAt: new Date().toISOString(), ...o,
+    id: `out-${Math.random()}`,
+    chatId: `tg:out_bot:${chat.id}`,
+    text: null,
+    media: [],
+    replyTo: null,
+    operatorId: null,
+    createdAt: new Date().toISOString(),
+    ...o,
   });
 
   beforeEach(async () => {
@@ -64,7 +75,10 @@ describe('Telegram outbound send against the emulated Bot API', () => {
     tg = createTelegramConnector({ tokens: [TOKEN], apiRoot: emu.apiRoot, mediaStore: store, laterItemMaxWaitMs: 5000 });
     await tg.ready();
   });
-  afterEach(async () => { await emu.stop(); await rm(dir, { recursive: true, force: true }); });
+  afterEach(async () => {
+    await emu.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
 
   it('knows its accounts by username', () => {
     expect(tg.hasAccount('out_bot')).toBe(true);
@@ -86,12 +100,20 @@ describe('Telegram outbound send against the emulated Bot API', () => {
 
   it('sends a photo from a URL and one from base64 with the caption on the first', async () => {
     const bytes = randomBytes(3000);
-    const res = await tg.send(msg({
-      text: 'Ваш заказ',
-      media: [{ url: 'http://127.0.0.1:9/cat.jpg', mime: 'image/jpeg' }, { base64: bytes.toString('base64'), mime: 'image/png', fileName: 'plan.png' }],
-    }));
+    const res = await tg.send(
+      msg({
+        text: 'Ваш заказ',
+        media: [
+          { url: 'http://127.0.0.1:9/cat.jpg', mime: 'image/jpeg' },
+          { base64: bytes.toString('base64'), mime: 'image/png', fileName: 'plan.png' },
+        ],
+      }),
+    );
     const sent = emu.sent(TOKEN, chat.id);
-    expect(sent.map((s) => [s.method, s.caption, s.file?.source])).toEqual([['sendPhoto', 'Ваш заказ', 'url'], ['sendPhoto', null, 'upload']]);
+    expect(sent.map((s) => [s.method, s.caption, s.file?.source])).toEqual([
+      ['sendPhoto', 'Ваш заказ', 'url'],
+      ['sendPhoto', null, 'upload'],
+    ]);
     expect(sent[0].file?.url).toBe('http://127.0.0.1:9/cat.jpg');
     expect(sent[1].file?.bytes?.equals(bytes)).toBe(true);
     expect(res.nativeIds).toHaveLength(2);
@@ -100,8 +122,14 @@ describe('Telegram outbound send against the emulated Bot API', () => {
   it('sends a stored media item by mediaId as a document', async () => {
     const bytes = randomBytes(1500);
     const ref = await store.save(`tg:out_bot:${chat.id}`, {
-      nativeId: 'x1', mime: 'application/pdf', fileName: 'акт.pdf', declaredSize: null,
-      open: async () => (async function* () { yield bytes; })(),
+      nativeId: 'x1',
+      mime: 'application/pdf',
+      fileName: 'акт.pdf',
+      declaredSize: null,
+      open: async () =>
+        (async function* () {
+          yield bytes;
+        })(),
     });
     await tg.send(msg({ media: [{ mediaId: ref.id, mime: 'application/pdf' }] }));
     const [s] = emu.sent(TOKEN, chat.id);
@@ -137,6 +165,11 @@ describe('Telegram outbound send against the emulated Bot API', () => {
     const res = await tg.send(msg({ text }));
     expect(res.nativeIds).toHaveLength(2);
     expect(emu.stats(TOKEN).rateLimitedIssued).toBe(1);
-    expect(emu.sent(TOKEN, chat.id).map((s) => s.text).join('')).toBe(text);
+    expect(
+      emu
+        .sent(TOKEN, chat.id)
+        .map((s) => s.text)
+        .join(''),
+    ).toBe(text);
   });
 });

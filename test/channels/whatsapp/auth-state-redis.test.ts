@@ -4,7 +4,9 @@ import { useRedisAuthState } from '../../../src/channels/whatsapp/auth-state-red
 import { cleanupPrefix, newRedis, uniquePrefix } from '../../helpers/redis.ts';
 
 const prefix = uniquePrefix('wa-auth');
-afterAll(async () => { await cleanupPrefix(prefix); });
+afterAll(async () => {
+  await cleanupPrefix(prefix);
+});
 
 /** One value of every SignalDataTypeMap key type (Types/Auth.d.ts). */
 function everyKeyType(): SignalDataSet {
@@ -14,8 +16,12 @@ function everyKeyType(): SignalDataSet {
     session: { '79991234567.0': new Uint8Array([1, 2, 3, 250]) },
     'sender-key': { 'g@g.us::79991234567::0': new Uint8Array([9, 8, 7]) },
     'sender-key-memory': { 'g@g.us': { '79991234567:0@s.whatsapp.net': true } },
-    'app-state-sync-key': { AAAA: proto.Message.AppStateSyncKeyData.fromObject({ keyData: Buffer.from('secret-key-data'), timestamp: 1700 }) },
-    'app-state-sync-version': { regular: { version: 3, hash: Buffer.alloc(128, 7), indexValueMap: { abc: { valueMac: Buffer.from([5, 6]) } } } },
+    'app-state-sync-key': {
+      AAAA: proto.Message.AppStateSyncKeyData.fromObject({ keyData: Buffer.from('secret-key-data'), timestamp: 1700 }),
+    },
+    'app-state-sync-version': {
+      regular: { version: 3, hash: Buffer.alloc(128, 7), indexValueMap: { abc: { valueMac: Buffer.from([5, 6]) } } },
+    },
     'lid-mapping': { '79991234567': '123456789012345', '123456789012345_reverse': '79991234567' },
     'device-list': { '79991234567': ['0', '2'] },
     tctoken: { '79991234567@s.whatsapp.net': { token: Buffer.from('tok'), timestamp: '1700000000' } },

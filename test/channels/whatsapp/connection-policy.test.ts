@@ -45,14 +45,25 @@ describe('runner connection policy (socket-factory double on Baileys’ event bu
   const prefix = uniquePrefix('wa-conn');
   const redis = newRedis();
   const connectors: WhatsappConnector[] = [];
-  afterEach(async () => { for (const c of connectors.splice(0)) for (const r of c.runners()) await r.stop(); });
-  afterAll(async () => { redis.disconnect(); await cleanupPrefix(prefix); });
+  afterEach(async () => {
+    for (const c of connectors.splice(0)) for (const r of c.runners()) await r.stop();
+  });
+  afterAll(async () => {
+    redis.disconnect();
+    await cleanupPrefix(prefix);
+  });
 
   function setup(account: string, backoff = { baseMs: 60_000 }, clock?: { t: number }) {
     const fake = new FakeSocketFactory();
     const c = createWhatsappConnector({
-      accounts: [account], redis, prefix, mediaStore: new MemoryMediaStore(), logger: silentLogger,
-      socketFactory: fake.factory, backoff, runnerOptions: clock ? { now: () => clock.t, stableOpenMs: 1000 } : {},
+      accounts: [account],
+      redis,
+      prefix,
+      mediaStore: new MemoryMediaStore(),
+      logger: silentLogger,
+      socketFactory: fake.factory,
+      backoff,
+      runnerOptions: clock ? { now: () => clock.t, stableOpenMs: 1000 } : {},
     });
     connectors.push(c);
     return { fake, runner: c.runner(account)!, sink: new MemorySink() };
@@ -81,7 +92,10 @@ describe('runner connection policy (socket-factory double on Baileys’ event bu
     expect(fake.sockets.length).toBe(2);
     expect(runner.diagnostics().reconnectPending).toBe(false);
     // creds were persisted: they are in Redis for the next process
-    const saved = await until(async () => { const raw = await redis.get(`${prefix}:wa:pair:auth:creds`); return raw?.includes('Shop') ? raw : null; });
+    const saved = await until(async () => {
+      const raw = await redis.get(`${prefix}:wa:pair:auth:creds`);
+      return raw?.includes('Shop') ? raw : null;
+    });
     expect(saved).toContain('79991234567:7@s.whatsapp.net');
   });
 

@@ -6,9 +6,16 @@
 import { makeEventBuffer, proto, type AnyMessageContent, type MiscMessageGenerationOptions, type WAMessage } from '@whiskeysockets/baileys';
 import { createHash, randomBytes } from 'node:crypto';
 import {
-  ConnectorError, silentLogger,
-  type IncomingFile, type IngestResult, type InboundSink, type MediaRef, type MediaStore,
-  type NewInboundMessage, type StatusEvent, type StatusSink,
+  ConnectorError,
+  silentLogger,
+  type IncomingFile,
+  type IngestResult,
+  type InboundSink,
+  type MediaRef,
+  type MediaStore,
+  type NewInboundMessage,
+  type StatusEvent,
+  type StatusSink,
 } from '../../../src/core/index.ts';
 import { toBaileysLogger } from '../../../src/channels/whatsapp/baileys-logger.ts';
 import type { SocketFactory, SocketFactoryInput, WaSocket } from '../../../src/channels/whatsapp/socket-factory.ts';
@@ -27,16 +34,23 @@ export class FakeSocket implements WaSocket {
 
   constructor(readonly input: SocketFactoryInput) {
     // as Baileys' socket does (Socket/socket.js): creds.update is merged into the auth creds
-    this.ev.on('creds.update', (update) => { Object.assign(input.auth.creds, update); });
+    this.ev.on('creds.update', (update) => {
+      Object.assign(input.auth.creds, update);
+    });
   }
 
   async sendMessage(jid: string, content: AnyMessageContent, options?: MiscMessageGenerationOptions): Promise<WAMessage | undefined> {
-    if (this.failNextSend) { const e = this.failNextSend; this.failNextSend = null; throw e; }
+    if (this.failNextSend) {
+      const e = this.failNextSend;
+      this.failNextSend = null;
+      throw e;
+    }
     this.sent.push({ jid, content, options });
     const id = `3EB0${randomBytes(8).toString('hex').toUpperCase()}${++this.n}`;
-    const message = 'text' in content
-      ? proto.Message.fromObject({ extendedTextMessage: { text: content.text } })
-      : proto.Message.fromObject({ documentMessage: { fileName: 'x', mimetype: 'application/octet-stream' } });
+    const message =
+      'text' in content
+        ? proto.Message.fromObject({ extendedTextMessage: { text: content.text } })
+        : proto.Message.fromObject({ documentMessage: { fileName: 'x', mimetype: 'application/octet-stream' } });
     return { key: { remoteJid: jid, fromMe: true, id }, message, messageTimestamp: Math.floor(Date.now() / 1000) };
   }
 
@@ -44,7 +58,9 @@ export class FakeSocket implements WaSocket {
     return `C${phone.slice(-7)}`;
   }
 
-  async updateMediaMessage(m: WAMessage): Promise<WAMessage> { return m; }
+  async updateMediaMessage(m: WAMessage): Promise<WAMessage> {
+    return m;
+  }
 
   /** As Baileys' end(): emits connection.update close with the error, then destroys the buffer. */
   async end(error: Error | undefined): Promise<void> {
@@ -55,9 +71,15 @@ export class FakeSocket implements WaSocket {
     this.ev.destroy();
   }
 
-  open(): void { this.ev.emit('connection.update', { connection: 'open' }); }
-  qr(code: string): void { this.ev.emit('connection.update', { qr: code }); }
-  upsert(messages: WAMessage[], type: 'notify' | 'append'): void { this.ev.emit('messages.upsert', { messages, type }); }
+  open(): void {
+    this.ev.emit('connection.update', { connection: 'open' });
+  }
+  qr(code: string): void {
+    this.ev.emit('connection.update', { qr: code });
+  }
+  upsert(messages: WAMessage[], type: 'notify' | 'append'): void {
+    this.ev.emit('messages.upsert', { messages, type });
+  }
 }
 
 export class FakeSocketFactory {
@@ -77,7 +99,9 @@ export class FakeSocketFactory {
     return new Promise((resolve) => this.waiters.push({ n, resolve }));
   }
 
-  get last(): FakeSocket { return this.sockets[this.sockets.length - 1]; }
+  get last(): FakeSocket {
+    return this.sockets[this.sockets.length - 1];
+  }
 }
 
 /** Dedupe by id and seq per chat, as the pipeline does; can fail on demand. */
@@ -91,7 +115,10 @@ export class MemorySink implements InboundSink {
 
   async ingest(messages: NewInboundMessage[]): Promise<IngestResult[]> {
     this.calls.push(messages.map((m) => m.id));
-    if (this.failures > 0) { this.failures -= 1; throw new Error('redis down (simulated)'); }
+    if (this.failures > 0) {
+      this.failures -= 1;
+      throw new Error('redis down (simulated)');
+    }
     const out = messages.map((m) => {
       const prev = this.seen.get(m.id);
       if (prev) return { ...prev, duplicate: true };
@@ -137,9 +164,18 @@ export class MemoryMediaStore implements MediaStore {
     for await (const c of await file.open()) chunks.push(Buffer.from(c));
     const bytes = Buffer.concat(chunks);
     const id = createHash('sha256').update(`${chatKey}|${file.nativeId}`).digest('hex').slice(0, 32);
-    const ref: MediaRef = { id, mime: file.mime, fileName: file.fileName, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), url: `http://127.0.0.1/api/v1/media/${id}` };
+    const ref: MediaRef = {
+      id,
+      mime: file.mime,
+      fileName: file.fileName,
+      size: bytes.length,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      url: `http://127.0.0.1/api/v1/media/${id}`,
+    };
     this.files.set(id, { ref, bytes });
     return ref;
   }
-  async open(): Promise<null> { return null; }
+  async open(): Promise<null> {
+    return null;
+  }
 }

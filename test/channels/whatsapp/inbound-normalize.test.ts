@@ -1,6 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { proto, type WAMessage, type WAMessageKey } from '@whiskeysockets/baileys';
-import { findMediaPart, normalizeWaMessage, unwrapContent, type NormalizeContext } from '../../../src/channels/whatsapp/inbound-normalize.ts';
+import {
+  findMediaPart,
+  normalizeWaMessage,
+  unwrapContent,
+  type NormalizeContext,
+} from '../../../src/channels/whatsapp/inbound-normalize.ts';
 import { ChatIdentity, type LidPnMapping } from '../../../src/channels/whatsapp/inbound-identity.ts';
 import { cleanupPrefix, newRedis, uniquePrefix } from '../../helpers/redis.ts';
 
@@ -22,9 +27,14 @@ function wa(message: Record<string, unknown> | null, key: Partial<WAMessageKey> 
 }
 
 const ctx: NormalizeContext = {
-  account: 'main', chatKey: CHAT, chatType: 'private', chatTitle: 'Ivan',
+  account: 'main',
+  chatKey: CHAT,
+  chatType: 'private',
+  chatTitle: 'Ivan',
   sender: { id: `wa:${PN}`, name: 'Ivan', username: null, phone: '+79991234567' },
-  media: [], mediaNote: null, receivedAt: '2025-11-28T10:00:00.120Z',
+  media: [],
+  mediaNote: null,
+  receivedAt: '2025-11-28T10:00:00.120Z',
 };
 
 function norm(m: WAMessage, c: Partial<NormalizeContext> = {}) {
@@ -36,7 +46,16 @@ function norm(m: WAMessage, c: Partial<NormalizeContext> = {}) {
 describe('normalizeWaMessage', () => {
   it('text: conversation and extendedTextMessage, with id, sentAt and sender', () => {
     const a = norm(wa({ conversation: 'Hello' }));
-    expect(a).toMatchObject({ id: `${CHAT}:ABC123`, chatId: CHAT, kind: 'text', text: 'Hello', channel: 'whatsapp', account: 'main', replyTo: null, target: null });
+    expect(a).toMatchObject({
+      id: `${CHAT}:ABC123`,
+      chatId: CHAT,
+      kind: 'text',
+      text: 'Hello',
+      channel: 'whatsapp',
+      account: 'main',
+      replyTo: null,
+      target: null,
+    });
     expect(a.sentAt).toBe(new Date(1_764_324_000 * 1000).toISOString());
     expect(a.sender.phone).toBe('+79991234567');
     expect(norm(wa({ extendedTextMessage: { text: 'link https://x.y' } }))).toMatchObject({ kind: 'text', text: 'link https://x.y' });
@@ -47,21 +66,41 @@ describe('normalizeWaMessage', () => {
     expect(norm(wa({ videoMessage: { caption: 'clip', mimetype: 'video/mp4' } }))).toMatchObject({ kind: 'video', text: 'clip' });
     expect(norm(wa({ audioMessage: { mimetype: 'audio/mpeg', ptt: false } }))).toMatchObject({ kind: 'audio', text: null });
     expect(norm(wa({ audioMessage: { mimetype: 'audio/ogg; codecs=opus', ptt: true } }))).toMatchObject({ kind: 'voice' });
-    expect(norm(wa({ documentMessage: { fileName: 'a.pdf', mimetype: 'application/pdf' } }))).toMatchObject({ kind: 'document', text: null });
-    const dwc = wa({ documentWithCaptionMessage: { message: { documentMessage: { fileName: 'b.pdf', caption: 'see this', mimetype: 'application/pdf' } } } });
+    expect(norm(wa({ documentMessage: { fileName: 'a.pdf', mimetype: 'application/pdf' } }))).toMatchObject({
+      kind: 'document',
+      text: null,
+    });
+    const dwc = wa({
+      documentWithCaptionMessage: { message: { documentMessage: { fileName: 'b.pdf', caption: 'see this', mimetype: 'application/pdf' } } },
+    });
     expect(norm(dwc)).toMatchObject({ kind: 'document', text: 'see this' });
     expect(findMediaPart(unwrapContent(dwc.message))).toMatchObject({ type: 'document', fileName: 'b.pdf', mime: 'application/pdf' });
     expect(norm(wa({ stickerMessage: { mimetype: 'image/webp' } }))).toMatchObject({ kind: 'sticker' });
   });
 
   it('location, live location, contact, contacts array', () => {
-    expect(norm(wa({ locationMessage: { degreesLatitude: 55.75, degreesLongitude: 37.62, name: 'Red Square' } })))
-      .toMatchObject({ kind: 'location', location: { lat: 55.75, lon: 37.62, name: 'Red Square' } });
-    expect(norm(wa({ liveLocationMessage: { degreesLatitude: 1.5, degreesLongitude: 2.5, caption: 'on my way' } })))
-      .toMatchObject({ kind: 'location', text: 'on my way', location: { lat: 1.5, lon: 2.5, name: null } });
+    expect(norm(wa({ locationMessage: { degreesLatitude: 55.75, degreesLongitude: 37.62, name: 'Red Square' } }))).toMatchObject({
+      kind: 'location',
+      location: { lat: 55.75, lon: 37.62, name: 'Red Square' },
+    });
+    expect(norm(wa({ liveLocationMessage: { degreesLatitude: 1.5, degreesLongitude: 2.5, caption: 'on my way' } }))).toMatchObject({
+      kind: 'location',
+      text: 'on my way',
+      location: { lat: 1.5, lon: 2.5, name: null },
+    });
     const vcard = 'BEGIN:VCARD\nVERSION:3.0\nFN:Petr\nTEL;type=CELL;waid=79990001122:+7 999 000-11-22\nEND:VCARD';
-    expect(norm(wa({ contactMessage: { displayName: 'Petr', vcard } }))).toMatchObject({ kind: 'contact', contact: { name: 'Petr', phone: '+79990001122' } });
-    const arr = norm(wa({ contactsArrayMessage: { displayName: '2 contacts', contacts: [{ displayName: 'A', vcard: 'BEGIN:VCARD\nTEL:+1 555 0100\nEND:VCARD' }, { displayName: 'B' }] } }));
+    expect(norm(wa({ contactMessage: { displayName: 'Petr', vcard } }))).toMatchObject({
+      kind: 'contact',
+      contact: { name: 'Petr', phone: '+79990001122' },
+    });
+    const arr = norm(
+      wa({
+        contactsArrayMessage: {
+          displayName: '2 contacts',
+          contacts: [{ displayName: 'A', vcard: 'BEGIN:VCARD\nTEL:+1 555 0100\nEND:VCARD' }, { displayName: 'B' }],
+        },
+      }),
+    );
     expect(arr).toMatchObject({ kind: 'contact', text: 'A, B', contact: { name: 'A', phone: '+15550100' } });
   });
 
@@ -73,18 +112,55 @@ describe('normalizeWaMessage', () => {
   });
 
   it('reaction, revoke → delete, edit: ids of their own, target = original', () => {
-    const r = norm(wa({ reactionMessage: { key: { remoteJid: PN, fromMe: true, id: 'ORIG1' }, text: '👍', senderTimestampMs: 1 } }, { id: 'REACT1' }));
+    const r = norm(
+      wa({ reactionMessage: { key: { remoteJid: PN, fromMe: true, id: 'ORIG1' }, text: '👍', senderTimestampMs: 1 } }, { id: 'REACT1' }),
+    );
     expect(r).toMatchObject({ id: `${CHAT}:REACT1`, kind: 'reaction', text: '👍', target: `${CHAT}:ORIG1` });
-    const del = norm(wa({ protocolMessage: { type: proto.Message.ProtocolMessage.Type.REVOKE, key: { remoteJid: PN, id: 'ORIG2' } } }, { id: 'REVOKE1' }));
+    const del = norm(
+      wa({ protocolMessage: { type: proto.Message.ProtocolMessage.Type.REVOKE, key: { remoteJid: PN, id: 'ORIG2' } } }, { id: 'REVOKE1' }),
+    );
     expect(del).toMatchObject({ id: `${CHAT}:REVOKE1`, kind: 'delete', target: `${CHAT}:ORIG2` });
-    const edit = norm(wa({ editedMessage: { message: { protocolMessage: { type: proto.Message.ProtocolMessage.Type.MESSAGE_EDIT, key: { remoteJid: PN, id: 'ORIG3' }, editedMessage: { conversation: 'fixed text' } } } } }, { id: 'EDIT1' }));
+    const edit = norm(
+      wa(
+        {
+          editedMessage: {
+            message: {
+              protocolMessage: {
+                type: proto.Message.ProtocolMessage.Type.MESSAGE_EDIT,
+                key: { remoteJid: PN, id: 'ORIG3' },
+                editedMessage: { conversation: 'fixed text' },
+              },
+            },
+          },
+        },
+        { id: 'EDIT1' },
+      ),
+    );
     expect(edit).toMatchObject({ id: `${CHAT}:EDIT1`, kind: 'edit', text: 'fixed text', target: `${CHAT}:ORIG3` });
-    const edit2 = norm(wa({ protocolMessage: { type: proto.Message.ProtocolMessage.Type.MESSAGE_EDIT, key: { id: 'ORIG4' }, editedMessage: { extendedTextMessage: { text: 'v2' } } } }, { id: 'EDIT2' }));
+    const edit2 = norm(
+      wa(
+        {
+          protocolMessage: {
+            type: proto.Message.ProtocolMessage.Type.MESSAGE_EDIT,
+            key: { id: 'ORIG4' },
+            editedMessage: { extendedTextMessage: { text: 'v2' } },
+          },
+        },
+        { id: 'EDIT2' },
+      ),
+    );
     expect(edit2).toMatchObject({ id: `${CHAT}:EDIT2`, kind: 'edit', text: 'v2', target: `${CHAT}:ORIG4` });
   });
 
   it('replies: contextInfo.stanzaId → replyTo', () => {
-    const m = norm(wa({ extendedTextMessage: { text: 'answer', contextInfo: { stanzaId: 'Q1', participant: PN, quotedMessage: { conversation: 'question' } } } }));
+    const m = norm(
+      wa({
+        extendedTextMessage: {
+          text: 'answer',
+          contextInfo: { stanzaId: 'Q1', participant: PN, quotedMessage: { conversation: 'question' } },
+        },
+      }),
+    );
     expect(m.replyTo).toBe(`${CHAT}:Q1`);
     const img = norm(wa({ imageMessage: { caption: 'c', contextInfo: { stanzaId: 'Q2' } } }));
     expect(img.replyTo).toBe(`${CHAT}:Q2`);
@@ -95,29 +171,47 @@ describe('normalizeWaMessage', () => {
     for (const w of ['ephemeralMessage', 'viewOnceMessage', 'viewOnceMessageV2', 'viewOnceMessageV2Extension']) {
       expect(norm(wa({ [w]: { message: inner } }))).toMatchObject({ kind: 'photo', text: 'secret' });
     }
-    expect(norm(wa({ ephemeralMessage: { message: { viewOnceMessageV2: { message: { conversation: 'deep' } } } } }))).toMatchObject({ kind: 'text', text: 'deep' });
-    expect(unwrapContent(proto.Message.fromObject({ deviceSentMessage: { destinationJid: PN, message: { conversation: 'mirror' } } }))).toMatchObject({ conversation: 'mirror' });
+    expect(norm(wa({ ephemeralMessage: { message: { viewOnceMessageV2: { message: { conversation: 'deep' } } } } }))).toMatchObject({
+      kind: 'text',
+      text: 'deep',
+    });
+    expect(
+      unwrapContent(proto.Message.fromObject({ deviceSentMessage: { destinationJid: PN, message: { conversation: 'mirror' } } })),
+    ).toMatchObject({ conversation: 'mirror' });
   });
 
   it('groups use the context sender; unknown content → service; stubs → service; never throws', () => {
     const g = norm(wa({ conversation: 'hi all' }, { remoteJid: '120363000000000000@g.us', participant: LID }), {
-      chatKey: 'wa:main:120363000000000000@g.us', chatType: 'group', chatTitle: null, sender: { id: `wa:${LID}`, name: 'Ivan', username: null, phone: null },
+      chatKey: 'wa:main:120363000000000000@g.us',
+      chatType: 'group',
+      chatTitle: null,
+      sender: { id: `wa:${LID}`, name: 'Ivan', username: null, phone: null },
     });
     expect(g).toMatchObject({ chatId: 'wa:main:120363000000000000@g.us', chat: { type: 'group' }, sender: { id: `wa:${LID}` } });
-    expect(norm(wa({ eventMessage: { name: 'Party' } }))).toMatchObject({ kind: 'service', text: 'unsupported WhatsApp message: eventMessage' });
-    const stub = norm(wa(null, {}, { messageStubType: proto.WebMessageInfo.StubType.GROUP_PARTICIPANT_ADD, messageStubParameters: ['1@s.whatsapp.net'] }));
+    expect(norm(wa({ eventMessage: { name: 'Party' } }))).toMatchObject({
+      kind: 'service',
+      text: 'unsupported WhatsApp message: eventMessage',
+    });
+    const stub = norm(
+      wa(null, {}, { messageStubType: proto.WebMessageInfo.StubType.GROUP_PARTICIPANT_ADD, messageStubParameters: ['1@s.whatsapp.net'] }),
+    );
     expect(stub).toMatchObject({ kind: 'service', text: 'GROUP_PARTICIPANT_ADD: 1@s.whatsapp.net' });
     expect(normalizeWaMessage({ key: {} } as WAMessage, ctx).action).toBe('malformed');
     expect(normalizeWaMessage(wa({ protocolMessage: { type: proto.Message.ProtocolMessage.Type.REVOKE } }), ctx).action).toBe('malformed');
   });
 
   it('skips our own, status broadcasts, undecryptable stubs, non-content protocol messages and key distribution', () => {
-    const skip = (m: WAMessage) => { const r = normalizeWaMessage(m, ctx); return r.action === 'skip' ? r.reason : r.action; };
+    const skip = (m: WAMessage) => {
+      const r = normalizeWaMessage(m, ctx);
+      return r.action === 'skip' ? r.reason : r.action;
+    };
     expect(skip(wa({ conversation: 'sent by us' }, { fromMe: true }))).toBe('from_me');
     expect(skip(wa({ conversation: 'story' }, { remoteJid: 'status@broadcast', participant: PN }))).toBe('broadcast');
     expect(skip(wa(null, {}, { messageStubType: proto.WebMessageInfo.StubType.CIPHERTEXT }))).toBe('undecryptable');
     expect(skip(wa({ protocolMessage: { type: proto.Message.ProtocolMessage.Type.HISTORY_SYNC_NOTIFICATION } }))).toBe('protocol');
-    expect(skip(wa({ senderKeyDistributionMessage: { groupId: 'g', axolotlSenderKeyDistributionMessage: Buffer.from([1]) } }))).toBe('key_distribution');
+    expect(skip(wa({ senderKeyDistributionMessage: { groupId: 'g', axolotlSenderKeyDistributionMessage: Buffer.from([1]) } }))).toBe(
+      'key_distribution',
+    );
   });
 
   it('a missing attachment is noted in the text', () => {
@@ -129,7 +223,10 @@ describe('normalizeWaMessage', () => {
 describe('ChatIdentity: one person, one chat key (real Redis)', () => {
   const prefix = uniquePrefix('wa-id');
   const redis = newRedis();
-  afterAll(async () => { redis.disconnect(); await cleanupPrefix(prefix); });
+  afterAll(async () => {
+    redis.disconnect();
+    await cleanupPrefix(prefix);
+  });
   const noMapping: LidPnMapping = { pnForLid: async () => null, lidForPn: async () => null };
 
   it('a PN-addressed and a later LID-addressed message of the same person share the PN chat key', async () => {

@@ -10,7 +10,12 @@ const PN = '79991234567@s.whatsapp.net';
 const LID = '123456789012345@lid';
 
 function wa(id: string, message: Record<string, unknown>, key: Partial<WAMessageKey> = {}): WAMessage {
-  const m = proto.WebMessageInfo.fromObject({ key: { remoteJid: PN, fromMe: false, id, ...key }, message, messageTimestamp: 1_764_324_000, pushName: 'Ivan' }) as WAMessage;
+  const m = proto.WebMessageInfo.fromObject({
+    key: { remoteJid: PN, fromMe: false, id, ...key },
+    message,
+    messageTimestamp: 1_764_324_000,
+    pushName: 'Ivan',
+  }) as WAMessage;
   Object.assign(m.key, key);
   return m;
 }
@@ -19,18 +24,32 @@ describe('WhatsApp inbound and outbound through a runner (Baileys event buffer, 
   const prefix = uniquePrefix('wa-io');
   const redis = newRedis();
   const connectors: WhatsappConnector[] = [];
-  afterEach(async () => { for (const c of connectors.splice(0)) for (const r of c.runners()) await r.stop(); });
-  afterAll(async () => { redis.disconnect(); await cleanupPrefix(prefix); });
+  afterEach(async () => {
+    for (const c of connectors.splice(0)) for (const r of c.runners()) await r.stop();
+  });
+  afterAll(async () => {
+    redis.disconnect();
+    await cleanupPrefix(prefix);
+  });
 
   async function setup(account: string, media = new MemoryMediaStore()) {
     const fake = new FakeSocketFactory();
     const statuses = new MemoryStatusSink();
     const connector = createWhatsappConnector({
-      accounts: [account], redis, prefix, mediaStore: media, statusSink: statuses, logger: silentLogger,
-      socketFactory: fake.factory, minIntervalMs: 0, accountMinIntervalMs: 0, jitterMs: 0,
+      accounts: [account],
+      redis,
+      prefix,
+      mediaStore: media,
+      statusSink: statuses,
+      logger: silentLogger,
+      socketFactory: fake.factory,
+      minIntervalMs: 0,
+      accountMinIntervalMs: 0,
+      jitterMs: 0,
       runnerOptions: {
         inbound: {
-          retryBaseMs: 1, retryMaxMs: 5,
+          retryBaseMs: 1,
+          retryMaxMs: 5,
           download: async () => Readable.from([Buffer.from('fake-jpeg-bytes')]),
         },
       },
@@ -72,7 +91,10 @@ describe('WhatsApp inbound and outbound through a runner (Baileys event buffer, 
     const { sink, sock } = await setup('in3');
     sock.upsert([wa('P1', { conversation: 'by phone number' }, { remoteJid: PN, remoteJidAlt: LID, addressingMode: 'pn' })], 'notify');
     sock.upsert([wa('L1', { conversation: 'by lid' }, { remoteJid: LID, addressingMode: 'lid' })], 'notify');
-    sock.upsert([wa('G1', { conversation: 'group' }, { remoteJid: '120363000000000001@g.us', participant: LID, participantAlt: PN })], 'notify');
+    sock.upsert(
+      [wa('G1', { conversation: 'group' }, { remoteJid: '120363000000000001@g.us', participant: LID, participantAlt: PN })],
+      'notify',
+    );
     await sink.waitFor(3);
     const [p, l, g] = sink.stored;
     expect(p.chatId).toBe(`wa:in3:${PN}`);
@@ -83,7 +105,10 @@ describe('WhatsApp inbound and outbound through a runner (Baileys event buffer, 
 
   it('media is stored at arrival; a too-large file still flows with a note', async () => {
     const { sink, sock, media } = await setup('in4', new MemoryMediaStore(1000));
-    sock.upsert([wa('I1', { imageMessage: { caption: 'pic', mimetype: 'image/jpeg', fileLength: 15, fileSha256: Buffer.alloc(32, 1) } })], 'notify');
+    sock.upsert(
+      [wa('I1', { imageMessage: { caption: 'pic', mimetype: 'image/jpeg', fileLength: 15, fileSha256: Buffer.alloc(32, 1) } })],
+      'notify',
+    );
     sock.upsert([wa('V1', { videoMessage: { caption: 'huge', mimetype: 'video/mp4', fileLength: 50_000_000 } })], 'notify');
     await sink.waitFor(2);
     const [img, vid] = sink.stored;
@@ -99,7 +124,15 @@ describe('WhatsApp inbound and outbound through a runner (Baileys event buffer, 
     sock.upsert([wa('Q1', { conversation: 'a question' })], 'notify');
     await sink.waitFor(1);
     const chatId = `wa:out1:${PN}`;
-    const msg: OutboundMessage = { id: 'op-1', chatId, text: 'an answer', media: [], replyTo: `${chatId}:Q1`, operatorId: 'ivanov', createdAt: new Date().toISOString() };
+    const msg: OutboundMessage = {
+      id: 'op-1',
+      chatId,
+      text: 'an answer',
+      media: [],
+      replyTo: `${chatId}:Q1`,
+      operatorId: 'ivanov',
+      createdAt: new Date().toISOString(),
+    };
     const res = await connector.send(msg);
     expect(res.nativeIds).toHaveLength(1);
     expect(sock.sent[0]).toMatchObject({ jid: PN, content: { text: 'an answer' } });
@@ -112,10 +145,24 @@ describe('WhatsApp inbound and outbound through a runner (Baileys event buffer, 
     expect(await sock.input.getMessage({ remoteJid: PN, fromMe: true, id: 'unknown' })).toBeUndefined();
 
     // receipts as Baileys emits them (handleReceipt): messages.update for 1:1, message-receipt.update for groups
-    sock.ev.emit('messages.update', [{ key: { remoteJid: PN, fromMe: true, id: waId }, update: { status: proto.WebMessageInfo.Status.DELIVERY_ACK, messageTimestamp: 1_764_324_100 } }]);
-    sock.ev.emit('messages.update', [{ key: { remoteJid: PN, fromMe: true, id: 'not-ours' }, update: { status: proto.WebMessageInfo.Status.READ } }]);
-    sock.ev.emit('messages.update', [{ key: { remoteJid: PN, fromMe: true, id: waId }, update: { status: proto.WebMessageInfo.Status.READ, messageTimestamp: 1_764_324_200 } }]);
-    sock.ev.emit('message-receipt.update', [{ key: { remoteJid: 'g@g.us', fromMe: true, id: waId }, receipt: { userJid: PN, readTimestamp: 1_764_324_300 } }]);
+    sock.ev.emit('messages.update', [
+      {
+        key: { remoteJid: PN, fromMe: true, id: waId },
+        update: { status: proto.WebMessageInfo.Status.DELIVERY_ACK, messageTimestamp: 1_764_324_100 },
+      },
+    ]);
+    sock.ev.emit('messages.update', [
+      { key: { remoteJid: PN, fromMe: true, id: 'not-ours' }, update: { status: proto.WebMessageInfo.Status.READ } },
+    ]);
+    sock.ev.emit('messages.update', [
+      {
+        key: { remoteJid: PN, fromMe: true, id: waId },
+        update: { status: proto.WebMessageInfo.Status.READ, messageTimestamp: 1_764_324_200 },
+      },
+    ]);
+    sock.ev.emit('message-receipt.update', [
+      { key: { remoteJid: 'g@g.us', fromMe: true, id: waId }, receipt: { userJid: PN, readTimestamp: 1_764_324_300 } },
+    ]);
     await statuses.waitFor(3);
     expect(statuses.events.map((e) => [e.id, e.status, e.at])).toEqual([
       ['op-1', 'delivered', new Date(1_764_324_100_000).toISOString()],
@@ -128,18 +175,30 @@ describe('WhatsApp inbound and outbound through a runner (Baileys event buffer, 
     const { connector, runner, sock } = await setup('out2');
     const chatId = `wa:out2:${LID}`;
     const base = { chatId, replyTo: null, operatorId: null, createdAt: new Date().toISOString() };
-    await connector.send({ ...base, id: 'm1', text: 'caption', media: [
-      { base64: Buffer.from('img').toString('base64'), mime: 'image/png' },
-      { base64: Buffer.from('ogg').toString('base64'), mime: 'audio/ogg' },
-      { url: 'https://example.invalid/a.pdf', mime: 'application/pdf', fileName: 'a.pdf' },
-    ] });
-    expect(sock.sent.map((s) => Object.keys(s.content).filter((k) => ['image', 'audio', 'document', 'text'].includes(k))[0])).toEqual(['image', 'audio', 'document']);
+    await connector.send({
+      ...base,
+      id: 'm1',
+      text: 'caption',
+      media: [
+        { base64: Buffer.from('img').toString('base64'), mime: 'image/png' },
+        { base64: Buffer.from('ogg').toString('base64'), mime: 'audio/ogg' },
+        { url: 'https://example.invalid/a.pdf', mime: 'application/pdf', fileName: 'a.pdf' },
+      ],
+    });
+    expect(sock.sent.map((s) => Object.keys(s.content).filter((k) => ['image', 'audio', 'document', 'text'].includes(k))[0])).toEqual([
+      'image',
+      'audio',
+      'document',
+    ]);
     expect(sock.sent[0].content).toMatchObject({ caption: 'caption' });
     expect(sock.sent[1].content).toMatchObject({ ptt: true });
     expect(sock.sent[2].content).toMatchObject({ document: { url: 'https://example.invalid/a.pdf' }, fileName: 'a.pdf' });
     expect(sock.sent.every((s) => s.jid === LID)).toBe(true);
 
-    await expect(connector.send({ ...base, id: 'm2', text: null, media: [{ url: '/etc/passwd' }] })).rejects.toMatchObject({ code: 'invalid_media_url', retryable: false });
+    await expect(connector.send({ ...base, id: 'm2', text: null, media: [{ url: '/etc/passwd' }] })).rejects.toMatchObject({
+      code: 'invalid_media_url',
+      retryable: false,
+    });
     sock.failNextSend = boom(428, 'Connection Closed');
     await expect(connector.send({ ...base, id: 'm3', text: 'x', media: [] })).rejects.toBeInstanceOf(UnreachableError);
     sock.failNextSend = boom(400, 'bad request');

@@ -9,10 +9,20 @@ import { FakeSocketFactory, MemoryMediaStore, MemorySink } from './fakes.ts';
 
 const prefix = uniquePrefix('wa-pair');
 const redis = newRedis();
-afterAll(async () => { redis.disconnect(); await cleanupPrefix(prefix); });
+afterAll(async () => {
+  redis.disconnect();
+  await cleanupPrefix(prefix);
+});
 
 function connector(fake: FakeSocketFactory) {
-  return createWhatsappConnector({ accounts: ['main'], redis, prefix, mediaStore: new MemoryMediaStore(), logger: silentLogger, socketFactory: fake.factory });
+  return createWhatsappConnector({
+    accounts: ['main'],
+    redis,
+    prefix,
+    mediaStore: new MemoryMediaStore(),
+    logger: silentLogger,
+    socketFactory: fake.factory,
+  });
 }
 
 describe('pairing over HTTP', () => {
@@ -25,7 +35,9 @@ describe('pairing over HTTP', () => {
       const runner = c.runner('main')!;
       await runner.start(new MemorySink());
       const sock = await fake.nth(1);
-      expect((await app.inject({ method: 'GET', url: '/api/v1/whatsapp/main/qr', headers: auth })).json().error.code).toBe('qr_not_available');
+      expect((await app.inject({ method: 'GET', url: '/api/v1/whatsapp/main/qr', headers: auth })).json().error.code).toBe(
+        'qr_not_available',
+      );
       sock.qr('2@ref,noise,identity,adv');
       const png = await app.inject({ method: 'GET', url: '/api/v1/whatsapp/main/qr', headers: auth });
       expect(png.statusCode).toBe(200);
@@ -38,9 +50,19 @@ describe('pairing over HTTP', () => {
       const bad = await app.inject({ method: 'POST', url: '/api/v1/whatsapp/main/pairing-code', headers: auth, payload: {} });
       expect(bad.statusCode).toBe(400);
       expect(bad.json().error.message).toMatch(/phone/);
-      const badDigits = await app.inject({ method: 'POST', url: '/api/v1/whatsapp/main/pairing-code', headers: auth, payload: { phone: 'abc' } });
+      const badDigits = await app.inject({
+        method: 'POST',
+        url: '/api/v1/whatsapp/main/pairing-code',
+        headers: auth,
+        payload: { phone: 'abc' },
+      });
       expect([badDigits.statusCode, badDigits.json().error.message]).toEqual([400, expect.stringMatching(/^phone/)]);
-      const code = await app.inject({ method: 'POST', url: '/api/v1/whatsapp/main/pairing-code', headers: auth, payload: { phone: '+79991234567' } });
+      const code = await app.inject({
+        method: 'POST',
+        url: '/api/v1/whatsapp/main/pairing-code',
+        headers: auth,
+        payload: { phone: '+79991234567' },
+      });
       expect(code.json()).toEqual({ code: 'C1234567' });
 
       sock.open();
@@ -59,13 +81,29 @@ describe('whatsapp pair CLI', () => {
     const c = connector(fake);
     let out = '';
     const done = runWhatsappCommand(['pair', 'main'], {
-      runner: (a) => c.runner(a), sink: new MemorySink(),
-      stdout: { write: (s: string) => { out += s; } }, stderr: { write: (s: string) => { out += s; } },
+      runner: (a) => c.runner(a),
+      sink: new MemorySink(),
+      stdout: {
+        write: (s: string) => {
+          out += s;
+        },
+      },
+      stderr: {
+        write: (s: string) => {
+          out += s;
+        },
+      },
     });
     const sock = await fake.nth(1);
     sock.qr('2@ref,noise,identity,adv');
     await until(() => out.includes('Link a device'), { what: 'the QR in the terminal' });
-    await new Promise<void>((resolve) => { const off = c.runner('main')!.onChange(() => { off(); resolve(); }); sock.open(); });
+    await new Promise<void>((resolve) => {
+      const off = c.runner('main')!.onChange(() => {
+        off();
+        resolve();
+      });
+      sock.open();
+    });
     expect(await done).toBe(0);
     expect(out).toContain('Link a device');
     expect(out).toContain('▄'); // qrcode's terminal rendering
@@ -76,7 +114,16 @@ describe('whatsapp pair CLI', () => {
   it('usage errors and unknown accounts', async () => {
     const c = connector(new FakeSocketFactory());
     let err = '';
-    const ctx = { runner: (a: string) => c.runner(a), sink: new MemorySink(), stdout: { write: () => undefined }, stderr: { write: (s: string) => { err += s; } } };
+    const ctx = {
+      runner: (a: string) => c.runner(a),
+      sink: new MemorySink(),
+      stdout: { write: () => undefined },
+      stderr: {
+        write: (s: string) => {
+          err += s;
+        },
+      },
+    };
     expect(await runWhatsappCommand(['pair'], ctx)).toBe(2);
     expect(await runWhatsappCommand(['pair', 'nope'], ctx)).toBe(1);
     expect(err).toContain('No WhatsApp account "nope"');
