@@ -293,9 +293,7 @@ ${lines(2, typeXml(c.type))}
 
 function registerField(reg: string, f: Field, tag: 'Dimension' | 'Resource'): string {
   const dimensionOnly =
-    tag === 'Dimension'
-      ? `<Master>false</Master>\n<MainFilter>true</MainFilter>\n<DenyIncompleteValues>true</DenyIncompleteValues>\n`
-      : '';
+    tag === 'Dimension' ? `<Master>false</Master>\n<MainFilter>true</MainFilter>\n<DenyIncompleteValues>true</DenyIncompleteValues>\n` : '';
   const indexing = tag === 'Resource' && f.indexed === true ? 'Index' : 'DontIndex';
   const tail = tag === 'Dimension' ? `\n<TypeReductionMode>TransformValues</TypeReductionMode>` : '';
   return `<${tag} uuid="${uuid(`InformationRegister/${reg}/${f.name}`)}">
@@ -449,9 +447,7 @@ function formXml(f: Form): string {
             return `<InputField name="${it.name}${c}" id="${cId}">\n\t<DataPath>${it.name}.${c}</DataPath>\n\t<ReadOnly>true</ReadOnly>\n\t<EditMode>EnterOnInput</EditMode>\n\t<ContextMenu name="${it.name}${c}КонтекстноеМеню" id="${next()}"/>\n\t${tip(it.name + c)}\n</InputField>`;
           })
           .join('\n');
-        const events = it.onActivateRow
-          ? `\n\t<Events>\n\t\t<Event name="OnActivateRow">${it.onActivateRow}</Event>\n\t</Events>`
-          : '';
+        const events = it.onActivateRow ? `\n\t<Events>\n\t\t<Event name="OnActivateRow">${it.onActivateRow}</Event>\n\t</Events>` : '';
         // Element order as in Designer's dumps: the three search additions precede Events.
         const addition = (suffix: string, tag: string, type: string): string =>
           `<${tag} name="${it.name}${suffix}" id="${next()}">\n\t<AdditionSource>\n\t\t<Item>${it.name}</Item>\n\t\t<Type>${type}</Type>\n\t</AdditionSource>\n\t<ContextMenu name="${it.name}${suffix}КонтекстноеМеню" id="${next()}"/>\n\t${tip(it.name + suffix)}\n</${tag}>`;

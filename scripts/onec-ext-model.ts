@@ -4,11 +4,7 @@
  * Every object is the extension's own (no `ObjectBelonging` element, as Designer writes
  * own objects) except the language, which an extension must borrow.
  */
-export type FieldType =
-  | { kind: 'string'; length: number }
-  | { kind: 'number'; digits: number }
-  | { kind: 'date' }
-  | { kind: 'boolean' };
+export type FieldType = { kind: 'string'; length: number } | { kind: 'number'; digits: number } | { kind: 'date' } | { kind: 'boolean' };
 
 export interface Field {
   name: string;
