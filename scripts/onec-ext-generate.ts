@@ -251,8 +251,9 @@ ${lines(
   2,
   generatedTypes('Constant', c.name, [
     ['ConstantManager', 'Manager'],
+    // No ConstantValueKey: 2.16+ dumps carry it with a name-derived (v5) id that the platform
+    // computes itself; the 8.3.10 and 8.3.18 dumps read have only these two.
     ['ConstantValueManager', 'ValueManager'],
-    ['ConstantValueKey', 'ValueKey'],
   ]),
 )}
 	</InternalInfo>
@@ -295,7 +296,8 @@ function registerField(reg: string, f: Field, tag: 'Dimension' | 'Resource'): st
   const dimensionOnly =
     tag === 'Dimension' ? `<Master>false</Master>\n<MainFilter>true</MainFilter>\n<DenyIncompleteValues>true</DenyIncompleteValues>\n` : '';
   const indexing = tag === 'Resource' && f.indexed === true ? 'Index' : 'DontIndex';
-  const tail = tag === 'Dimension' ? `\n<TypeReductionMode>TransformValues</TypeReductionMode>` : '';
+  // As the 8.3.18 dump writes it: a typed empty value for strings, nil otherwise.
+  const fillValue = f.type.kind === 'string' ? '<FillValue xsi:type="xs:string"/>' : '<FillValue xsi:nil="true"/>';
   return `<${tag} uuid="${uuid(`InformationRegister/${reg}/${f.name}`)}">
 	<Properties>
 		<Name>${f.name}</Name>
@@ -315,7 +317,7 @@ ${lines(
 <MinValue xsi:nil="true"/>
 <MaxValue xsi:nil="true"/>
 <FillFromFillingValue>false</FillFromFillingValue>
-<FillValue xsi:nil="true"/>
+${fillValue}
 <FillChecking>DontCheck</FillChecking>
 <ChoiceFoldersAndItems>Items</ChoiceFoldersAndItems>
 <ChoiceParameterLinks/>
@@ -327,7 +329,7 @@ ${lines(
 <ChoiceHistoryOnInput>Auto</ChoiceHistoryOnInput>
 ${dimensionOnly}<Indexing>${indexing}</Indexing>
 <FullTextSearch>DontUse</FullTextSearch>
-<DataHistory>DontUse</DataHistory>${tail}`,
+<DataHistory>DontUse</DataHistory>`,
 )}
 	</Properties>
 </${tag}>`;

@@ -86,7 +86,7 @@ describe('onec-ext-check fails each broken fixture with the file and line', () =
     {
       fixture: 'malformed-xml',
       file: 'Constants/cc_РежимОбмена.xml',
-      line: 19,
+      line: 15,
       message: /XML does not parse/,
     },
   ];
