@@ -84,6 +84,12 @@ describe('onec-ext-check fails each broken fixture with the file and line', () =
       message: /POST \/statuses has no URL template \/v1\/statuses/,
     },
     {
+      fixture: 'role-unknown-object',
+      file: 'Roles/cc_СервисЧатов/Ext/Rights.xml',
+      line: 7,
+      message: /rights for InformationRegister\.cc_Чатыы, which the extension does not have/,
+    },
+    {
       fixture: 'malformed-xml',
       file: 'Constants/cc_РежимОбмена.xml',
       line: 15,

@@ -209,6 +209,16 @@ export function checkExtension(root: string): ExtensionProblem[] {
         add(rel, lineAt(src, m.index ?? 0), `type cfg:…${m[1]} refers to an object outside the extension`);
   }
 
+  // Rights of a role name objects of the extension (a typo would stop the load).
+  for (const rel of files.filter((f) => /^Roles\/[^/]+\/Ext\/Rights\.xml$/.test(f))) {
+    const src = read(rel);
+    for (const m of src.matchAll(/<object>\s*<name>(\w+)\.([^<.]+)<\/name>/g)) {
+      const info = KINDS[m[1]];
+      if (info && !listed.has(`${info.folder}/${m[2]}.xml`))
+        add(rel, lineAt(src, m.index ?? 0) + 1, `rights for ${m[1]}.${m[2]}, which the extension does not have`);
+    }
+  }
+
   // 4. BSL: blocks closed, methods known for the cross-module checks.
   const modules = new Map<string, BslMethod[]>();
   for (const rel of files.filter((f) => f.endsWith('.bsl'))) {
