@@ -90,6 +90,18 @@ describe('onec-ext-check fails each broken fixture with the file and line', () =
       message: /rights for InformationRegister\.cc_Чатыы, which the extension does not have/,
     },
     {
+      fixture: 'client-calls-server',
+      file: 'CommonForms/cc_РабочееМестоОператора/Ext/Form/Module.bsl',
+      line: 52,
+      message: /called from client code \(&НаКлиенте\) but cc_ЧатыСервер runs on the server only/,
+    },
+    {
+      fixture: 'unknown-data-path',
+      file: 'CommonForms/cc_РабочееМестоОператора/Ext/Form.xml',
+      line: 58,
+      message: /DataPath Чаты\.Тема names no attribute of the form/,
+    },
+    {
       fixture: 'malformed-xml',
       file: 'Constants/cc_РежимОбмена.xml',
       line: 15,

@@ -19,6 +19,8 @@ export interface BslMethod {
   params: string[];
   exported: boolean;
   line: number;
+  /** The compilation directive above the header (`НаКлиенте`, `НаСервере`…), if any. */
+  annotation?: string;
 }
 
 /** The module text with string, comment, date and `#…`/`&…` line contents replaced by spaces. */
@@ -154,6 +156,7 @@ const HEADER =
 /** Procedure and function headers of a module, in order. */
 export function methodsOf(text: string): BslMethod[] {
   const code = blankBsl(text);
+  const raw = text.replace(/^\uFEFF/, '').split('\n');
   const out: BslMethod[] = [];
   for (const m of code.matchAll(HEADER)) {
     const word = m[1].toLowerCase();
@@ -161,12 +164,21 @@ export function methodsOf(text: string): BslMethod[] {
       .split(',')
       .map((p) => p.trim())
       .filter((p) => p.length > 0);
+    const line = lineAt(code, m.index ?? 0);
+    let annotation: string | undefined;
+    for (let i = line - 2; i >= 0; i--) {
+      const l = raw[i].trim();
+      if (l === '' || l.startsWith('//')) continue;
+      if (l.startsWith('&')) annotation = /^&([\p{L}\p{N}_]+)/u.exec(l)?.[1];
+      break;
+    }
     out.push({
       name: m[2],
       kind: word === 'процедура' || word === 'procedure' ? 'Процедура' : 'Функция',
       params,
       exported: m[4] !== undefined,
-      line: lineAt(code, m.index ?? 0),
+      line,
+      ...(annotation === undefined ? {} : { annotation }),
     });
   }
   return out;

@@ -226,8 +226,13 @@ export function checkExtension(root: string): ExtensionProblem[] {
     modules.set(rel, methodsOf(read(rel)));
   }
   const commonModules = new Map<string, string>();
+  const serverOnly = new Set<string>();
   for (const { kind, name } of listed.values())
-    if (kind === 'CommonModule') commonModules.set(name, `CommonModules/${name}/Ext/Module.bsl`);
+    if (kind === 'CommonModule') {
+      commonModules.set(name, `CommonModules/${name}/Ext/Module.bsl`);
+      const p = asNode(asNode(asNode(docs.get(`CommonModules/${name}.xml`)?.MetaDataObject).CommonModule).Properties);
+      if (text(p.ClientManagedApplication) !== 'true' && text(p.ServerCall) !== 'true') serverOnly.add(name);
+    }
   const exportedIn = (moduleName: string, method: string): 'ok' | 'missing' | 'not exported' => {
     const m = (modules.get(commonModules.get(moduleName) ?? '') ?? []).find((x) => x.name.toLowerCase() === method.toLowerCase());
     return m === undefined ? 'missing' : m.exported ? 'ok' : 'not exported';
@@ -237,6 +242,17 @@ export function checkExtension(root: string): ExtensionProblem[] {
       for (const call of moduleCalls(read(rel), prefix)) {
         if (!commonModules.has(call.module)) {
           add(rel, call.line, `${call.module}.${call.method}(…) calls a module the extension does not have`);
+          continue;
+        }
+        // Client code may call only modules compiled on the client or offering server calls.
+        const caller = (modules.get(rel) ?? []).filter((m) => m.line <= call.line).pop();
+        const clientSide = caller?.annotation !== undefined && /^(НаКлиенте|AtClient)$/i.test(caller.annotation);
+        if (clientSide && serverOnly.has(call.module)) {
+          add(
+            rel,
+            call.line,
+            `${call.module}.${call.method}(…) is called from client code (&${caller?.annotation}) but ${call.module} runs on the server only`,
+          );
           continue;
         }
         const state = exportedIn(call.module, call.method);
@@ -336,8 +352,22 @@ function checkForm(
         ids.set(id, (ids.get(id) ?? 0) + 1);
         if (ids.get(id) === 2) add(formFile, lineOf(src, ` id="${id}"`), `form item id ${id} is used twice`);
       }
+      if (tag === 'DataPath' && !dataPathKnown(value))
+        add(formFile, lineOf(src, `<DataPath>${value}</DataPath>`), `DataPath ${value} names no attribute of the form`);
       for (const [k, v] of Object.entries(o)) if (!k.startsWith('@_') && k !== '#text') visit(v, k);
     }
+  };
+  // Form attributes and the columns of table attributes, for the DataPath check.
+  const attributes = new Map<string, Set<string>>();
+  for (const a of asList(asNode(asNode(doc.Form).Attributes).Attribute)) {
+    const columns = asList(asNode(asNode(a).Columns).Column).map((c) => String(asNode(c)['@_name'] ?? ''));
+    attributes.set(String(asNode(a)['@_name'] ?? ''), new Set(columns));
+  }
+  const dataPathKnown = (path: string): boolean => {
+    if (path.startsWith('Items.')) return true;
+    const [head, column] = path.split('.');
+    const columns = attributes.get(head);
+    return columns !== undefined && (column === undefined || columns.has(column) || columns.size === 0);
   };
   visit(doc.Form, 'Form');
 }
