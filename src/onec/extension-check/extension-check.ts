@@ -7,8 +7,10 @@
  * companion files each kind needs); UUIDs are well-formed and unique; each object is the
  * extension's own, carries its prefix and refers to no type outside the extension; every
  * HTTP method's handler is `Функция <name>(Запрос)` in the service module; BSL blocks are
- * closed by their own keywords; calls across common modules reach exported methods; form
- * events, commands and the scheduled job name existing methods; the HTTP service offers
+ * closed by their own keywords; calls across common modules reach exported methods, and
+ * client code calls no server-only module; form events, commands and the scheduled job
+ * name existing methods, form DataPaths name form attributes, role rights name objects of
+ * the extension; the HTTP service offers
  * every endpoint of onec-http-service.md. What it cannot prove: that the platform loads it.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
