@@ -177,7 +177,7 @@ export const EXTENSION = {
     { name: 'cc_ОбменСКоннектором', synonym: 'Чаты: обмен с коннектором', serverCall: false, privileged: false },
   ],
   httpService: {
-    name: 'cc_Чаты',
+    name: 'cc_ЧатыAPI',
     synonym: 'Чаты (chats/v1)',
     rootUrl: 'chats',
     templates: [

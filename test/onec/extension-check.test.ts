@@ -49,13 +49,13 @@ describe('onec-ext-check fails each broken fixture with the file and line', () =
   const cases: Array<{ fixture: string; file: string; line: number; message: RegExp }> = [
     {
       fixture: 'missing-handler',
-      file: 'HTTPServices/cc_Чаты.xml',
+      file: 'HTTPServices/cc_ЧатыAPI.xml',
       line: 158,
       message: /handler АвторизацияPOST is not a function/,
     },
     {
       fixture: 'unclosed-if',
-      file: 'HTTPServices/cc_Чаты/Ext/Module.bsl',
+      file: 'HTTPServices/cc_ЧатыAPI/Ext/Module.bsl',
       line: 17,
       message: /Если opened here is not closed by КонецЕсли/,
     },
@@ -73,13 +73,13 @@ describe('onec-ext-check fails each broken fixture with the file and line', () =
     },
     {
       fixture: 'unexported-call',
-      file: 'HTTPServices/cc_Чаты/Ext/Module.bsl',
+      file: 'HTTPServices/cc_ЧатыAPI/Ext/Module.bsl',
       line: 20,
       message: /cc_ЧатыСервер\.ПринятьСобытиеМаршрутизации\(…\): the method is not exported/,
     },
     {
       fixture: 'missing-endpoint',
-      file: 'HTTPServices/cc_Чаты.xml',
+      file: 'HTTPServices/cc_ЧатыAPI.xml',
       line: 13,
       message: /POST \/statuses has no URL template \/v1\/statuses/,
     },
@@ -124,7 +124,7 @@ describe('onec-ext-check fails each broken fixture with the file and line', () =
       encoding: 'utf8',
     });
     expect(run.status).toBe(1);
-    expect(run.stdout).toContain('HTTPServices/cc_Чаты/Ext/Module.bsl:17: Если opened here');
+    expect(run.stdout).toContain('HTTPServices/cc_ЧатыAPI/Ext/Module.bsl:17: Если opened here');
   });
 });
 
