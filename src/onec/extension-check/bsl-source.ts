@@ -73,11 +73,24 @@ export function blankBsl(text: string): string {
   return out;
 }
 
-/** 1-based line of an offset. */
+let cachedText = '';
+let cachedStarts: number[] = [0];
+
+/** 1-based line of an offset (line starts of the last text asked about are kept). */
 export function lineAt(text: string, offset: number): number {
-  let line = 1;
-  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
-  return line;
+  if (text !== cachedText) {
+    cachedStarts = [0];
+    for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) cachedStarts.push(i + 1);
+    cachedText = text;
+  }
+  let lo = 0;
+  let hi = cachedStarts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (cachedStarts[mid] <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo + 1;
 }
 
 const OPEN: Record<string, { kind: string; close: string }> = {
