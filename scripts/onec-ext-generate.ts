@@ -9,14 +9,15 @@
  * writing (vladimir-kharin/1c_mcp `src/1c_ext`, 1c-syntax/ssl_3_1_eng `src/cf`).
  * BSL modules are written by hand; this script only normalises them to BOM + CRLF.
  *
- *   node --import tsx scripts/onec-ext-generate.ts
+ *   node --import tsx scripts/onec-ext-generate.ts [out-dir]
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { EXTENSION, type Field, type FieldType, type Form, type Register } from './onec-ext-model.ts';
 
-const root = resolve(dirname(new URL(import.meta.url).pathname), '..', 'onec', 'extension');
+// Another directory as the first argument: the tests regenerate there and compare.
+const root = process.argv[2] ? resolve(process.argv[2]) : resolve(dirname(new URL(import.meta.url).pathname), '..', 'onec', 'extension');
 const VERSION = '2.13';
 const BOM = '\uFEFF';
 const MD_NS =

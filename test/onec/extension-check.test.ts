@@ -4,7 +4,7 @@
  * line of its defect. No 1C platform is involved.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -42,6 +42,21 @@ describe('onec-ext-check on the shipped extension', () => {
     expect(config).toMatch(/version="2\.13">/);
     const job = readFileSync(join(extension, 'ScheduledJobs', 'cc_ЗагрузкаОбновленийЧатов.xml'), 'utf8');
     expect(job).toContain('<Use>false</Use>');
+  });
+});
+
+describe('the generator', () => {
+  it('writes exactly the committed XML (no hand edits drift from scripts/onec-ext-model.ts)', () => {
+    const out = mkdtempSync(join(tmpdir(), 'onec-ext-gen-'));
+    temps.push(out);
+    const run = spawnSync(process.execPath, ['--import', 'tsx', join(repo, 'scripts', 'onec-ext-generate.ts'), out], {
+      cwd: repo,
+      encoding: 'utf8',
+    });
+    expect(run.status).toBe(0);
+    const xml = (dir: string): string[] => (readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.xml')).sort();
+    expect(xml(out)).toEqual(xml(extension));
+    for (const f of xml(out)) expect(readFileSync(join(out, f), 'utf8'), f).toBe(readFileSync(join(extension, f), 'utf8'));
   });
 });
 
