@@ -127,9 +127,11 @@ export class ContractFaults {
 
   /**
    * A request with a cookie and no `IBSession: start`: true when this variant runs it in a
-   * new session instead (the emulator then opens one and sets its cookie).
+   * new session instead (the emulator then opens one and sets its cookie). A `finish` is
+   * never redirected: the variants break how a session runs requests, not how it ends.
    */
-  opensNewSessionFor(cookieId: string, exists: boolean): boolean {
+  opensNewSessionFor(cookieId: string, exists: boolean, finishing: boolean): boolean {
+    if (finishing) return false;
     if (this.fault === 'finish-ignored') return !exists && this.finishedIds.has(cookieId);
     if (this.fault === 'cookie-not-kept' && exists && !this.cookieSeen.has(cookieId)) {
       this.cookieSeen.add(cookieId);

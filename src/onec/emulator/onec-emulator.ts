@@ -337,7 +337,9 @@ export class OnecEmulator {
       opened = true;
     } else if (cookieId) {
       const s = this.sessions.get(cookieId);
-      const renewed = this.contract.opensNewSessionFor(cookieId, s !== undefined) ? this.sessions.start(user.login) : null;
+      const renewed = this.contract.opensNewSessionFor(cookieId, s !== undefined, mode === 'finish')
+        ? this.sessions.start(user.login)
+        : null;
       if (renewed && renewed !== 'refused') {
         session = renewed;
         opened = true;
