@@ -57,6 +57,8 @@ export interface Check {
 export interface OnecCheckReport {
   ok: boolean;
   interrupted: boolean;
+  /** Why nothing could be checked (no answer, or 404 on the first call), or null. */
+  unreachable: string | null;
   /** The service root, credentials removed. */
   url: string;
   user: string;

@@ -101,11 +101,16 @@ export async function runOnecCheck(o: OnecCheckOptions): Promise<OnecCheckReport
     o.onOutcome?.(outcome);
   };
   let interrupted = false;
+  let unreachable: string | null = null;
   try {
     for (const check of CHECKS) {
       if (interrupted || o.signal?.aborted) {
         interrupted = true;
         record(check, { mark: 'not-run', note: 'interrupted' }, 0);
+        continue;
+      }
+      if (unreachable) {
+        record(check, { mark: 'not-run', note: 'nothing to check (see the first line)' }, 0);
         continue;
       }
       if (check.needsSession && !ctx.mainSession) {
@@ -122,6 +127,8 @@ export async function runOnecCheck(o: OnecCheckOptions): Promise<OnecCheckReport
         interrupted = true;
         verdict = { mark: 'not-run', note: 'interrupted' };
       }
+      if (check === CHECKS[0]) unreachable = firstCallProblem(http.calls[0]);
+      if (unreachable) verdict = { ...verdict, note: unreachable };
       record(check, verdict, Math.round(performance.now() - started));
     }
   } finally {
@@ -148,6 +155,7 @@ export async function runOnecCheck(o: OnecCheckOptions): Promise<OnecCheckReport
   return {
     ok: !interrupted && outcomes.every((c) => c.mark === 'pass' || c.mark === 'skip'),
     interrupted,
+    unreachable,
     url: redactUrl(o.url),
     user: o.service.login,
     chatId: ctx.chatId,
@@ -156,6 +164,14 @@ export async function runOnecCheck(o: OnecCheckOptions): Promise<OnecCheckReport
     sessions: s,
     ms: Math.round(performance.now() - t0),
   };
+}
+
+/** When the very first call shows there is no service to check, the other checks would only repeat it. */
+function firstCallProblem(c: CallRecord | undefined): string | null {
+  if (!c) return null;
+  if (c.status === 0) return `1C did not answer the first call (${c.error ?? 'no answer'}): check --url / ONEC_BASE_URL and the web server`;
+  if (c.status === 404) return 'the first call got 404: nothing is published at this URL; check --url / ONEC_BASE_URL (…/hs/chats/v1)';
+  return null;
 }
 
 function strip(v: Verdict): Partial<CheckOutcome> {
@@ -188,8 +204,10 @@ export function formatSummary(r: OnecCheckReport): string {
   if (n('not-run')) parts.push(`${n('not-run')} not run`);
   const verdict = r.interrupted
     ? 'interrupted'
-    : r.ok
-      ? 'the publication keeps the contract'
-      : 'the publication breaks the contract where marked ✗';
+    : r.unreachable
+      ? 'no 1C service to check at this URL'
+      : r.ok
+        ? 'the publication keeps the contract'
+        : 'the publication breaks the contract where marked ✗';
   return `${r.checks.length} checks: ${parts.join(', ')} — ${verdict}; ${r.calls.length} calls in ${(r.ms / 1000).toFixed(1)} s; test chat ${r.chatId}`;
 }
