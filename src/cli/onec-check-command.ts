@@ -40,6 +40,8 @@ function positiveInt(name: string, v: string | undefined): number | undefined | 
 
 export async function runOnecCheckCommand(args: string[], o: OnecCheckCommandOptions = {}): Promise<number> {
   const io = o.io ?? stdio;
+  // `onec-check | head` must not crash on EPIPE before the sessions are finished.
+  if (!o.io) process.stdout.on('error', () => undefined);
   let values;
   try {
     ({ values } = parseArgs({
