@@ -80,6 +80,16 @@ describe('onec-check against the bundled 1C emulator', () => {
     expect(r.ok).toBe(true);
   });
 
+  it('says outright when 1C has no second free license, and still finishes its sessions', async () => {
+    emu.takeLicenses(emu.state().licenses.free - 1);
+    const r = await check();
+    const release = r.checks.find((c) => c.name === 'license-release');
+    expect(release).toMatchObject({ mark: 'fail', got: expect.stringMatching(/^500 /) });
+    expect(release?.note).toMatch(/^1C has no free client license/);
+    expect(emu.state().sessions.open).toBe(0);
+    expect(r.checks.at(-1)).toMatchObject({ name: 'sessions-finished', mark: 'pass' });
+  });
+
   it('has a broken variant for every rule it names in its table', () => {
     expect(Object.keys(CAUGHT_BY).sort()).toEqual([...CONTRACT_FAULT_NAMES].sort());
     for (const name of Object.values(CAUGHT_BY)) expect(CHECK_NAMES).toContain(name);

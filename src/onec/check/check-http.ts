@@ -136,14 +136,14 @@ export class CheckHttp {
 
   /**
    * Ends one session: `GET /licenses` with the cookie and `IBSession: finish`, as the user
-   * who opened it — or, when 1C no longer takes those credentials (a session a wrong
-   * password got into), as the service user.
+   * who opened it — or, when 1C refuses those credentials here (a session a wrong password
+   * got into, a user without rights to the service), as the service user.
    */
   async finish(id: string): Promise<Answer | null> {
     const s = this.open.get(id);
     if (!s) return null;
     const a = await this.call({ method: 'GET', path: '/licenses', creds: s.creds, cookie: id, ibsession: 'finish' }, true);
-    if (a.status !== 401 || !this.opts.serviceCreds || s.creds === this.opts.serviceCreds) return a;
+    if ((a.status !== 401 && a.status !== 403) || !this.opts.serviceCreds || s.creds === this.opts.serviceCreds) return a;
     return this.call({ method: 'GET', path: '/licenses', creds: this.opts.serviceCreds, cookie: id, ibsession: 'finish' }, true);
   }
 

@@ -2,7 +2,7 @@
  * The vocabulary of `onec-check`: a check, its verdict, its outcome in the report, and the
  * context checks share (the client, the credentials, the test chat, the main session).
  */
-import { excerpt } from '../onec-errors.ts';
+import { excerpt, looksLikeLicenseRefusal } from '../onec-errors.ts';
 import type { Answer, CallRecord, CheckHttp, Credentials } from './check-http.ts';
 
 /** `not-run`: a check that needs what an earlier failed check should have given (or the run was interrupted). */
@@ -42,6 +42,8 @@ export interface CheckContext {
   maxCallMs: number;
   /** The session `session-start` opened; most checks run inside it. */
   mainSession: string | null;
+  /** What the cookie of the session `session-finish` ended got afterwards (dead-session-text judges its text). */
+  finishedCookieAnswer: Answer | null;
   /** Per message id, what 1C answered to the mixed batch (messages-duplicate repeats the accepted ones). */
   firstBatch: { body: { messages: Array<Record<string, unknown>> }; statusById: Map<string, string> } | null;
 }
@@ -72,12 +74,12 @@ export interface OnecCheckReport {
 export const pass = (note?: string): Verdict => ({ mark: 'pass', ...(note ? { note } : {}) });
 export const skip = (note: string): Verdict => ({ mark: 'skip', note });
 export const notRun = (note: string): Verdict => ({ mark: 'not-run', note });
-export const fail = (expected: string, got: Answer | string, note?: string): Verdict => ({
-  mark: 'fail',
-  expected,
-  got: typeof got === 'string' ? got : describeAnswer(got),
-  ...(note ? { note } : {}),
-});
+export const fail = (expected: string, got: Answer | string, note?: string): Verdict => {
+  // The refusal's key sentence is not on the first line of 1C's page: say it outright.
+  if (typeof got !== 'string' && looksLikeLicenseRefusal(got.body))
+    note = `1C has no free client license (the run needs two at once): free one and run again${note ? `; ${note}` : ''}`;
+  return { mark: 'fail', expected, got: typeof got === 'string' ? got : describeAnswer(got), ...(note ? { note } : {}) };
+};
 
 /** `<status> <first line of the body>`, or why no answer came. */
 export function describeAnswer(a: Answer): string {

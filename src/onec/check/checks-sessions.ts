@@ -146,6 +146,8 @@ export const sessionFinish: Check = {
     const f = await ctx.http.finish(c.sessionId);
     if (!f || f.status !== 200) return fail('200 to the request with IBSession: finish', f ?? 'no call');
     const later = await licensesCall(ctx, c.sessionId);
+    ctx.finishedCookieAnswer = later;
+    // The status is this rule; the text is dead-session-text's.
     if (later.status === 400) return pass();
     return fail('400 for the cookie of a finished session', later, later.status === 200 ? 'the session still runs requests' : undefined);
   },
@@ -153,11 +155,16 @@ export const sessionFinish: Check = {
 
 export const deadSessionText: Check = {
   name: 'dead-session-text',
-  proves: 'the cookie of a session that does not exist is refused: 400 with the platform text',
+  proves: 'the cookie of a finished session, and of one that never existed, is refused: 400 with the platform text',
   needsSession: true,
   async run(ctx) {
+    const expected = `400 "${SESSION_GONE_TEXT}"`;
+    // A finished session's refusal (when session-finish got one; a 200 there is that check's ✗).
+    const finished = ctx.finishedCookieAnswer;
+    if (finished?.status === 400 && !sameText(finished.body, SESSION_GONE_TEXT))
+      return fail(expected, finished, 'for the cookie of the session session-finish ended');
     const a = await licensesCall(ctx, lookalikeId(ctx.mainSession as string));
     if (a.status === 400 && sameText(a.body, SESSION_GONE_TEXT)) return pass();
-    return fail(`400 "${SESSION_GONE_TEXT}"`, a);
+    return fail(expected, a, 'for a cookie shaped like a real one that names no session');
   },
 };

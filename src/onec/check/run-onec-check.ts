@@ -92,6 +92,7 @@ export async function runOnecCheck(o: OnecCheckOptions): Promise<OnecCheckReport
     timeoutMs,
     maxCallMs: o.maxCallMs ?? Math.floor(timeoutMs / 2),
     mainSession: null,
+    finishedCookieAnswer: null,
     firstBatch: null,
   };
   const outcomes: CheckOutcome[] = [];
