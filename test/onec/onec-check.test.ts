@@ -180,5 +180,8 @@ describe('onec-check against the bundled 1C emulator', () => {
     lines.length = 0;
     expect(await runOnecCheckCommand([], { io, env: {}, envFile: false, handleSignals: false })).toBe(2);
     expect(lines[0]).toBe('ERR onec-check: no 1C service URL: pass --url or set ONEC_BASE_URL.');
+    lines.length = 0;
+    expect(await runOnecCheckCommand(['--url', emu.url], { io, env: { ONEC_USER: 'x', ONEC_TIMEOUT_MS: 'soon' }, envFile: false })).toBe(2);
+    expect(lines).toEqual(['ERR config: ONEC_TIMEOUT_MS must be a whole number from 100 to 600000, got "soon"']);
   });
 });
