@@ -124,9 +124,17 @@ export async function runOnecCheck(o: OnecCheckOptions): Promise<OnecCheckReport
       try {
         verdict = await check.run(ctx);
       } catch (e) {
-        if (!(e instanceof CheckInterrupted)) throw e;
-        interrupted = true;
-        verdict = { mark: 'not-run', note: 'interrupted' };
+        if (e instanceof CheckInterrupted) {
+          interrupted = true;
+          verdict = { mark: 'not-run', note: 'interrupted' };
+        } else {
+          // A fault of the checker itself: report it on this line and go on with the others.
+          verdict = {
+            mark: 'fail',
+            expected: 'the check to run',
+            got: `an error in onec-check: ${e instanceof Error ? e.message : String(e)}`,
+          };
+        }
       }
       if (check === CHECKS[0]) unreachable = firstCallProblem(http.calls[0]);
       if (unreachable) verdict = { ...verdict, note: unreachable };
