@@ -43,7 +43,8 @@ export const CONTRACT_FAULTS: Readonly<Record<Exclude<ContractFault, 'none'>, st
   'no-www-authenticate': '401 comes without the WWW-Authenticate: Basic realm header',
   'cookie-not-kept': 'the first request with a session cookie runs in a new session (a new ibsession cookie)',
   'finish-ignored': 'the cookie of a finished session still runs requests (1C silently opens a new session) instead of 400',
-  'sessions-never-end': 'a finished session keeps its client license (the free count never comes back)',
+  'sessions-never-end':
+    'a finished session keeps its client license (the free count never comes back; the inspection shows it as taken by others)',
   'wrong-missing-header-text': 'a request with neither IBSession nor cookie gets 400 with another text',
   'wrong-dead-session-text': 'the cookie of a session that does not exist gets 400 with another text',
   'licenses-shape': 'GET /licenses answers "total" as a string',
