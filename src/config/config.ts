@@ -255,3 +255,31 @@ function deepFreeze<T>(o: T): Readonly<T> {
   }
   return o;
 }
+
+/** What `onec-check` reads: the 1C settings only. */
+export interface OnecCheckSettings {
+  baseUrl: string | null;
+  user: string;
+  password: string;
+  timeoutMs: number;
+}
+
+/**
+ * The lenient path for `onec-check`: only the `ONEC_*` variables it uses, so a 1C programmer
+ * can check a publication with a `.env` whose other settings are unfinished or wrong.
+ */
+export function loadOnecCheckSettings(
+  env: Record<string, string | undefined> = process.env,
+  opts: Pick<LoadConfigOptions, 'envFile'> = {},
+): Readonly<OnecCheckSettings> {
+  const fileEnv = opts.envFile === false ? {} : readEnvFile(opts.envFile ?? '.env');
+  const r = new Reader({ ...fileEnv, ...env });
+  const settings: OnecCheckSettings = {
+    baseUrl: r.url('ONEC_BASE_URL', null, ['http:', 'https:']),
+    user: r.str('ONEC_USER', ''),
+    password: r.str('ONEC_PASSWORD', ''),
+    timeoutMs: r.int('ONEC_TIMEOUT_MS', 10_000, 100, 600_000),
+  };
+  if (r.problems.length) throw new ConfigError(r.problems);
+  return Object.freeze(settings);
+}
