@@ -2,6 +2,10 @@
  * Routing events to 1C (`POST /routing`): through an OrderedLane named `routing` keyed by
  * chat, so each chat's events arrive in order, a resend is deduplicated by event id (in the
  * lane and in 1C), and the 1C client batches events of many chats into one call.
+ *
+ * ChatRouting's scripts write their events into this lane's keys themselves (an outbox:
+ * the event and the chat's state change in one Lua call, see routing-scripts.ts) and then
+ * call `kick`; the item shape is the one `toOnecEvent` gives, built in Lua.
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from '../core/index.ts';
