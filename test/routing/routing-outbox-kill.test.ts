@@ -27,32 +27,49 @@ afterAll(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
 
-/** Runs one action in a child; SIGKILLs it the moment it reports the state change. Resolves with the event ids it reported. */
-async function actAndDie(prefix: string, action: Record<string, unknown>): Promise<string> {
+interface Actor {
+  /** Acts, and SIGKILLs the child the moment it reports the state change; resolves with the event ids it reported. */
+  actAndDie(): Promise<string>;
+}
+
+/** Starts a child for one action and waits until it is loaded (it acts only when told). */
+async function actor(prefix: string, action: Record<string, unknown>): Promise<Actor> {
   const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
     env: { ...process.env, REDIS_URL, TEST_PREFIX: prefix, TEST_ACTION: JSON.stringify(action) },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   children.push(child);
   let err = '';
+  let out = '';
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise((r) => child.once('exit', r));
-  const ids = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /changed (\S+)\n/.exec(out);
-      if (m) {
-        child.kill('SIGKILL');
-        resolve(m[1]);
-      } else if (out.includes('no-event')) reject(new Error(`the action ${JSON.stringify(action)} produced no event`));
+  const waitFor = (test: (out: string) => string | null) =>
+    new Promise<string>((resolve, reject) => {
+      const check = () => {
+        const hit = test(out);
+        if (hit !== null) resolve(hit);
+        else if (out.includes('no-event')) reject(new Error(`the action ${JSON.stringify(action)} produced no event`));
+      };
+      child.stdout?.on('data', (d: Buffer) => {
+        out += d.toString();
+        check();
+      });
+      child.once('exit', (code, sig) => {
+        if (sig !== 'SIGKILL') reject(new Error(`child exited (${code}) before the state change: ${err.slice(0, 500)}`));
+      });
+      check();
     });
-    child.once('exit', (code, sig) => {
-      if (sig !== 'SIGKILL') reject(new Error(`child exited (${code}) before the state change: ${err.slice(0, 500)}`));
-    });
-  });
-  await exited;
-  return ids;
+  await waitFor((o) => (o.includes('ready') ? 'ready' : null));
+  return {
+    async actAndDie() {
+      const changed = waitFor((o) => /changed (\S+)\n/.exec(o)?.[1] ?? null);
+      child.stdin?.write('go\n');
+      const ids = await changed;
+      child.kill('SIGKILL');
+      await exited;
+      return ids;
+    },
+  };
 }
 
 describe('routing events survive a kill -9 right after the state change', () => {
@@ -69,9 +86,11 @@ describe('routing events survive a kill -9 right after the state change', () => 
       [{ kind: 'close', chatId }, 'closed'],
       [{ kind: 'route', chatId, message: second }, 'reopened'],
     ];
-    for (const [action, type] of steps) {
+    // Loading a child is the slow part: all load at once, then act one after the other.
+    const actors = await Promise.all(steps.map(([action]) => actor(h!.prefix, action)));
+    for (const [i, [, type]] of steps.entries()) {
       const before = (await h.feature.routing.state(chatId))?.updatedAt;
-      const ids = await actAndDie(h.prefix, action);
+      const ids = await actors[i].actAndDie();
       // The state change happened in the killed process…
       expect((await h.feature.routing.state(chatId))?.updatedAt, type).not.toBe(before);
       expect(ids, type).toMatch(/:routing:\d+$/);
@@ -87,5 +106,5 @@ describe('routing events survive a kill -9 right after the state change', () => 
     expect(events().map((e) => e.id)).toEqual(types.map((_, i) => `${chatId}:routing:${i + 1}`));
     expect(events().map((e) => e.actor)).toEqual(['system', 'u-ivanov', 'api', 'api', 'system']);
     expect(h.stack.onec.state().routing.duplicates.count).toBe(0);
-  });
+  }, 180_000);
 });
