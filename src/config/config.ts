@@ -42,6 +42,10 @@ export interface Config {
   whatsapp: { accounts: string[]; minIntervalMs: number };
   license: { file: string | null; publicKey: string | null };
   seatTtlS: number;
+  /** Longest life of an operator token, heartbeats or not (seconds; the sliding expiry is SEAT_TTL_S). */
+  operatorTokenMaxAgeS: number;
+  /** Most operator logins in progress or waiting for a 1C license, all instances; beyond it 503. */
+  operatorLoginQueueMax: number;
   /** Keyword routing rules (JSON or YAML) loaded at start; null: rules only over the API. */
   routingRulesFile: string | null;
   mediaDir: string;
@@ -231,6 +235,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     whatsapp: { accounts: waAccounts, minIntervalMs: r.int('WHATSAPP_MIN_INTERVAL_MS', 1_000, 0, 600_000) },
     license: { file: r.opt('LICENSE_FILE'), publicKey: r.opt('LICENSE_PUBLIC_KEY') },
     seatTtlS: r.int('SEAT_TTL_S', 300, 5, 86_400),
+    operatorTokenMaxAgeS: r.int('OPERATOR_TOKEN_MAX_AGE_S', 43_200, 60, 30 * 86_400),
+    operatorLoginQueueMax: r.int('OPERATOR_LOGIN_QUEUE_MAX', 100, 1, 10_000),
     routingRulesFile: r.opt('ROUTING_RULES_FILE'),
     mediaDir: r.str('MEDIA_DIR', './data/media'),
     mediaMaxBytes: r.int('MEDIA_MAX_BYTES', 20 * 1024 * 1024, 1024, 2 * 1024 * 1024 * 1024),

@@ -105,7 +105,7 @@ interface KickData {
 }
 
 /** How long a "kick queued" flag outlives a caller that died before adding the kick. */
-const KICK_FLAG_TTL_S = 60;
+export const KICK_FLAG_TTL_S = 60;
 interface DeadData<T> {
   key: string;
   seq: number;
@@ -215,6 +215,14 @@ export class OrderedLane<T extends object> {
     });
     await this.kick([...firstSeq].map(([key, seq]) => ({ key, seq, jobId: encodeJobId(key, seq) })));
     return results;
+  }
+
+  /**
+   * Kicks a key whose item was appended by another script (an outbox writing the lane's
+   * keys itself, e.g. routing-scripts.ts); the job id is the one `append` would use.
+   */
+  kickKey(key: string, seq: number): Promise<void> {
+    return this.kick([{ key, seq, jobId: encodeJobId(key, seq) }]);
   }
 
   private async kick(kicks: { key: string; seq: number; jobId: string }[]): Promise<void> {

@@ -1,6 +1,9 @@
 /**
  * Operator endpoints (connector-api.md):
- * - `POST /api/v1/operators/login` — API token (route auth `api`);
+ * - `POST /api/v1/operators/login` — no token: the operator's credentials authenticate it
+ *   (route auth `public`), throttled per workstation user, per client address and overall
+ *   (LoginService + login-throttle.ts); the client address is the socket's (`req.ip`);
+ * - `DELETE /api/v1/operators/:id/sessions` — API token: ends every login of the operator;
  * - `POST /api/v1/operators/heartbeat`, `POST /api/v1/operators/logout`,
  *   `GET /api/v1/operators/feed` (SSE) — the operator token as Bearer (route auth
  *   `operator`: these routes check it themselves).
@@ -16,13 +19,13 @@ import { isStreamId, streamIdBefore, type OperatorFeed } from '../../operators/o
 import { ValidationError } from '../../core/index.ts';
 
 export interface OperatorRouteDeps {
-  login: Pick<LoginService, 'login' | 'heartbeat' | 'logout' | 'authenticate'>;
+  login: Pick<LoginService, 'login' | 'heartbeat' | 'logout' | 'authenticate' | 'revoke'>;
   feed: Pick<OperatorFeed, 'serve'>;
 }
 
 export function operatorRoutes(deps: OperatorRouteDeps): FastifyPluginAsync {
   return async (app) => {
-    app.post('/api/v1/operators/login', { config: { auth: 'api' } }, async (req, reply): Promise<LoginResult> => {
+    app.post('/api/v1/operators/login', { config: { auth: 'public' } }, async (req, reply): Promise<LoginResult> => {
       const ctl = new AbortController();
       const res = reply.raw;
       // The response closing before it was written out = the client hung up mid-login.
@@ -31,11 +34,20 @@ export function operatorRoutes(deps: OperatorRouteDeps): FastifyPluginAsync {
       };
       res.once('close', onClose);
       try {
-        return await deps.login.login(req.body, ctl.signal);
+        return await deps.login.login(req.body, ctl.signal, { address: req.ip });
       } finally {
         res.off('close', onClose);
       }
     });
+
+    app.delete<{ Params: { id: string } }>(
+      '/api/v1/operators/:id/sessions',
+      { config: { auth: 'api' } },
+      async (req): Promise<{ operatorId: string; revoked: number }> => ({
+        operatorId: req.params.id,
+        revoked: await deps.login.revoke(req.params.id),
+      }),
+    );
 
     app.post('/api/v1/operators/heartbeat', { config: { auth: 'operator' } }, async (req): Promise<{ expiresAt: string; seat: SeatInfo }> =>
       deps.login.heartbeat(bearerOf(req.headers.authorization)),

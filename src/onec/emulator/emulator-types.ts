@@ -127,7 +127,7 @@ export interface OnecEmulatorState {
     duplicates: { count: number; ids: string[] };
   };
   routing: {
-    events: Array<{ id: string; chatId: string; type: string; operatorId: string | null; group: string | null }>;
+    events: Array<{ id: string; chatId: string; type: string; operatorId: string | null; group: string | null; actor?: string | null }>;
     duplicates: { count: number; ids: string[] };
   };
   auth: { ok: number; failed: number };
