@@ -98,6 +98,12 @@ export interface ConnectorOptions {
   features?: ((ctx: ConnectorContext) => ConnectorFeature | Promise<ConnectorFeature>)[];
   /** Host id override (tests). */
   hostId?: string;
+  /**
+   * Where the trusted vendor license keys are (default: the package's `keys/license/`).
+   * Code only — the demo, tests and bench pass a throwaway key's directory; no
+   * configuration can (licensing.md, "Trusted keys").
+   */
+  trustedKeysDir?: string;
 }
 
 export interface Connector {
@@ -125,7 +131,7 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
   const hostId = opts.hostId ?? computeHostId();
   const gate = new LicenseGate({
     file: config.license.file,
-    publicKey: config.license.publicKey,
+    trustedKeysDir: opts.trustedKeysDir,
     hostId,
     logger: logger.child({ component: 'license' }),
   });
@@ -168,7 +174,12 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
     },
   };
 
-  const media = new FileMediaStore({ dir: config.mediaDir, maxBytes: config.mediaMaxBytes, publicUrl: config.http.publicUrl });
+  const media = new FileMediaStore({
+    dir: config.mediaDir,
+    maxBytes: config.mediaMaxBytes,
+    publicUrl: config.http.publicUrl,
+    retentionDays: config.mediaRetentionDays,
+  });
   const inbound = new InboundPipeline({
     redis,
     bullConnection,
@@ -335,11 +346,13 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
       }
       for (const f of features) await f.start?.();
       if (roles.has('channels')) supervisor.start();
+      media.startRetention((err) => logger.warn({ err: describeError(err) }, 'media retention sweep failed; it runs again later'));
       gate.on('change', onGate);
       await applyLicense(gate.state());
     },
     async stop() {
       gate.off('change', onGate);
+      media.stopRetention();
       if (app) await app.close().catch(() => undefined);
       await supervisor.close();
       await inbound.stop();

@@ -13,7 +13,7 @@ Usage: chat-connector <command> [options]
   demo                          the whole pipeline on this machine with emulators (no accounts needed)
   onec-emulator [options]       the bundled 1C HTTP service emulator alone (--help for options)
   doctor                        check configuration, Redis, 1C, the license and each account
-  license host-id|verify|report|keygen|issue
+  license host-id|verify|report
   queues stats|failed|retry|remove
   whatsapp pair <account> [--phone N]
 

@@ -16,6 +16,7 @@ import { SecretScrubber } from '../infra/logger.ts';
 import { featureLabel, SEAT_FEATURES } from '../licensing/features.ts';
 import { computeHostId } from '../licensing/host-id.ts';
 import { checkLicenseFile } from '../licensing/license-document.ts';
+import { loadTrustedKeys } from '../licensing/trusted-keys.ts';
 import { OnecClient } from '../onec/onec-client.ts';
 import { accountKeys } from '../channels/whatsapp/redis-keys.ts';
 import { redactRedisUrl } from '../queues/redis-connection.ts';
@@ -33,6 +34,8 @@ export interface DoctorLine {
 export interface DoctorOptions {
   /** Host id override (tests). */
   hostId?: string;
+  /** Where the trusted vendor license keys are (default: the package's `keys/license/`); code only (tests). */
+  trustedKeysDir?: string;
   /** Timeout of each network check, ms (default 5000). */
   timeoutMs?: number;
   /** Called with each line as soon as it is known. */
@@ -65,7 +68,7 @@ export async function runDoctorChecks(config: Readonly<Config>, opts: DoctorOpti
 
   const redisOk = await checkRedis(config, timeoutMs, push);
   await checkOnec(config, timeoutMs, push);
-  checkLicense(config, opts.hostId ?? computeHostId(), push);
+  checkLicense(config, opts.hostId ?? computeHostId(), opts.trustedKeysDir, push);
   for (const token of config.telegram.tokens) await checkBot(config, token, timeoutMs, push);
   if (config.whatsapp.accounts.length) await checkWhatsapp(config, redisOk, timeoutMs, push);
   return lines;
@@ -175,13 +178,15 @@ async function checkOnec(config: Readonly<Config>, timeoutMs: number, push: (l: 
   }
 }
 
-function checkLicense(config: Readonly<Config>, hostId: string, push: (l: DoctorLine) => void): void {
-  const doc = checkLicenseFile(config.license.file, { publicKey: config.license.publicKey, hostId, now: new Date() });
+function checkLicense(config: Readonly<Config>, hostId: string, keysDir: string | undefined, push: (l: DoctorLine) => void): void {
+  const trustedKeys = loadTrustedKeys(keysDir);
+  for (const sentence of trustedKeys.refused) push(bad('license_keys', sentence, false));
+  const doc = checkLicenseFile(config.license.file, { trustedKeys, hostId, now: new Date() });
   if (!doc.valid) {
     push(
       bad(
         'license',
-        `License document: ${doc.reason ?? 'not valid'} [${doc.code}] — set LICENSE_FILE and LICENSE_PUBLIC_KEY to the document and key from your vendor (this host: ${hostId}).`,
+        `License document: ${doc.reason ?? 'not valid'} [${doc.code}] — set LICENSE_FILE to the document your vendor signed for this host (${hostId}).`,
       ),
     );
     return;

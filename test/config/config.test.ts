@@ -51,6 +51,9 @@ describe('configuration', () => {
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent, got "loud"'],
     [{ ADMIN_USER: 'admin' }, 'ADMIN_PASSWORD is required when ADMIN_USER is set (the dashboard needs both)'],
     [{ API_TOKEN: 'short' }, 'API_TOKEN is too short: use at least 16 characters'],
+    // issue 11 item 13: `ADMIN_PASSWORD=a` was accepted.
+    [{ ADMIN_USER: 'admin', ADMIN_PASSWORD: 'a' }, 'ADMIN_PASSWORD is too short: use at least 12 characters (it has 1)'],
+    [{ ADMIN_USER: 'admin', ADMIN_PASSWORD: 'elevenchars' }, 'ADMIN_PASSWORD is too short: use at least 12 characters (it has 11)'],
     [{ WHATSAPP_ACCOUNTS: 'main,main' }, 'WHATSAPP_ACCOUNTS names an account twice'],
   ])('%j → one line naming the variable', (bad, line) => {
     expect(problems({ ...GOOD, ...bad })).toEqual([line]);
