@@ -40,6 +40,7 @@ import { AccountSupervisor } from './queues/account-supervisor.ts';
 import { InboundPipeline, type InboundObserver, type InboundRouter } from './queues/inbound-pipeline.ts';
 import { RedisSessionPermits } from './queues/onec-session-permits.ts';
 import { createRedis, redactRedisUrl } from './queues/redis-connection.ts';
+import { checkRedisWrites, REDIS_FULL_RETRY_AFTER_S } from './infra/redis-memory.ts';
 import { RetryPolicy } from './queues/retry-policy.ts';
 
 /** Which parts run in this process (`start` = all; `worker <name>` = some). */
@@ -271,6 +272,8 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
       ok: redisOk,
       detail: redisOk ? 'Redis answers.' : `Redis does not answer at ${redactRedisUrl(config.redisUrl)}.`,
     });
+    // A full Redis under noeviction refuses every write: nothing new can be queued (issue 11 item 5).
+    if (redisOk) checks.push(await redisWritesCheck(redis, `${config.queuePrefix}:readyz:probe:${instanceId}`));
     const lic = gate.state();
     checks.push({
       name: 'chat_module',
@@ -364,4 +367,19 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
       redis.disconnect();
     },
   };
+}
+
+async function redisWritesCheck(redis: Redis, probeKey: string): Promise<ReadyCheck> {
+  try {
+    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer within 1 s')), 1_000).unref());
+    const h = await Promise.race([checkRedisWrites(redis, probeKey), timeout]);
+    return { name: 'redis_writes', ok: h.ok, detail: h.detail, ...(h.ok ? {} : { retryAfterS: REDIS_FULL_RETRY_AFTER_S }) };
+  } catch (e) {
+    return {
+      name: 'redis_writes',
+      ok: false,
+      detail: `Redis refused a probe write: ${describeError(e)}.`,
+      retryAfterS: REDIS_FULL_RETRY_AFTER_S,
+    };
+  }
 }

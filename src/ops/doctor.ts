@@ -20,6 +20,7 @@ import { loadTrustedKeys } from '../licensing/trusted-keys.ts';
 import { OnecClient } from '../onec/onec-client.ts';
 import { accountKeys } from '../channels/whatsapp/redis-keys.ts';
 import { redactRedisUrl } from '../queues/redis-connection.ts';
+import { checkRedisWrites, readEvictionPolicy, SAFE_POLICY } from '../infra/redis-memory.ts';
 
 export type DoctorMark = '✓' | '✗' | 'ℹ';
 
@@ -93,18 +94,24 @@ async function checkRedis(config: Readonly<Config>, timeoutMs: number, push: (l:
     redis.disconnect();
     return false;
   }
+  const { policy, error } = await readEvictionPolicy(redis);
+  if (policy === SAFE_POLICY) push(ok('redis_policy', 'Redis maxmemory-policy is noeviction (queued messages are never evicted).'));
+  else if (policy !== null)
+    push(
+      bad(
+        'redis_policy',
+        `Redis maxmemory-policy is ${policy}: Redis may evict queued messages, and start refuses it; set "maxmemory-policy noeviction" (BullMQ requires it).`,
+      ),
+    );
+  else
+    push(
+      info('redis_policy', `Could not read maxmemory-policy (${error ?? 'no answer'}); make sure it is noeviction — BullMQ requires it.`),
+    );
   try {
-    const [, policy] = (await redis.config('GET', 'maxmemory-policy')) as string[];
-    if (policy === 'noeviction') push(ok('redis_policy', 'Redis maxmemory-policy is noeviction (queued messages are never evicted).'));
-    else
-      push(
-        bad(
-          'redis_policy',
-          `Redis maxmemory-policy is ${policy ?? 'unknown'}: Redis may evict queued messages; set "maxmemory-policy noeviction" (BullMQ requires it).`,
-        ),
-      );
+    const w = await checkRedisWrites(redis, `${config.queuePrefix}:doctor:probe`);
+    push(w.ok ? ok('redis_writes', w.detail) : bad('redis_writes', w.detail));
   } catch (e) {
-    push(info('redis_policy', `Could not read maxmemory-policy (${describeError(e)}); make sure it is noeviction — BullMQ requires it.`));
+    push(bad('redis_writes', `Redis refused a probe write (${describeError(e)}).`));
   }
   try {
     const [, aof] = (await redis.config('GET', 'appendonly')) as string[];
