@@ -33,6 +33,7 @@ import { LicenseGate, type LicenseGateState } from './licensing/license-gate.ts'
 import { licenseReporter } from './licensing/license-report.ts';
 import { SeatManager } from './licensing/seats.ts';
 import { FileMediaStore } from './media/file-media-store.ts';
+import { MediaFetcher } from './media/media-fetch.ts';
 import { OnecClient } from './onec/onec-client.ts';
 import { createTelegramConnector, type TelegramConnector } from './channels/telegram/telegram-connector.ts';
 import type { WhatsappConnector } from './channels/whatsapp/whatsapp-connector.ts';
@@ -180,6 +181,7 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
     maxBytes: config.mediaMaxBytes,
     publicUrl: config.http.publicUrl,
     retentionDays: config.mediaRetentionDays,
+    fetcher: new MediaFetcher({ maxBytes: config.mediaMaxBytes, timeoutMs: config.mediaFetchTimeoutMs, allow: config.outboundMediaAllow }),
   });
   const inbound = new InboundPipeline({
     redis,

@@ -7,6 +7,7 @@
  * administrator fixes the file in one go.
  */
 import { readEnvFile } from './env-file.ts';
+import { allowEntryProblem } from '../media/address-policy.ts';
 
 export type TelegramMode = 'polling' | 'webhook';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
@@ -47,6 +48,10 @@ export interface Config {
   routingRulesFile: string | null;
   mediaDir: string;
   mediaMaxBytes: number;
+  /** MEDIA_FETCH_TIMEOUT_MS: the whole fetch of an outbound media url, redirects and body included. */
+  mediaFetchTimeoutMs: number;
+  /** OUTBOUND_MEDIA_ALLOW: host names / CIDRs an outbound media url may reach although inner (LAN, loopback). */
+  outboundMediaAllow: string[];
   /** MEDIA_RETENTION_DAYS: stored media older than this are deleted by a periodic sweep (0: kept forever). */
   mediaRetentionDays: number;
   workerConcurrency: number;
@@ -199,6 +204,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (adminPassword !== null && adminPassword.length < MIN_PASSWORD_LENGTH)
     r.problems.push(`ADMIN_PASSWORD is too short: use at least ${MIN_PASSWORD_LENGTH} characters (it has ${adminPassword.length})`);
 
+  const outboundMediaAllow = r.list('OUTBOUND_MEDIA_ALLOW');
+  for (const entry of outboundMediaAllow) {
+    const problem = allowEntryProblem(entry);
+    if (problem) r.problems.push(`OUTBOUND_MEDIA_ALLOW item ${problem}`);
+  }
+
   const onecBase = r.url('ONEC_BASE_URL', null, ['http:', 'https:']);
   if (purpose === 'start') {
     r.require('API_TOKEN', 'the bearer token that protects the HTTP API');
@@ -244,6 +255,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     mediaDir: r.str('MEDIA_DIR', './data/media'),
     mediaMaxBytes: r.int('MEDIA_MAX_BYTES', 20 * 1024 * 1024, 1024, 2 * 1024 * 1024 * 1024),
     mediaRetentionDays: r.int('MEDIA_RETENTION_DAYS', 30, 0, 36_500),
+    mediaFetchTimeoutMs: r.int('MEDIA_FETCH_TIMEOUT_MS', 30_000, 100, 600_000),
+    outboundMediaAllow,
     workerConcurrency: r.int('WORKER_CONCURRENCY', 50, 1, 1000),
     laneLockMs: r.int('LANE_LOCK_MS', 10_000, 500, 600_000),
     laneSweepMs: r.int('LANE_SWEEP_MS', 5_000, 100, 600_000),

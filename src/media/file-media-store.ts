@@ -17,7 +17,8 @@ import { createWriteStream } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { ConnectorError, type IncomingFile, type MediaRef, type MediaStore } from '../core/index.ts';
+import { ConnectorError, RemoteRefusedError, type IncomingFile, type MediaRef, type MediaStore } from '../core/index.ts';
+import type { MediaFetcher } from './media-fetch.ts';
 
 export interface FileMediaStoreOptions {
   /** Directory of the store (created when missing), e.g. MEDIA_DIR `./data/media`. */
@@ -28,6 +29,8 @@ export interface FileMediaStoreOptions {
   publicUrl: string;
   /** MEDIA_RETENTION_DAYS: files older than this are removed by `sweep()` (default 30; 0 keeps them forever). */
   retentionDays?: number;
+  /** The guarded fetch of outbound media URLs (media-fetch.ts); without it `fetchUrl` refuses. */
+  fetcher?: MediaFetcher;
 }
 
 const DAY_MS = 86_400_000;
@@ -64,6 +67,16 @@ export class FileMediaStore implements MediaStore {
     this.maxBytes = opts.maxBytes ?? 50 * 1024 * 1024;
     this.publicUrl = opts.publicUrl.replace(/\/+$/, '');
     this.retentionDays = opts.retentionDays ?? 30;
+    this.fetcher = opts.fetcher ?? null;
+  }
+
+  private readonly fetcher: MediaFetcher | null;
+
+  /** An outbound media url, fetched through the one guarded fetch (SSRF rules, size and time caps). */
+  async fetchUrl(url: string): Promise<{ bytes: Buffer; mime: string | null }> {
+    if (!this.fetcher)
+      throw new RemoteRefusedError('invalid_media_url', 'Media urls are not fetched by this connector.', { httpStatus: 400 });
+    return this.fetcher.fetch(url);
   }
 
   private ensureDirs(): Promise<void> {
