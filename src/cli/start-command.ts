@@ -6,6 +6,8 @@
 import type { Config } from '../config/config.ts';
 import { createConnector, type Connector, type Role } from '../connector.ts';
 import { pingRedis } from '../infra/embedded-redis.ts';
+import { evictionRefusal, readEvictionPolicy } from '../infra/redis-memory.ts';
+import { createRedis } from '../queues/redis-connection.ts';
 import { createLogger } from '../infra/logger.ts';
 import { redactRedisUrl } from '../queues/redis-connection.ts';
 import { productFeatures } from './features.ts';
@@ -36,6 +38,13 @@ export async function runStart(config: Readonly<Config>, roles?: Role[]): Promis
     logger.error(
       `Redis does not answer at ${redactRedisUrl(config.redisUrl)}; the connector waits for it and keeps retrying (start Redis or fix REDIS_URL).`,
     );
+  } else {
+    // An evicting Redis loses queued messages silently: refuse to run on one (issue 11 item 5).
+    const refusal = await evictionPolicyRefusal(config.redisUrl);
+    if (refusal) {
+      process.stderr.write(`chat-connector: ${refusal}\n`);
+      return 1;
+    }
   }
   const connector = await createConnector(config, { roles, logger, features: productFeatures() });
   await connector.start();
@@ -77,4 +86,16 @@ export function waitForShutdown(connector: Connector, say: (m: string) => void, 
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+}
+
+/** The one-sentence refusal when Redis's maxmemory-policy evicts; null when it is noeviction (or unreadable). */
+async function evictionPolicyRefusal(url: string): Promise<string | null> {
+  const redis = createRedis({ url, name: 'chat-connector-policy-check', extra: { maxRetriesPerRequest: 1, connectTimeout: 3_000 } });
+  redis.on('error', () => undefined);
+  try {
+    const { policy } = await readEvictionPolicy(redis);
+    return evictionRefusal(policy, redactRedisUrl(url));
+  } finally {
+    redis.disconnect();
+  }
 }

@@ -7,6 +7,7 @@
  * administrator fixes the file in one go.
  */
 import { readEnvFile } from './env-file.ts';
+import { allowEntryProblem } from '../media/address-policy.ts';
 
 export type TelegramMode = 'polling' | 'webhook';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
@@ -40,7 +41,8 @@ export interface Config {
     webhookSecret: string | null;
   };
   whatsapp: { accounts: string[]; minIntervalMs: number };
-  license: { file: string | null; publicKey: string | null };
+  /** The license document; the keys that verify it ship in the package (keys/license/), never in configuration. */
+  license: { file: string | null };
   seatTtlS: number;
   /** Longest life of an operator token, heartbeats or not (seconds; the sliding expiry is SEAT_TTL_S). */
   operatorTokenMaxAgeS: number;
@@ -50,6 +52,12 @@ export interface Config {
   routingRulesFile: string | null;
   mediaDir: string;
   mediaMaxBytes: number;
+  /** MEDIA_FETCH_TIMEOUT_MS: the whole fetch of an outbound media url, redirects and body included. */
+  mediaFetchTimeoutMs: number;
+  /** OUTBOUND_MEDIA_ALLOW: host names / CIDRs an outbound media url may reach although inner (LAN, loopback). */
+  outboundMediaAllow: string[];
+  /** MEDIA_RETENTION_DAYS: stored media older than this are deleted by a periodic sweep (0: kept forever). */
+  mediaRetentionDays: number;
   workerConcurrency: number;
   /** Per-chat delivery lock; after a crash another instance continues within this (ms). */
   laneLockMs: number;
@@ -151,6 +159,9 @@ function redactUrl(v: string): string {
   return v.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:***@');
 }
 
+/** Least length of ADMIN_PASSWORD (issue 11: `ADMIN_PASSWORD=a` was accepted). API_TOKEN needs 16. */
+export const MIN_PASSWORD_LENGTH = 12;
+
 const BOT_TOKEN = /^\d+:[A-Za-z0-9_-]{20,}$/;
 const ACCOUNT_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -193,6 +204,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       `${adminUser === null ? 'ADMIN_USER' : 'ADMIN_PASSWORD'} is required when ${adminUser === null ? 'ADMIN_PASSWORD' : 'ADMIN_USER'} is set (the dashboard needs both)`,
     );
   }
+  // The dashboard can retry and remove jobs: a guessable password is refused (the length only, never the value).
+  if (adminPassword !== null && adminPassword.length < MIN_PASSWORD_LENGTH)
+    r.problems.push(`ADMIN_PASSWORD is too short: use at least ${MIN_PASSWORD_LENGTH} characters (it has ${adminPassword.length})`);
+
+  const outboundMediaAllow = r.list('OUTBOUND_MEDIA_ALLOW');
+  for (const entry of outboundMediaAllow) {
+    const problem = allowEntryProblem(entry);
+    if (problem) r.problems.push(`OUTBOUND_MEDIA_ALLOW item ${problem}`);
+  }
 
   const onecBase = r.url('ONEC_BASE_URL', null, ['http:', 'https:']);
   if (purpose === 'start') {
@@ -233,13 +253,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       webhookSecret,
     },
     whatsapp: { accounts: waAccounts, minIntervalMs: r.int('WHATSAPP_MIN_INTERVAL_MS', 1_000, 0, 600_000) },
-    license: { file: r.opt('LICENSE_FILE'), publicKey: r.opt('LICENSE_PUBLIC_KEY') },
+    license: { file: r.opt('LICENSE_FILE') },
     seatTtlS: r.int('SEAT_TTL_S', 300, 5, 86_400),
     operatorTokenMaxAgeS: r.int('OPERATOR_TOKEN_MAX_AGE_S', 43_200, 60, 30 * 86_400),
     operatorLoginQueueMax: r.int('OPERATOR_LOGIN_QUEUE_MAX', 100, 1, 10_000),
     routingRulesFile: r.opt('ROUTING_RULES_FILE'),
     mediaDir: r.str('MEDIA_DIR', './data/media'),
     mediaMaxBytes: r.int('MEDIA_MAX_BYTES', 20 * 1024 * 1024, 1024, 2 * 1024 * 1024 * 1024),
+    mediaRetentionDays: r.int('MEDIA_RETENTION_DAYS', 30, 0, 36_500),
+    mediaFetchTimeoutMs: r.int('MEDIA_FETCH_TIMEOUT_MS', 30_000, 100, 600_000),
+    outboundMediaAllow,
     workerConcurrency: r.int('WORKER_CONCURRENCY', 50, 1, 1000),
     laneLockMs: r.int('LANE_LOCK_MS', 10_000, 500, 600_000),
     laneSweepMs: r.int('LANE_SWEEP_MS', 5_000, 100, 600_000),

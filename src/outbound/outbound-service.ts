@@ -125,6 +125,8 @@ export class OutboundService implements StatusSink {
     this.statusLane = new OrderedLane<StatusItem>({
       ...common,
       name: 'statuses',
+      // Keyed per message: one lane-wide seq counter, not a `seq` field per message forever (issue 11 item 11).
+      seqScope: 'lane',
       batchMax: o.statusBatchMax ?? 4,
       concurrency: o.concurrency,
       dedupeTtlS: this.store.recordTtlS,

@@ -92,6 +92,12 @@ export interface OrderedLaneOptions<T> {
   sweepIntervalMs?: number;
   /** How long an id is remembered for dedupe (default 7 days). */
   dedupeTtlS?: number;
+  /**
+   * `key` (default): each key numbers its own items (chats: 1C sees a per-chat seq).
+   * `lane`: one counter for the whole lane — for lanes keyed per message (statuses), so
+   * the `seq` hash does not gain a field per message forever.
+   */
+  seqScope?: 'key' | 'lane';
   retryPolicy?: RetryPolicy;
   /** Readable BullMQ job name for a kick (default `<key> from #<seq>`). */
   jobName?: (key: string, seq: number) => string;
@@ -103,6 +109,9 @@ interface KickData {
   key: string;
   seq: number;
 }
+
+/** The `seq` hash field of a lane-wide counter (`seqScope: 'lane'`; such a lane has no per-key fields to collide with). */
+const LANE_SEQ_FIELD = '*lane*';
 
 /** How long a "kick queued" flag outlives a caller that died before adding the kick. */
 export const KICK_FLAG_TTL_S = 60;
@@ -190,7 +199,13 @@ export class OrderedLane<T extends object> {
    */
   async append(entries: AppendEntry<T>[]): Promise<AppendResult[]> {
     if (entries.length === 0) return [];
-    const args: (string | number)[] = [this.base, Date.now(), this.opts.dedupeTtlS, KICK_FLAG_TTL_S];
+    const args: (string | number)[] = [
+      this.base,
+      Date.now(),
+      this.opts.dedupeTtlS,
+      KICK_FLAG_TTL_S,
+      this.o.seqScope === 'lane' ? LANE_SEQ_FIELD : '',
+    ];
     for (const e of entries) {
       const json = JSON.stringify(e.body);
       if (!json.startsWith('{') || json === '{}') throw new Error('lane item body must be a non-empty JSON object');
