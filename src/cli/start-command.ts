@@ -43,8 +43,11 @@ export async function runStart(config: Readonly<Config>, roles?: Role[]): Promis
   return waitForShutdown(connector, (m) => logger.info(m));
 }
 
+/** How long a stop may take before the process exits anyway (systemd's TimeoutStopSec is above it). */
+export const SHUTDOWN_BOUND_MS = 25_000;
+
 /** Resolves with the exit code once a signal has stopped the connector. */
-export function waitForShutdown(connector: Connector, say: (m: string) => void, boundMs = 25_000): Promise<number> {
+export function waitForShutdown(connector: Connector, say: (m: string) => void, boundMs = SHUTDOWN_BOUND_MS): Promise<number> {
   return new Promise((resolve) => {
     let stopping = false;
     const onSignal = (sig: NodeJS.Signals) => {
