@@ -5,9 +5,8 @@
  */
 import type { Config } from '../config/config.ts';
 import { createConnector, type Connector, type Role } from '../connector.ts';
-import { pingRedis } from '../infra/embedded-redis.ts';
 import { createLogger } from '../infra/logger.ts';
-import { redactRedisUrl } from '../queues/redis-connection.ts';
+import { describeRedisTarget, pingRedisTarget } from '../queues/redis-connection.ts';
 import { productFeatures } from './features.ts';
 
 const WORKERS: Record<string, Role[]> = {
@@ -32,9 +31,9 @@ export async function runStart(config: Readonly<Config>, roles?: Role[]): Promis
     level: config.logLevel,
     secrets: [config.apiToken, config.admin?.password, config.onec.password, config.telegram.webhookSecret, ...config.telegram.tokens],
   });
-  if (!(await pingRedis(config.redisUrl))) {
+  if (!(await pingRedisTarget(config.redis))) {
     logger.error(
-      `Redis does not answer at ${redactRedisUrl(config.redisUrl)}; the connector waits for it and keeps retrying (start Redis or fix REDIS_URL).`,
+      `Redis does not answer at ${describeRedisTarget(config.redis)}; the connector waits for it and keeps retrying (start Redis or fix REDIS_URL).`,
     );
   }
   const connector = await createConnector(config, { roles, logger, features: productFeatures() });

@@ -19,6 +19,7 @@
  * Items the sink rejects for good go to the dead-letter queue `<name>-dead` (a BullMQ
  * failed job with the reason); retrying that job puts the item back at its own `seq`.
  */
+import type { RedisOptions as BullRedisOptions } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import { Queue, Worker, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -78,7 +79,7 @@ export interface OrderedLaneOptions<T> {
   /** Redis for the lane's own keys (shared; must have maxRetriesPerRequest: null). */
   redis: Redis;
   /** Connection options for BullMQ's own connections (default `{ url }` of the lane's Redis). */
-  bullConnection: { url: string };
+  bullConnection: BullRedisOptions;
   /** Key prefix (QUEUE_PREFIX), also BullMQ's prefix. */
   prefix: string;
   sink: LaneSink<T>;

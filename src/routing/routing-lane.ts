@@ -3,6 +3,7 @@
  * chat, so each chat's events arrive in order, a resend is deduplicated by event id (in the
  * lane and in 1C), and the 1C client batches events of many chats into one call.
  */
+import type { RedisOptions as BullRedisOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../core/index.ts';
 import type { OnecDelivery } from '../onec/onec-client.ts';
@@ -13,7 +14,7 @@ import type { RoutingEvent } from './chat-routing.ts';
 
 export interface RoutingLaneOptions {
   redis: Redis;
-  bullConnection: { url: string };
+  bullConnection: BullRedisOptions;
   /** QUEUE_PREFIX. */
   prefix: string;
   /** Where the events go (the 1C client). */
