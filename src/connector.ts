@@ -116,10 +116,24 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
     opts.logger ??
     createLogger({
       level: config.logLevel,
-      secrets: [config.apiToken, config.admin?.password, config.onec.password, config.telegram.webhookSecret, config.redis.sentinel?.password, ...config.telegram.tokens],
+      secrets: [
+        config.apiToken,
+        config.admin?.password,
+        config.onec.password,
+        config.telegram.webhookSecret,
+        config.redis.sentinel?.password,
+        ...config.telegram.tokens,
+      ],
     });
   const instanceId = `${hostname()}-${process.pid}`;
-  const redis = createRedis({ url: config.redis, name: 'chat-connector', logger });
+  const redis = createRedis({
+    url: config.redis,
+    name: 'chat-connector',
+    logger,
+    waitReplicas: config.redis.waitReplicas
+      ? { count: config.redis.waitReplicas, timeoutMs: config.redis.waitTimeoutMs, probeKey: `${config.queuePrefix}:replication-probe` }
+      : undefined,
+  });
   const bullConnection = redisOptions(config.redis);
 
   const hostId = opts.hostId ?? computeHostId();

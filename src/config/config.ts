@@ -17,6 +17,9 @@ export interface Config {
   redis: {
     url: string;
     sentinel: { nodes: { host: string; port: number }[]; name: string; password: string | null; tls: boolean } | null;
+    /** Replicas that must hold an accepted message before it is confirmed (WAIT); 0 = none. */
+    waitReplicas: number;
+    waitTimeoutMs: number;
   };
   queuePrefix: string;
   http: { host: string; port: number; publicUrl: string };
@@ -230,6 +233,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         sentinelNodes.length && sentinelName
           ? { nodes: sentinelNodes, name: sentinelName, password: r.opt('REDIS_SENTINEL_PASSWORD'), tls: sentinelTls }
           : null,
+      waitReplicas: r.int('REDIS_WAIT_REPLICAS', 0, 0, 16),
+      waitTimeoutMs: r.int('REDIS_WAIT_TIMEOUT_MS', 1_000, 10, 60_000),
     },
     queuePrefix,
     http: { host, port, publicUrl: publicUrl.replace(/\/+$/, '') },

@@ -24,6 +24,7 @@ import { randomBytes } from 'node:crypto';
 import { Queue, Worker, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { describeError, type Logger, silentLogger } from '../core/index.ts';
+import { awaitReplicas } from './redis-connection.ts';
 import { RetryPolicy } from './retry-policy.ts';
 import { ACK, APPEND, REINSERT, RELEASE, RELEASE_IF_EMPTY, RENEW } from './lane-scripts.ts';
 
@@ -198,6 +199,9 @@ export class OrderedLane<T extends object> {
       args.push(e.key, e.id, json);
     }
     const flat = await this.redis.laneAppend(...args);
+    // The append is what callers confirm outside (Telegram offset, 202 to 1C): with Redis
+    // replicas configured, they must hold it first (REDIS_WAIT_REPLICAS).
+    await awaitReplicas(this.redis);
     const results: AppendResult[] = entries.map((e, i) => ({
       id: e.id,
       seq: Number(flat[i * 3]),

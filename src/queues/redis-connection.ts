@@ -47,8 +47,11 @@ export function redisOptions(target: RedisTarget | string): RedisClientOptions {
     sentinelPassword: t.sentinel.password ?? undefined,
     sentinelTLS: t.sentinel.tls ? {} : undefined,
     enableTLSForSentinelMode: u.protocol === 'rediss:',
-    // After a failover the old primary may come back as a replica: reconnect to the new one.
-    failoverDetector: true,
+    // ioredis finds the new primary by itself when the old one drops (it asks the sentinels
+    // again on reconnect). Its optional failoverDetector (subscribing to +switch-master) left
+    // clients failing every command with "Connection is closed." after a kill -9 failover in
+    // test/ha/sentinel-failover.test.ts, so it stays off.
+    failoverDetector: false,
   };
 }
 
@@ -67,6 +70,69 @@ export interface RedisConnectionOptions {
   logger?: Logger;
   /** Extra ioredis options. */
   extra?: RedisOptions;
+  /**
+   * Replicas that must have an acknowledged write before the connector confirms it to
+   * anyone (a messenger, the API caller): `awaitReplicas` runs WAIT with these. Absent: no wait.
+   * `probeKey` is a key of ours the waiter writes (see ReplicaWaiter).
+   */
+  waitReplicas?: { count: number; timeoutMs: number; probeKey: string };
+}
+
+/**
+ * Waits until replicas hold every write the connector made so far: with asynchronous
+ * replication a failover loses what the replica had not received, so a message may be
+ * confirmed outside (Telegram offset, 202) only after this.
+ *
+ * WAIT blocks the connection it runs on, and the connector shares one connection between
+ * every lane: a WAIT there would hold lock renewals behind it. So it runs on a connection of
+ * its own — and since WAIT covers only that connection's writes, it first writes a probe
+ * key: the replication stream is ordered, so once a replica has the probe it has every write
+ * acknowledged on any connection before it. When fewer replicas answer in time (one is down,
+ * or a failover left none) the write is confirmed anyway, logged, and waits are skipped for
+ * a few seconds: availability over the narrower window, as the operations guide states.
+ */
+class ReplicaWaiter {
+  private conn: Redis | null = null;
+  private skipUntil = 0;
+  private lastLog = 0;
+
+  constructor(
+    private readonly main: Redis,
+    private readonly o: { count: number; timeoutMs: number; probeKey: string; logger?: Logger },
+  ) {}
+
+  async wait(): Promise<void> {
+    if (Date.now() < this.skipUntil) return;
+    if (!this.conn) {
+      this.conn = this.main.duplicate({ connectionName: 'chat-connector-replica-wait' });
+      this.conn.on('error', () => undefined); // the main connection reports Redis trouble
+    }
+    const [, [, got]] = (await this.conn.pipeline().incr(this.o.probeKey).wait(this.o.count, this.o.timeoutMs).exec()) as [
+      [Error | null, unknown],
+      [Error | null, number],
+    ];
+    if (got >= this.o.count) return;
+    this.skipUntil = Date.now() + 5_000;
+    if (this.o.logger && Date.now() - this.lastLog > 60_000) {
+      this.lastLog = Date.now();
+      this.o.logger.warn(
+        { replicas: got, wanted: this.o.count },
+        `Only ${got} of ${this.o.count} Redis replicas confirmed a write within ${this.o.timeoutMs} ms; confirming anyway (a failover now could lose the last writes)`,
+      );
+    }
+  }
+
+  close(): void {
+    this.conn?.disconnect();
+  }
+}
+
+/** Per client made by createRedis: its waiter (absent = no replicas to wait for). */
+const waiters = new WeakMap<Redis, ReplicaWaiter>();
+
+/** Resolves once the configured replicas hold this client's writes so far (REDIS_WAIT_REPLICAS). */
+export async function awaitReplicas(redis: Redis): Promise<void> {
+  await waiters.get(redis)?.wait();
 }
 
 /** A URL safe to print: the password replaced. */
@@ -90,12 +156,20 @@ export function createRedis(opts: RedisConnectionOptions): Redis {
     connectionName: opts.name,
     ...opts.extra,
   });
+  if (opts.waitReplicas && opts.waitReplicas.count > 0) {
+    const waiter = new ReplicaWaiter(redis, { ...opts.waitReplicas, logger: opts.logger });
+    waiters.set(redis, waiter);
+    redis.once('end', () => waiter.close());
+  }
   const log = opts.logger;
   if (log) {
     let down = false;
     redis.on('error', (err: Error) => {
       if (!down)
-        log.error({ redis: describeRedisTarget(opts.url), err: err.message }, `Redis is unreachable at ${describeRedisTarget(opts.url)}; retrying`);
+        log.error(
+          { redis: describeRedisTarget(opts.url), err: err.message },
+          `Redis is unreachable at ${describeRedisTarget(opts.url)}; retrying`,
+        );
       down = true;
     });
     redis.on('ready', () => {
