@@ -40,7 +40,7 @@ import type { WhatsappConnector } from './channels/whatsapp/whatsapp-connector.t
 import { AccountSupervisor } from './queues/account-supervisor.ts';
 import { InboundPipeline, type InboundObserver, type InboundRouter } from './queues/inbound-pipeline.ts';
 import { RedisSessionPermits } from './queues/onec-session-permits.ts';
-import { createRedis, redactRedisUrl } from './queues/redis-connection.ts';
+import { createRedis, describeRedisTarget, redisOptions } from './queues/redis-connection.ts';
 import { checkRedisWrites, REDIS_FULL_RETRY_AFTER_S } from './infra/redis-memory.ts';
 import { RetryPolicy } from './queues/retry-policy.ts';
 
@@ -124,11 +124,25 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
     opts.logger ??
     createLogger({
       level: config.logLevel,
-      secrets: [config.apiToken, config.admin?.password, config.onec.password, config.telegram.webhookSecret, ...config.telegram.tokens],
+      secrets: [
+        config.apiToken,
+        config.admin?.password,
+        config.onec.password,
+        config.telegram.webhookSecret,
+        config.redis.sentinel?.password,
+        ...config.telegram.tokens,
+      ],
     });
   const instanceId = `${hostname()}-${process.pid}`;
-  const redis = createRedis({ url: config.redisUrl, name: 'chat-connector', logger });
-  const bullConnection = { url: config.redisUrl };
+  const redis = createRedis({
+    url: config.redis,
+    name: 'chat-connector',
+    logger,
+    waitReplicas: config.redis.waitReplicas
+      ? { count: config.redis.waitReplicas, timeoutMs: config.redis.waitTimeoutMs, probeKey: `${config.queuePrefix}:replication-probe` }
+      : undefined,
+  });
+  const bullConnection = redisOptions(config.redis);
 
   const hostId = opts.hostId ?? computeHostId();
   const gate = new LicenseGate({
@@ -272,7 +286,7 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
     checks.push({
       name: 'redis',
       ok: redisOk,
-      detail: redisOk ? 'Redis answers.' : `Redis does not answer at ${redactRedisUrl(config.redisUrl)}.`,
+      detail: redisOk ? 'Redis answers.' : `Redis does not answer at ${describeRedisTarget(config.redis)}.`,
     });
     // A full Redis under noeviction refuses every write: nothing new can be queued (issue 11 item 5).
     if (redisOk) checks.push(await redisWritesCheck(redis, `${config.queuePrefix}:readyz:probe:${instanceId}`));

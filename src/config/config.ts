@@ -14,6 +14,14 @@ export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' |
 
 export interface Config {
   redisUrl: string;
+  /** Where Redis is: `redisUrl`, or Sentinel with the URL's credentials (every client is built from this). */
+  redis: {
+    url: string;
+    sentinel: { nodes: { host: string; port: number }[]; name: string; password: string | null; tls: boolean } | null;
+    /** Replicas that must hold an accepted message before it is confirmed (WAIT); 0 = none. */
+    waitReplicas: number;
+    waitTimeoutMs: number;
+  };
   queuePrefix: string;
   http: { host: string; port: number; publicUrl: string };
   /** Bearer token of `/api/v1/*`; null only in the demo, which makes its own. */
@@ -224,12 +232,34 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (apiToken !== null && apiToken.length < 16) r.problems.push('API_TOKEN is too short: use at least 16 characters');
 
   const redisUrl = r.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']) ?? 'redis://127.0.0.1:6379';
+  const sentinelNodes = r.list('REDIS_SENTINELS').flatMap((item, i) => {
+    const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(item);
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+      r.problems.push(`REDIS_SENTINELS item ${i + 1} must be host:port, got "${item}"`);
+      return [];
+    }
+    return [{ host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) }];
+  });
+  const sentinelName = r.opt('REDIS_SENTINEL_NAME');
+  if (sentinelNodes.length && !sentinelName)
+    r.problems.push('REDIS_SENTINEL_NAME is required with REDIS_SENTINELS (the primary\'s name in "sentinel monitor <name> …")');
+  if (sentinelName && !r.raw('REDIS_SENTINELS')) r.problems.push('REDIS_SENTINELS is required when REDIS_SENTINEL_NAME is set');
+  const sentinelTls = r.oneOf('REDIS_SENTINEL_TLS', 'no', ['yes', 'no']) === 'yes';
   const queuePrefix = r.str('QUEUE_PREFIX', 'chats');
   if (!/^[A-Za-z0-9_{}.-]{1,64}$/.test(queuePrefix))
     r.problems.push(`QUEUE_PREFIX may hold letters, digits, _ . - { } only, got "${queuePrefix}"`);
 
   const config: Config = {
     redisUrl,
+    redis: {
+      url: redisUrl,
+      sentinel:
+        sentinelNodes.length && sentinelName
+          ? { nodes: sentinelNodes, name: sentinelName, password: r.opt('REDIS_SENTINEL_PASSWORD'), tls: sentinelTls }
+          : null,
+      waitReplicas: r.int('REDIS_WAIT_REPLICAS', 0, 0, 16),
+      waitTimeoutMs: r.int('REDIS_WAIT_TIMEOUT_MS', 1_000, 10, 60_000),
+    },
     queuePrefix,
     http: { host, port, publicUrl: publicUrl.replace(/\/+$/, '') },
     apiToken,

@@ -19,7 +19,7 @@ import { checkLicenseFile } from '../licensing/license-document.ts';
 import { loadTrustedKeys } from '../licensing/trusted-keys.ts';
 import { OnecClient } from '../onec/onec-client.ts';
 import { accountKeys } from '../channels/whatsapp/redis-keys.ts';
-import { redactRedisUrl } from '../queues/redis-connection.ts';
+import { describeRedisTarget, redisOptions } from '../queues/redis-connection.ts';
 import { checkRedisWrites, readEvictionPolicy, SAFE_POLICY } from '../infra/redis-memory.ts';
 
 export type DoctorMark = '✓' | '✗' | 'ℹ';
@@ -76,8 +76,9 @@ export async function runDoctorChecks(config: Readonly<Config>, opts: DoctorOpti
 }
 
 async function checkRedis(config: Readonly<Config>, timeoutMs: number, push: (l: DoctorLine) => void): Promise<boolean> {
-  const where = redactRedisUrl(config.redisUrl);
-  const redis = new Redis(config.redisUrl, {
+  const where = describeRedisTarget(config.redis);
+  const redis = new Redis({
+    ...redisOptions(config.redis),
     lazyConnect: true,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
@@ -255,7 +256,7 @@ async function checkWhatsapp(config: Readonly<Config>, redisOk: boolean, timeout
     for (const a of config.whatsapp.accounts) push(bad(`whatsapp:${a}`, `WhatsApp account ${a}: unknown, Redis does not answer.`));
     return;
   }
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: timeoutMs, retryStrategy: () => null });
+  const redis = new Redis({ ...redisOptions(config.redis), maxRetriesPerRequest: 1, connectTimeout: timeoutMs, retryStrategy: () => null });
   redis.on('error', () => undefined);
   try {
     for (const a of config.whatsapp.accounts) {

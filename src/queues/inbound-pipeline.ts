@@ -5,6 +5,7 @@
  * Channels see only `InboundSink.ingest`; it resolves once Redis holds the messages, which
  * is when a channel may confirm the update to its messenger.
  */
+import type { RedisOptions as BullRedisOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { IngestResult, InboundMessage, InboundSink, Logger, NewInboundMessage, Route } from '../core/index.ts';
 import { OrderedLane, type ItemOutcome, type LaneItem, type LaneHooks } from './ordered-lane.ts';
@@ -53,7 +54,7 @@ export interface InboundObserver {
 
 export interface InboundPipelineOptions {
   redis: Redis;
-  bullConnection: { url: string };
+  bullConnection: BullRedisOptions;
   prefix: string;
   deliverer: MessageDeliverer;
   router?: InboundRouter;

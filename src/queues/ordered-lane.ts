@@ -19,10 +19,12 @@
  * Items the sink rejects for good go to the dead-letter queue `<name>-dead` (a BullMQ
  * failed job with the reason); retrying that job puts the item back at its own `seq`.
  */
+import type { RedisOptions as BullRedisOptions } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import { Queue, Worker, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { describeError, type Logger, silentLogger } from '../core/index.ts';
+import { awaitReplicas } from './redis-connection.ts';
 import { RetryPolicy } from './retry-policy.ts';
 import { ACK, APPEND, REINSERT, RELEASE, RELEASE_IF_EMPTY, RENEW } from './lane-scripts.ts';
 
@@ -78,7 +80,7 @@ export interface OrderedLaneOptions<T> {
   /** Redis for the lane's own keys (shared; must have maxRetriesPerRequest: null). */
   redis: Redis;
   /** Connection options for BullMQ's own connections (default `{ url }` of the lane's Redis). */
-  bullConnection: { url: string };
+  bullConnection: BullRedisOptions;
   /** Key prefix (QUEUE_PREFIX), also BullMQ's prefix. */
   prefix: string;
   sink: LaneSink<T>;
@@ -212,6 +214,9 @@ export class OrderedLane<T extends object> {
       args.push(e.key, e.id, json);
     }
     const flat = await this.redis.laneAppend(...args);
+    // The append is what callers confirm outside (Telegram offset, 202 to 1C): with Redis
+    // replicas configured, they must hold it first (REDIS_WAIT_REPLICAS).
+    await awaitReplicas(this.redis);
     const results: AppendResult[] = entries.map((e, i) => ({
       id: e.id,
       seq: Number(flat[i * 3]),
