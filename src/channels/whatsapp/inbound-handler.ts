@@ -33,6 +33,8 @@ export interface InboundProcessorOptions {
   /** After stop(), how long retries go on before giving up (default 10 000 ms). */
   stopGraceMs?: number;
   download?: MediaDownloader;
+  /** How long one media download (and a re-upload request) may take (default 60 000 ms). */
+  mediaTimeoutMs?: number;
   now?: () => Date;
 }
 
