@@ -193,6 +193,7 @@ export class WhatsappAccountRunner implements AccountRunner, WhatsappRunnerLike 
       mediaStore: this.o.mediaStore,
       logger: this.log,
       socket: () => this.sock,
+      meId: () => this.auth?.state.creds.me?.id ?? null,
       ...this.o.inbound,
     });
   }

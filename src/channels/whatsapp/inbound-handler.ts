@@ -14,7 +14,8 @@ import { buildChatKey, describeError, type InboundSink, type Logger, type MediaS
 import { backoffDelay } from './connection-policy.ts';
 import type { ChatIdentity } from './inbound-identity.ts';
 import { storeInboundMedia, type MediaDownloader } from './inbound-media.ts';
-import { findMediaPart, isGroupJid, normalizeWaMessage, skipReason, unwrapContent } from './inbound-normalize.ts';
+import { UNDECRYPTABLE_TEXT, findMediaPart, isGroupJid, normalizeWaMessage, skipReason, unwrapContent } from './inbound-normalize.ts';
+import { decodePollVote } from './inbound-poll.ts';
 import type { WaMessageStore } from './message-store.ts';
 import type { WaSocket } from './socket-factory.ts';
 
@@ -27,6 +28,8 @@ export interface InboundProcessorOptions {
   logger: Logger;
   /** The current socket (for media re-upload requests). */
   socket(): WaSocket | null;
+  /** Our own jid (creds.me.id), for decrypting poll votes. */
+  meId?(): string | null;
   /** First retry delay of a failed ingest (default 200 ms), doubling up to `retryMaxMs` (default 30 000 ms). */
   retryBaseMs?: number;
   retryMaxMs?: number;
@@ -92,10 +95,8 @@ export class InboundProcessor {
     const { account, logger } = this.o;
     const receivedAt = (this.o.now?.() ?? new Date()).toISOString();
     const skip = skipReason(msg);
-    if (skip) {
-      const info = { waId: msg.key?.id, remoteJid: msg.key?.remoteJid, reason: skip };
-      if (skip === 'undecryptable') logger.warn(info, 'WhatsApp message could not be decrypted; Baileys asks the sender to resend it');
-      else logger.debug(info, 'WhatsApp message not forwarded');
+    if (skip && skip !== 'undecryptable') {
+      logger.debug({ waId: msg.key?.id, remoteJid: msg.key?.remoteJid, reason: skip }, 'WhatsApp message not forwarded');
       return null;
     }
     const remoteJid = msg.key?.remoteJid;
@@ -110,7 +111,44 @@ export class InboundProcessor {
     const sender = group && senderJid ? await this.o.identity.resolve(senderJid, senderAlt) : chat;
     const chatKey = buildChatKey('whatsapp', account, chat.stableJid);
 
+    const senderInfo = {
+      id: `wa:${sender.stableJid}`,
+      name: msg.pushName ?? null,
+      username: null,
+      phone: sender.phone ?? (isPnUser(sender.stableJid) && !isLidUser(sender.stableJid) ? `+${sender.stableJid.split('@')[0]}` : null),
+    };
+    if (skip === 'undecryptable') {
+      // Not silently dropped: 1C gets a `service` message under an id of its own, so that a
+      // later successful retry of the real message (same WhatsApp id) is not a duplicate.
+      logger.warn(
+        { waId: msg.key.id, remoteJid, why: msg.messageStubParameters },
+        'WhatsApp message could not be decrypted; Baileys asks the sender to resend it; 1C is told',
+      );
+      return {
+        id: `${chatKey}:${msg.key.id}:undecryptable`,
+        chatId: chatKey,
+        channel: 'whatsapp',
+        account,
+        chat: { type: group ? 'group' : 'private', title: group ? null : (msg.pushName ?? null) },
+        sender: senderInfo,
+        kind: 'service',
+        text: UNDECRYPTABLE_TEXT,
+        media: [],
+        replyTo: null,
+        target: null,
+        sentAt: msg.messageTimestamp ? new Date(Number(msg.messageTimestamp) * 1000).toISOString() : receivedAt,
+        receivedAt,
+      };
+    }
+
     const content = unwrapContent(msg.message);
+    const pollVote = content?.pollUpdateMessage
+      ? await decodePollVote(msg, content.pollUpdateMessage, {
+          chatKey,
+          meId: this.o.meId?.() ?? '',
+          lookup: (id) => this.o.store.quoted(id),
+        })
+      : null;
     const part = findMediaPart(content);
     let media = { media: [] as NewInboundMessage['media'], note: null as string | null };
     if (part && content) {
@@ -130,15 +168,11 @@ export class InboundProcessor {
       chatKey,
       chatType: group ? 'group' : 'private',
       chatTitle: group ? null : (msg.pushName ?? null),
-      sender: {
-        id: `wa:${sender.stableJid}`,
-        name: msg.pushName ?? null,
-        username: null,
-        phone: sender.phone ?? (isPnUser(sender.stableJid) && !isLidUser(sender.stableJid) ? `+${sender.stableJid.split('@')[0]}` : null),
-      },
+      sender: senderInfo,
       media: media.media,
       mediaNote: media.note,
       receivedAt,
+      pollVote,
     });
     if (outcome.action === 'skip') return null;
     if (outcome.action === 'malformed') {
