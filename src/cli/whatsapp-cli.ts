@@ -35,6 +35,8 @@ export async function runWhatsappCli(args: string[], config: Readonly<Config>): 
       mediaStore: media,
       logger,
       minIntervalMs: config.whatsapp.minIntervalMs,
+      fetchVersion: true,
+      version: config.whatsapp.version,
     });
     // Ingest only (no workers here): messages wait in the queue for the connector.
     const pipeline = new InboundPipeline({

@@ -39,7 +39,17 @@ export interface Config {
     webhookUrl: string | null;
     webhookSecret: string | null;
   };
-  whatsapp: { accounts: string[]; minIntervalMs: number };
+  whatsapp: {
+    accounts: string[];
+    minIntervalMs: number;
+    /** WHATSAPP_VERSION: pinned protocol version; null = fetch the current one at connect. */
+    version: [number, number, number] | null;
+    /** WHATSAPP_MAY_WRITE_FIRST: accounts allowed to message people who never wrote to them. */
+    mayWriteFirst: string[];
+    /** WHATSAPP_FIRST_CONTACT_PER_HOUR / _PER_DAY: pacing of such first messages, per account. */
+    firstContactPerHour: number;
+    firstContactPerDay: number;
+  };
   license: { file: string | null; publicKey: string | null };
   seatTtlS: number;
   /** Keyword routing rules (JSON or YAML) loaded at start; null: rules only over the API. */
@@ -181,6 +191,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       r.problems.push(`WHATSAPP_ACCOUNTS item "${a}" is not a valid account name (letters, digits, _ and -, up to 64)`);
   }
   if (new Set(waAccounts).size !== waAccounts.length) r.problems.push('WHATSAPP_ACCOUNTS names an account twice');
+  const waVersionText = r.opt('WHATSAPP_VERSION');
+  const waVersionMatch = waVersionText === null ? null : /^(\d+)\.(\d+)\.(\d+)$/.exec(waVersionText.trim());
+  if (waVersionText !== null && !waVersionMatch)
+    r.problems.push(`WHATSAPP_VERSION must be three numbers like 2.3000.1027934701, got "${waVersionText}"`);
+  const waVersion: [number, number, number] | null = waVersionMatch
+    ? [Number(waVersionMatch[1]), Number(waVersionMatch[2]), Number(waVersionMatch[3])]
+    : null;
+  const waWriteFirst = r.list('WHATSAPP_MAY_WRITE_FIRST');
+  for (const a of waWriteFirst)
+    if (!waAccounts.includes(a)) r.problems.push(`WHATSAPP_MAY_WRITE_FIRST names "${a}", which is not in WHATSAPP_ACCOUNTS`);
 
   const adminUser = r.opt('ADMIN_USER');
   const adminPassword = r.opt('ADMIN_PASSWORD');
@@ -228,7 +248,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       webhookUrl,
       webhookSecret,
     },
-    whatsapp: { accounts: waAccounts, minIntervalMs: r.int('WHATSAPP_MIN_INTERVAL_MS', 1_000, 0, 600_000) },
+    whatsapp: {
+      accounts: waAccounts,
+      minIntervalMs: r.int('WHATSAPP_MIN_INTERVAL_MS', 1_000, 0, 600_000),
+      version: waVersion,
+      mayWriteFirst: waWriteFirst,
+      firstContactPerHour: r.int('WHATSAPP_FIRST_CONTACT_PER_HOUR', 5, 1, 1000),
+      firstContactPerDay: r.int('WHATSAPP_FIRST_CONTACT_PER_DAY', 20, 1, 10_000),
+    },
     license: { file: r.opt('LICENSE_FILE'), publicKey: r.opt('LICENSE_PUBLIC_KEY') },
     seatTtlS: r.int('SEAT_TTL_S', 300, 5, 86_400),
     routingRulesFile: r.opt('ROUTING_RULES_FILE'),

@@ -79,7 +79,10 @@ export interface WhatsappRunnerOptions {
   falseLogoutWindowMs?: number;
   /** WHATSAPP_VERSION: connect with this protocol version instead of fetching the current one. */
   version?: WAVersion | null;
-  /** How the current version is fetched (default: WhatsApp Web's sw.js), and how long it may take (default 5000 ms). */
+  /**
+   * How the current version is fetched (production: webVersionFetcher, WhatsApp Web's sw.js),
+   * and how long it may take (default 5000 ms). Without a fetcher and a pin: Baileys' bundled version.
+   */
   versionFetcher?: VersionFetcher;
   versionTimeoutMs?: number;
   now?: () => number;
@@ -174,7 +177,9 @@ export class WhatsappAccountRunner implements AccountRunner, WhatsappRunnerLike 
     this.qrRounds = 0;
     this.falseLogoutRetried = false;
     this.auth = await useRedisAuthState({ redis: this.o.redis, prefix: this.o.prefix, account: this.o.account, logger: this.log });
-    if (!this.version || this.o.version) {
+    if (!this.o.version && !this.o.versionFetcher)
+      this.version = undefined; // Baileys' bundled version
+    else if (!this.version || this.o.version) {
       const v = await resolveWaVersion({ pinned: this.o.version, fetcher: this.o.versionFetcher, timeoutMs: this.o.versionTimeoutMs });
       this.version = v.version;
       if (v.source === 'bundled')

@@ -44,6 +44,8 @@ export interface SocketFactoryInput {
   msgRetryCounterCache?: CacheStore;
   /** Group metadata from our cache (undefined: Baileys asks WhatsApp). */
   cachedGroupMetadata?(jid: string): Promise<GroupMetadata | undefined>;
+  /** Only for tests: a loopback WebSocket url instead of WhatsApp's. */
+  waWebSocketUrl?: string;
 }
 
 export type SocketFactory = (input: SocketFactoryInput) => WaSocket;
@@ -62,6 +64,7 @@ export function baileysSocketConfig(input: SocketFactoryInput): UserFacingSocket
     ...(input.msgRetryCounterCache ? { msgRetryCounterCache: input.msgRetryCounterCache } : {}),
     ...(input.cachedGroupMetadata ? { cachedGroupMetadata: input.cachedGroupMetadata } : {}),
     shouldIgnoreJid,
+    ...(input.waWebSocketUrl ? { waWebSocketUrl: input.waWebSocketUrl } : {}),
   };
 }
 

@@ -5,7 +5,7 @@ import type { WhatsappConnector } from '../../../src/channels/whatsapp/whatsapp-
 import { OutboundStore } from '../../../src/outbound/outbound-store.ts';
 import type { StatusEvent } from '../../../src/core/index.ts';
 import { cleanupPrefix, newRedis, uniquePrefix, until } from '../../helpers/redis.ts';
-import { openConnector, PN } from './helpers.ts';
+import { openConnector, PN, wa } from './helpers.ts';
 
 const prefix = uniquePrefix('wa-late');
 const redis = newRedis();
@@ -27,7 +27,7 @@ describe('messages.update with status ERROR (Baileys handleBadAck)', () => {
     const store = new OutboundStore({ redis, prefix });
     const reported: StatusEvent[] = [];
     const account = `late${params[0]}`;
-    const { connector, sock } = await openConnector(redis, prefix, account, {
+    const { connector, sock, sink } = await openConnector(redis, prefix, account, {
       statusSink: {
         report: async (events) => {
           reported.push(...events);
@@ -36,6 +36,8 @@ describe('messages.update with status ERROR (Baileys handleBadAck)', () => {
       },
     });
     connectors.push(connector);
+    sock.upsert([wa('IN1', { conversation: 'hi' })], 'notify'); // the customer wrote first
+    await sink.waitFor(1);
     const chatId = `wa:${account}:${PN}`;
     const msg = {
       id: `out-${account}`,
