@@ -255,6 +255,7 @@ export class WhatsappAccountRunner implements AccountRunner, WhatsappRunnerLike 
       }
     }
     await this.processor?.drain();
+    await this.processor?.drainFollowUps(); // aborted above: each reports its file as lost, quickly
     await this.receiptChain;
     await this.auth?.flush().catch(() => undefined);
     // a state that needs a person stays visible after a stop

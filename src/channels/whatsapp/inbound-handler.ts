@@ -9,11 +9,12 @@
  * ingest that fails is retried with backoff until it succeeds (only a stop that outlasts
  * `stopGraceMs` ends the retries, and then every message is logged in full as an error).
  */
-import { isLidUser, isPnUser, type WAMessage } from '@whiskeysockets/baileys';
+import { isLidUser, isPnUser, type WAMessage, type proto } from '@whiskeysockets/baileys';
 import { buildChatKey, describeError, type InboundSink, type Logger, type MediaStore, type NewInboundMessage } from '../../core/index.ts';
 import { backoffDelay } from './connection-policy.ts';
 import type { ChatIdentity } from './inbound-identity.ts';
-import { storeInboundMedia, type MediaDownloader } from './inbound-media.ts';
+import { pendingNote, recoverInboundMedia, storeInboundMedia, type MediaDownloader } from './inbound-media.ts';
+import type { MediaPart } from './inbound-normalize.ts';
 import { UNDECRYPTABLE_TEXT, findMediaPart, isGroupJid, normalizeWaMessage, skipReason, unwrapContent } from './inbound-normalize.ts';
 import { decodePollVote } from './inbound-poll.ts';
 import type { WaMessageStore } from './message-store.ts';
@@ -41,8 +42,22 @@ export interface InboundProcessorOptions {
   now?: () => Date;
 }
 
+/** A message forwarded with its media pending: the file follows as an edit (inbound-media.ts). */
+interface PendingMedia {
+  msg: WAMessage;
+  content: proto.IMessage;
+  part: MediaPart;
+  chatKey: string;
+  original: NewInboundMessage;
+}
+
 export class InboundProcessor {
   private chain: Promise<void> = Promise.resolve();
+  /** Media recoveries run here, outside the ordered chain, one after the other. */
+  private followUps: Promise<void> = Promise.resolve();
+  private followUpCount = 0;
+  private readonly abort = new AbortController();
+  private pending: PendingMedia[] = [];
   private stopDeadline: number | null = null;
   private wake: (() => void) | null = null;
 
@@ -62,9 +77,21 @@ export class InboundProcessor {
     return this.chain;
   }
 
-  /** From now on, retries end `stopGraceMs` later. */
+  /** Resolves when every pending media recovery has reported to 1C (file or sentence). */
+  async drainFollowUps(): Promise<void> {
+    await this.chain;
+    await this.followUps;
+  }
+
+  /** How many media recoveries are running or queued. */
+  pendingMedia(): number {
+    return this.followUpCount;
+  }
+
+  /** From now on, retries end `stopGraceMs` later; media recoveries end now (1C is told). */
   stopping(): void {
     this.stopDeadline = Date.now() + (this.o.stopGraceMs ?? 10_000);
+    this.abort.abort();
     this.wake?.();
   }
 
@@ -82,12 +109,16 @@ export class InboundProcessor {
       }
       if (m) prepared.push(m);
     }
+    const pending = this.pending;
+    this.pending = [];
     if (prepared.length === 0) return;
     const r = await this.retrying(() => this.o.sink.ingest(prepared), `ingest ${prepared.length} message(s)`);
     if (r === 'gave_up') {
       this.o.logger.error({ messages: prepared }, 'WhatsApp messages could not be stored before stop; logged here so they are not lost');
       return;
     }
+    // only after the message itself is stored: its edit must come after it
+    for (const p of pending) this.recoverLater(p);
     this.o.logger.debug({ type, ids: prepared.map((p) => p.id) }, 'WhatsApp messages ingested');
   }
 
@@ -150,7 +181,7 @@ export class InboundProcessor {
         })
       : null;
     const part = findMediaPart(content);
-    let media = { media: [] as NewInboundMessage['media'], note: null as string | null };
+    let media: { media: NewInboundMessage['media']; note: string | null; pending?: boolean } = { media: [], note: null };
     if (part && content) {
       media = await storeInboundMedia({
         msg,
@@ -158,9 +189,9 @@ export class InboundProcessor {
         part,
         chatKey,
         mediaStore: this.o.mediaStore,
-        socket: this.o.socket(),
         logger,
         download: this.o.download,
+        timeoutMs: this.o.mediaTimeoutMs,
       });
     }
     const outcome = normalizeWaMessage(msg, {
@@ -179,12 +210,56 @@ export class InboundProcessor {
       logger.warn({ account, nativeId: msg.key.id, reason: outcome.reason }, 'malformed WhatsApp update');
       return null;
     }
+    if (part && content && 'pending' in media && media.pending) {
+      this.pending.push({ msg, content, part, chatKey, original: outcome.message });
+    }
     if (msg.message) {
       await this.o.store
         .rememberQuotable(outcome.message.id, msg)
         .catch((err) => logger.warn({ err: describeError(err), id: outcome.message.id }, 'could not keep the WhatsApp message quotable'));
     }
     return outcome.message;
+  }
+
+  private recoverLater(p: PendingMedia): void {
+    this.followUpCount += 1;
+    this.followUps = this.followUps
+      .then(async () => {
+        const result = await recoverInboundMedia({
+          msg: p.msg,
+          content: p.content,
+          part: p.part,
+          chatKey: p.chatKey,
+          mediaStore: this.o.mediaStore,
+          logger: this.o.logger,
+          download: this.o.download,
+          timeoutMs: this.o.mediaTimeoutMs,
+          socket: this.o.socket,
+          signal: this.abort.signal,
+        });
+        const note = `[${pendingNote(p.part)}]`;
+        const caption = p.original.text?.replace(`\n${note}`, '').replace(note, '') || null;
+        const followUp: NewInboundMessage = {
+          ...p.original,
+          id: `${p.original.id}:media`,
+          kind: 'edit',
+          target: p.original.id,
+          replyTo: null,
+          text: result.note ? (caption ? `${caption}\n[${result.note}]` : `[${result.note}]`) : caption,
+          media: result.media,
+          receivedAt: (this.o.now?.() ?? new Date()).toISOString(),
+        };
+        const r = await this.retrying(() => this.o.sink.ingest([followUp]), 'ingest a media follow-up');
+        if (r === 'gave_up')
+          this.o.logger.error(
+            { message: followUp },
+            'WhatsApp media follow-up could not be stored before stop; logged here so it is not lost',
+          );
+      })
+      .catch((err) => this.o.logger.error({ err: describeError(err), id: p.original.id }, 'WhatsApp media follow-up failed'))
+      .finally(() => {
+        this.followUpCount -= 1;
+      });
   }
 
   private async retrying<T>(fn: () => Promise<T>, what: string): Promise<T | 'gave_up'> {
