@@ -14,7 +14,12 @@ import { createRedis } from '../queues/redis-connection.ts';
 import { runWhatsappCommand } from './whatsapp-command.ts';
 
 export async function runWhatsappCli(args: string[], config: Readonly<Config>): Promise<number> {
-  const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, secrets: [config.apiToken] });
+  // An interactive command speaks sentences (whatsapp-command.ts); the library's log lines
+  // only with LOG_LEVEL=debug or trace.
+  const logger = createLogger({
+    level: config.logLevel === 'debug' || config.logLevel === 'trace' ? config.logLevel : 'silent',
+    secrets: [config.apiToken],
+  });
   const redis = createRedis({ url: config.redisUrl, name: 'chat-connector-cli' });
   try {
     const account = args[1];

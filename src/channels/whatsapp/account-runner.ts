@@ -114,6 +114,7 @@ export class WhatsappAccountRunner implements AccountRunner, WhatsappRunnerLike 
   private qrRounds = 0;
   /** When the last 515 restart happened (a 401 right after it is a known false logout). */
   private lastRestartAt: number | null = null;
+  private nextRetryAt: number | null = null;
   private falseLogoutRetried = false;
   private version: WAVersion | undefined;
   /** Kept across reconnects of this account (see socket-options.ts). */
@@ -149,8 +150,13 @@ export class WhatsappAccountRunner implements AccountRunner, WhatsappRunnerLike 
   }
 
   /** For health output and tests: is a reconnect scheduled, and how many attempts since the last stable open. */
-  diagnostics(): { reconnectPending: boolean; attempts: number; running: boolean } {
-    return { reconnectPending: this.timer !== null, attempts: this.attempts, running: this.running };
+  diagnostics(): { reconnectPending: boolean; attempts: number; running: boolean; retryInMs: number | null } {
+    return {
+      reconnectPending: this.timer !== null,
+      attempts: this.attempts,
+      running: this.running,
+      retryInMs: this.timer !== null && this.nextRetryAt !== null ? Math.max(0, this.nextRetryAt - this.now()) : null,
+    };
   }
 
   /** Called on every state or QR change; returns the unsubscribe function. */
@@ -513,8 +519,20 @@ export class WhatsappAccountRunner implements AccountRunner, WhatsappRunnerLike 
     const delay = backoffDelay(this.attempts, this.o.backoff, this.o.random);
     this.attempts += 1;
     this.log.warn({ attempt: this.attempts, delayMs: delay, lastError }, 'WhatsApp connection closed; reconnecting');
+    this.timer = setTimeout(() => {
+      this.nextRetryAt = null;
+      this.connect();
+    }, delay);
+    this.nextRetryAt = this.now() + delay;
+    // listeners (the pairing CLI) see the timer and the delay
     this.setState(this.paired() ? 'connecting' : 'pairing', lastError);
-    this.timer = setTimeout(() => this.connect(), delay);
+  }
+
+  /** `+<digits>` of the linked WhatsApp number once paired, else null. */
+  linkedPhone(): string | null {
+    const id = this.auth?.state.creds.me?.id;
+    const digits = id ? /^(\d+)/.exec(id)?.[1] : undefined;
+    return digits ? `+${digits}` : null;
   }
 
   private handleReceipts(updates: Parameters<typeof receiptCandidates>[0], receipts: Parameters<typeof receiptCandidates>[1]): void {
