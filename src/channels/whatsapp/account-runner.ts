@@ -377,6 +377,8 @@ export class WhatsappAccountRunner implements AccountRunner, WhatsappRunnerLike 
         if (events['creds.update']) {
           auth.saveCreds().catch((err) => this.log.error({ err: describeError(err) }, 'could not save WhatsApp credentials to Redis'));
         }
+        const mapping = events['lid-mapping.update'];
+        if (mapping?.pn && mapping.lid) this.processor?.linkMapping(mapping.pn, mapping.lid);
         const upsert = events['messages.upsert'];
         if (upsert) this.processor?.enqueue(upsert);
         if (events['groups.update'] || events['group-participants.update']) {

@@ -12,7 +12,7 @@
 import { isLidUser, isPnUser, type WAMessage, type proto } from '@whiskeysockets/baileys';
 import { buildChatKey, describeError, type InboundSink, type Logger, type MediaStore, type NewInboundMessage } from '../../core/index.ts';
 import { backoffDelay } from './connection-policy.ts';
-import type { ChatIdentity } from './inbound-identity.ts';
+import type { ChatIdentity, ChatMerge } from './inbound-identity.ts';
 import { pendingNote, recoverInboundMedia, storeInboundMedia, type MediaDownloader } from './inbound-media.ts';
 import type { MediaPart } from './inbound-normalize.ts';
 import { UNDECRYPTABLE_TEXT, findMediaPart, isGroupJid, normalizeWaMessage, skipReason, unwrapContent } from './inbound-normalize.ts';
@@ -58,6 +58,8 @@ export class InboundProcessor {
   private followUpCount = 0;
   private readonly abort = new AbortController();
   private pending: PendingMedia[] = [];
+  /** Messages to store before the next prepared one (chat merges). */
+  private notices: NewInboundMessage[] = [];
   private stopDeadline: number | null = null;
   private wake: (() => void) | null = null;
 
@@ -103,6 +105,7 @@ export class InboundProcessor {
     const prepared: NewInboundMessage[] = [];
     for (const msg of messages) {
       const m = await this.retrying(() => this.prepare(msg), `prepare ${msg.key?.id}`);
+      prepared.push(...this.notices.splice(0));
       if (m === 'gave_up') {
         this.o.logger.error({ waMessage: msg }, 'WhatsApp message could not be prepared before stop; logged here so it is not lost');
         continue;
@@ -141,6 +144,7 @@ export class InboundProcessor {
     const senderAlt = group ? msg.key.participantAlt : msg.key.remoteJidAlt;
     const sender = group && senderJid ? await this.o.identity.resolve(senderJid, senderAlt) : chat;
     const chatKey = buildChatKey('whatsapp', account, chat.stableJid);
+    if (chat.merged) this.notices.push(this.mergeNotice(chat.merged, receivedAt));
 
     const senderInfo = {
       id: `wa:${sender.stableJid}`,
@@ -219,6 +223,43 @@ export class InboundProcessor {
         .catch((err) => logger.warn({ err: describeError(err), id: outcome.message.id }, 'could not keep the WhatsApp message quotable'));
     }
     return outcome.message;
+  }
+
+  /**
+   * A PN↔LID mapping became known outside a message (`lid-mapping.update`): merge the two
+   * chat keys of the person if there are two, and tell 1C — in the inbound order.
+   */
+  linkMapping(pn: string, lid: string): void {
+    this.chain = this.chain
+      .then(async () => {
+        const merged = await this.retrying(() => this.o.identity.link(pn, lid), 'link a PN and a LID');
+        if (!merged || merged === 'gave_up') return;
+        const notice = this.mergeNotice(merged, (this.o.now?.() ?? new Date()).toISOString());
+        await this.retrying(() => this.o.sink.ingest([notice]), 'ingest a chat-merge notice');
+      })
+      .catch((err) => this.o.logger.error({ err: describeError(err) }, 'could not link a WhatsApp PN and LID'));
+  }
+
+  /** One `service` message in the surviving chat; its id is fixed per merge, so it is stored once. */
+  private mergeNotice(m: ChatMerge, at: string): NewInboundMessage {
+    const into = buildChatKey('whatsapp', this.o.account, m.into);
+    const from = buildChatKey('whatsapp', this.o.account, m.from);
+    this.o.logger.info({ from, into }, 'two WhatsApp chat keys of one person were merged');
+    return {
+      id: `${into}:merged:${m.from}`,
+      chatId: into,
+      channel: 'whatsapp',
+      account: this.o.account,
+      chat: { type: 'private', title: null },
+      sender: { id: `wa:${m.into}`, name: null, username: null, phone: isPnUser(m.into) ? `+${m.into.split('@')[0]}` : null },
+      kind: 'service',
+      text: `Chats merged: ${from} is the same person as this chat; its messages continue here.`,
+      media: [],
+      replyTo: null,
+      target: null,
+      sentAt: at,
+      receivedAt: at,
+    };
   }
 
   private recoverLater(p: PendingMedia): void {

@@ -13,6 +13,7 @@
  * | `…:state`                             | the runner's last AccountState (JSON), for `doctor` |
  * | `…:contacted:<jid>`                   | the person wrote to us once (may-write-first gate)  |
  * | `…:merged:<jid>`                      | a later chat-key jid merged into an earlier one     |
+ * | `…:chatkey-born:<jid>`                | when a chat-key jid was first chosen (merge order)  |
  */
 export function accountKeyPrefix(prefix: string, account: string): string {
   return `${prefix}:wa:${account}:`;
@@ -28,6 +29,7 @@ export interface AccountKeys {
   state: string;
   contacted(jid: string): string;
   merged(jid: string): string;
+  born(jid: string): string;
 }
 
 export function accountKeys(prefix: string, account: string): AccountKeys {
@@ -42,5 +44,6 @@ export function accountKeys(prefix: string, account: string): AccountKeys {
     state: `${base}state`,
     contacted: (jid) => `${base}contacted:${jid}`,
     merged: (jid) => `${base}merged:${jid}`,
+    born: (jid) => `${base}chatkey-born:${jid}`,
   };
 }
