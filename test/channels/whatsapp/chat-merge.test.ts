@@ -55,3 +55,23 @@ describe('PN first, then LID without a mapping', () => {
     ]);
   });
 });
+
+describe('the mapping comes from Baileys’ real LIDMappingStore over our Redis key store', () => {
+  it('what LIDMappingStore stores, lidMappingFromKeys reads (both directions)', async () => {
+    const { LIDMappingStore } = await import('@whiskeysockets/baileys/lib/Signal/lid-mapping.js');
+    const { addTransactionCapability } = await import('@whiskeysockets/baileys');
+    const { useRedisAuthState } = await import('../../../src/channels/whatsapp/auth-state-redis.ts');
+    const { lidMappingFromKeys } = await import('../../../src/channels/whatsapp/inbound-identity.ts');
+    const { toBaileysLogger } = await import('../../../src/channels/whatsapp/baileys-logger.ts');
+    const { silentLogger } = await import('../../../src/core/index.ts');
+    const auth = await useRedisAuthState({ redis, prefix, account: 'lidstore', logger: silentLogger });
+    const logger = toBaileysLogger(silentLogger);
+    const keys = addTransactionCapability(auth.rawKeys, logger, { maxCommitRetries: 2, delayBetweenTriesMs: 1 });
+    const store = new LIDMappingStore(keys, logger, async () => undefined);
+    await store.storeLIDPNMappings([{ lid: LID, pn: PN }]);
+    await auth.flush();
+    const mapping = lidMappingFromKeys(auth.rawKeys);
+    expect(await mapping.pnForLid(LID)).toBe(PN);
+    expect(await mapping.lidForPn(PN)).toBe(LID);
+  });
+});
