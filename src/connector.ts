@@ -241,6 +241,13 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
         statusSink: statusRelay,
         logger: logger.child({ channel: 'whatsapp' }),
         minIntervalMs: config.whatsapp.minIntervalMs,
+        fetchVersion: true,
+        version: config.whatsapp.version,
+        firstContact: {
+          accounts: config.whatsapp.mayWriteFirst,
+          perHour: config.whatsapp.firstContactPerHour,
+          perDay: config.whatsapp.firstContactPerDay,
+        },
       })
     : null;
   const channels: ChannelConnector[] = [telegram, whatsapp].filter((c): c is NonNullable<typeof c> => c !== null);

@@ -14,7 +14,12 @@ import { createRedis, redisOptions } from '../queues/redis-connection.ts';
 import { runWhatsappCommand } from './whatsapp-command.ts';
 
 export async function runWhatsappCli(args: string[], config: Readonly<Config>): Promise<number> {
-  const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, secrets: [config.apiToken] });
+  // An interactive command speaks sentences (whatsapp-command.ts); the library's log lines
+  // only with LOG_LEVEL=debug or trace.
+  const logger = createLogger({
+    level: config.logLevel === 'debug' || config.logLevel === 'trace' ? config.logLevel : 'silent',
+    secrets: [config.apiToken],
+  });
   const redis = createRedis({ url: config.redis, name: 'chat-connector-cli' });
   try {
     const account = args[1];
@@ -35,6 +40,8 @@ export async function runWhatsappCli(args: string[], config: Readonly<Config>): 
       mediaStore: media,
       logger,
       minIntervalMs: config.whatsapp.minIntervalMs,
+      fetchVersion: true,
+      version: config.whatsapp.version,
     });
     // Ingest only (no workers here): messages wait in the queue for the connector.
     const pipeline = new InboundPipeline({

@@ -48,7 +48,17 @@ export interface Config {
     webhookUrl: string | null;
     webhookSecret: string | null;
   };
-  whatsapp: { accounts: string[]; minIntervalMs: number };
+  whatsapp: {
+    accounts: string[];
+    minIntervalMs: number;
+    /** WHATSAPP_VERSION: pinned protocol version; null = fetch the current one at connect. */
+    version: [number, number, number] | null;
+    /** WHATSAPP_MAY_WRITE_FIRST: accounts allowed to message people who never wrote to them. */
+    mayWriteFirst: string[];
+    /** WHATSAPP_FIRST_CONTACT_PER_HOUR / _PER_DAY: pacing of such first messages, per account. */
+    firstContactPerHour: number;
+    firstContactPerDay: number;
+  };
   /** The license document; the keys that verify it ship in the package (keys/license/), never in configuration. */
   license: { file: string | null };
   seatTtlS: number;
@@ -204,6 +214,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       r.problems.push(`WHATSAPP_ACCOUNTS item "${a}" is not a valid account name (letters, digits, _ and -, up to 64)`);
   }
   if (new Set(waAccounts).size !== waAccounts.length) r.problems.push('WHATSAPP_ACCOUNTS names an account twice');
+  const waVersionText = r.opt('WHATSAPP_VERSION');
+  const waVersionMatch = waVersionText === null ? null : /^(\d+)\.(\d+)\.(\d+)$/.exec(waVersionText.trim());
+  if (waVersionText !== null && !waVersionMatch)
+    r.problems.push(`WHATSAPP_VERSION must be three numbers like 2.3000.1027934701, got "${waVersionText}"`);
+  const waVersion: [number, number, number] | null = waVersionMatch
+    ? [Number(waVersionMatch[1]), Number(waVersionMatch[2]), Number(waVersionMatch[3])]
+    : null;
+  const waWriteFirst = r.list('WHATSAPP_MAY_WRITE_FIRST');
+  for (const a of waWriteFirst)
+    if (!waAccounts.includes(a)) r.problems.push(`WHATSAPP_MAY_WRITE_FIRST names "${a}", which is not in WHATSAPP_ACCOUNTS`);
 
   const adminUser = r.opt('ADMIN_USER');
   const adminPassword = r.opt('ADMIN_PASSWORD');
@@ -282,7 +302,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       webhookUrl,
       webhookSecret,
     },
-    whatsapp: { accounts: waAccounts, minIntervalMs: r.int('WHATSAPP_MIN_INTERVAL_MS', 1_000, 0, 600_000) },
+    whatsapp: {
+      accounts: waAccounts,
+      minIntervalMs: r.int('WHATSAPP_MIN_INTERVAL_MS', 1_000, 0, 600_000),
+      version: waVersion,
+      mayWriteFirst: waWriteFirst,
+      firstContactPerHour: r.int('WHATSAPP_FIRST_CONTACT_PER_HOUR', 5, 1, 1000),
+      firstContactPerDay: r.int('WHATSAPP_FIRST_CONTACT_PER_DAY', 20, 1, 10_000),
+    },
     license: { file: r.opt('LICENSE_FILE') },
     seatTtlS: r.int('SEAT_TTL_S', 300, 5, 86_400),
     operatorTokenMaxAgeS: r.int('OPERATOR_TOKEN_MAX_AGE_S', 43_200, 60, 30 * 86_400),

@@ -35,7 +35,21 @@ export interface MalformedUpdate {
 }
 
 export type AccountConnectionState =
-  'pairing' | 'connecting' | 'open' | 'logged_out' | 'replaced' | 'stopped' | 'standby' | 'error' | 'unlicensed';
+  | 'pairing'
+  | 'connecting'
+  | 'open'
+  | 'logged_out'
+  | 'replaced'
+  | 'stopped'
+  | 'standby'
+  | 'error'
+  | 'unlicensed'
+  /** WhatsApp: the QR rounds ran out unscanned; a request for a QR or pairing code starts new ones. */
+  | 'waiting_for_pairing'
+  /** WhatsApp refused the protocol version (405). */
+  | 'outdated_version'
+  /** WhatsApp refused the number (403: banned or restricted); a person must look. */
+  | 'forbidden';
 
 export interface AccountState {
   channel: Channel;

@@ -260,6 +260,26 @@ async function checkWhatsapp(config: Readonly<Config>, redisOk: boolean, timeout
   redis.on('error', () => undefined);
   try {
     for (const a of config.whatsapp.accounts) {
+      // the runner's last state (written by whichever instance runs the account)
+      const stRaw = await redis.get(accountKeys(config.queuePrefix, a).state);
+      const st = stRaw ? (JSON.parse(stRaw) as { state?: string; lastError?: string | null; since?: string }) : null;
+      const needsPerson: Record<string, string> = {
+        logged_out: 'was logged out by WhatsApp; pair it again',
+        replaced: 'was taken over by another client (replaced); make sure only one instance runs, then request a QR code to reconnect',
+        waiting_for_pairing: 'waits for pairing (nobody scanned the QR codes); request a QR code or a pairing code',
+        outdated_version: 'is refused by WhatsApp for an outdated protocol version (405); set WHATSAPP_VERSION or upgrade the connector',
+        forbidden: 'is refused by WhatsApp (403: banned or restricted); check the phone',
+        error: 'stopped on an error',
+      };
+      if (st?.state && needsPerson[st.state]) {
+        push(
+          bad(
+            `whatsapp:${a}`,
+            `WhatsApp account ${a} ${needsPerson[st.state]} (state ${st.state} since ${st.since ?? '?'}${st.lastError ? `: ${st.lastError}` : ''}).`,
+          ),
+        );
+        continue;
+      }
       const raw = await redis.get(accountKeys(config.queuePrefix, a).creds);
       if (raw === null) {
         push(

@@ -168,4 +168,27 @@ describe('doctor', () => {
       redis.disconnect();
     }
   });
+
+  it('WhatsApp: a state that needs a person (recorded by the running instance) fails the check', async () => {
+    const redis = newRedis();
+    const key = `${stack.config.queuePrefix}:wa:banned:state`;
+    try {
+      await redis.set(
+        key,
+        JSON.stringify({
+          channel: 'whatsapp',
+          account: 'banned',
+          state: 'forbidden',
+          since: '2026-12-01T00:00:00.000Z',
+          lastError: 'WhatsApp refused this number (403)',
+        }),
+      );
+      const r = await doctor({ WHATSAPP_ACCOUNTS: 'banned' });
+      expect(r.code).toBe(1);
+      expect(line(r.out, /^✗ WhatsApp account banned is refused by WhatsApp \(403: banned or restricted\).*state forbidden/)).toBeDefined();
+    } finally {
+      await redis.del(key);
+      redis.disconnect();
+    }
+  });
 });

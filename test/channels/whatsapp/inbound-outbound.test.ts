@@ -46,6 +46,8 @@ describe('WhatsApp inbound and outbound through a runner (Baileys event buffer, 
       minIntervalMs: 0,
       accountMinIntervalMs: 0,
       jitterMs: 0,
+      // these tests send to people who did not write first (the gate has its own test)
+      firstContact: { accounts: [account], perHour: 1000, perDay: 1000 },
       runnerOptions: {
         inbound: {
           retryBaseMs: 1,
