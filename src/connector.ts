@@ -328,6 +328,8 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
       }
       // Learn the bots' usernames (getMe) so the API can tell known accounts on every instance.
       if (telegram) await telegram.ready();
+      // Webhook mode: every instance takes deliveries (licensed, idempotent by update id).
+      telegram?.acceptWebhookUpdates(inbound);
       if (roles.has('inbound')) {
         await inbound.start();
         // Paused until the gate says otherwise: queued work waits, nothing fails.

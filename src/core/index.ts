@@ -3,3 +3,4 @@ export * from './ids.ts';
 export * from './errors.ts';
 export * from './interfaces.ts';
 export * from './logger.ts';
+export * from './backoff.ts';
