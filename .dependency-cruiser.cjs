@@ -29,8 +29,6 @@ const FEATURES_IMPORTING_COMPOSITION_ROOT = [
   '^src/outbound/outbound-feature\\.ts$',
   '^src/ops/ops-feature\\.ts$',
 ];
-/** TODO(issue 12, item 2): outbound pacing special-cases Telegram; a core capability replaces it. */
-const FEATURES_IMPORTING_CHANNELS = ['^src/outbound/outbound-pacing\\.ts$'];
 
 const OURS = '^(src|workers|test|bench|soak|scripts)/';
 const FEATURES = '^src/(routing|operators|outbound|ops)/';
@@ -147,7 +145,7 @@ module.exports = {
       name: 'features-import-no-channel',
       severity: 'error',
       comment: 'Features use channels through core capabilities, never a channel module.',
-      from: { path: FEATURES, pathNot: FEATURES_IMPORTING_CHANNELS },
+      from: { path: FEATURES },
       to: { path: '^src/channels/' },
     },
     {

@@ -11,10 +11,10 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
-import { describeError, ValidationError } from '../core/index.ts';
+import { describeError, redactUrl, ValidationError } from '../core/index.ts';
 import { FEATURE_IDS, HOST_FEATURES, type FeatureId } from '../licensing/features.ts';
 import { describeHostId } from '../licensing/host-id.ts';
-import { checkLicenseFile } from '../licensing/license-document.ts';
+import { chatModuleGranted, checkLicenseFile } from '../licensing/license-document.ts';
 import { buildLicenseReport, renderLicenseReport } from '../licensing/license-report.ts';
 import { issueLicense, keygen } from '../licensing/license-tools.ts';
 import { SeatManager } from '../licensing/seats.ts';
@@ -121,7 +121,7 @@ function verifyCmd(args: string[], ctx: LicenseCommandContext): number {
   noPositional(p, 'verify');
   const hostId = describeHostId().hostId;
   const r = checkLicenseFile(ctx.license.file, { publicKey: ctx.license.publicKey, hostId });
-  const chats = r.valid && r.features[42].state === 'granted';
+  const chats = chatModuleGranted(r);
   if (p.flags.has('json')) {
     ctx.out(JSON.stringify({ ...r, chatsLicensed: chats }));
     return r.valid ? 0 : 1;
@@ -242,14 +242,4 @@ function issueCmd(args: string[], ctx: LicenseCommandContext): number {
     for (const line of doc.trimEnd().split('\n')) ctx.out(line);
   }
   return 0;
-}
-
-function redactUrl(u: string): string {
-  try {
-    const url = new URL(u);
-    if (url.password) url.password = '***';
-    return url.toString();
-  } catch {
-    return 'REDIS_URL';
-  }
 }

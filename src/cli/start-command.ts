@@ -5,6 +5,7 @@
  */
 import type { Config } from '../config/config.ts';
 import { createConnector, type Connector, type Role } from '../connector.ts';
+import { describeError } from '../core/index.ts';
 import { pingRedis } from '../infra/embedded-redis.ts';
 import { createLogger } from '../infra/logger.ts';
 import { redactRedisUrl } from '../queues/redis-connection.ts';
@@ -69,7 +70,7 @@ export function waitForShutdown(connector: Connector, say: (m: string) => void, 
         },
         (err: unknown) => {
           clearTimeout(timer);
-          say(`stop failed: ${err instanceof Error ? err.message : String(err)}`);
+          say(`stop failed: ${describeError(err)}`);
           resolve(1);
         },
       );

@@ -6,6 +6,7 @@
  * Every problem is reported as one line naming the variable; all problems at once, so an
  * administrator fixes the file in one go.
  */
+import { redactUrl } from '../core/index.ts';
 import { readEnvFile } from './env-file.ts';
 
 export type TelegramMode = 'polling' | 'webhook';
@@ -140,11 +141,6 @@ class Reader {
   require(name: string, why: string): void {
     if (this.raw(name) === undefined) this.problems.push(`${name} is required: ${why}`);
   }
-}
-
-/** Keeps a URL recognisable in an error line but drops any password in it. */
-function redactUrl(v: string): string {
-  return v.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:***@');
 }
 
 const BOT_TOKEN = /^\d+:[A-Za-z0-9_-]{20,}$/;

@@ -17,19 +17,3 @@ export function backoffDelayMs(failures: number, o: BackoffOptions): number {
   const step = Math.min(o.maxMs, o.minMs * 2 ** Math.min(Math.max(0, failures), 30));
   return Math.round(step / 2 + (o.random ?? Math.random)() * (step / 2));
 }
-
-/** Waits `ms`, or less when `signal` aborts; never rejects. Resolves true when the full time passed. */
-export function abortableSleep(ms: number, signal?: AbortSignal): Promise<boolean> {
-  if (signal?.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const onAbort = () => {
-      clearTimeout(t);
-      resolve(false);
-    };
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}

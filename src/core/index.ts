@@ -4,3 +4,5 @@ export * from './errors.ts';
 export * from './interfaces.ts';
 export * from './logger.ts';
 export * from './backoff.ts';
+export * from './abort.ts';
+export * from './redact-url.ts';

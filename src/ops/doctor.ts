@@ -15,7 +15,7 @@ import { ConnectorError, describeError } from '../core/index.ts';
 import { SecretScrubber } from '../infra/logger.ts';
 import { featureLabel, SEAT_FEATURES } from '../licensing/features.ts';
 import { computeHostId } from '../licensing/host-id.ts';
-import { checkLicenseFile } from '../licensing/license-document.ts';
+import { chatModuleGranted, checkLicenseFile } from '../licensing/license-document.ts';
 import { OnecClient } from '../onec/onec-client.ts';
 import { redactRedisUrl } from '../queues/redis-connection.ts';
 
@@ -193,7 +193,7 @@ function checkLicense(config: Readonly<Config>, hostId: string, push: (l: Doctor
   const p = doc.payload;
   push(ok('license', `License document ${p?.id ?? ''} for ${p?.licensee ?? '?'} is valid${p?.expiresAt ? ` until ${p.expiresAt}` : ''}.`));
   const f42 = doc.features[42];
-  if (f42.state === 'granted') push(ok('feature_42', `Feature ${featureLabel(42)} is granted to this host.`));
+  if (chatModuleGranted(doc)) push(ok('feature_42', `Feature ${featureLabel(42)} is granted to this host.`));
   else
     push(
       bad(

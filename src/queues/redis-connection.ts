@@ -4,7 +4,7 @@
  * a reconnect instead of failing — a Redis restart pauses the pipeline, it loses nothing.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import type { Logger } from '../core/index.ts';
+import { redactUrl, type Logger } from '../core/index.ts';
 
 export interface RedisConnectionOptions {
   url: string;
@@ -15,15 +15,9 @@ export interface RedisConnectionOptions {
   extra?: RedisOptions;
 }
 
-/** A URL safe to print: the password replaced. */
+/** A Redis URL safe to print: the password replaced (core's redactUrl, under the name its callers use). */
 export function redactRedisUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return 'redis://(unparseable URL)';
-  }
+  return redactUrl(url);
 }
 
 export function createRedis(opts: RedisConnectionOptions): Redis {
