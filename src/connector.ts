@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Config } from './config/config.ts';
+import { secretsOf } from './config/secrets.ts';
 import {
   describeError,
   isOutboundCapable,
@@ -116,7 +117,7 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
     opts.logger ??
     createLogger({
       level: config.logLevel,
-      secrets: [config.apiToken, config.admin?.password, config.onec.password, config.telegram.webhookSecret, ...config.telegram.tokens],
+      secrets: secretsOf(config),
     });
   const instanceId = `${hostname()}-${process.pid}`;
   const redis = createRedis({ url: config.redisUrl, name: 'chat-connector', logger });

@@ -4,6 +4,7 @@
  * starts Redis: an unreachable Redis is reported and retried.
  */
 import type { Config } from '../config/config.ts';
+import { secretsOf } from '../config/secrets.ts';
 import { createConnector, type Connector, type Role } from '../connector.ts';
 import { describeError } from '../core/index.ts';
 import { pingRedis } from '../infra/embedded-redis.ts';
@@ -31,7 +32,7 @@ export async function runWorker(config: Readonly<Config>, args: string[]): Promi
 export async function runStart(config: Readonly<Config>, roles?: Role[]): Promise<number> {
   const logger = createLogger({
     level: config.logLevel,
-    secrets: [config.apiToken, config.admin?.password, config.onec.password, config.telegram.webhookSecret, ...config.telegram.tokens],
+    secrets: secretsOf(config),
   });
   if (!(await pingRedis(config.redisUrl))) {
     logger.error(

@@ -6,6 +6,7 @@
  * device replace each other.
  */
 import type { Config } from '../config/config.ts';
+import { secretsOf } from '../config/secrets.ts';
 import { createWhatsappConnector } from '../channels/whatsapp/whatsapp-connector.ts';
 import { createLogger } from '../infra/logger.ts';
 import { FileMediaStore } from '../media/file-media-store.ts';
@@ -14,7 +15,7 @@ import { createRedis } from '../queues/redis-connection.ts';
 import { runWhatsappCommand } from './whatsapp-command.ts';
 
 export async function runWhatsappCli(args: string[], config: Readonly<Config>): Promise<number> {
-  const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, secrets: [config.apiToken] });
+  const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, secrets: secretsOf(config) });
   const redis = createRedis({ url: config.redisUrl, name: 'chat-connector-cli' });
   try {
     const account = args[1];

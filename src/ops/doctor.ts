@@ -11,6 +11,7 @@
 import { Api, GrammyError, HttpError } from 'grammy';
 import { Redis } from 'ioredis';
 import type { Config } from '../config/config.ts';
+import { secretsOf } from '../config/secrets.ts';
 import { ConnectorError, describeError } from '../core/index.ts';
 import { SecretScrubber } from '../infra/logger.ts';
 import { featureLabel, SEAT_FEATURES } from '../licensing/features.ts';
@@ -52,13 +53,7 @@ export function botIdOfToken(token: string): string {
 }
 
 export async function runDoctorChecks(config: Readonly<Config>, opts: DoctorOptions = {}): Promise<DoctorLine[]> {
-  const scrub = new SecretScrubber([
-    config.apiToken,
-    config.admin?.password,
-    config.onec.password,
-    config.telegram.webhookSecret,
-    ...config.telegram.tokens,
-  ]);
+  const scrub = new SecretScrubber(secretsOf(config));
   const lines: DoctorLine[] = [];
   const push = (l: DoctorLine) => {
     const safe = { ...l, text: scrub.string(l.text) };
