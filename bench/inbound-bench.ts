@@ -15,6 +15,7 @@ import { OnecEmulator } from '../src/onec/emulator/index.ts';
 import { InboundPipeline } from '../src/queues/inbound-pipeline.ts';
 import { deleteKeysWithPrefix } from '../src/queues/redis-connection.ts';
 import { RetryPolicy } from '../src/queues/retry-policy.ts';
+import { fakeMessage } from '../src/infra/fake-messages.ts';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -54,25 +55,6 @@ export async function benchBareBullmq(n: number): Promise<number> {
   await queue.close();
   await cleanup(prefix);
   return rate;
-}
-
-export function fakeMessage(chat: number, n: number, account = 'bench_bot'): NewInboundMessage {
-  const chatId = `tg:${account}:${chat}`;
-  return {
-    id: `${chatId}:${n}`,
-    chatId,
-    channel: 'telegram',
-    account,
-    chat: { type: 'private', title: `Customer ${chat}` },
-    sender: { id: `tg:${chat}`, name: `Customer ${chat}`, username: null, phone: null },
-    kind: 'text',
-    text: `message ${n} of chat ${chat}`,
-    media: [],
-    replyTo: null,
-    target: null,
-    sentAt: new Date().toISOString(),
-    receivedAt: new Date().toISOString(),
-  };
 }
 
 export interface PipelineRun {

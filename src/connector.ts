@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Config } from './config/config.ts';
+import { secretsOf } from './config/secrets.ts';
 import {
   describeError,
   isOutboundCapable,
@@ -124,14 +125,7 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
     opts.logger ??
     createLogger({
       level: config.logLevel,
-      secrets: [
-        config.apiToken,
-        config.admin?.password,
-        config.onec.password,
-        config.telegram.webhookSecret,
-        config.redis.sentinel?.password,
-        ...config.telegram.tokens,
-      ],
+      secrets: secretsOf(config),
     });
   const instanceId = `${hostname()}-${process.pid}`;
   const redis = createRedis({
@@ -365,6 +359,8 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
       }
       // Learn the bots' usernames (getMe) so the API can tell known accounts on every instance.
       if (telegram) await telegram.ready();
+      // Webhook mode: every instance takes deliveries (licensed, idempotent by update id).
+      telegram?.acceptWebhookUpdates(inbound);
       if (roles.has('inbound')) {
         await inbound.start();
         // Paused until the gate says otherwise: queued work waits, nothing fails.

@@ -8,6 +8,7 @@
 import { ConfigError, loadConfig, type Config } from '../config/config.ts';
 import { describeError } from '../core/index.ts';
 import { runDoctorChecks, type DoctorLine } from '../ops/doctor.ts';
+import { accountKeys } from '../channels/whatsapp/redis-keys.ts';
 
 export interface DoctorIo {
   out(line: string): void;
@@ -57,7 +58,13 @@ export async function runDoctor(args: string[], o: DoctorCommandOptions = {}): P
   }
   if (config) {
     try {
-      await runDoctorChecks(config, { hostId: o.hostId, timeoutMs: o.timeoutMs, trustedKeysDir: o.trustedKeysDir, onLine: print });
+      await runDoctorChecks(config, {
+        hostId: o.hostId,
+        timeoutMs: o.timeoutMs,
+        trustedKeysDir: o.trustedKeysDir,
+        onLine: print,
+        whatsappKeys: (a) => accountKeys(config.queuePrefix, a),
+      });
     } catch (e) {
       print({ check: 'doctor', mark: '✗', fatal: true, text: `The checks stopped on an unexpected error: ${describeError(e)}` });
     }

@@ -8,10 +8,10 @@
  * not part of this command: a customer cannot license a host with a key of their own.
  */
 import { Redis } from 'ioredis';
-import { describeError, ValidationError } from '../core/index.ts';
-import { FEATURE_IDS } from '../licensing/features.ts';
+import { describeError, redactUrl, ValidationError } from '../core/index.ts';
+import { FEATURE_IDS, HOST_FEATURES, type FeatureId } from '../licensing/features.ts';
 import { describeHostId } from '../licensing/host-id.ts';
-import { checkLicenseFile } from '../licensing/license-document.ts';
+import { chatModuleGranted, checkLicenseFile } from '../licensing/license-document.ts';
 import { buildLicenseReport, renderLicenseReport } from '../licensing/license-report.ts';
 import { SeatManager } from '../licensing/seats.ts';
 import { loadTrustedKeys } from '../licensing/trusted-keys.ts';
@@ -108,7 +108,7 @@ function verifyCmd(args: string[], ctx: LicenseCommandContext): number {
   noPositional(p, 'verify');
   const hostId = describeHostId().hostId;
   const r = checkLicenseFile(ctx.license.file, { trustedKeys: trusted(ctx), hostId });
-  const chats = r.valid && r.features[42].state === 'granted';
+  const chats = chatModuleGranted(r);
   if (p.flags.has('json')) {
     ctx.out(JSON.stringify({ ...r, chatsLicensed: chats }));
     return r.valid ? 0 : 1;
@@ -170,14 +170,4 @@ function trusted(ctx: LicenseCommandContext): ReturnType<typeof loadTrustedKeys>
   const keys = loadTrustedKeys(ctx.trustedKeysDir);
   for (const sentence of keys.refused) ctx.err(sentence);
   return keys;
-}
-
-function redactUrl(u: string): string {
-  try {
-    const url = new URL(u);
-    if (url.password) url.password = '***';
-    return url.toString();
-  } catch {
-    return 'REDIS_URL';
-  }
 }

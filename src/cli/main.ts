@@ -2,6 +2,7 @@
  * `chat-connector` — the one binary. Each command loads what it needs; configuration
  * problems are printed one line per problem, never as a stack trace.
  */
+import { describeError } from '../core/index.ts';
 import { configOrExit } from './config-or-exit.ts';
 
 const HELP = `chat-connector — Telegram and WhatsApp to 1C:Enterprise through Redis queues
@@ -92,7 +93,7 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     // One sentence, no stack: the error classes of this product carry human messages.
-    process.stderr.write(`chat-connector: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`chat-connector: ${describeError(err)}\n`);
     process.exitCode = 1;
   },
 );

@@ -11,7 +11,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadOnecCheckSettings } from '../config/config.ts';
 import { formatOutcome, formatSummary, runOnecCheck, type Credentials, type OnecCheckReport } from '../onec/check/index.ts';
-import { redactUrl } from '../onec/onec-errors.ts';
+import { redactUrl } from '../core/index.ts';
 
 export interface OnecCheckIo {
   out(line: string): void;

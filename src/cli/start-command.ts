@@ -4,8 +4,10 @@
  * starts Redis: an unreachable Redis is reported and retried.
  */
 import type { Config } from '../config/config.ts';
+import { secretsOf } from '../config/secrets.ts';
 import { createConnector, type Connector, type Role } from '../connector.ts';
 import { evictionRefusal, readEvictionPolicy } from '../infra/redis-memory.ts';
+import { describeError } from '../core/index.ts';
 import { createLogger } from '../infra/logger.ts';
 import { createRedis, describeRedisTarget, pingRedisTarget, type RedisTarget } from '../queues/redis-connection.ts';
 import { productFeatures } from './features.ts';
@@ -30,7 +32,7 @@ export async function runWorker(config: Readonly<Config>, args: string[]): Promi
 export async function runStart(config: Readonly<Config>, roles?: Role[]): Promise<number> {
   const logger = createLogger({
     level: config.logLevel,
-    secrets: [config.apiToken, config.admin?.password, config.onec.password, config.telegram.webhookSecret, ...config.telegram.tokens],
+    secrets: secretsOf(config),
   });
   if (!(await pingRedisTarget(config.redis))) {
     logger.error(
@@ -79,7 +81,7 @@ export function waitForShutdown(connector: Connector, say: (m: string) => void, 
         },
         (err: unknown) => {
           clearTimeout(timer);
-          say(`stop failed: ${err instanceof Error ? err.message : String(err)}`);
+          say(`stop failed: ${describeError(err)}`);
           resolve(1);
         },
       );

@@ -6,6 +6,7 @@
  * device replace each other.
  */
 import type { Config } from '../config/config.ts';
+import { secretsOf } from '../config/secrets.ts';
 import { createWhatsappConnector } from '../channels/whatsapp/whatsapp-connector.ts';
 import { createLogger } from '../infra/logger.ts';
 import { FileMediaStore } from '../media/file-media-store.ts';
@@ -18,7 +19,7 @@ export async function runWhatsappCli(args: string[], config: Readonly<Config>): 
   // only with LOG_LEVEL=debug or trace.
   const logger = createLogger({
     level: config.logLevel === 'debug' || config.logLevel === 'trace' ? config.logLevel : 'silent',
-    secrets: [config.apiToken],
+    secrets: secretsOf(config),
   });
   const redis = createRedis({ url: config.redis, name: 'chat-connector-cli' });
   try {

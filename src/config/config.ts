@@ -6,8 +6,9 @@
  * Every problem is reported as one line naming the variable; all problems at once, so an
  * administrator fixes the file in one go.
  */
+import { redactUrl } from '../core/index.ts';
 import { readEnvFile } from './env-file.ts';
-import { allowEntryProblem } from '../media/address-policy.ts';
+import { allowEntryProblem } from '../core/address-policy.ts';
 
 export type TelegramMode = 'polling' | 'webhook';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
@@ -170,11 +171,6 @@ class Reader {
   require(name: string, why: string): void {
     if (this.raw(name) === undefined) this.problems.push(`${name} is required: ${why}`);
   }
-}
-
-/** Keeps a URL recognisable in an error line but drops any password in it. */
-function redactUrl(v: string): string {
-  return v.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:***@');
 }
 
 /** Least length of ADMIN_PASSWORD (issue 11: `ADMIN_PASSWORD=a` was accepted). API_TOKEN needs 16. */

@@ -27,13 +27,6 @@ export interface StatusSink {
   report(events: StatusEvent[]): Promise<void>;
 }
 
-/** A problem with one update that must not stop the others: logged with its native id. */
-export interface MalformedUpdate {
-  account: string;
-  nativeId: string;
-  reason: string;
-}
-
 export type AccountConnectionState =
   | 'pairing'
   | 'connecting'

@@ -21,23 +21,6 @@ export type MessageKind =
   | 'delete'
   | 'service';
 
-export const MESSAGE_KINDS: readonly MessageKind[] = [
-  'text',
-  'photo',
-  'video',
-  'voice',
-  'audio',
-  'document',
-  'sticker',
-  'location',
-  'contact',
-  'poll',
-  'reaction',
-  'edit',
-  'delete',
-  'service',
-];
-
 export type ChatType = 'private' | 'group' | 'channel';
 
 export interface ChatInfo {

@@ -24,10 +24,6 @@ export type ClientKind = '1c' | 'panel';
 export const SEAT_FEATURE_OF_CLIENT: Readonly<Record<ClientKind, SeatFeatureId>> = { '1c': 48, panel: 49 };
 export const CLIENT_OF_SEAT_FEATURE: Readonly<Record<SeatFeatureId, ClientKind>> = { 48: '1c', 49: 'panel' };
 
-export function isFeatureId(n: unknown): n is FeatureId {
-  return typeof n === 'number' && (FEATURE_IDS as readonly number[]).includes(n);
-}
-
 export function isSeatFeature(n: unknown): n is SeatFeatureId {
   return n === 48 || n === 49;
 }

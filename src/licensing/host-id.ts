@@ -86,8 +86,3 @@ function formatHostId(material: string): string {
   }
   return `H1-${out.match(/.{4}/g)!.join('-')}`;
 }
-
-/** Does this look like a host id we produce? (for CLI argument checks) */
-export function isHostIdFormat(s: string): boolean {
-  return /^H1-[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}$/.test(s.trim().toUpperCase());
-}

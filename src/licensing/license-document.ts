@@ -18,6 +18,7 @@
  */
 import { verify as edVerify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { describeError } from '../core/index.ts';
 import { FEATURE_IDS, FEATURE_NAMES, featureLabel, type FeatureId } from './features.ts';
 import { loadTrustedKeys, type TrustedKeys } from './trusted-keys.ts';
 
@@ -142,7 +143,7 @@ export function verifyLicenseText(text: string, opts: VerifyOptions): LicenseChe
     return check(text, opts);
   } catch (e) {
     if (e instanceof Fail) return failed(opts, e.code, e.message);
-    return failed(opts, 'license_not_json', `The license document could not be checked (${e instanceof Error ? e.message : String(e)}).`);
+    return failed(opts, 'license_not_json', `The license document could not be checked (${describeError(e)}).`);
   }
 }
 
@@ -345,4 +346,9 @@ export function nextTimeBoundary(result: LicenseCheck, now: Date, clockSkewMs = 
     if (exp > now.getTime()) candidates.push(exp);
   }
   return candidates.length ? Math.min(...candidates) : null;
+}
+
+/** Does this checked document run the chat module (valid, feature 42 granted to this host)? The one place that says so. */
+export function chatModuleGranted(check: Pick<LicenseCheck, 'valid' | 'features'>): boolean {
+  return check.valid && check.features[42].state === 'granted';
 }

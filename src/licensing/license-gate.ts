@@ -17,9 +17,9 @@
 import { EventEmitter } from 'node:events';
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { silentLogger, type Logger } from '../core/index.ts';
+import { describeError, silentLogger, type Logger } from '../core/index.ts';
 import { featureLabel } from './features.ts';
-import { checkLicenseFile, DEFAULT_CLOCK_SKEW_MS, nextTimeBoundary, type LicenseCheck } from './license-document.ts';
+import { chatModuleGranted, checkLicenseFile, DEFAULT_CLOCK_SKEW_MS, nextTimeBoundary, type LicenseCheck } from './license-document.ts';
 import { loadTrustedKeys, type TrustedKeys } from './trusted-keys.ts';
 
 export interface LicenseGateOptions {
@@ -130,8 +130,7 @@ export class LicenseGate extends EventEmitter<LicenseGateEvents> {
     if (!document.valid) {
       return { chatsLicensed: false, reason: document.reason, code: document.code, document };
     }
-    const f42 = document.features[42];
-    if (f42.state !== 'granted') {
+    if (!chatModuleGranted(document)) {
       return {
         chatsLicensed: false,
         code: 'license_feature_missing',
@@ -188,10 +187,7 @@ export class LicenseGate extends EventEmitter<LicenseGateEvents> {
         this.watcher = null;
       });
     } catch (e) {
-      this.log.warn(
-        { err: e instanceof Error ? e.message : String(e) },
-        'cannot watch the license file directory; relying on the periodic check',
-      );
+      this.log.warn({ err: describeError(e) }, 'cannot watch the license file directory; relying on the periodic check');
     }
     const every = this.opts.pollIntervalMs ?? 5_000;
     if (every > 0) {

@@ -17,7 +17,7 @@ import {
   type FeatureId,
   type SeatFeatureId,
 } from './features.ts';
-import type { FeatureState, LicenseCheck } from './license-document.ts';
+import { chatModuleGranted, type FeatureState, type LicenseCheck } from './license-document.ts';
 import type { SeatDemand, SeatHolder, SeatManager } from './seats.ts';
 
 export interface SeatReport {
@@ -138,7 +138,7 @@ export async function buildLicenseReport(opts: BuildReportOptions): Promise<Lice
   return {
     generatedAt: now.toISOString(),
     hostId: check.hostId,
-    chatsLicensed: check.valid && check.features[42].state === 'granted',
+    chatsLicensed: chatModuleGranted(check),
     license: {
       file: check.file,
       valid: check.valid,

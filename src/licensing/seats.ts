@@ -15,7 +15,7 @@
  *   last attempt (rolling 7/30-day counts) and per-UTC-day sets, kept `historyDays`.
  */
 import type { Redis } from 'ioredis';
-import { ConnectorError, UnreachableError, ValidationError } from '../core/index.ts';
+import { ConnectorError, describeError, UnreachableError, ValidationError } from '../core/index.ts';
 import { featureLabel, type SeatFeatureId } from './features.ts';
 import { SEAT_SCRIPTS, type SeatScript } from './seat-scripts.ts';
 import { normalizeWorkstationUser } from './workstation-user.ts';
@@ -216,7 +216,7 @@ export class SeatManager {
       }
     } catch (e) {
       if (e instanceof ConnectorError) throw e;
-      const msg = e instanceof Error ? e.message : String(e);
+      const msg = describeError(e);
       if (e instanceof Error && e.name === 'ReplyError') {
         throw new ConnectorError('seat_script_failed', `Redis refused the seat operation (${msg}).`, { httpStatus: 500 });
       }

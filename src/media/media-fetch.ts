@@ -16,7 +16,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { describeError, RemoteRefusedError, UnreachableError } from '../core/index.ts';
-import { forbiddenKind, MediaAllowList, unwrapMappedIpv4 } from './address-policy.ts';
+import { forbiddenKind, MediaAllowList, unwrapMappedIpv4 } from '../core/address-policy.ts';
 
 export interface ResolvedAddress {
   address: string;

@@ -2,11 +2,11 @@
  * The 1C client (onec-http-service.md): batched, idempotent deliveries over a few reused
  * routing sessions, and short sessions for operator login that are always finished.
  */
-import { ConnectorError, silentLogger, type InboundMessage, type Logger } from '../core/index.ts';
+import { abortReason, ConnectorError, describeError, silentLogger, type InboundMessage, type Logger } from '../core/index.ts';
 import { OnecBatcher } from './onec-batcher.ts';
 import { classifyOnecResponse, OnecLicenseRefusedError, OnecProtocolError, OnecSessionGoneError } from './onec-errors.ts';
 import { OnecSessionPool } from './onec-session-pool.ts';
-import { abortError, OnecTransport, type OnecCredentials, type OnecResponse } from './onec-transport.ts';
+import { OnecTransport, type OnecCredentials, type OnecResponse } from './onec-transport.ts';
 import { LocalSessionPermits } from './session-permits.ts';
 import type {
   OnecAuthCredentials,
@@ -110,7 +110,7 @@ export class OnecClient implements OnecDelivery {
    */
   async authorize(creds: OnecAuthCredentials, opts: OnecAuthorizeOptions = {}): Promise<OnecOperator> {
     const { signal } = opts;
-    if (signal?.aborted) throw abortError(signal);
+    if (signal?.aborted) throw abortReason(signal);
     const usePin = 'pin' in creds;
     const credentials: OnecCredentials = usePin ? this.service : { login: creds.login, password: creds.password };
     const openRes = await this.timed('licenses', () =>
@@ -125,7 +125,7 @@ export class OnecClient implements OnecDelivery {
           '1C answered without opening a session (no ibsession cookie); check that the publication reuses sessions.',
         );
       await opts.onSessionStarted?.(id);
-      if (signal?.aborted) throw abortError(signal);
+      if (signal?.aborted) throw abortReason(signal);
       const res = await this.timed('auth', () =>
         this.transport.send({
           method: 'POST',
@@ -146,7 +146,7 @@ export class OnecClient implements OnecDelivery {
           try {
             await opts.onSessionFinished?.(id);
           } catch (err) {
-            this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'onSessionFinished failed');
+            this.logger.warn({ err: describeError(err) }, 'onSessionFinished failed');
           }
         }
       }
@@ -235,10 +235,7 @@ export class OnecClient implements OnecDelivery {
       this.logger.warn({ status: res.status }, 'could not finish a short 1C session; it ends after sessionMaxAge');
       return false;
     } catch (err) {
-      this.logger.warn(
-        { err: err instanceof Error ? err.message : String(err) },
-        'could not finish a short 1C session; it ends after sessionMaxAge',
-      );
+      this.logger.warn({ err: describeError(err) }, 'could not finish a short 1C session; it ends after sessionMaxAge');
       return false;
     }
   }

@@ -3,7 +3,7 @@
  * means (onec-http-service.md, "Errors and latency the connector must handle").
  * Messages are one human sentence and never carry credentials or whole error pages.
  */
-import { ConnectorError, RemoteRefusedError, UnreachableError } from '../core/index.ts';
+import { ConnectorError, describeError, RemoteRefusedError, UnreachableError, redactUrl } from '../core/index.ts';
 
 /** No free 1C client license to open a session (recognised by the body text, any status). */
 export class OnecLicenseRefusedError extends RemoteRefusedError {
@@ -68,18 +68,6 @@ export class OnecSessionGoneError extends RemoteRefusedError {
 
 export const LICENSE_REFUSAL_MARKERS = ['Не обнаружено свободной лицензии', 'There are no free licenses'];
 const SESSION_GONE_MARKER = 'Сеанс отсутствует или удален';
-
-/** Removes `user:password@` from a URL so it can appear in a message. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return url.replace(/\/\/[^/@]*@/, '//');
-  }
-}
 
 /** A short plain-text excerpt of a body (tags stripped, whitespace collapsed, cut). */
 export function excerpt(body: string, max = 120): string {
@@ -157,7 +145,7 @@ export function classifyOnecFailure(err: unknown, ctx: OnecCallContext & { timeo
     }
   })();
   // Never keep the HTTP library's error as the cause: it holds the request config, Authorization header included.
-  err = new Error(`${code || 'error'}: ${err instanceof Error ? err.message : String(err)}`);
+  err = new Error(`${code || 'error'}: ${describeError(err)}`);
   switch (code) {
     case 'ECONNABORTED':
     case 'ETIMEDOUT':

@@ -3,9 +3,9 @@
  * permit, reused while there is traffic, finished after `idleFinishMs` without it (so no
  * license is held while idle), and never used by two requests at once.
  */
-import { ConnectorError, type Logger } from '../core/index.ts';
+import { abortReason, ConnectorError, describeError, type Logger } from '../core/index.ts';
 import { OnecLicenseRefusedError, OnecSessionGoneError } from './onec-errors.ts';
-import { abortError, type OnecCredentials, type OnecResponse, type OnecTransport } from './onec-transport.ts';
+import { type OnecCredentials, type OnecResponse, type OnecTransport } from './onec-transport.ts';
 import type { SessionPermit, SessionPermits } from './session-permits.ts';
 import type { OnecObserver } from './onec-types.ts';
 
@@ -80,7 +80,7 @@ export class OnecSessionPool {
 
   acquire(signal?: AbortSignal): Promise<PooledSession> {
     if (this.closed) return Promise.reject(new OnecClosedError());
-    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
     const s = this.idle.pop();
     if (s) {
       if (s.idleTimer) clearTimeout(s.idleTimer);
@@ -91,7 +91,7 @@ export class OnecSessionPool {
       const onAbort = (): void => {
         const i = this.waiters.indexOf(waiter);
         if (i >= 0) this.waiters.splice(i, 1);
-        reject(abortError(signal as AbortSignal));
+        reject(abortReason(signal as AbortSignal));
       };
       const waiter: Waiter = {
         resolve: (x) => {
@@ -215,7 +215,7 @@ export class OnecSessionPool {
         (err: unknown) => {
           this.pendingPermits--;
           if (!this.closed) {
-            this.o.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not acquire a 1C session permit');
+            this.o.logger.warn({ err: describeError(err) }, 'could not acquire a 1C session permit');
             this.waiters.shift()?.reject(err);
           }
           this.checkDrained();
@@ -272,10 +272,7 @@ export class OnecSessionPool {
         if (res.status >= 500) s.maybeOpen = true;
       } catch (err) {
         s.maybeOpen = true;
-        this.o.logger.warn(
-          { err: err instanceof Error ? err.message : String(err) },
-          'could not finish a 1C session; 1C will end it after sessionMaxAge',
-        );
+        this.o.logger.warn({ err: describeError(err) }, 'could not finish a 1C session; 1C will end it after sessionMaxAge');
       }
       this.lost(s);
       this.o.logger.debug({ open: this.openCount }, '1C routing session finished');
@@ -320,7 +317,7 @@ export class OnecSessionPool {
     try {
       await s.permit.release();
     } catch (err) {
-      this.o.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not release a 1C session permit');
+      this.o.logger.warn({ err: describeError(err) }, 'could not release a 1C session permit');
     }
     this.pump();
     this.checkDrained();

@@ -6,6 +6,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import axios, { type AxiosInstance } from 'axios';
+import { abortReason } from '../core/index.ts';
 import {
   classifyOnecFailure,
   classifyOnecResponse,
@@ -51,11 +52,6 @@ export function basicAuth(c: OnecCredentials): string {
   return `Basic ${Buffer.from(`${c.login}:${c.password}`, 'utf8').toString('base64')}`;
 }
 
-export function abortError(signal: AbortSignal): Error {
-  const r: unknown = signal.reason;
-  return r instanceof Error ? r : new DOMException('The operation was aborted.', 'AbortError');
-}
-
 function sessionFromCookies(header: string | string[] | undefined): string | null {
   const list = Array.isArray(header) ? header : header ? [header] : [];
   for (const c of list) {
@@ -93,7 +89,7 @@ export class OnecTransport {
 
   /** One HTTP call. Resolves with any HTTP answer; rejects only for failures without one. */
   async send(req: OnecRequest): Promise<OnecResponse> {
-    if (req.signal?.aborted) throw abortError(req.signal);
+    if (req.signal?.aborted) throw abortReason(req.signal);
     const headers: Record<string, string> = {
       Authorization: basicAuth(req.credentials),
       Accept: 'application/json',
@@ -123,7 +119,7 @@ export class OnecTransport {
         sessionId: sessionFromCookies(res.headers['set-cookie']),
       };
     } catch (err) {
-      if (req.signal?.aborted) throw abortError(req.signal);
+      if (req.signal?.aborted) throw abortReason(req.signal);
       throw classifyOnecFailure(err, this.ctx(req.path));
     }
   }

@@ -4,6 +4,7 @@
  * finished. The composition root can pass a Redis-backed implementation to make the
  * limit deployment-wide; `LocalSessionPermits` limits one process.
  */
+import { abortReason } from '../core/index.ts';
 
 export interface SessionPermit {
   release(): Promise<void>;
@@ -35,7 +36,7 @@ export class LocalSessionPermits implements SessionPermits {
   }
 
   acquire(signal?: AbortSignal): Promise<SessionPermit> {
-    if (signal?.aborted) return Promise.reject(reasonOf(signal));
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
     if (this.inUse < this.max) {
       this.inUse++;
       return Promise.resolve(this.permit());
@@ -51,7 +52,7 @@ export class LocalSessionPermits implements SessionPermits {
       const onAbort = (): void => {
         const i = this.waiters.indexOf(waiter);
         if (i >= 0) this.waiters.splice(i, 1);
-        reject(reasonOf(signal as AbortSignal));
+        reject(abortReason(signal as AbortSignal));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.waiters.push(waiter);
@@ -69,9 +70,4 @@ export class LocalSessionPermits implements SessionPermits {
       },
     };
   }
-}
-
-function reasonOf(signal: AbortSignal): Error {
-  const r: unknown = signal.reason;
-  return r instanceof Error ? r : new DOMException('The operation was aborted.', 'AbortError');
 }

@@ -11,14 +11,14 @@
 import { Api, GrammyError, HttpError } from 'grammy';
 import { Redis } from 'ioredis';
 import type { Config } from '../config/config.ts';
+import { secretsOf } from '../config/secrets.ts';
 import { ConnectorError, describeError } from '../core/index.ts';
 import { SecretScrubber } from '../infra/logger.ts';
 import { featureLabel, SEAT_FEATURES } from '../licensing/features.ts';
 import { computeHostId } from '../licensing/host-id.ts';
-import { checkLicenseFile } from '../licensing/license-document.ts';
+import { chatModuleGranted, checkLicenseFile } from '../licensing/license-document.ts';
 import { loadTrustedKeys } from '../licensing/trusted-keys.ts';
 import { OnecClient } from '../onec/onec-client.ts';
-import { accountKeys } from '../channels/whatsapp/redis-keys.ts';
 import { describeRedisTarget, redisOptions } from '../queues/redis-connection.ts';
 import { checkRedisWrites, readEvictionPolicy, SAFE_POLICY } from '../infra/redis-memory.ts';
 
@@ -41,6 +41,11 @@ export interface DoctorOptions {
   timeoutMs?: number;
   /** Called with each line as soon as it is known. */
   onLine?: (line: DoctorLine) => void;
+  /**
+   * The Redis keys of a WhatsApp account's stored credentials and last state. Given by the
+   * composition root (the CLI), so ops does not reach into the WhatsApp channel's key layout.
+   */
+  whatsappKeys?: (account: string) => { creds: string; state: string };
 }
 
 const ok = (check: string, text: string): DoctorLine => ({ check, mark: '✓', fatal: false, text });
@@ -52,13 +57,7 @@ export function botIdOfToken(token: string): string {
 }
 
 export async function runDoctorChecks(config: Readonly<Config>, opts: DoctorOptions = {}): Promise<DoctorLine[]> {
-  const scrub = new SecretScrubber([
-    config.apiToken,
-    config.admin?.password,
-    config.onec.password,
-    config.telegram.webhookSecret,
-    ...config.telegram.tokens,
-  ]);
+  const scrub = new SecretScrubber(secretsOf(config));
   const lines: DoctorLine[] = [];
   const push = (l: DoctorLine) => {
     const safe = { ...l, text: scrub.string(l.text) };
@@ -71,7 +70,7 @@ export async function runDoctorChecks(config: Readonly<Config>, opts: DoctorOpti
   await checkOnec(config, timeoutMs, push);
   checkLicense(config, opts.hostId ?? computeHostId(), opts.trustedKeysDir, push);
   for (const token of config.telegram.tokens) await checkBot(config, token, timeoutMs, push);
-  if (config.whatsapp.accounts.length) await checkWhatsapp(config, redisOk, timeoutMs, push);
+  if (config.whatsapp.accounts.length) await checkWhatsapp(config, redisOk, timeoutMs, push, opts.whatsappKeys);
   return lines;
 }
 
@@ -202,7 +201,7 @@ function checkLicense(config: Readonly<Config>, hostId: string, keysDir: string 
   const p = doc.payload;
   push(ok('license', `License document ${p?.id ?? ''} for ${p?.licensee ?? '?'} is valid${p?.expiresAt ? ` until ${p.expiresAt}` : ''}.`));
   const f42 = doc.features[42];
-  if (f42.state === 'granted') push(ok('feature_42', `Feature ${featureLabel(42)} is granted to this host.`));
+  if (chatModuleGranted(doc)) push(ok('feature_42', `Feature ${featureLabel(42)} is granted to this host.`));
   else
     push(
       bad(
@@ -251,7 +250,17 @@ async function checkBot(config: Readonly<Config>, token: string, timeoutMs: numb
   }
 }
 
-async function checkWhatsapp(config: Readonly<Config>, redisOk: boolean, timeoutMs: number, push: (l: DoctorLine) => void): Promise<void> {
+async function checkWhatsapp(
+  config: Readonly<Config>,
+  redisOk: boolean,
+  timeoutMs: number,
+  push: (l: DoctorLine) => void,
+  whatsappKeys: ((account: string) => { creds: string; state: string }) | undefined,
+): Promise<void> {
+  if (!whatsappKeys) {
+    for (const a of config.whatsapp.accounts) push(info(`whatsapp:${a}`, `WhatsApp account ${a}: pairing not checked here.`));
+    return;
+  }
   if (!redisOk) {
     for (const a of config.whatsapp.accounts) push(bad(`whatsapp:${a}`, `WhatsApp account ${a}: unknown, Redis does not answer.`));
     return;
@@ -261,7 +270,7 @@ async function checkWhatsapp(config: Readonly<Config>, redisOk: boolean, timeout
   try {
     for (const a of config.whatsapp.accounts) {
       // the runner's last state (written by whichever instance runs the account)
-      const stRaw = await redis.get(accountKeys(config.queuePrefix, a).state);
+      const stRaw = await redis.get(whatsappKeys(a).state);
       const st = stRaw ? (JSON.parse(stRaw) as { state?: string; lastError?: string | null; since?: string }) : null;
       const needsPerson: Record<string, string> = {
         logged_out: 'was logged out by WhatsApp; pair it again',
@@ -280,7 +289,7 @@ async function checkWhatsapp(config: Readonly<Config>, redisOk: boolean, timeout
         );
         continue;
       }
-      const raw = await redis.get(accountKeys(config.queuePrefix, a).creds);
+      const raw = await redis.get(whatsappKeys(a).creds);
       if (raw === null) {
         push(
           bad(`whatsapp:${a}`, `WhatsApp account ${a} is not paired (no credentials in Redis): run "chat-connector whatsapp pair ${a}".`),

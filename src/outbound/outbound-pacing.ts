@@ -12,8 +12,6 @@
  * WhatsApp paces itself in the channel (WHATSAPP min interval per account); by default the
  * queue adds nothing there, so it is not paced twice.
  */
-import type { OutboundMessage } from '../core/index.ts';
-import { splitText, TELEGRAM_CAPTION_LIMIT } from '../channels/telegram/index.ts';
 import type { RateLimiter, RateRule } from '../queues/rate-limiter.ts';
 
 export interface PacingOptions {
@@ -40,14 +38,6 @@ export const PACING_DEFAULTS = {
   maxWaitMs: 20_000,
 } as const satisfies Required<PacingOptions>;
 
-/** How many Bot API calls the Telegram sender makes for this message (as outbound-send.ts plans it). */
-export function telegramCallCount(m: Pick<OutboundMessage, 'text' | 'media'>): number {
-  const text = m.text ?? '';
-  const captionFits = m.media.length > 0 && text.length <= TELEGRAM_CAPTION_LIMIT;
-  const textCalls = !captionFits && text.trim() !== '' ? splitText(text).length : 0;
-  return Math.max(1, textCalls + m.media.length);
-}
-
 export class OutboundPacing {
   readonly o: Required<Omit<PacingOptions, 'whatsappAccountIntervalMs'>> & { whatsappAccountIntervalMs: number | null };
 
@@ -59,13 +49,7 @@ export class OutboundPacing {
   }
 
   /** The rules one message must pass; `chatType` is what the inbound side recorded (`private`, `group`, `channel`). */
-  rules(
-    channel: string,
-    account: string,
-    chatKey: string,
-    chatType: string | null,
-    _message?: Pick<OutboundMessage, 'text' | 'media'>,
-  ): RateRule[] {
+  rules(channel: string, account: string, chatKey: string, chatType: string | null): RateRule[] {
     if (channel === 'telegram') {
       // One slot per Bot API call: the first is taken before the send, the others in the
       // sender's beforeCall hook (see OutboundService), so each part keeps the spacing.

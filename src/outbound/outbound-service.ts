@@ -207,7 +207,7 @@ export class OutboundService implements StatusSink {
         };
       }
     }
-    const rules = this.pacing.rules(parts.channel, parts.account, chatKey, await this.o.chatType(chatKey), msg);
+    const rules = this.pacing.rules(parts.channel, parts.account, chatKey, await this.o.chatType(chatKey));
     if (rules.length) {
       const slot = await this.pacing.acquire(rules, signal);
       if (!slot.ok) {

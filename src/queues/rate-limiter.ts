@@ -13,6 +13,7 @@
  * exceed `maxWaitMs` and says how long the caller should stay away.
  */
 import type { Redis } from 'ioredis';
+import { abortableSleep } from '../core/index.ts';
 
 /** One limit. Keys are full Redis keys; build them with `RateLimiter.key()`. */
 export interface RateRule {
@@ -115,27 +116,8 @@ export class RateLimiter {
       const waited = Date.now() - started;
       if (wait === 0) return { ok: true, waitedMs: waited };
       if (waited + wait > maxWaitMs) return { ok: false, retryAfterMs: wait, aborted: false };
-      const slept = await sleep(wait + Math.floor(Math.random() * jitterMs), opts.signal);
+      const slept = await abortableSleep(wait + Math.floor(Math.random() * jitterMs), opts.signal);
       if (!slept) return { ok: false, retryAfterMs: 0, aborted: true };
     }
   }
-}
-
-/** Resolves true after `ms`, or false as soon as `signal` aborts. */
-function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) {
-      resolve(false);
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(t);
-      resolve(false);
-    };
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -4,7 +4,7 @@
  * a reconnect instead of failing — a Redis restart pauses the pipeline, it loses nothing.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import type { Logger } from '../core/index.ts';
+import { redactUrl, type Logger } from '../core/index.ts';
 
 /** A Sentinel-managed primary (ioredis asks the sentinels where the primary is, and again after a failover). */
 export interface RedisSentinelTarget {
@@ -135,15 +135,9 @@ export async function awaitReplicas(redis: Redis): Promise<void> {
   await waiters.get(redis)?.wait();
 }
 
-/** A URL safe to print: the password replaced. */
+/** A Redis URL safe to print: the password replaced (core's redactUrl, under the name its callers use). */
 export function redactRedisUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return 'redis://(unparseable URL)';
-  }
+  return redactUrl(url);
 }
 
 export function createRedis(opts: RedisConnectionOptions): Redis {

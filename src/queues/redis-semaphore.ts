@@ -10,6 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { abortableSleep } from '../core/index.ts';
 
 const ACQUIRE = `
 local holders, waiters, seen, counter = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -133,7 +134,8 @@ export class RedisSemaphore {
         if (r.permit) return r.permit;
         position = r.position;
         if (this.now() >= deadline) throw new SemaphoreTimeoutError(this.now() - started, position);
-        await delay(Math.min(this.pollMs, Math.max(1, deadline - this.now())), opts.signal);
+        // An abort cuts the wait short; the check at the top of the loop then throws its reason.
+        await abortableSleep(Math.min(this.pollMs, Math.max(1, deadline - this.now())), opts.signal);
       }
     } catch (err) {
       await this.leaveLine(token);
@@ -169,18 +171,4 @@ export class RedisSemaphore {
   async waiting(): Promise<number> {
     return this.redis.zcard(this.keys[1]);
   }
-}
-
-function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal?.reason ?? new Error('aborted'));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -6,7 +6,7 @@
  * long as the outage lasts, with exponential backoff, full jitter and a cap. A remote that
  * names its own wait (Telegram `retry_after`) is obeyed exactly.
  */
-import { isRetryable, retryAfterMs } from '../core/index.ts';
+import { backoffDelayMs, isRetryable, retryAfterMs } from '../core/index.ts';
 
 export interface RetryPolicyOptions {
   /** First delay (default 500 ms). */
@@ -38,8 +38,6 @@ export class RetryPolicy {
     if (told !== undefined) return told;
     // A configuration problem will not fix itself quickly; keep trying slowly, never drop.
     if (!isRetryable(err)) return this.configErrorMs;
-    const exp = Math.min(this.capMs, this.baseMs * 2 ** Math.max(0, attemptsMade - 1));
-    // "Equal jitter": at least half the step, so retries do spread but never hammer.
-    return Math.round(exp / 2 + this.random() * (exp / 2));
+    return backoffDelayMs(attemptsMade - 1, { minMs: this.baseMs, maxMs: this.capMs, random: this.random });
   }
 }

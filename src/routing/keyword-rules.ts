@@ -23,7 +23,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { ValidationError } from '../core/index.ts';
+import { describeError, ValidationError } from '../core/index.ts';
 
 export interface KeywordRule {
   /** Optional label for logs and the API. */
@@ -115,7 +115,7 @@ export async function loadRulesFile(path: string): Promise<{ rules: KeywordRule[
     data = ext === '.json' ? JSON.parse(text) : parseYaml(text);
   } catch (e) {
     throw new ValidationError(
-      `The routing rules file ${path} is not valid ${ext === '.json' ? 'JSON' : 'YAML'} (${e instanceof Error ? e.message.split('\n')[0] : String(e)}).`,
+      `The routing rules file ${path} is not valid ${ext === '.json' ? 'JSON' : 'YAML'} (${describeError(e).split('\n')[0]}).`,
       'invalid_rules_file',
     );
   }

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OnecEmulator } from '../../src/onec/emulator/index.ts';
 import {
   OnecAuthError,
@@ -10,7 +10,7 @@ import {
   OnecUnreachableError,
   type OnecClientOptions,
 } from '../../src/onec/index.ts';
-import { closedPort, msg, SERVICE } from './onec-test-helpers.ts';
+import { closedPort, msg, useEmulator } from './onec-test-helpers.ts';
 
 async function failure(p: Promise<unknown>): Promise<Error & { code: string; retryable: boolean }> {
   try {
@@ -22,24 +22,11 @@ async function failure(p: Promise<unknown>): Promise<Error & { code: string; ret
 }
 
 describe('1C client error classification', () => {
-  let emu: OnecEmulator;
-  const clients: OnecClient[] = [];
-  const client = (o: Partial<OnecClientOptions> = {}): OnecClient => {
-    const c = new OnecClient({ baseUrl: emu.url, user: SERVICE.login, password: SERVICE.password, idleFinishMs: 50, ...o });
-    clients.push(c);
-    return c;
-  };
-  beforeEach(async () => {
-    emu = new OnecEmulator({ licenseTotal: 3 });
-    await emu.start();
-  });
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.close()));
-    await emu.stop();
-  });
+  const fx = useEmulator({ licenseTotal: 3 }, { idleFinishMs: 50 });
+  const client = (o: Partial<OnecClientOptions> = {}): OnecClient => fx.client(o);
 
   it('recognises the Russian license refusal by its text', async () => {
-    emu.refuseLicenses(1);
+    fx.emu.refuseLicenses(1);
     const err = await failure(client().deliverMessages([msg('a', 1)]));
     expect(err).toBeInstanceOf(OnecLicenseRefusedError);
     expect(err.code).toBe('onec_license_unavailable');
@@ -51,15 +38,14 @@ describe('1C client error classification', () => {
     await en.start();
     try {
       en.takeLicenses(1);
-      const c = new OnecClient({ baseUrl: en.url, user: SERVICE.login, password: SERVICE.password });
-      clients.push(c);
+      const c = client({ baseUrl: en.url });
       const err = await failure(c.deliverMessages([msg('a', 1)]));
       expect(err).toBeInstanceOf(OnecLicenseRefusedError);
       expect(err.message).not.toContain('There are no free licenses');
     } finally {
       await en.stop();
     }
-    emu.failNext({ status: 503, body: 'Ошибка: Не обнаружено свободной лицензии!', contentType: 'text/plain' });
+    fx.emu.failNext({ status: 503, body: 'Ошибка: Не обнаружено свободной лицензии!', contentType: 'text/plain' });
     expect(await failure(client().deliverMessages([msg('a', 1)]))).toBeInstanceOf(OnecLicenseRefusedError);
   });
 
@@ -74,7 +60,7 @@ describe('1C client error classification', () => {
   });
 
   it('says plainly that the service is not published on 404', async () => {
-    const c = client({ baseUrl: `http://user:pw-in-url@127.0.0.1:${new URL(emu.url).port}/wrong/hs/chats/v1` });
+    const c = client({ baseUrl: `http://user:pw-in-url@127.0.0.1:${new URL(fx.emu.url).port}/wrong/hs/chats/v1` });
     const err = await failure(c.deliverMessages([msg('a', 1)]));
     expect(err).toBeInstanceOf(OnecNotPublishedError);
     expect([err.code, err.retryable]).toEqual(['onec_not_published', false]);
@@ -84,7 +70,7 @@ describe('1C client error classification', () => {
   });
 
   it('classifies a 500 exception page as a retryable remote error with a short message', async () => {
-    emu.failNext({ endpoint: 'messages' });
+    fx.emu.failNext({ endpoint: 'messages' });
     const err = await failure(client().deliverMessages([msg('a', 1)]));
     expect(err).toBeInstanceOf(OnecRemoteError);
     expect([err.code, err.retryable]).toEqual(['onec_remote_error', true]);
@@ -94,20 +80,20 @@ describe('1C client error classification', () => {
 
   it('classifies a 503 outage and a dropped connection as retryable', async () => {
     const c = client();
-    emu.outage({ mode: '503' });
+    fx.emu.outage({ mode: '503' });
     const e503 = await failure(c.deliverMessages([msg('a', 1)]));
     expect(e503).toBeInstanceOf(OnecRemoteError);
     expect(e503.retryable).toBe(true);
-    emu.outage({ mode: 'drop' });
+    fx.emu.outage({ mode: 'drop' });
     const dropped = await failure(c.deliverMessages([msg('a', 1)]));
     expect(dropped).toBeInstanceOf(OnecUnreachableError);
     expect([dropped.code, dropped.retryable]).toEqual(['onec_unreachable', true]);
-    emu.clearOutage();
+    fx.emu.clearOutage();
     expect(await c.deliverMessages([msg('a', 1)])).toEqual([{ id: 'tg:bot:a:1', status: 'accepted' }]);
   });
 
   it('classifies a hang past timeoutMs and a refused connection as unreachable', async () => {
-    emu.outage({ mode: 'hang' });
+    fx.emu.outage({ mode: 'hang' });
     const timedOut = await failure(client({ timeoutMs: 150 }).deliverMessages([msg('a', 1)]));
     expect(timedOut).toBeInstanceOf(OnecUnreachableError);
     expect(timedOut.message).toContain('150 ms');
@@ -120,12 +106,12 @@ describe('1C client error classification', () => {
 
   it('treats an HTML page or a wrong shape as a retryable protocol error', async () => {
     const c = client();
-    emu.failNext({ status: 200, body: '<html><body>Login page ' + 'x'.repeat(5000) + '</body></html>' });
+    fx.emu.failNext({ status: 200, body: '<html><body>Login page ' + 'x'.repeat(5000) + '</body></html>' });
     const html = await failure(c.deliverMessages([msg('a', 1)]));
     expect(html).toBeInstanceOf(OnecProtocolError);
     expect(html.retryable).toBe(true);
     expect(html.message.length).toBeLessThan(250);
-    emu.failNext({ status: 200, body: '{"results":[]}', contentType: 'application/json' });
+    fx.emu.failNext({ status: 200, body: '{"results":[]}', contentType: 'application/json' });
     const missing = await failure(c.deliverMessages([msg('a', 2)]));
     expect(missing).toBeInstanceOf(OnecProtocolError);
     expect(missing.message).toContain('tg:bot:a:2');

@@ -1,5 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { OnecEmulator } from '../../src/onec/emulator/index.ts';
+import { describe, expect, it } from 'vitest';
 import {
   LocalSessionPermits,
   OnecClient,
@@ -9,24 +8,11 @@ import {
   type SessionPermits,
 } from '../../src/onec/index.ts';
 import { until } from '../helpers/redis.ts';
-import { msg, SERVICE } from './onec-test-helpers.ts';
+import { msg, useEmulator } from './onec-test-helpers.ts';
 
 describe('1C client sessions and batching', () => {
-  let emu: OnecEmulator;
-  const clients: OnecClient[] = [];
-  const client = (o: Partial<OnecClientOptions> = {}): OnecClient => {
-    const c = new OnecClient({ baseUrl: emu.url, user: SERVICE.login, password: SERVICE.password, ...o });
-    clients.push(c);
-    return c;
-  };
-  beforeEach(async () => {
-    emu = new OnecEmulator({ licenseTotal: 10 });
-    await emu.start();
-  });
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.close()));
-    await emu.stop();
-  });
+  const fx = useEmulator({ licenseTotal: 10 });
+  const client = (o: Partial<OnecClientOptions> = {}): OnecClient => fx.client(o);
 
   it('reuses one session for many deliveries and finishes it on close', async () => {
     const c = client();
@@ -35,54 +21,54 @@ describe('1C client sessions and batching', () => {
     }
     await c.deliverStatuses([{ id: 'out-1', status: 'sent', at: new Date().toISOString() }]);
     await c.deliverRouting([{ id: 'ev-1', chatId: 'tg:bot:a', type: 'queued', group: 'sales', at: new Date().toISOString() }]);
-    expect(emu.state().sessions).toMatchObject({ opened: 1, open: 1 });
+    expect(fx.emu.state().sessions).toMatchObject({ opened: 1, open: 1 });
     expect(c.openSessions).toBe(1);
     await c.close();
-    expect(emu.state().sessions).toMatchObject({ open: 0, finished: 1 });
-    expect(emu.state().messages.byChat['tg:bot:a']).toHaveLength(20);
+    expect(fx.emu.state().sessions).toMatchObject({ open: 0, finished: 1 });
+    expect(fx.emu.state().messages.byChat['tg:bot:a']).toHaveLength(20);
   });
 
   it('reopens a session once after 1C ended it', async () => {
     const c = client();
     await c.deliverMessages([msg('a', 1)]);
-    expect(emu.expireSessions()).toBe(1);
+    expect(fx.emu.expireSessions()).toBe(1);
     expect(await c.deliverMessages([msg('a', 2)])).toEqual([{ id: 'tg:bot:a:2', status: 'accepted' }]);
-    expect(emu.state().sessions).toMatchObject({ opened: 2, expired: 1, open: 1 });
+    expect(fx.emu.state().sessions).toMatchObject({ opened: 2, expired: 1, open: 1 });
   });
 
   it('does not loop when reopening fails, and recovers on the next delivery', async () => {
     const c = client();
     await c.deliverMessages([msg('a', 1)]);
-    emu.expireSessions();
-    emu.refuseLicenses(1);
+    fx.emu.expireSessions();
+    fx.emu.refuseLicenses(1);
     await expect(c.deliverMessages([msg('a', 2)])).rejects.toBeInstanceOf(OnecLicenseRefusedError);
     // 1 delivered, then 1 with the dead cookie and 1 refused reopen: nothing more.
-    expect(emu.state().calls.messages).toBe(3);
+    expect(fx.emu.state().calls.messages).toBe(3);
     expect(c.openSessions).toBe(0);
     expect(await c.deliverMessages([msg('a', 2)])).toEqual([{ id: 'tg:bot:a:2', status: 'accepted' }]);
-    expect(emu.state().sessions.opened).toBe(2);
+    expect(fx.emu.state().sessions.opened).toBe(2);
   });
 
   it('never holds more than maxSessions under 50 concurrent deliveries, and finishes them when idle', async () => {
-    emu.setLatency({ perCallMs: 5, newSessionMs: 10 });
+    fx.emu.setLatency({ perCallMs: 5, newSessionMs: 10 });
     const c = client({ maxSessions: 2, idleFinishMs: 100 });
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => c.deliverMessages([msg(`c${i % 7}`, i + 1)])));
     expect(results.flat().every((r) => r.status === 'accepted')).toBe(true);
-    const st = emu.state();
+    const st = fx.emu.state();
     expect(st.sessions.peakOpen).toBeLessThanOrEqual(2);
     expect(st.sessions.peakQueuedInSession).toBe(1);
     expect(st.messages.stored).toBe(50);
-    await until(() => emu.state().sessions.open === 0 && c.openSessions === 0, { what: 'idle sessions finished' });
-    expect(emu.state().sessions.finished).toBe(emu.state().sessions.opened);
+    await until(() => fx.emu.state().sessions.open === 0 && c.openSessions === 0, { what: 'idle sessions finished' });
+    expect(fx.emu.state().sessions.finished).toBe(fx.emu.state().sessions.opened);
   });
 
   it('batches concurrent callers without exceeding batchMax or splitting a caller', async () => {
-    emu.setLatency({ perCallMs: 10 });
+    fx.emu.setLatency({ perCallMs: 10 });
     const c = client({ batchMax: 10 });
     const callers = Array.from({ length: 50 }, (_, k) => Array.from({ length: 1 + (k % 7) }, (_, j) => msg(`k${k}`, j + 1)));
     const results = await Promise.all(callers.map((items) => c.deliverMessages(items)));
     results.forEach((r, k) => expect(r.map((x) => x.id)).toEqual(callers[k].map((m) => m.id)));
-    const batches = emu.recentBatches('messages');
+    const batches = fx.emu.recentBatches('messages');
     expect(Math.max(...batches.map((b) => b.ids.length))).toBeLessThanOrEqual(10);
     expect(batches.length).toBeLessThan(50);
     for (const items of callers) {
@@ -106,12 +92,12 @@ describe('1C client sessions and batching', () => {
     expect(rej[0]).toMatchObject({ id: 'tg:bot:e:1', status: 'rejected' });
     expect(rej[0].error).toBeTruthy();
 
-    const callsBefore = emu.state().calls.messages;
-    emu.failNext({ endpoint: 'messages', count: 1, status: 503, body: 'down' });
+    const callsBefore = fx.emu.state().calls.messages;
+    fx.emu.failNext({ endpoint: 'messages', count: 1, status: 503, body: 'down' });
     const together = await Promise.allSettled([c.deliverMessages([msg('i', 1)]), c.deliverMessages([msg('j', 1)])]);
     expect(together.map((s) => s.status)).toEqual(['rejected', 'rejected']);
     // Both callers were in the one failed call, and both get its classified error.
-    expect(emu.state().calls.messages).toBe(callsBefore + 1);
+    expect(fx.emu.state().calls.messages).toBe(callsBefore + 1);
     expect(together.map((s) => (s.status === 'rejected' ? (s.reason as { code: string }).code : ''))).toEqual([
       'onec_remote_error',
       'onec_remote_error',
@@ -125,10 +111,10 @@ describe('1C client sessions and batching', () => {
     const permits: SessionPermits = {
       async acquire(signal?: AbortSignal): Promise<SessionPermit> {
         const p = await inner.acquire(signal);
-        log.push(`acquire open=${emu.state().sessions.open}`);
+        log.push(`acquire open=${fx.emu.state().sessions.open}`);
         return {
           release: async () => {
-            log.push(`release open=${emu.state().sessions.open}`);
+            log.push(`release open=${fx.emu.state().sessions.open}`);
             await p.release();
           },
         };
@@ -138,7 +124,7 @@ describe('1C client sessions and batching', () => {
     await c.deliverMessages([msg('p', 1)]);
     await until(() => log.length === 2, { what: 'permit released' });
     expect(log).toEqual(['acquire open=0', 'release open=0']);
-    expect(emu.state().sessions.finished).toBe(1);
+    expect(fx.emu.state().sessions.finished).toBe(1);
   });
 
   it('reports calls, open sessions and license refusals to the observer', async () => {
@@ -157,7 +143,7 @@ describe('1C client sessions and batching', () => {
     });
     await c.deliverMessages([msg('o', 1)]);
     await until(() => open.length === 2, { what: 'session finished after idle' });
-    emu.refuseLicenses(1);
+    fx.emu.refuseLicenses(1);
     await expect(c.deliverMessages([msg('o', 2)])).rejects.toBeInstanceOf(OnecLicenseRefusedError);
     expect(calls).toEqual(['messages:ok', 'messages:onec_license_unavailable']);
     expect(open).toEqual([1, 0]);
@@ -167,9 +153,9 @@ describe('1C client sessions and batching', () => {
   it('reads licenses in a short session that it finishes at once', async () => {
     const c = client();
     expect(await c.getLicenses()).toEqual({ total: 10, used: 1, free: 9 });
-    expect(emu.state().sessions).toMatchObject({ open: 0, opened: 1, finished: 1 });
+    expect(fx.emu.state().sessions).toMatchObject({ open: 0, opened: 1, finished: 1 });
     await c.deliverMessages([msg('l', 1)]);
     expect(await c.getLicenses()).toEqual({ total: 10, used: 1, free: 9 });
-    expect(emu.state().sessions.opened).toBe(2);
+    expect(fx.emu.state().sessions.opened).toBe(2);
   });
 });

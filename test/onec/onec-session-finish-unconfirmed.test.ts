@@ -5,39 +5,20 @@
  * with ONEC_MAX_SESSIONS=1. The permit must stay taken until 1C has ended the session,
  * in one process (local permits) and across instances (Redis permits).
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
-import { OnecEmulator, type OutageMode } from '../../src/onec/emulator/index.ts';
+import type { OutageMode } from '../../src/onec/emulator/index.ts';
 import { OnecClient, type OnecClientOptions } from '../../src/onec/index.ts';
 import { RedisSessionPermits } from '../../src/queues/onec-session-permits.ts';
 import { cleanupPrefix, newRedis, uniquePrefix, until } from '../helpers/redis.ts';
-import { msg, SERVICE } from './onec-test-helpers.ts';
+import { msg, useEmulator } from './onec-test-helpers.ts';
 
 describe('a 1C session whose finish was not confirmed keeps its permit until 1C ends it', () => {
-  let emu: OnecEmulator;
   let redis: Redis | null = null;
   let prefix = '';
-  const clients: OnecClient[] = [];
-  const client = (o: Partial<OnecClientOptions>): OnecClient => {
-    const c = new OnecClient({
-      baseUrl: emu.url,
-      user: SERVICE.login,
-      password: SERVICE.password,
-      idleFinishMs: 50,
-      sessionMaxAgeMs: 1000,
-      timeoutMs: 1000,
-      ...o,
-    });
-    clients.push(c);
-    return c;
-  };
-  beforeEach(async () => {
-    emu = new OnecEmulator({ sessionMaxAgeS: 1 });
-    await emu.start();
-  });
+  const fx = useEmulator({ sessionMaxAgeS: 1 }, { idleFinishMs: 50, sessionMaxAgeMs: 1000, timeoutMs: 1000 });
+  const client = (o: Partial<OnecClientOptions>): OnecClient => fx.client(o);
   afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.close()));
-    await emu.stop();
     if (redis) {
       await cleanupPrefix(prefix);
       redis.disconnect();
@@ -48,14 +29,14 @@ describe('a 1C session whose finish was not confirmed keeps its permit until 1C 
   /** Opens a session with `a`, lets its idle finish fail with `mode`, then delivers with `b`. */
   async function scenario(a: OnecClient, b: OnecClient, mode: OutageMode): Promise<void> {
     await a.deliverMessages([msg('a', 1)]);
-    expect(emu.state().sessions.open).toBe(1);
-    emu.outage({ mode });
+    expect(fx.emu.state().sessions.open).toBe(1);
+    fx.emu.outage({ mode });
     await until(() => a.openSessions === 0, { what: 'the idle finish attempted' });
-    emu.clearOutage();
+    fx.emu.clearOutage();
     // 1C still holds the first session; the delivery must wait for it to end.
-    expect(emu.state().sessions.open).toBe(1);
+    expect(fx.emu.state().sessions.open).toBe(1);
     expect(await b.deliverMessages([msg('b', 1)])).toEqual([{ id: 'tg:bot:b:1', status: 'accepted' }]);
-    const st = emu.state().sessions;
+    const st = fx.emu.state().sessions;
     expect(st.peakOpen).toBe(1);
     expect(st.expired).toBe(1);
     expect(st.opened).toBe(2);
@@ -80,9 +61,9 @@ describe('a 1C session whose finish was not confirmed keeps its permit until 1C 
   it('a finish that 1C confirms gives the permit back at once', async () => {
     const c = client({ maxSessions: 1, sessionMaxAgeMs: 60_000 });
     await c.deliverMessages([msg('a', 1)]);
-    await until(() => emu.state().sessions.finished === 1, { what: 'the idle finish' });
+    await until(() => fx.emu.state().sessions.finished === 1, { what: 'the idle finish' });
     // Were the permit held for sessionMaxAgeMs (60 s), this would time out.
     expect(await c.deliverMessages([msg('a', 2)])).toEqual([{ id: 'tg:bot:a:2', status: 'accepted' }]);
-    expect(emu.state().sessions).toMatchObject({ opened: 2, finished: 1, expired: 0, peakOpen: 1 });
+    expect(fx.emu.state().sessions).toMatchObject({ opened: 2, finished: 1, expired: 0, peakOpen: 1 });
   });
 });

@@ -1,6 +1,9 @@
-/** Shared bits of the 1C tests: messages, raw emulator calls, a free port. */
+/** Shared bits of the 1C tests: messages, raw emulator calls, a free port, the emulator + client fixture. */
 import { createServer } from 'node:net';
+import { afterEach, beforeEach } from 'vitest';
 import type { InboundMessage } from '../../src/core/index.ts';
+import { OnecEmulator, type OnecEmulatorOptions } from '../../src/onec/emulator/index.ts';
+import { OnecClient, type OnecClientOptions } from '../../src/onec/index.ts';
 
 export const SERVICE = { login: 'service', password: 'service-pass' };
 export const IVANOV = { login: 'Иванов', password: 'пароль1' };
@@ -68,4 +71,40 @@ export async function closedPort(): Promise<number> {
   const port = (srv.address() as { port: number }).port;
   await new Promise<void>((r) => srv.close(() => r()));
   return port;
+}
+
+export interface EmulatorFixture {
+  /** The emulator of the running test (a fresh one per test). */
+  readonly emu: OnecEmulator;
+  /** A client of the service user against it, closed after the test; `o` adds to the defaults. */
+  client(o?: Partial<OnecClientOptions>): OnecClient;
+}
+
+/**
+ * The 1C-client fixture of the 1C tests: a fresh emulator per test (started before, stopped
+ * after) and clients of the service user that are closed after the test.
+ */
+export function useEmulator(emulator: OnecEmulatorOptions = {}, clientDefaults: Partial<OnecClientOptions> = {}): EmulatorFixture {
+  let emu: OnecEmulator | null = null;
+  const clients: OnecClient[] = [];
+  beforeEach(async () => {
+    emu = new OnecEmulator(emulator);
+    await emu.start();
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+    await emu?.stop();
+    emu = null;
+  });
+  return {
+    get emu(): OnecEmulator {
+      if (!emu) throw new Error('useEmulator: the emulator runs only inside a test');
+      return emu;
+    },
+    client(o = {}) {
+      const c = new OnecClient({ baseUrl: this.emu.url, user: SERVICE.login, password: SERVICE.password, ...clientDefaults, ...o });
+      clients.push(c);
+      return c;
+    },
+  };
 }

@@ -13,7 +13,7 @@
  * - Update kinds other than (edited_)message, (edited_)channel_post and message_reaction
  *   (callback queries, chat member changes, …) are `malformed` with a reason naming the kind.
  */
-import { buildChatKey, buildMessageId, type ChatInfo, type NewInboundMessage, type Sender } from '../../core/index.ts';
+import { buildChatKey, describeError, buildMessageId, type ChatInfo, type NewInboundMessage, type Sender } from '../../core/index.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -352,6 +352,6 @@ export function normalizeUpdate(update: unknown, opts: NormalizeOptions): Normal
         return { malformed: `unsupported update kind: ${kind}` };
     }
   } catch (err) {
-    return { malformed: `could not read the update (${err instanceof Error ? err.message : String(err)})` };
+    return { malformed: `could not read the update (${describeError(err)})` };
   }
 }

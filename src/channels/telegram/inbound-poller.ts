@@ -10,34 +10,27 @@
  * their update_id and skipped. 409 (another poller or a webhook) and network errors back off
  * with jitter; 401 ends the runner in state `error` ("token rejected").
  */
-import { EventEmitter } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Bot, GrammyError, HttpError } from 'grammy';
+import { GrammyError, HttpError } from 'grammy';
 import {
+  abortableSleep,
+  backoffDelayMs,
   describeError,
-  silentLogger,
-  type AccountConnectionState,
-  type AccountRunner,
-  type AccountState,
   type InboundSink,
-  type Logger,
   type MediaStore,
   type NewInboundMessage,
 } from '../../core/index.ts';
 import { normalizeUpdate, updateIdOf, type PendingMedia } from './inbound-normalize.ts';
-import { attachMedia, grammySignal, redact } from './inbound-media.ts';
+import { attachMedia, grammySignal } from './inbound-media.ts';
+import { TelegramAccountRunner, type TelegramRunnerBaseOptions } from './telegram-account-runner.ts';
+
+export { botIdOf, createGrammyBot } from './telegram-account-runner.ts';
 
 /** Update kinds we ask Telegram for (reactions and edits are opt-in or easy to forget). */
 export const ALLOWED_UPDATES = ['message', 'edited_message', 'channel_post', 'edited_channel_post', 'message_reaction'] as const;
 
-export interface TelegramPollerOptions {
-  /** The bot token `<id>:<secret>`; never logged. */
-  token: string;
-  /** Bot API root (default `https://api.telegram.org`). */
-  apiRoot?: string;
+export interface TelegramPollerOptions extends TelegramRunnerBaseOptions {
   /** Where inbound files go. */
   mediaStore: MediaStore;
-  logger?: Logger;
   /** Long-poll timeout in seconds (default 25). */
   pollTimeoutS?: number;
   /** Most updates per getUpdates (default 100). */
@@ -46,69 +39,34 @@ export interface TelegramPollerOptions {
   backoffMinMs?: number;
   /** Longest back-off, ms (default 30000). */
   backoffMaxMs?: number;
-  /** Called once getMe told the bot's username. */
-  onAccount?: (username: string) => void;
 }
 
-/** The bot id of a token (the digits before ':'), for lease keys and logs. */
-export function botIdOf(token: string): string {
-  const id = token.split(':')[0];
-  return /^\d+$/.test(id) ? id : 'invalid';
-}
-
-export function createGrammyBot(token: string, apiRoot: string, timeoutSeconds?: number): Bot {
-  return new Bot(token, { client: { apiRoot, ...(timeoutSeconds ? { timeoutSeconds } : {}) } });
-}
-
-/** Emits `state` (AccountState) on every state change. */
-export class TelegramPoller extends EventEmitter implements AccountRunner {
-  readonly channel = 'telegram' as const;
-  readonly leaseKey: string;
-  readonly bot: Bot;
-  private readonly opts: Required<Omit<TelegramPollerOptions, 'onAccount' | 'logger'>> & Pick<TelegramPollerOptions, 'onAccount'>;
-  private log: Logger;
-  private username: string | null = null;
+/**
+ * The account is `open` as soon as the Bot API has answered getMe with the token: a quiet
+ * bot's first long poll may be held for the whole poll timeout, and readiness must not wait
+ * for it. After a failure it is `connecting` again until getMe or a poll answers.
+ */
+export class TelegramPoller extends TelegramAccountRunner {
+  private readonly mediaStore: MediaStore;
+  private readonly pollTimeoutS: number;
+  private readonly limit: number;
+  private readonly backoff: { minMs: number; maxMs: number };
   private offset: number | undefined;
   private confirmedOffset: number | undefined;
-  private st: AccountState;
   private loop: Promise<void> | null = null;
   private abort: AbortController | null = null;
   private stopping = false;
   private failures = 0;
+  /** False after a failure: the next round asks getMe first, so `open` comes back at once. */
+  private answered = false;
 
   constructor(opts: TelegramPollerOptions) {
-    super();
-    const apiRoot = (opts.apiRoot ?? 'https://api.telegram.org').replace(/\/+$/, '');
     const pollTimeoutS = opts.pollTimeoutS ?? 25;
-    this.opts = {
-      token: opts.token,
-      apiRoot,
-      mediaStore: opts.mediaStore,
-      pollTimeoutS,
-      limit: opts.limit ?? 100,
-      backoffMinMs: opts.backoffMinMs ?? 1000,
-      backoffMaxMs: opts.backoffMaxMs ?? 30_000,
-      onAccount: opts.onAccount,
-    };
-    this.leaseKey = `tg:${botIdOf(opts.token)}`;
-    this.log = (opts.logger ?? silentLogger).child({ bot: this.leaseKey });
-    this.bot = createGrammyBot(opts.token, apiRoot, pollTimeoutS + 30);
-    this.st = { channel: 'telegram', account: this.leaseKey, state: 'stopped', since: new Date().toISOString(), lastError: null };
-  }
-
-  /** The bot's username once getMe answered. */
-  get account(): string | null {
-    return this.username;
-  }
-
-  state(): AccountState {
-    return { ...this.st };
-  }
-
-  private setState(state: AccountConnectionState, lastError: string | null = null): void {
-    if (this.st.state === state && this.st.lastError === lastError && this.st.account === (this.username ?? this.leaseKey)) return;
-    this.st = { channel: 'telegram', account: this.username ?? this.leaseKey, state, since: new Date().toISOString(), lastError };
-    this.emit('state', this.state());
+    super(opts, pollTimeoutS + 30);
+    this.mediaStore = opts.mediaStore;
+    this.pollTimeoutS = pollTimeoutS;
+    this.limit = opts.limit ?? 100;
+    this.backoff = { minMs: opts.backoffMinMs ?? 1000, maxMs: opts.backoffMaxMs ?? 30_000 };
   }
 
   async start(sink: InboundSink): Promise<void> {
@@ -117,7 +75,7 @@ export class TelegramPoller extends EventEmitter implements AccountRunner {
     this.abort = new AbortController();
     this.setState('connecting');
     this.loop = this.run(sink, this.abort.signal).catch((err: unknown) => {
-      this.log.error({ err: redact(describeError(err), this.opts.token) }, 'the Telegram poller stopped on an unexpected error');
+      this.log.error({ err: this.redact(describeError(err)) }, 'the Telegram poller stopped on an unexpected error');
       this.setState('error', 'unexpected error');
     });
   }
@@ -129,7 +87,7 @@ export class TelegramPoller extends EventEmitter implements AccountRunner {
     await this.loop;
     this.loop = null;
     // Confirm what we stored, so the next poller (maybe on another instance) does not get it again.
-    if (this.offset !== undefined && this.offset !== this.confirmedOffset && this.st.state !== 'error') {
+    if (this.offset !== undefined && this.offset !== this.confirmedOffset && this.state().state !== 'error') {
       await this.bot.api.getUpdates({ offset: this.offset, limit: 1, timeout: 0 }).then(
         () => {
           this.confirmedOffset = this.offset;
@@ -137,28 +95,23 @@ export class TelegramPoller extends EventEmitter implements AccountRunner {
         () => undefined,
       );
     }
-    if (this.st.state !== 'error') this.setState('stopped');
+    if (this.state().state !== 'error') this.setState('stopped');
   }
 
   private backoffMs(): number {
-    const base = Math.min(this.opts.backoffMaxMs, this.opts.backoffMinMs * 2 ** Math.min(this.failures, 16));
-    this.failures += 1;
-    return Math.round(base / 2 + Math.random() * (base / 2));
+    return backoffDelayMs(this.failures++, this.backoff);
   }
 
   private async pause(ms: number, signal: AbortSignal): Promise<void> {
-    await sleep(ms, undefined, { signal }).catch(() => undefined);
+    await abortableSleep(ms, signal);
   }
 
   /** Decides what a failed call means. Returns false when the runner must end. */
   private async onError(err: unknown, what: string, signal: AbortSignal): Promise<boolean> {
     if (this.stopping) return false;
+    if (this.tokenRejected(err, what)) return false;
+    this.answered = false;
     if (err instanceof GrammyError) {
-      if (err.error_code === 401 || err.error_code === 404) {
-        this.log.error({ code: err.error_code }, `Telegram rejected the bot token (${what}); the bot stays off until the token is fixed`);
-        this.setState('error', 'token rejected');
-        return false;
-      }
       if (err.error_code === 409) {
         this.log.warn(
           { description: err.description },
@@ -178,7 +131,7 @@ export class TelegramPoller extends EventEmitter implements AccountRunner {
       this.setState('connecting', `Telegram answered ${err.error_code}`);
     } else {
       const detail = err instanceof HttpError ? err.message : describeError(err);
-      this.log.warn({ err: redact(detail, this.opts.token) }, `Telegram is unreachable (${what}); backing off`);
+      this.log.warn({ err: this.redact(detail) }, `Telegram is unreachable (${what}); backing off`);
       this.setState('connecting', 'Telegram is unreachable');
     }
     await this.pause(this.backoffMs(), signal);
@@ -187,13 +140,14 @@ export class TelegramPoller extends EventEmitter implements AccountRunner {
 
   private async run(sink: InboundSink, signal: AbortSignal): Promise<void> {
     while (!this.stopping) {
-      if (this.username === null) {
+      // After a 409 the Bot API answers getMe fine but the conflict is what matters: only a
+      // poll that returns clears it.
+      const conflicted = this.state().lastError?.startsWith('conflict') ?? false;
+      if (this.username === null || (!this.answered && !conflicted)) {
         try {
-          const me = await this.bot.api.getMe(grammySignal(signal));
-          this.username = me.username;
-          this.log = this.log.child({ account: me.username });
-          this.opts.onAccount?.(me.username);
-          this.setState('connecting');
+          await this.askGetMe(signal);
+          this.answered = true;
+          this.setState('open');
         } catch (err) {
           if (!(await this.onError(err, 'getMe', signal))) return;
           continue;
@@ -205,8 +159,8 @@ export class TelegramPoller extends EventEmitter implements AccountRunner {
         updates = await this.bot.api.getUpdates(
           {
             offset: sent,
-            limit: this.opts.limit,
-            timeout: this.opts.pollTimeoutS,
+            limit: this.limit,
+            timeout: this.pollTimeoutS,
             allowed_updates: [...ALLOWED_UPDATES],
           },
           grammySignal(signal),
@@ -217,6 +171,7 @@ export class TelegramPoller extends EventEmitter implements AccountRunner {
         continue;
       }
       this.failures = 0;
+      this.answered = true;
       this.setState('open');
       if (updates.length > 0) await this.processBatch(updates, sink, signal);
     }
@@ -241,7 +196,7 @@ export class TelegramPoller extends EventEmitter implements AccountRunner {
     }
     try {
       messages = await attachMedia(
-        { api: this.bot.api, token: this.opts.token, apiRoot: this.opts.apiRoot, store: this.opts.mediaStore, logger: this.log, signal },
+        { api: this.bot.api, token: this.token, apiRoot: this.apiRoot, store: this.mediaStore, logger: this.log, signal },
         messages,
         pending,
       );

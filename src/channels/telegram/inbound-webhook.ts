@@ -6,43 +6,27 @@
  * failed ingest (500) makes Telegram deliver the update again. A malformed update is logged
  * and answered 200, so it is not redelivered forever.
  */
-import { EventEmitter } from 'node:events';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { GrammyError, type Bot } from 'grammy';
-import {
-  describeError,
-  silentLogger,
-  type AccountConnectionState,
-  type AccountRunner,
-  type AccountState,
-  type InboundSink,
-  type Logger,
-  type MediaStore,
-} from '../../core/index.ts';
+import { GrammyError } from 'grammy';
+import { abortableSleep, backoffDelayMs, describeError, type InboundSink, type MediaStore } from '../../core/index.ts';
 import { normalizeUpdate, updateIdOf } from './inbound-normalize.ts';
-import { attachMedia, grammySignal, redact } from './inbound-media.ts';
-import { ALLOWED_UPDATES, botIdOf, createGrammyBot } from './inbound-poller.ts';
+import { attachMedia, grammySignal } from './inbound-media.ts';
+import { ALLOWED_UPDATES } from './inbound-poller.ts';
+import { TelegramAccountRunner, type TelegramRunnerBaseOptions } from './telegram-account-runner.ts';
 
 export interface WebhookAnswer {
   status: number;
   error?: { code: string; message: string };
 }
 
-export interface TelegramWebhookRunnerOptions {
-  /** The bot token; never logged. */
-  token: string;
-  /** Bot API root (default `https://api.telegram.org`). */
-  apiRoot?: string;
+export interface TelegramWebhookRunnerOptions extends TelegramRunnerBaseOptions {
   /** Public base URL of the connector; the hook is `<webhookUrl>/telegram/<account>/webhook`. */
   webhookUrl: string;
   /** TELEGRAM_WEBHOOK_SECRET (A-Z a-z 0-9 _ -, 1–256 characters). */
   secret: string;
   mediaStore: MediaStore;
-  logger?: Logger;
   /** First back-off of getMe / setWebhook retries, ms (default 1000), doubled up to 30 s. */
   backoffMinMs?: number;
-  onAccount?: (username: string) => void;
 }
 
 /** Compares two secrets in constant time (on their hashes, so lengths never leak). */
@@ -57,45 +41,31 @@ export function webhookPath(account: string): string {
   return `/telegram/${encodeURIComponent(account)}/webhook`;
 }
 
-/** Emits `state` (AccountState) on every state change. */
-export class TelegramWebhookRunner extends EventEmitter implements AccountRunner {
-  readonly channel = 'telegram' as const;
-  readonly leaseKey: string;
-  readonly bot: Bot;
-  private log: Logger;
-  private username: string | null = null;
-  private sink: InboundSink | null = null;
-  private st: AccountState;
+/**
+ * Only the holder of the account's lease runs start() (setWebhook), but every instance takes
+ * webhook deliveries once the connector handed it the inbound sink (`acceptUpdates`): ingest
+ * is idempotent by update id, so after a holder dies the others answer 200 at once instead of
+ * 503 until its lease runs out.
+ */
+export class TelegramWebhookRunner extends TelegramAccountRunner {
   private readonly inFlight = new Set<Promise<unknown>>();
+  private startedSink: InboundSink | null = null;
+  private sharedSink: InboundSink | null = null;
   private setup: Promise<void> | null = null;
   private abort: AbortController | null = null;
-  private readonly apiRoot: string;
 
   constructor(private readonly opts: TelegramWebhookRunnerOptions) {
-    super();
-    this.apiRoot = (opts.apiRoot ?? 'https://api.telegram.org').replace(/\/+$/, '');
-    this.leaseKey = `tg:${botIdOf(opts.token)}`;
-    this.log = (opts.logger ?? silentLogger).child({ bot: this.leaseKey });
-    this.bot = createGrammyBot(opts.token, this.apiRoot, 60);
-    this.st = { channel: 'telegram', account: this.leaseKey, state: 'stopped', since: new Date().toISOString(), lastError: null };
+    super(opts, 60);
   }
 
-  get account(): string | null {
-    return this.username;
-  }
-
-  state(): AccountState {
-    return { ...this.st };
-  }
-
-  private setState(state: AccountConnectionState, lastError: string | null = null): void {
-    this.st = { channel: 'telegram', account: this.username ?? this.leaseKey, state, since: new Date().toISOString(), lastError };
-    this.emit('state', this.state());
+  /** Lets this instance take deliveries whether or not it holds the lease. */
+  acceptUpdates(sink: InboundSink): void {
+    this.sharedSink = sink;
   }
 
   async start(sink: InboundSink): Promise<void> {
-    if (this.sink) return;
-    this.sink = sink;
+    if (this.startedSink) return;
+    this.startedSink = sink;
     this.abort = new AbortController();
     this.setState('connecting');
     this.setup = this.register(this.abort.signal);
@@ -103,32 +73,22 @@ export class TelegramWebhookRunner extends EventEmitter implements AccountRunner
 
   /** getMe + setWebhook, retried with back-off until done, stopped, or the token is rejected. */
   private async register(signal: AbortSignal): Promise<void> {
-    let delay = this.opts.backoffMinMs ?? 1000;
-    while (!signal.aborted) {
+    const backoff = { minMs: this.opts.backoffMinMs ?? 1000, maxMs: 30_000 };
+    for (let failures = 0; !signal.aborted; failures++) {
       try {
-        if (!this.username) {
-          const me = await this.bot.api.getMe(grammySignal(signal));
-          this.username = me.username;
-          this.log = this.log.child({ account: me.username });
-          this.opts.onAccount?.(me.username);
-        }
-        const url = `${this.opts.webhookUrl.replace(/\/+$/, '')}${webhookPath(this.username)}`;
+        const account = this.username ?? (await this.askGetMe(signal));
+        const url = `${this.opts.webhookUrl.replace(/\/+$/, '')}${webhookPath(account)}`;
         await this.bot.api.setWebhook(url, { secret_token: this.opts.secret, allowed_updates: [...ALLOWED_UPDATES] }, grammySignal(signal));
         this.log.info({ url }, 'Telegram webhook set');
         this.setState('open');
         return;
       } catch (err) {
         if (signal.aborted) return;
-        if (err instanceof GrammyError && (err.error_code === 401 || err.error_code === 404)) {
-          this.log.error({ code: err.error_code }, 'Telegram rejected the bot token; the bot stays off until the token is fixed');
-          this.setState('error', 'token rejected');
-          return;
-        }
+        if (this.tokenRejected(err, 'setWebhook')) return;
         const detail = err instanceof GrammyError ? err.description : 'Telegram is unreachable';
-        this.log.warn({ err: redact(describeError(err), this.opts.token) }, 'setting the Telegram webhook failed; retrying');
+        this.log.warn({ err: this.redact(describeError(err)) }, 'setting the Telegram webhook failed; retrying');
         this.setState('connecting', detail);
-        await sleep(delay, undefined, { signal }).catch(() => undefined);
-        delay = Math.min(delay * 2, 30_000);
+        await abortableSleep(backoffDelayMs(failures, backoff), signal);
       }
     }
   }
@@ -136,9 +96,9 @@ export class TelegramWebhookRunner extends EventEmitter implements AccountRunner
   async stop(): Promise<void> {
     this.abort?.abort();
     await this.setup;
-    this.sink = null;
+    this.startedSink = null;
     await Promise.allSettled([...this.inFlight]);
-    if (this.st.state !== 'error') this.setState('stopped');
+    if (this.state().state !== 'error') this.setState('stopped');
   }
 
   /** One webhook POST. Never throws. */
@@ -154,7 +114,7 @@ export class TelegramWebhookRunner extends EventEmitter implements AccountRunner
       this.log.warn('a Telegram webhook call came with a wrong secret token; refused');
       return { status: 401, error: { code: 'invalid_webhook_secret', message: 'The webhook secret token does not match.' } };
     }
-    const sink = this.sink;
+    const sink = this.sharedSink ?? this.startedSink;
     const account = this.username;
     if (!sink || !account) {
       return {
@@ -173,7 +133,7 @@ export class TelegramWebhookRunner extends EventEmitter implements AccountRunner
     }
     try {
       const messages = await attachMedia(
-        { api: this.bot.api, token: this.opts.token, apiRoot: this.apiRoot, store: this.opts.mediaStore, logger: this.log },
+        { api: this.bot.api, token: this.token, apiRoot: this.apiRoot, store: this.opts.mediaStore, logger: this.log },
         r.ok,
         r.media,
       );
@@ -181,7 +141,7 @@ export class TelegramWebhookRunner extends EventEmitter implements AccountRunner
       return { status: 200 };
     } catch (err) {
       this.log.error(
-        { updateId, err: redact(describeError(err), this.opts.token) },
+        { updateId, err: this.redact(describeError(err)) },
         'storing a Telegram webhook update failed; Telegram will deliver it again',
       );
       return { status: 500, error: { code: 'ingest_failed', message: 'The update could not be stored; Telegram will deliver it again.' } };

@@ -8,6 +8,7 @@ import {
   silentLogger,
   ValidationError,
   type AccountRunner,
+  type InboundSink,
   type ChannelConnector,
   type Logger,
   type MediaStore,
@@ -16,7 +17,8 @@ import {
   type SendHooks,
   type SendResult,
 } from '../../core/index.ts';
-import { botIdOf, createGrammyBot, TelegramPoller } from './inbound-poller.ts';
+import { TelegramPoller } from './inbound-poller.ts';
+import { apiRootOf, botIdOf, createGrammyBot } from './telegram-account-runner.ts';
 import { TelegramWebhookRunner, type WebhookAnswer } from './inbound-webhook.ts';
 import { redact } from './inbound-media.ts';
 import { TelegramSender } from './outbound-send.ts';
@@ -48,6 +50,11 @@ export interface TelegramConnector extends ChannelConnector, OutboundCapable {
   readonly channel: 'telegram';
   /** `POST /telegram/:account/webhook`: 200 only once stored; 401 bad secret; 404 unknown account; 503 not running here; 500 store failed. */
   handleWebhook(account: string, secretHeader: string | undefined, body: unknown): Promise<WebhookAnswer>;
+  /**
+   * Webhook mode: this instance takes deliveries for every bot from now on, whether or not it
+   * holds the bot's lease (the lease only decides who calls setWebhook; ingest dedupes by id).
+   */
+  acceptWebhookUpdates(sink: InboundSink): void;
   /** Asks getMe of every bot whose username is not known yet (failures are logged, not thrown). */
   ready(): Promise<void>;
   /** The usernames known so far. */
@@ -64,7 +71,7 @@ interface BotEntry {
 
 export function createTelegramConnector(opts: TelegramConnectorOptions): TelegramConnector {
   const logger = opts.logger ?? silentLogger;
-  const apiRoot = (opts.apiRoot ?? 'https://api.telegram.org').replace(/\/+$/, '');
+  const apiRoot = apiRootOf(opts.apiRoot);
   const mode = opts.mode ?? 'polling';
   if (mode === 'webhook' && (!opts.webhookUrl || !opts.webhookSecret)) {
     throw new ValidationError('Telegram webhook mode needs TELEGRAM_WEBHOOK_URL and TELEGRAM_WEBHOOK_SECRET.', 'invalid_config');
@@ -113,6 +120,7 @@ export function createTelegramConnector(opts: TelegramConnectorOptions): Telegra
       .then(
         (me) => {
           e.username = me.username;
+          e.runner.learnAccount(me.username);
         },
         (err: unknown) => {
           logger.warn(
@@ -150,8 +158,16 @@ export function createTelegramConnector(opts: TelegramConnectorOptions): Telegra
       await Promise.all(entries.map(resolve));
     },
     accounts: () => entries.flatMap((e) => (e.username ? [e.username] : [])),
+    acceptWebhookUpdates: (sink) => {
+      for (const e of entries) if (e.runner instanceof TelegramWebhookRunner) e.runner.acceptUpdates(sink);
+    },
     handleWebhook: async (account, secretHeader, body) => {
-      const e = byAccount(account);
+      let e = byAccount(account);
+      if (!e && entries.some((x) => !x.username)) {
+        // Not the lease holder (or not started yet): learn the usernames, then take the update.
+        await Promise.all(entries.filter((x) => !x.username).map(resolve));
+        e = byAccount(account);
+      }
       if (!e || !(e.runner instanceof TelegramWebhookRunner)) {
         return { status: 404, error: { code: 'unknown_account', message: `No Telegram bot named "${account}" takes webhooks here.` } };
       }

@@ -5,7 +5,7 @@
  * `malformed` (no key / no id).
  */
 import { isJidBroadcast, isJidGroup, isJidNewsletter, proto, toNumber, type WAMessage } from '@whiskeysockets/baileys';
-import type { ChatType, Contact, MediaRef, NewInboundMessage, Sender } from '../../core/index.ts';
+import { describeError, type ChatType, type Contact, type MediaRef, type NewInboundMessage, type Sender } from '../../core/index.ts';
 
 type IMessage = proto.IMessage;
 
@@ -206,7 +206,7 @@ export function normalizeWaMessage(msg: WAMessage, ctx: NormalizeContext): Norma
   try {
     return normalizeUnsafe(msg, ctx);
   } catch (err) {
-    return { action: 'malformed', reason: err instanceof Error ? err.message : String(err) };
+    return { action: 'malformed', reason: describeError(err) };
   }
 }
 

@@ -13,7 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { redactUrl } from '../onec-errors.ts';
+import { redactUrl } from '../../core/index.ts';
 import { CheckHttp, CheckInterrupted, type CallRecord, type Credentials } from './check-http.ts';
 import { authWrongPassword, authWrongPin, badPassword401, basicAuthUtf8 } from './checks-auth.ts';
 import { jsonAnswers, responseTimes } from './checks-answers.ts';

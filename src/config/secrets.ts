@@ -1,0 +1,9 @@
+/**
+ * Every secret of a configuration, for the log scrubber and the doctor: built here once so a
+ * new secret setting is added to one list, not to each place that hides secrets.
+ */
+import type { Config } from './config.ts';
+
+export function secretsOf(config: Readonly<Config>): (string | null | undefined)[] {
+  return [config.apiToken, config.admin?.password, config.onec.password, config.telegram.webhookSecret, ...config.telegram.tokens];
+}
