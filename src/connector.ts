@@ -312,6 +312,7 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
       if (roles.has('http')) {
         app = await buildHttpApp({
           apiToken: config.apiToken,
+          admin: config.admin,
           logger,
           plugins: [
             healthRoutes({ readiness }),

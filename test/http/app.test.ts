@@ -26,10 +26,13 @@ async function app(ready = true) {
       async (f) => {
         f.post(
           '/api/v1/echo',
-          { schema: { body: { type: 'object', required: ['chatId'], properties: { chatId: { type: 'string' } } } } },
+          {
+            config: { auth: 'api' },
+            schema: { body: { type: 'object', required: ['chatId'], properties: { chatId: { type: 'string' } } } },
+          },
           async (req) => req.body,
         );
-        f.get('/api/v1/boom', async () => {
+        f.get('/api/v1/boom', { config: { auth: 'api' } }, async () => {
           throw new ValidationError('Field "x" is wrong.');
         });
       },
@@ -81,6 +84,19 @@ describe('HTTP app', () => {
     const none = await a.inject({ method: 'GET', url: '/nowhere' });
     expect(none.statusCode).toBe(404);
     expect(none.json().error.code).toBe('not_found');
+  });
+
+  it('a route that declares no credential stops the start, naming it (default deny)', async () => {
+    const a = await buildHttpApp({
+      apiToken: TOKEN,
+      plugins: [
+        async (f) => {
+          f.get('/api/v1/forgot', async () => ({ open: true }));
+          f.get('/public-thing', { config: { auth: 'public' } }, async () => ({ ok: true }));
+        },
+      ],
+    });
+    await expect(a.ready()).rejects.toThrow(/declare no config\.auth.*GET \/api\/v1\/forgot/);
   });
 
   it('healthz is always 200; readyz is 503 naming what is wrong', async () => {

@@ -10,6 +10,6 @@ export interface AccountRoutesDeps {
 /** `GET /api/v1/accounts`: every account and its connection state. */
 export function accountRoutes(deps: AccountRoutesDeps): FastifyPluginAsync {
   return async (app) => {
-    app.get('/api/v1/accounts', async () => ({ accounts: deps.accounts(), instances: await deps.holders() }));
+    app.get('/api/v1/accounts', { config: { auth: 'api' } }, async () => ({ accounts: deps.accounts(), instances: await deps.holders() }));
   };
 }

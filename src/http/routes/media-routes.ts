@@ -6,7 +6,7 @@ import { errorBody } from '../app.ts';
 /** Serves downloaded media at `media[].url` to holders of the API token. */
 export function mediaRoutes(deps: { media: MediaStore }): FastifyPluginAsync {
   return async (app) => {
-    app.get<{ Params: { id: string } }>('/api/v1/media/:id', async (req, reply) => {
+    app.get<{ Params: { id: string } }>('/api/v1/media/:id', { config: { auth: 'api' } }, async (req, reply) => {
       const found = /^[A-Za-z0-9_-]{1,128}$/.test(req.params.id) ? await deps.media.open(req.params.id) : null;
       if (!found) return reply.code(404).send(errorBody('unknown_media', `No media with id "${req.params.id}".`));
       const name = (found.ref.fileName ?? found.ref.id).replace(/["\\\r\n]/g, '_');

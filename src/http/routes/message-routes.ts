@@ -163,7 +163,7 @@ export function messageRoutes(deps: MessageRoutesDeps): FastifyPluginAsync {
     maxMediaItems: deps.maxMediaItems ?? 10,
   };
   return async (app) => {
-    app.post('/api/v1/messages', async (req, reply) => {
+    app.post('/api/v1/messages', { config: { auth: 'api' } }, async (req, reply) => {
       const message = parseOutboundBody(req.body, limits);
       // A known id answers from its record first: a retried POST never fails on chat checks.
       const existing = await deps.status(message.id);
@@ -196,7 +196,7 @@ export function messageRoutes(deps: MessageRoutesDeps): FastifyPluginAsync {
       return reply.code(200).send(res.view);
     });
 
-    app.get<{ Params: { id: string } }>('/api/v1/messages/:id', async (req, reply) => {
+    app.get<{ Params: { id: string } }>('/api/v1/messages/:id', { config: { auth: 'api' } }, async (req, reply) => {
       const view = await deps.status(req.params.id);
       if (!view) return reply.code(404).send(errorBody('unknown_message', `No outbound message with id "${req.params.id}".`));
       return view;

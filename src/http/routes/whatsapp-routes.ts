@@ -11,7 +11,7 @@ export type { WhatsappRunnerLike };
 
 export function whatsappRoutes(deps: { runner(account: string): WhatsappRunnerLike | undefined }): FastifyPluginAsync {
   return async (app) => {
-    app.get<{ Params: { account: string } }>('/api/v1/whatsapp/:account/qr', async (req, reply) => {
+    app.get<{ Params: { account: string } }>('/api/v1/whatsapp/:account/qr', { config: { auth: 'api' } }, async (req, reply) => {
       const runner = deps.runner(req.params.account);
       if (!runner)
         return reply.code(404).send(errorBody('account_not_found', `No WhatsApp account "${req.params.account}" is configured.`));
@@ -28,24 +28,28 @@ export function whatsappRoutes(deps: { runner(account: string): WhatsappRunnerLi
       return reply.type('image/png').send(png);
     });
 
-    app.post<{ Params: { account: string }; Body: unknown }>('/api/v1/whatsapp/:account/pairing-code', async (req, reply) => {
-      const runner = deps.runner(req.params.account);
-      if (!runner)
-        return reply.code(404).send(errorBody('account_not_found', `No WhatsApp account "${req.params.account}" is configured.`));
-      const body = req.body;
-      const phone = body && typeof body === 'object' ? (body as { phone?: unknown }).phone : undefined;
-      if (typeof phone !== 'string' && typeof phone !== 'number') {
-        return reply
-          .code(400)
-          .send(errorBody('invalid_request', 'phone is required: the international number in digits, e.g. "79991234567".'));
-      }
-      try {
-        const code = await runner.requestPairingCode(String(phone));
-        return reply.code(200).send({ code });
-      } catch (err) {
-        if (err instanceof ConnectorError) return reply.code(err.httpStatus).send(err.toJSON());
-        throw err;
-      }
-    });
+    app.post<{ Params: { account: string }; Body: unknown }>(
+      '/api/v1/whatsapp/:account/pairing-code',
+      { config: { auth: 'api' } },
+      async (req, reply) => {
+        const runner = deps.runner(req.params.account);
+        if (!runner)
+          return reply.code(404).send(errorBody('account_not_found', `No WhatsApp account "${req.params.account}" is configured.`));
+        const body = req.body;
+        const phone = body && typeof body === 'object' ? (body as { phone?: unknown }).phone : undefined;
+        if (typeof phone !== 'string' && typeof phone !== 'number') {
+          return reply
+            .code(400)
+            .send(errorBody('invalid_request', 'phone is required: the international number in digits, e.g. "79991234567".'));
+        }
+        try {
+          const code = await runner.requestPairingCode(String(phone));
+          return reply.code(200).send({ code });
+        } catch (err) {
+          if (err instanceof ConnectorError) return reply.code(err.httpStatus).send(err.toJSON());
+          throw err;
+        }
+      },
+    );
   };
 }
