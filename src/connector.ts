@@ -315,7 +315,7 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
           admin: config.admin,
           logger,
           plugins: [
-            healthRoutes({ readiness }),
+            healthRoutes({ readiness, apiToken: config.apiToken }),
             mediaRoutes({ media }),
             licenseRoutes({ report: licenseReporter({ check: () => gate.state().document, seats }) }),
             accountRoutes({ accounts: () => supervisor.states(), holders: () => supervisor.holders() }),

@@ -103,7 +103,10 @@ export async function buildFullApp(extra: FastifyPluginAsync[] = []): Promise<Fu
     plugins: [
       collect,
       ...extra,
-      healthRoutes({ readiness: async () => [{ name: 'redis', ok: true, detail: 'Redis answers at 10.0.0.7:6379.' }] }),
+      healthRoutes({
+        readiness: async () => [{ name: 'redis', ok: true, detail: 'Redis answers at 10.0.0.7:6379.' }],
+        apiToken: API_TOKEN,
+      }),
       mediaRoutes({ media }),
       licenseRoutes({ report: async () => ({ features: [] }) }),
       accountRoutes({ accounts: () => [], holders: async () => ({}) }),

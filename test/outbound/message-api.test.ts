@@ -42,6 +42,42 @@ describe('POST /api/v1/messages: auth and validation', () => {
     }
   });
 
+  it('MIME types are anchored to type/subtype(;params); empty files, NUL and lone surrogates are 400 naming the field', async () => {
+    const { key } = await h.customer('Hardening');
+    const png = Buffer.from('png').toString('base64');
+    const cases: [unknown, string][] = [
+      [
+        { id: 'h1', chatId: key, media: [{ base64: png, mime: 'text/html\r\nSet-Cookie: x' }] },
+        'Field "media[0].mime" must be a MIME type',
+      ],
+      [{ id: 'h1', chatId: key, media: [{ base64: png, mime: 'image/png garbage' }] }, 'Field "media[0].mime" must be a MIME type'],
+      [{ id: 'h1', chatId: key, media: [{ base64: png, mime: 'image/' }] }, 'Field "media[0].mime" must be a MIME type'],
+      [{ id: 'h1', chatId: key, media: [{ base64: png, mime: 'image/png;x' }] }, 'Field "media[0].mime" must be a MIME type'],
+      [{ id: 'h1', chatId: key, media: [{ base64: '=' }] }, 'Field "media[0].base64" must not be an empty file.'],
+      [{ id: 'h1', chatId: key, media: [{ base64: 'A' }] }, 'Field "media[0].base64" must not be an empty file.'],
+      [{ id: 'h1', chatId: key, text: 'a\u0000b' }, 'Field "text" must not contain NUL characters.'],
+      [{ id: 'h1', chatId: key, text: 'broken \ud83d pair' }, 'Field "text" must be valid Unicode text'],
+      [{ id: 'h1', chatId: key, text: 'x', replyTo: '\udc00' }, 'Field "replyTo" must be valid Unicode text'],
+      [
+        { id: 'h1', chatId: key, media: [{ base64: png, fileName: 'a\ud800.png' }] },
+        'Field "media[0].fileName" must be valid Unicode text',
+      ],
+    ];
+    for (const [body, message] of cases) {
+      const r = await h.api('POST', '/api/v1/messages', body);
+      expect(r.status, JSON.stringify(body).slice(0, 100)).toBe(400);
+      expect((r.json.error as { message: string }).message).toContain(message);
+    }
+    // A well-formed type with parameters (and a real surrogate pair) is accepted.
+    const ok = await h.api('POST', '/api/v1/messages', {
+      id: 'h-ok',
+      chatId: key,
+      text: 'emoji 😀',
+      media: [{ base64: png, mime: 'text/plain; charset="utf-8"', fileName: 'a.txt' }],
+    });
+    expect(ok.status).toBe(202);
+  });
+
   it('413 for a base64 item above the limit, naming the field', async () => {
     const { key } = await h.customer('Big');
     const r = await h.api('POST', '/api/v1/messages', {

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { bearerOf, secretEquals } from '../secret-compare.ts';
 
 export interface ReadyCheck {
   name: string;
@@ -12,14 +13,22 @@ export interface ReadyCheck {
 export interface HealthDeps {
   /** All checks of `/readyz`; ready when every non-advisory check is ok. */
   readiness(): Promise<ReadyCheck[]>;
+  /** The API token: a request bearing it gets the details (null: nobody does). */
+  apiToken: string | null;
 }
 
 export function healthRoutes(deps: HealthDeps): FastifyPluginAsync {
   return async (app) => {
     app.get('/healthz', { config: { auth: 'public' } }, async () => ({ status: 'ok', uptimeS: Math.round(process.uptime()) }));
-    app.get('/readyz', { config: { auth: 'public' } }, async (_req, reply) => {
+    // Public (load balancers, orchestrators): states only. The details name hosts, ports and
+    // remote error messages, so they go only to holders of the API token (issue 11 item 12).
+    app.get('/readyz', { config: { auth: 'public' } }, async (req, reply) => {
       const checks = await deps.readiness();
       const ready = checks.every((c) => c.ok || c.advisory);
+      if (!secretEquals(bearerOf(req.headers.authorization), deps.apiToken)) {
+        const states = checks.map((c) => ({ name: c.name, ok: c.ok, ...(c.advisory ? { advisory: true } : {}) }));
+        return reply.code(ready ? 200 : 503).send({ ready, checks: states });
+      }
       const failing = checks.filter((c) => !c.ok && !c.advisory).map((c) => c.detail);
       return reply.code(ready ? 200 : 503).send({ ready, reason: ready ? null : failing.join(' '), checks });
     });

@@ -12,6 +12,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { ConnectorError, parseChatKey, ValidationError, type OutboundMedia, type OutboundMessage } from '../../core/index.ts';
 import { errorBody } from '../app.ts';
+import { isMimeType, textProblem } from '../mime-type.ts';
 
 /** The status view of an outbound message (GET, and the `200` of a repeated POST). */
 export interface MessageStatusView {
@@ -67,6 +68,8 @@ function optString(o: Obj, key: string, path: string, max: number): string | nul
   if (v === undefined || v === null) return null;
   if (typeof v !== 'string') throw invalid(path, 'must be a string');
   if (v.length > max) throw invalid(path, `must be at most ${max} characters long`);
+  const problem = textProblem(v);
+  if (problem) throw invalid(path, problem);
   return v;
 }
 
@@ -86,6 +89,7 @@ export function parseOutboundBody(
   if (typeof b.id !== 'string') throw invalid('id', 'must be a string');
   if (b.id.length < 1 || b.id.length > 200) throw invalid('id', 'must be 1 to 200 characters long');
   if (CONTROL.test(b.id)) throw invalid('id', 'must not contain control characters');
+  if (textProblem(b.id)) throw invalid('id', textProblem(b.id) ?? '');
   if (b.chatId === undefined || b.chatId === null) throw invalid('chatId', 'is required');
   if (typeof b.chatId !== 'string') throw invalid('chatId', 'must be a string');
   if (b.chatId.length > 300 || !parseChatKey(b.chatId))
@@ -124,6 +128,7 @@ function parseMedia(raw: unknown, path: string, maxBytes: number): OutboundMedia
     if (typeof m.base64 !== 'string') throw invalid(`${path}.base64`, 'must be a string');
     const b64 = m.base64.replace(/\s+/g, '');
     if (b64 === '' || !BASE64.test(b64)) throw invalid(`${path}.base64`, 'must be base64-encoded bytes');
+    if (base64Bytes(b64) <= 0) throw invalid(`${path}.base64`, 'must not be an empty file');
     if (base64Bytes(b64) > maxBytes) {
       throw new ValidationError(
         `Field "${path}.base64" is larger than ${Math.floor(maxBytes / 1024 / 1024)} MiB once decoded; send a url instead.`,
@@ -140,7 +145,7 @@ function parseMedia(raw: unknown, path: string, maxBytes: number): OutboundMedia
   }
   const mime = optString(m, 'mime', `${path}.mime`, 255);
   if (mime !== null) {
-    if (!/^[\w.+-]+\/[\w.+-]+/.test(mime)) throw invalid(`${path}.mime`, 'must be a MIME type such as "image/jpeg"');
+    if (!isMimeType(mime)) throw invalid(`${path}.mime`, 'must be a MIME type such as "image/jpeg" (type/subtype, optional ;parameters)');
     out.mime = mime;
   }
   const fileName = optString(m, 'fileName', `${path}.fileName`, 255);
