@@ -80,11 +80,9 @@ export async function registerDashboard(app: FastifyInstance, o: DashboardOption
       for (const m of ([] as string[]).concat(r.method)) {
         if (dashboardWriteAllowed(m, rel)) continue;
         r.handler = async (_req: FastifyRequest, reply: FastifyReply) =>
-          reply
-            .code(403)
-            .send({
-              error: { code: 'dashboard_read_only', message: 'The dashboard can retry and clean jobs only; it cannot add or edit them.' },
-            });
+          reply.code(403).send({
+            error: { code: 'dashboard_read_only', message: 'The dashboard can retry and clean jobs only; it cannot add or edit them.' },
+          });
       }
       r.schema = { ...r.schema, hide: true } as RouteOptions['schema'];
     });
