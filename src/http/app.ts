@@ -35,6 +35,8 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyPluginAsy
 import { ConnectorError, type Logger } from '../core/index.ts';
 import { basicAuthorized } from './basic-auth.ts';
 import { bearerOf, secretEquals } from './secret-compare.ts';
+import { registerApiDocs } from './api-docs.ts';
+import { installValidators, validationSentence } from './validation.ts';
 
 /**
  * Who may call a route:
@@ -134,11 +136,7 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
     }
     const fe = err as FastifyError;
     if (fe.validation) {
-      const first = fe.validation[0];
-      const field =
-        (first?.instancePath || '').replace(/^\//, '').replace(/\//g, '.') ||
-        String((first?.params as { missingProperty?: string } | undefined)?.missingProperty ?? 'body');
-      return reply.code(400).send(errorBody('invalid_request', `Field "${field}" ${first?.message ?? 'is invalid'}.`));
+      return reply.code(400).send(errorBody('invalid_request', validationSentence(fe.validation[0], fe.validationContext)));
     }
     if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
       return reply.code(415).send(errorBody('unsupported_media_type', 'Send the body as application/json.'));
@@ -158,6 +156,9 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
     reply.code(404).send(errorBody('not_found', 'No such endpoint.')),
   );
 
+  installValidators(app);
+  // Before the plugins: the document collects every route registered after it.
+  await registerApiDocs(app);
   for (const p of opts.plugins) await app.register(p);
   return app;
 }

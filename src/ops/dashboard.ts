@@ -84,7 +84,19 @@ export async function registerDashboard(app: FastifyInstance, o: DashboardOption
             error: { code: 'dashboard_read_only', message: 'The dashboard can retry and clean jobs only; it cannot add or edit them.' },
           });
       }
-      r.schema = { ...r.schema, hide: true } as RouteOptions['schema'];
+      // Only the page itself is in the API description; bull-board's internals are not ours to document.
+      const entry = (rel === '' || rel === '/') && ([] as string[]).concat(r.method).includes('GET');
+      r.schema = (
+        entry
+          ? {
+              ...r.schema,
+              hide: false,
+              summary: 'Queue dashboard (retry, inspect, clean)',
+              tags: ['operations'],
+              security: [{ dashboardLogin: [] }],
+            }
+          : { ...r.schema, hide: true }
+      ) as RouteOptions['schema'];
     });
     scope.addHook('onRequest', async () => {
       if (Date.now() - lastRefresh > refreshMs) {

@@ -39,10 +39,21 @@ export function configSecrets(config: ConnectorContext['config']): (string | nul
 /** `GET /metrics`: public (see the header). */
 export function metricsRoutes(metrics: Pick<ConnectorMetrics, 'text'>): FastifyPluginAsync {
   return async (app) => {
-    app.get('/metrics', { config: { auth: 'public' } }, async (_req, reply) => {
-      const { contentType, body } = await metrics.text();
-      return reply.header('Content-Type', contentType).send(body);
-    });
+    app.get(
+      '/metrics',
+      {
+        config: { auth: 'public' },
+        schema: {
+          summary: 'Prometheus metrics (counts and states, no content)',
+          tags: ['operations'],
+          response: { 200: { description: 'Prometheus text format.', content: { 'text/plain': { schema: { type: 'string' } } } } },
+        },
+      },
+      async (_req, reply) => {
+        const { contentType, body } = await metrics.text();
+        return reply.header('Content-Type', contentType).send(body);
+      },
+    );
   };
 }
 

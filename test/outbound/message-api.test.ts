@@ -22,7 +22,7 @@ describe('POST /api/v1/messages: auth and validation', () => {
     const cases: [unknown, string][] = [
       [{ chatId: key, text: 'x' }, 'Field "id" is required.'],
       [{ id: 'v1', text: 'x' }, 'Field "chatId" is required.'],
-      [{ id: 'x'.repeat(201), chatId: key, text: 'x' }, 'Field "id" must be 1 to 200 characters long.'],
+      [{ id: 'x'.repeat(201), chatId: key, text: 'x' }, 'Field "id" must be at most 200 characters long.'],
       [{ id: 'v1', chatId: 'nonsense', text: 'x' }, 'Field "chatId" must be a chat key'],
       [{ id: 'v1', chatId: key }, 'Field "text" is required when there is no media.'],
       [{ id: 'v1', chatId: key, text: 5 }, 'Field "text" must be a string.'],

@@ -11,6 +11,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { ValidationError } from '../../core/index.ts';
 import { bearerOf, secretEquals } from '../secret-compare.ts';
+import { chatSchemas } from './operator-route-schemas.ts';
 import type { ChatRouteState, ChatRouting, RoutingEvent } from '../../routing/chat-routing.ts';
 import { ChatNotFoundError } from '../../routing/chat-routing.ts';
 import type { KeywordRule } from '../../routing/keyword-rules.ts';
@@ -35,7 +36,7 @@ export function chatRoutes(deps: ChatRouteDeps): FastifyPluginAsync {
   return async (app) => {
     app.post<ChatParams>(
       '/api/v1/chats/:chatId/transfer',
-      { config: { auth: 'operator' } },
+      { config: { auth: 'operator' }, schema: chatSchemas.transfer },
       async (req): Promise<{ chat: ChatRouteState | null; event: RoutingEvent }> => {
         await allow(req);
         const b = (req.body ?? {}) as Record<string, unknown>;
@@ -51,7 +52,7 @@ export function chatRoutes(deps: ChatRouteDeps): FastifyPluginAsync {
 
     app.post<ChatParams>(
       '/api/v1/chats/:chatId/close',
-      { config: { auth: 'operator' } },
+      { config: { auth: 'operator' }, schema: chatSchemas.close },
       async (req): Promise<{ chat: ChatRouteState | null; event: RoutingEvent | null }> => {
         await allow(req);
         const event = await deps.routing.close(req.params.chatId);
@@ -59,20 +60,32 @@ export function chatRoutes(deps: ChatRouteDeps): FastifyPluginAsync {
       },
     );
 
-    app.get<ChatParams>('/api/v1/chats/:chatId', { config: { auth: 'operator' } }, async (req): Promise<ChatRouteState> => {
-      await allow(req);
-      const st = await deps.routing.state(req.params.chatId);
-      if (!st) throw new ChatNotFoundError(req.params.chatId);
-      return st;
-    });
+    app.get<ChatParams>(
+      '/api/v1/chats/:chatId',
+      { config: { auth: 'operator' }, schema: chatSchemas.state },
+      async (req): Promise<ChatRouteState> => {
+        await allow(req);
+        const st = await deps.routing.state(req.params.chatId);
+        if (!st) throw new ChatNotFoundError(req.params.chatId);
+        return st;
+      },
+    );
 
-    app.get('/api/v1/routing/rules', { config: { auth: 'api' } }, async (): Promise<{ rules: KeywordRule[] }> => ({
-      rules: await deps.routing.rules(),
-    }));
+    app.get(
+      '/api/v1/routing/rules',
+      { config: { auth: 'api' }, schema: chatSchemas.rules },
+      async (): Promise<{ rules: KeywordRule[] }> => ({
+        rules: await deps.routing.rules(),
+      }),
+    );
 
-    app.put('/api/v1/routing/rules', { config: { auth: 'api' } }, async (req): Promise<{ rules: KeywordRule[] }> => ({
-      rules: await deps.routing.setRules(req.body),
-    }));
+    app.put(
+      '/api/v1/routing/rules',
+      { config: { auth: 'api' }, schema: chatSchemas.setRules },
+      async (req): Promise<{ rules: KeywordRule[] }> => ({
+        rules: await deps.routing.setRules(req.body),
+      }),
+    );
   };
 }
 

@@ -9,10 +9,11 @@
  * `409 id_conflict` — an id names one message, and silently ignoring a changed body would
  * hide a bug in the caller.
  */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifySchema } from 'fastify';
 import { ConnectorError, parseChatKey, ValidationError, type OutboundMedia, type OutboundMessage } from '../../core/index.ts';
 import { errorBody } from '../app.ts';
 import { isMimeType, textProblem } from '../mime-type.ts';
+import { errorResponses, objectReply, security, stringParams } from '../route-schema.ts';
 
 /** The status view of an outbound message (GET, and the `200` of a repeated POST). */
 export interface MessageStatusView {
@@ -161,14 +162,81 @@ function parseMedia(raw: unknown, path: string, maxBytes: number): OutboundMedia
   return out;
 }
 
+const nullableString = (maxLength: number, description?: string) => ({ type: 'string', nullable: true, maxLength, description });
+
+/** The body's shape (types, lengths, the kinds); parseOutboundBody keeps the checks of meaning. */
+function bodySchema(limits: { maxTextLength: number; maxMediaItems: number }): Record<string, unknown> {
+  return {
+    type: 'object',
+    required: ['id', 'chatId'],
+    properties: {
+      id: { type: 'string', maxLength: 200, description: 'Chosen by the caller; the idempotency key.' },
+      chatId: { type: 'string', maxLength: 300, description: 'tg:<bot>:<chat id> or wa:<account>:<jid>' },
+      text: nullableString(limits.maxTextLength, 'Required when there is no media.'),
+      replyTo: nullableString(400),
+      operatorId: nullableString(200),
+      media: {
+        type: 'array',
+        nullable: true,
+        maxItems: limits.maxMediaItems,
+        items: {
+          type: 'object',
+          description: 'Exactly one of url, base64 or mediaId.',
+          properties: {
+            url: nullableString(2048, 'http or https'),
+            base64: { type: 'string', nullable: true },
+            mediaId: nullableString(128, 'The id of a received media item.'),
+            mime: nullableString(255, 'type/subtype(;params)'),
+            fileName: nullableString(255),
+            kind: { type: 'string', nullable: true, enum: ['photo', 'document', 'voice', 'audio', 'video', null] },
+          },
+        },
+      },
+    },
+  };
+}
+
+const statusView = objectReply('The message and its status.', {
+  id: { type: 'string' },
+  chatId: { type: 'string' },
+  status: { type: 'string', enum: ['queued', 'sent', 'delivered', 'read', 'failed'] },
+  error: { type: 'string' },
+  errorCode: { type: 'string' },
+  nativeIds: { type: 'array', items: { type: 'string' } },
+  createdAt: { type: 'string' },
+  sentAt: { type: 'string' },
+  deliveredAt: { type: 'string' },
+  readAt: { type: 'string' },
+  failedAt: { type: 'string' },
+  updatedAt: { type: 'string' },
+});
+
 export function messageRoutes(deps: MessageRoutesDeps): FastifyPluginAsync {
   const limits = {
     maxTextLength: deps.maxTextLength ?? 32_768,
     maxMediaBytes: deps.maxMediaBytes ?? 16 * 1024 * 1024,
     maxMediaItems: deps.maxMediaItems ?? 10,
   };
+  const postSchema: FastifySchema = {
+    summary: 'Send an outbound message (idempotent by id)',
+    tags: ['messages'],
+    security: security('api'),
+    body: bodySchema(limits),
+    response: {
+      202: objectReply('Queued.', { id: { type: 'string' }, status: { type: 'string' } }),
+      200: statusView,
+      ...errorResponses(400, 401, 404, 409, 413, 415),
+    },
+  };
+  const getSchema: FastifySchema = {
+    summary: 'An outbound message and its status',
+    tags: ['messages'],
+    security: security('api'),
+    params: stringParams('id'),
+    response: { 200: statusView, ...errorResponses(401, 404) },
+  };
   return async (app) => {
-    app.post('/api/v1/messages', { config: { auth: 'api' } }, async (req, reply) => {
+    app.post('/api/v1/messages', { config: { auth: 'api' }, schema: postSchema }, async (req, reply) => {
       const message = parseOutboundBody(req.body, limits);
       // A known id answers from its record first: a retried POST never fails on chat checks.
       const existing = await deps.status(message.id);
@@ -201,7 +269,7 @@ export function messageRoutes(deps: MessageRoutesDeps): FastifyPluginAsync {
       return reply.code(200).send(res.view);
     });
 
-    app.get<{ Params: { id: string } }>('/api/v1/messages/:id', { config: { auth: 'api' } }, async (req, reply) => {
+    app.get<{ Params: { id: string } }>('/api/v1/messages/:id', { config: { auth: 'api' }, schema: getSchema }, async (req, reply) => {
       const view = await deps.status(req.params.id);
       if (!view) return reply.code(404).send(errorBody('unknown_message', `No outbound message with id "${req.params.id}".`));
       return view;
