@@ -6,8 +6,10 @@
 import { errorResponses, objectReply, security, stringParams } from '../route-schema.ts';
 
 const seat = objectReply('The seat held.', { feature: { type: 'integer' }, used: { type: 'integer' }, total: { type: 'integer' } });
-const chat = objectReply('Routing state of a chat: status, owner, group, previous owner.');
-const event = objectReply('The routing event written.');
+const chatState = objectReply('Routing state of a chat: status, owner, group, previous owner.');
+// In the transfer/close answers either may be null (no state yet; nothing changed).
+const chat = { ...chatState, nullable: true };
+const event = { ...objectReply('The routing event written (null when nothing changed).'), nullable: true };
 
 export const operatorSchemas = {
   login: {
@@ -91,7 +93,7 @@ export const chatSchemas = {
     tags: ['chats'],
     security: chatSecurity,
     params: stringParams('chatId'),
-    response: { 200: chat, ...errorResponses(401, 404) },
+    response: { 200: chatState, ...errorResponses(401, 404) },
   },
   rules: {
     summary: 'The keyword routing rules',
