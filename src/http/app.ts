@@ -6,6 +6,8 @@
  * ## Convention for every route (copy this when you add one)
  *
  * ```ts
+ * import { errorResponses, objectReply, security } from '../route-schema.ts';
+ *
  * app.get<{ Params: { id: string } }>(
  *   '/api/v1/things/:id',
  *   {
@@ -29,7 +31,10 @@
  * - A path no route matches is a bare `404 not_found` that echoes nothing back.
  * - Schemas: params, query, body and each reply (`errorResponses` for the error shape);
  *   a validation error becomes `400 invalid_request` naming the field in one sentence.
- *   Keep domain checks (does this chat exist?) in the handler.
+ *   Keep domain checks (does this chat exist?) in the handler. Params and query are coerced
+ *   to their declared types (`?limit=10` → 10); a JSON body never is. Reply schemas filter
+ *   what is sent: give objects `additionalProperties: true` (objectReply does) and no
+ *   `required`, or a field the schema forgot silently disappears.
  */
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ConnectorError, type Logger } from '../core/index.ts';
@@ -37,18 +42,9 @@ import { basicAuthorized } from './basic-auth.ts';
 import { bearerOf, secretEquals } from './secret-compare.ts';
 import { registerApiDocs } from './api-docs.ts';
 import { installValidators, validationSentence } from './validation.ts';
+import { ROUTE_AUTH_KINDS, type RouteAuth } from './route-auth.ts';
 
-/**
- * Who may call a route:
- * - `api`: `Authorization: Bearer <API_TOKEN>` (1C, scripts);
- * - `operator`: a Bearer token is required here; the route's handler verifies it as an
- *   operator login (and may accept the API token too, as the chat routes do);
- * - `admin`: HTTP Basic `ADMIN_USER` / `ADMIN_PASSWORD` (the queue dashboard);
- * - `public`: no credential (health, metrics, the API description, webhooks that carry
- *   their own secret, and the operator login, which the operator's credentials authenticate).
- */
-export type RouteAuth = 'api' | 'operator' | 'admin' | 'public';
-export const ROUTE_AUTH_KINDS: readonly RouteAuth[] = ['api', 'operator', 'admin', 'public'];
+export { ROUTE_AUTH_KINDS, type RouteAuth };
 
 declare module 'fastify' {
   interface FastifyContextConfig {

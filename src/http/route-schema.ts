@@ -4,7 +4,7 @@
  * keep `additionalProperties: true` and no `required`: fastify serializes replies through
  * them, and a schema that is stricter than the handler must never drop or break a field.
  */
-import type { RouteAuth } from './app.ts';
+import type { RouteAuth } from './route-auth.ts';
 
 /** `{"error":{"code","message"}}`, the one error shape of the API. */
 export const errorSchema = {
