@@ -63,6 +63,12 @@ function spellings(path: string): { path: string; routes: boolean | 'maybe' }[] 
     // A trailing slash: no route of ours, but the dashboard's wildcard routes take it.
     { path: `${path}/`, routes: 'maybe' as const },
   ];
+  // Spellings a router might or might not fold onto the route: an encoded slash, a dot
+  // segment, a matrix parameter. Whatever they reach, they must not get past its credential.
+  const slash = rest.indexOf('/', 1);
+  if (slash > 0) out.push({ path: `/${seg}${rest.slice(0, slash)}%2F${rest.slice(slash + 1)}`, routes: 'maybe' as const });
+  out.push({ path: `/${seg}/x/..${rest}`, routes: 'maybe' as const });
+  out.push({ path: `/${seg};x=1${rest}`, routes: 'maybe' as const });
   // A letter of a later segment encoded too (the router decodes every segment).
   const later = /^(\/[^/]+\/)([a-z])(.*)$/.exec(path);
   if (later) out.push({ path: `${later[1]}${hex(later[2])}${later[3]}`, routes: true });
