@@ -13,7 +13,9 @@ Usage: chat-connector <command> [options]
   demo                          the whole pipeline on this machine with emulators (no accounts needed)
   onec-emulator [options]       the bundled 1C HTTP service emulator alone (--help for options)
   doctor                        check configuration, Redis, 1C, the license and each account
-  license host-id|verify|report|keygen|issue
+  onec-check [--url U --user U --password P] [--json]
+                                check that a 1C publication keeps the HTTP service contract
+  license host-id|verify|report
   queues stats|failed|retry|remove
   whatsapp pair <account> [--phone N]
 
@@ -45,6 +47,10 @@ async function main(argv: string[]): Promise<number> {
     case 'doctor': {
       const { runDoctor } = await import('./doctor-command.ts');
       return runDoctor(rest);
+    }
+    case 'onec-check': {
+      const { runOnecCheckCommand } = await import('./onec-check-command.ts');
+      return runOnecCheckCommand(rest);
     }
     case 'license': {
       const cfg = configOrExit('cli');

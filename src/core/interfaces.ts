@@ -64,6 +64,12 @@ export interface MediaStore {
   save(chatKey: string, file: IncomingFile): Promise<MediaRef>;
   /** Reads a stored item back (for sending it on, or serving it). */
   open(mediaId: string): Promise<{ ref: MediaRef; path: string } | null>;
+  /**
+   * Fetches an outbound media `url` from this host — the one guarded fetch (no loopback,
+   * private, link-local or metadata address unless OUTBOUND_MEDIA_ALLOW lists it; size and
+   * time capped). Throws a ConnectorError with one sentence. Absent: URLs cannot be fetched.
+   */
+  fetchUrl?(url: string): Promise<{ bytes: Buffer; mime: string | null }>;
 }
 
 /** Result of sending one outbound message on a channel. */

@@ -33,6 +33,8 @@ export interface OnecRoutingEvent {
   group?: string | null;
   comment?: string | null;
   at: string;
+  /** Who acted: an operator id, `api` or `system` (additive; 1C ignores fields it does not know). */
+  actor?: string;
 }
 
 /** The operator `POST /auth` returns. */

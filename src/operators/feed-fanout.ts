@@ -52,6 +52,7 @@ export class FeedFanout {
         previousOwner: e.previousOwner,
         comment: e.comment ?? null,
         at: e.at,
+        actor: e.actor,
       };
       for (const op of to) entries.push({ operatorId: op, type: 'routing', data });
     }

@@ -11,6 +11,12 @@
  *
  * A seat reference taken in step 2 is released when 3–4 fail; the seat itself stays when
  * the same workstation user holds it from another window.
+ *
+ * Login needs no API token (the operator's credentials are the proof), so before step 2 the
+ * attempt takes a place in the LoginThrottle (per workstation user, per client address,
+ * overall; see login-throttle.ts) and gives it back with its outcome. A token lives until
+ * its sliding expiry or its hard end (OPERATOR_TOKEN_MAX_AGE_S), whichever comes first;
+ * `revoke` ends every login of an operator at once (admin, API token).
  */
 import { ConnectorError, ValidationError, type Logger } from '../core/index.ts';
 import type { ClientKind, SeatFeatureId } from '../licensing/features.ts';
@@ -23,6 +29,8 @@ import type { OnecAuthCredentials } from '../onec/onec-types.ts';
 import { SemaphoreTimeoutError } from '../queues/redis-semaphore.ts';
 import type { LicenseAdmission } from './license-admission.ts';
 import type { LoginSessionJournal } from './login-sessions.ts';
+import type { LoginThrottle } from './login-throttle.ts';
+import type { OperatorFeed } from './operator-feed.ts';
 import { ChatsNotLicensedError, OnecLicenseUnavailableError, OnecLoginUnreachableError, OperatorTokenError } from './operator-errors.ts';
 import { OperatorStore, type OperatorIdentity, type OperatorLogin } from './operator-store.ts';
 
@@ -65,7 +73,18 @@ export interface LoginServiceOptions {
   authWaitMs: number;
   /** Retry-After of `503 onec_license_unavailable` (default 5 000 ms). */
   retryAfterMs?: number;
+  /** Throttling of attempts (none: unthrottled, for tests of other parts). */
+  throttle?: LoginThrottle;
+  /** Tells open feeds that a revoke ended their login. */
+  feed?: Pick<OperatorFeed, 'publish'>;
+  /** Normalizes a workstation user for the throttle's count (default: trimmed, lower case). */
+  normalizeUser?: (raw: string) => string;
   logger: Logger;
+}
+
+/** Where a login comes from (the throttle counts per client address). */
+export interface LoginOrigin {
+  address: string;
 }
 
 const str = (v: unknown): v is string => typeof v === 'string';
@@ -99,10 +118,44 @@ export class LoginService {
     this.retryAfterMs = o.retryAfterMs ?? 5_000;
   }
 
-  async login(body: unknown, signal?: AbortSignal): Promise<LoginResult> {
+  async login(body: unknown, signal?: AbortSignal, origin: LoginOrigin = { address: 'unknown' }): Promise<LoginResult> {
     const req = parseLoginRequest(body);
     const gate = this.o.gate.state();
     if (!gate.chatsLicensed) throw new ChatsNotLicensedError(gate.reason);
+    if (!this.o.throttle) return this.admitted(req, signal);
+    const user = this.userKey(req.workstationUser);
+    const attempt = await this.o.throttle.begin(user, origin.address);
+    let outcome: 'ok' | 'bad' | 'other' = 'other';
+    try {
+      const res = await this.admitted(req, signal);
+      outcome = 'ok';
+      return res;
+    } catch (err) {
+      // Only a wrong password or PIN counts toward the backoff: 1C down or no license is not the caller's fault.
+      if (err instanceof OnecAuthError && err.code === 'invalid_credentials') outcome = 'bad';
+      throw err;
+    } finally {
+      await attempt
+        .end(outcome)
+        .catch((err: unknown) =>
+          this.o.logger.warn({ err: String(err) }, 'could not record a login attempt for throttling; its place frees itself'),
+        );
+    }
+  }
+
+  private userKey(raw: string): string {
+    if (this.o.normalizeUser) {
+      try {
+        return this.o.normalizeUser(raw);
+      } catch {
+        // An invalid name still counts, under its raw spelling (the seat step refuses it).
+      }
+    }
+    return raw.trim().toLowerCase();
+  }
+
+  private async admitted(req: LoginRequest, signal?: AbortSignal): Promise<LoginResult> {
+    const gate = this.o.gate.state();
     const feature = SEAT_FEATURE_OF_CLIENT[req.client];
     const total = gate.document.features[feature]?.granted ?? 0;
     const { token, tokenHash } = OperatorStore.newToken();
@@ -117,7 +170,6 @@ export class LoginService {
         client: req.client,
         operatorId: operator.id,
       });
-      const now = Date.now();
       const login: OperatorLogin = {
         tokenHash,
         operator,
@@ -125,8 +177,7 @@ export class LoginService {
         client: req.client,
         feature,
         seatSession,
-        issuedAt: new Date(now).toISOString(),
-        expiresAt: new Date(now + this.o.store.ttlMs).toISOString(),
+        ...this.o.store.newLifetime(),
       };
       await this.o.store.save(login);
       done = true;
@@ -239,6 +290,28 @@ export class LoginService {
     }
     const next = await this.o.store.touch(login);
     return { expiresAt: next.expiresAt, seat };
+  }
+
+  /**
+   * Ends every login of an operator (admin, `DELETE /api/v1/operators/:id/sessions`): the
+   * tokens stop working, the seats are freed, and open feeds (any instance) close at once.
+   * Returns how many logins were ended.
+   */
+  async revoke(operatorId: string): Promise<number> {
+    const logins = await this.o.store.loginsOf(operatorId);
+    for (const login of logins) {
+      await this.o.store.remove(login);
+      await this.o.seats
+        .release(login.feature, login.workstationUser, login.seatSession)
+        .catch((err: unknown) => this.o.logger.warn({ err: String(err) }, 'could not free a revoked seat; it expires after SEAT_TTL_S'));
+    }
+    await this.o.feed
+      ?.publish([{ operatorId, type: 'session-ended', data: {} }])
+      .catch((err: unknown) =>
+        this.o.logger.warn({ err: String(err) }, 'could not tell open feeds of a revoke; they close at their next heartbeat'),
+      );
+    this.o.logger.info({ operatorId, logins: logins.length }, 'operator logins revoked by an administrator');
+    return logins.length;
   }
 
   /** Frees the seat reference and the token. */

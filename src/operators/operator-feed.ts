@@ -14,7 +14,12 @@ import { once } from 'node:events';
 import type { Redis } from 'ioredis';
 import { describeError, silentLogger, type Logger } from '../core/index.ts';
 
-export type FeedEventType = 'message' | 'routing' | 'status';
+/**
+ * `session-ended` is a control entry, never shown to the client: an admin revoke writes it
+ * so every open feed of that operator, on any instance, re-checks its login at once
+ * instead of at the next heartbeat.
+ */
+export type FeedEventType = 'message' | 'routing' | 'status' | 'session-ended';
 
 export interface FeedEntry {
   operatorId: string;
@@ -138,14 +143,23 @@ export class OperatorFeed {
           continue;
         }
         let chunk = '';
+        let recheck = false;
         for (const [, entries] of batch) {
           for (const [id, fields] of entries) {
             const f = fieldsOf(fields);
-            chunk += `id: ${id}\nevent: ${f.type ?? 'message'}\ndata: ${f.data ?? '{}'}\n\n`;
             last = id;
+            if (f.type === 'session-ended') {
+              recheck = true;
+              continue;
+            }
+            chunk += `id: ${id}\nevent: ${f.type ?? 'message'}\ndata: ${f.data ?? '{}'}\n\n`;
           }
         }
-        if (!res.write(chunk)) await drain(res);
+        if (chunk && !res.write(chunk)) await drain(res);
+        if (recheck && opts.stillValid && !(await opts.stillValid())) {
+          res.write('event: logout\ndata: {}\n\n');
+          break;
+        }
       }
     } finally {
       this.open.delete(handle);

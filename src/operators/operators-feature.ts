@@ -10,6 +10,7 @@
  * lane to 1C (in the `inbound` role), and at start finishes 1C login sessions a crashed
  * process left open (then every `orphanSweepMs`).
  */
+import { redisOptions } from '../queues/redis-connection.ts';
 import { describeError } from '../core/index.ts';
 import type { ConnectorContext, ConnectorFeature } from '../connector.ts';
 import { chatRoutes } from '../http/routes/chat-routes.ts';
@@ -20,6 +21,8 @@ import { FeedFanout } from './feed-fanout.ts';
 import { LicenseAdmission } from './license-admission.ts';
 import { LoginService } from './login-service.ts';
 import { LoginSessionJournal } from './login-sessions.ts';
+import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.ts';
+import { chatActions } from './chat-actions.ts';
 import { OperatorFeed } from './operator-feed.ts';
 import { OperatorStore } from './operator-store.ts';
 
@@ -43,6 +46,10 @@ export interface OperatorsFeatureOptions {
   /** Routing lane timings (tests). */
   laneLockMs?: number;
   laneSweepIntervalMs?: number;
+  /** The operators' clock: token lifetimes and the login throttle (tests move it; default Date.now). */
+  clock?: () => number;
+  /** Login throttle settings beyond OPERATOR_LOGIN_QUEUE_MAX (tests; defaults in login-throttle.ts). */
+  throttle?: Partial<Omit<LoginThrottleOptions, 'redis' | 'prefix' | 'now'>>;
 }
 
 /** The feature plus its parts (tests, benchmarks). */
@@ -54,6 +61,7 @@ export interface OperatorsFeature extends ConnectorFeature {
   journal: LoginSessionJournal;
   admission: LicenseAdmission;
   lane: RoutingLane;
+  throttle: LoginThrottle;
 }
 
 export function operatorsFeature(opts: OperatorsFeatureOptions = {}): (ctx: ConnectorContext) => OperatorsFeature {
@@ -61,7 +69,13 @@ export function operatorsFeature(opts: OperatorsFeatureOptions = {}): (ctx: Conn
     const { config, redis } = ctx;
     const prefix = config.queuePrefix;
     const log = ctx.logger.child({ component: 'operators' });
-    const store = new OperatorStore({ redis, prefix, ttlMs: config.seatTtlS * 1000 });
+    const store = new OperatorStore({
+      redis,
+      prefix,
+      ttlMs: config.seatTtlS * 1000,
+      maxAgeMs: config.operatorTokenMaxAgeS * 1000,
+      now: opts.clock,
+    });
     const journal = new LoginSessionJournal({ redis, prefix, instanceId: ctx.instanceId, aliveMs: opts.journalAliveMs, logger: log });
     const admission = new LicenseAdmission({
       redis,
@@ -73,6 +87,17 @@ export function operatorsFeature(opts: OperatorsFeatureOptions = {}): (ctx: Conn
       probeTtlMs: opts.licenseProbeTtlMs,
       logger: log,
     });
+    const feed = new OperatorFeed({ redis, prefix, maxLen: opts.feedMaxLen, heartbeatMs: opts.feedHeartbeatMs, logger: log });
+    const throttle = new LoginThrottle({
+      redis,
+      prefix,
+      maxPending: config.operatorLoginQueueMax,
+      // A place outlives the longest login: the wait for a license plus a 1C session's calls.
+      holdMs: config.onec.authWaitMs + config.onec.timeoutMs * 3 + 5_000,
+      queueRetryAfterMs: opts.retryAfterMs,
+      ...opts.throttle,
+      now: opts.clock,
+    });
     const login = new LoginService({
       gate: ctx.gate,
       seats: ctx.seats,
@@ -82,13 +107,15 @@ export function operatorsFeature(opts: OperatorsFeatureOptions = {}): (ctx: Conn
       admission,
       authWaitMs: config.onec.authWaitMs,
       retryAfterMs: opts.retryAfterMs,
+      throttle,
+      feed,
+      normalizeUser: (u) => ctx.seats.normalize(u),
       logger: log,
     });
-    const feed = new OperatorFeed({ redis, prefix, maxLen: opts.feedMaxLen, heartbeatMs: opts.feedHeartbeatMs, logger: log });
     const fanout = new FeedFanout({ feed, groupMembers: (g) => store.groupMembers(g) });
     const lane = new RoutingLane({
       redis,
-      bullConnection: { url: config.redisUrl },
+      bullConnection: redisOptions(config.redis),
       prefix,
       onec: ctx.onec,
       batchMax: config.onec.batchMax,
@@ -96,13 +123,15 @@ export function operatorsFeature(opts: OperatorsFeatureOptions = {}): (ctx: Conn
       sweepIntervalMs: opts.laneSweepIntervalMs,
       logger: log,
     });
+    const defaultGroup = opts.defaultGroup ?? 'default';
     const routing = new ChatRouting({
       redis,
       prefix,
-      defaultGroup: opts.defaultGroup,
+      defaultGroup,
       isOnline: (op) => store.isOnline(op),
+      // The routing scripts put each event in the lane themselves (outbox); this only starts delivery.
+      kick: (chatId, seq) => lane.kick(chatId, seq),
       onEvents: async (events: RoutingEvent[], { fresh }) => {
-        await lane.append(events);
         if (fresh)
           await fanout
             .routing(events)
@@ -128,9 +157,10 @@ export function operatorsFeature(opts: OperatorsFeatureOptions = {}): (ctx: Conn
       journal,
       admission,
       lane,
+      throttle,
       routes: async (app) => {
         await app.register(operatorRoutes({ login, feed }));
-        await app.register(chatRoutes({ routing, apiToken: config.apiToken, authenticateOperator: (t) => login.authenticate(t) }));
+        await app.register(chatRoutes(chatActions({ routing, store, login, apiToken: config.apiToken, defaultGroup })));
       },
       async start() {
         await journal.start();

@@ -6,15 +6,34 @@
  * State lives in Redis (routing-scripts.ts), so every connector instance decides alike.
  * `routeOf` is the InboundRouter the pipeline calls in per-chat order: each message's
  * decision is stored under its id (with a TTL), so a redelivery gets the same route.
- * Every decision that changes a chat yields a RoutingEvent given to `onEvents` (the feature
- * sends them to 1C through the `routing` lane and to the operators' feeds).
+ * Every decision that changes a chat writes its RoutingEvent to the `routing` lane in the
+ * same Lua script (the outbox, see routing-scripts.ts), so a crash cannot lose it; `kick`
+ * then starts delivery at once, and `onEvents` tells the operators' feeds.
+ *
+ * Every event records who acted (`actor`): an operator id, `api` (the API token, i.e. 1C
+ * or an administrator) or `system` (the connector itself: a new or reopened chat).
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ConnectorError, type InboundMessage, type Route, type RouteStatus } from '../core/index.ts';
 import type { InboundRouter } from '../queues/inbound-pipeline.ts';
 import { KeywordMatcher, loadRulesFile, validateRules, type KeywordRule } from './keyword-rules.ts';
+import { KICK_FLAG_TTL_S } from '../queues/ordered-lane.ts';
 import { CLAIM, CLOSE, ROUTE_MESSAGE, TRANSFER } from './routing-scripts.ts';
+
+/** The OrderedLane name of routing events (src/routing/routing-lane.ts). */
+export const ROUTING_LANE = 'routing';
+
+/** Who changes a chat: the API token, or a logged-in operator (with their groups). */
+export type RoutingActor = { kind: 'api' } | { kind: 'operator'; id: string; groups: string[] };
+
+/** The `actor` of an event: an operator id, `api`, or `system` (the connector itself). */
+export function actorName(a: RoutingActor): string {
+  return a.kind === 'api' ? 'api' : a.id;
+}
+
+/** A chat silent this long has its routing state forgotten (a new message starts it afresh): 180 days. */
+export const CHAT_STATE_TTL_S = 180 * 24 * 3600;
 
 export type RoutingEventType = 'queued' | 'assigned' | 'transferred' | 'closed' | 'reopened';
 
@@ -30,6 +49,8 @@ export interface RoutingEvent {
   at: string;
   /** The owner before this event (not sent to 1C; used to tell that operator). */
   previousOwner: string | null;
+  /** Who acted: an operator id, `api` or `system` (additive field; 1C ignores unknown fields). */
+  actor: string;
 }
 
 export interface ChatRouteState {
@@ -49,6 +70,17 @@ export class ChatNotFoundError extends ConnectorError {
   }
 }
 
+/** `403 not_chat_owner`: an operator acting on a chat that is neither theirs nor queued for them. */
+export class NotChatOwnerError extends ConnectorError {
+  constructor(chatId: string) {
+    super(
+      'not_chat_owner',
+      `Chat ${chatId} belongs to another operator: only its owner, an operator of its group while it is queued, or the API token may change it.`,
+      { httpStatus: 403, retryable: false },
+    );
+  }
+}
+
 export interface ChatRoutingOptions {
   redis: Redis;
   /** QUEUE_PREFIX; keys are `<prefix>:routing:*`. */
@@ -59,16 +91,27 @@ export interface ChatRoutingOptions {
   isOnline?: (operatorId: string) => Promise<boolean>;
   /** How long a message's decision is remembered (default 7 days, like the lane's dedupe). */
   decisionTtlS?: number;
-  /** Receives every event, in order per chat. Awaited: a failure fails the caller (which retries). */
+  /**
+   * Receives every event, in order per chat, after it is stored in the lane (the operators'
+   * feeds). Awaited: a failure fails the caller. `fresh` is false for a redelivered message.
+   */
   onEvents?: (events: RoutingEvent[], opts: { fresh: boolean }) => Promise<void>;
+  /**
+   * Starts delivery of a chat's new event (RoutingLane.kick). Optional and best effort: the
+   * event is already in the lane, whose sweep finds it without a kick.
+   */
+  kick?: (chatId: string, seq: number) => Promise<void>;
 }
 
 type RoutingRedis = Redis & {
-  routeMessage(k1: string, k2: string, ...a: string[]): Promise<[string, number]>;
-  routeClaim(k: string, ...a: string[]): Promise<(string | number)[]>;
-  routeTransfer(k: string, ...a: string[]): Promise<(string | number)[]>;
-  routeClose(k: string, ...a: string[]): Promise<(string | number)[]>;
+  routeMessage(...keysThenArgs: string[]): Promise<[string, number, number, number]>;
+  routeClaim(...keysThenArgs: string[]): Promise<(string | number)[]>;
+  routeTransfer(...keysThenArgs: string[]): Promise<(string | number)[]>;
+  routeClose(...keysThenArgs: string[]): Promise<(string | number)[]>;
 };
+
+/** How many lane keys follow the chat's own keys in KEYS (routing-scripts.ts OUTBOX). */
+const LANE_KEYS = 4;
 
 const s = (v: unknown): string | null => (v === undefined || v === null || v === '' ? null : String(v));
 
@@ -77,6 +120,7 @@ export class ChatRouting implements InboundRouter {
   private readonly base: string;
   private readonly defaultGroup: string;
   private readonly ttlS: number;
+  private readonly laneBase: string;
   private matcherRaw: string | null = null;
   private matcher = new KeywordMatcher([]);
   onEvents: ChatRoutingOptions['onEvents'];
@@ -84,12 +128,13 @@ export class ChatRouting implements InboundRouter {
   constructor(private readonly o: ChatRoutingOptions) {
     this.redis = o.redis as RoutingRedis;
     if (typeof this.redis.routeMessage !== 'function') {
-      o.redis.defineCommand('routeMessage', { numberOfKeys: 2, lua: ROUTE_MESSAGE });
-      o.redis.defineCommand('routeClaim', { numberOfKeys: 1, lua: CLAIM });
-      o.redis.defineCommand('routeTransfer', { numberOfKeys: 1, lua: TRANSFER });
-      o.redis.defineCommand('routeClose', { numberOfKeys: 1, lua: CLOSE });
+      o.redis.defineCommand('routeMessage', { numberOfKeys: 2 + LANE_KEYS, lua: ROUTE_MESSAGE });
+      o.redis.defineCommand('routeClaim', { numberOfKeys: 1 + LANE_KEYS, lua: CLAIM });
+      o.redis.defineCommand('routeTransfer', { numberOfKeys: 1 + LANE_KEYS, lua: TRANSFER });
+      o.redis.defineCommand('routeClose', { numberOfKeys: 1 + LANE_KEYS, lua: CLOSE });
     }
     this.base = `${o.prefix}:routing:`;
+    this.laneBase = `${o.prefix}:lane:${ROUTING_LANE}:`;
     this.defaultGroup = o.defaultGroup ?? 'default';
     this.ttlS = o.decisionTtlS ?? 7 * 24 * 3600;
     this.onEvents = o.onEvents;
@@ -97,6 +142,23 @@ export class ChatRouting implements InboundRouter {
 
   private chatKey(chatId: string): string {
     return `${this.base}chat:${chatId}`;
+  }
+
+  /** The lane keys the outbox touches, in the order the scripts expect (OUTBOX in routing-scripts.ts). */
+  private laneKeys(chatId: string): string[] {
+    const b = this.laneBase;
+    return [`${b}seq`, `${b}q:${chatId}`, `${b}active`, `${b}kick:${chatId}`];
+  }
+
+  /** ARGV tail of the outbox: the chat (lane key), the `active` score, the kick flag's TTL. */
+  private outboxArgs(chatId: string): string[] {
+    return [chatId, String(Date.now()), String(KICK_FLAG_TTL_S)];
+  }
+
+  private async kickIf(chatId: string, seq: unknown, kick: unknown): Promise<void> {
+    if (Number(kick) !== 1 || !this.o.kick) return;
+    // A failed kick loses nothing: the event is pending in the lane and the sweep kicks it.
+    await this.o.kick(chatId, Number(seq)).catch(() => undefined);
   }
 
   // ------------------------------------------------------------------ inbound
@@ -142,6 +204,7 @@ export class ChatRouting implements InboundRouter {
       pipe.routeMessage(
         chat,
         `${this.base}msg:${m.id}`,
+        ...this.laneKeys(m.chatId),
         now,
         String(this.ttlS),
         this.defaultGroup,
@@ -149,14 +212,17 @@ export class ChatRouting implements InboundRouter {
         ruleUser,
         prev ?? '',
         online ? '1' : '0',
+        ...this.outboxArgs(m.chatId),
       );
     }
     const results = (await pipe.exec()) ?? [];
+    // A chat's routing state lives CHAT_STATE_TTL_S after its last inbound message (issue 11 item 11).
+    await this.redis.expire(chat, CHAT_STATE_TTL_S);
     const routes: Route[] = [];
     for (const [idx, m] of batch.entries()) {
       const [err, value] = results[idx] ?? [new Error('no answer'), null];
       if (err) throw err;
-      const [raw, fresh] = value as [string, number];
+      const [raw, fresh, seq, kick] = value as [string, number, number, number];
       const d = JSON.parse(raw) as {
         status: RouteStatus;
         operatorId: string;
@@ -167,7 +233,9 @@ export class ChatRouting implements InboundRouter {
         previousOwner: string;
       };
       if (d.event) {
-        // Sent again on a redelivery too: the event id makes it a no-op downstream.
+        await this.kickIf(m.chatId, seq, kick);
+        // Given to the feeds again on a redelivery too (fresh=false: they skip it); the lane
+        // got it once, inside the script that made the decision.
         const ev: RoutingEvent = {
           id: eventId(m.chatId, d.version),
           chatId: m.chatId,
@@ -176,6 +244,7 @@ export class ChatRouting implements InboundRouter {
           group: s(d.group),
           at: d.at,
           previousOwner: s(d.previousOwner),
+          actor: 'system',
         };
         await this.onEvents?.([ev], { fresh: Number(fresh) === 1 });
       }
@@ -189,8 +258,16 @@ export class ChatRouting implements InboundRouter {
   /** An operator replied: they become the owner unless someone else already is. Returns the event, if any. */
   async claim(chatId: string, operatorId: string): Promise<RoutingEvent | null> {
     const at = new Date().toISOString();
-    const r = await this.redis.routeClaim(this.chatKey(chatId), operatorId, at, this.defaultGroup);
+    const r = await this.redis.routeClaim(
+      this.chatKey(chatId),
+      ...this.laneKeys(chatId),
+      operatorId,
+      at,
+      this.defaultGroup,
+      ...this.outboxArgs(chatId),
+    );
     if (Number(r[0]) !== 1) return null;
+    await this.kickIf(chatId, r[4], r[5]);
     const ev: RoutingEvent = {
       id: eventId(chatId, Number(r[1])),
       chatId,
@@ -199,15 +276,39 @@ export class ChatRouting implements InboundRouter {
       group: s(r[2]),
       at,
       previousOwner: s(r[3]),
+      actor: operatorId,
     };
     await this.onEvents?.([ev], { fresh: true });
     return ev;
   }
 
-  async transfer(chatId: string, to: { operatorId?: string | null; group?: string | null }, comment: string | null): Promise<RoutingEvent> {
+  /**
+   * Transfers the chat to an operator or a group. `actor` must be allowed to (the API, the
+   * owner, or for a queued chat one it is queued for): checked in the script, on the state
+   * it changes. Whether the target exists is the caller's business (ChatActions).
+   */
+  async transfer(
+    chatId: string,
+    to: { operatorId?: string | null; group?: string | null },
+    comment: string | null,
+    actor: RoutingActor = { kind: 'api' },
+  ): Promise<RoutingEvent> {
     const at = new Date().toISOString();
-    const r = await this.redis.routeTransfer(this.chatKey(chatId), to.operatorId ?? '', to.group ?? '', at);
+    const r = await this.redis.routeTransfer(
+      this.chatKey(chatId),
+      ...this.laneKeys(chatId),
+      to.operatorId ?? '',
+      to.group ?? '',
+      at,
+      actor.kind,
+      actorName(actor),
+      JSON.stringify(actor.kind === 'operator' ? actor.groups : []),
+      comment ?? '',
+      ...this.outboxArgs(chatId),
+    );
     if (Number(r[0]) === -1) throw new ChatNotFoundError(chatId);
+    if (Number(r[0]) === -2) throw new NotChatOwnerError(chatId);
+    await this.kickIf(chatId, r[6], r[7]);
     const ev: RoutingEvent = {
       id: eventId(chatId, Number(r[1])),
       chatId,
@@ -217,17 +318,28 @@ export class ChatRouting implements InboundRouter {
       comment: comment ?? null,
       at,
       previousOwner: s(r[5]),
+      actor: actorName(actor),
     };
     await this.onEvents?.([ev], { fresh: true });
     return ev;
   }
 
-  /** Closes the chat; null when it was closed already. */
-  async close(chatId: string): Promise<RoutingEvent | null> {
+  /** Closes the chat; null when it was closed already. The same rule for `actor` as transfer. */
+  async close(chatId: string, actor: RoutingActor = { kind: 'api' }): Promise<RoutingEvent | null> {
     const at = new Date().toISOString();
-    const r = await this.redis.routeClose(this.chatKey(chatId), at);
+    const r = await this.redis.routeClose(
+      this.chatKey(chatId),
+      ...this.laneKeys(chatId),
+      at,
+      actor.kind,
+      actorName(actor),
+      JSON.stringify(actor.kind === 'operator' ? actor.groups : []),
+      ...this.outboxArgs(chatId),
+    );
     if (Number(r[0]) === -1) throw new ChatNotFoundError(chatId);
+    if (Number(r[0]) === -2) throw new NotChatOwnerError(chatId);
     if (Number(r[0]) === 0) return null;
+    await this.kickIf(chatId, r[4], r[5]);
     const ev: RoutingEvent = {
       id: eventId(chatId, Number(r[1])),
       chatId,
@@ -236,6 +348,7 @@ export class ChatRouting implements InboundRouter {
       group: s(r[2]),
       at,
       previousOwner: s(r[3]),
+      actor: actorName(actor),
     };
     await this.onEvents?.([ev], { fresh: true });
     return ev;

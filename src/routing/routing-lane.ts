@@ -2,18 +2,23 @@
  * Routing events to 1C (`POST /routing`): through an OrderedLane named `routing` keyed by
  * chat, so each chat's events arrive in order, a resend is deduplicated by event id (in the
  * lane and in 1C), and the 1C client batches events of many chats into one call.
+ *
+ * ChatRouting's scripts write their events into this lane's keys themselves (an outbox:
+ * the event and the chat's state change in one Lua call, see routing-scripts.ts) and then
+ * call `kick`; the item shape is the one `toOnecEvent` gives, built in Lua.
  */
+import type { RedisOptions as BullRedisOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../core/index.ts';
 import type { OnecDelivery } from '../onec/onec-client.ts';
 import type { OnecRoutingEvent } from '../onec/onec-types.ts';
 import { OrderedLane, type ItemOutcome } from '../queues/ordered-lane.ts';
 import type { RetryPolicy } from '../queues/retry-policy.ts';
-import type { RoutingEvent } from './chat-routing.ts';
+import { ROUTING_LANE, type RoutingEvent } from './chat-routing.ts';
 
 export interface RoutingLaneOptions {
   redis: Redis;
-  bullConnection: { url: string };
+  bullConnection: BullRedisOptions;
   /** QUEUE_PREFIX. */
   prefix: string;
   /** Where the events go (the 1C client). */
@@ -35,6 +40,7 @@ export function toOnecEvent(e: RoutingEvent): OnecRoutingEvent {
     group: e.group,
     ...(e.comment ? { comment: e.comment } : {}),
     at: e.at,
+    actor: e.actor,
   };
 }
 
@@ -43,7 +49,7 @@ export class RoutingLane {
 
   constructor(o: RoutingLaneOptions) {
     this.lane = new OrderedLane<OnecRoutingEvent>({
-      name: 'routing',
+      name: ROUTING_LANE,
       redis: o.redis,
       bullConnection: o.bullConnection,
       prefix: o.prefix,
@@ -71,7 +77,16 @@ export class RoutingLane {
     });
   }
 
-  /** Stores the events durably (deduplicated by id) and kicks their chats. */
+  /** Starts delivery of a chat whose event ChatRouting's outbox just stored. */
+  kick(chatId: string, seq: number): Promise<void> {
+    return this.lane.kickKey(chatId, seq);
+  }
+
+  /**
+   * Stores the events durably (deduplicated by id) and kicks their chats. ChatRouting no
+   * longer needs it (its scripts write the lane themselves); kept for callers with events
+   * made elsewhere.
+   */
   async append(events: RoutingEvent[]): Promise<void> {
     await this.lane.append(events.map((e) => ({ key: e.chatId, id: e.id, body: toOnecEvent(e) })));
   }

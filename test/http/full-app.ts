@@ -135,6 +135,7 @@ export async function buildFullApp(extra: FastifyPluginAsync[] = []): Promise<Fu
             await operatorOnly(t);
           },
           authenticate: operatorOnly,
+          revoke: async () => 1,
         },
         feed: {
           serve: async (res) => {
@@ -144,15 +145,18 @@ export async function buildFullApp(extra: FastifyPluginAsync[] = []): Promise<Fu
         },
       }),
       chatRoutes({
-        routing: {
-          transfer: async () => event,
-          close: async () => event,
-          state: async () => chatState,
-          rules: async () => [],
-          setRules: async () => [],
+        // Like the operators feature: the API token, or a current operator login, else the 401.
+        actorOf: async (bearer) => {
+          if (bearer === API_TOKEN) return { kind: 'api' };
+          const login = await operatorOnly(bearer);
+          return { kind: 'operator', id: login.operator.id, groups: login.operator.groups };
         },
-        apiToken: API_TOKEN,
-        authenticateOperator: operatorOnly,
+        transfer: async () => event,
+        close: async () => event,
+        state: async () => chatState,
+        rules: async () => [],
+        setRules: async () => [],
+        chatNotFound: () => new Error('no chat'),
       }),
       metricsRoutes({ text: async () => ({ contentType: 'text/plain', body: 'up 1\n' }) }),
       async (app) => registerDashboard(app, { catalog, admin: ADMIN, scrubber: new JobDataScrubber([]) }),

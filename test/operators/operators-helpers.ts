@@ -23,7 +23,8 @@ export interface OperatorsHarness {
   prefix: string;
   /** Starts another connector (a second instance, or a restart) on the same stack. */
   another(opts?: OperatorsFeatureOptions): Promise<{ connector: Connector; feature: OperatorsFeature }>;
-  login(body: Record<string, unknown>): Promise<LightMyRequestResponse>;
+  /** Logs in with no API token (none is needed), from `address` (default 127.0.0.1). */
+  login(body: Record<string, unknown>, opts?: { address?: string }): Promise<LightMyRequestResponse>;
   stop(): Promise<void>;
 }
 
@@ -44,6 +45,7 @@ export async function startOperators(o: HarnessOptions = {}): Promise<OperatorsH
   const build = async (fo?: OperatorsFeatureOptions) => {
     let feature!: OperatorsFeature;
     const connector = await createConnector(stack.config, {
+      trustedKeysDir: stack.keysDir,
       roles: ['http', 'inbound'],
       hostId: stack.hostId,
       lockMs: 2_000,
@@ -68,12 +70,12 @@ export async function startOperators(o: HarnessOptions = {}): Promise<OperatorsH
       extra.push(r.connector);
       return r;
     },
-    login: (body) =>
+    login: (body, lo) =>
       app.inject({
         method: 'POST',
         url: '/api/v1/operators/login',
-        headers: { authorization: `Bearer ${apiToken}` },
         payload: body,
+        ...(lo?.address ? { remoteAddress: lo.address } : {}),
       }),
     async stop() {
       for (const c of extra) await c.stop().catch(() => undefined);

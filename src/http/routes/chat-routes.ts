@@ -6,47 +6,54 @@
  * - `GET|PUT /api/v1/routing/rules` — the keyword rules (API token only).
  *
  * The chat endpoints take the API token (1C) or an operator token (the panel): route auth
- * `operator`, checked here. The rules take the API token only.
+ * `operator`; `ChatRouteDeps.actorOf` says who the bearer is (or throws the 401). Who may
+ * change which chat (`403 not_chat_owner`) and which targets exist (`404`) is decided
+ * behind `ChatRouteDeps` (src/operators/chat-actions.ts); this file only validates input.
  */
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { ValidationError } from '../../core/index.ts';
-import { bearerOf, secretEquals } from '../secret-compare.ts';
+import { bearerOf } from '../secret-compare.ts';
 import { chatSchemas } from './operator-route-schemas.ts';
-import type { ChatRouteState, ChatRouting, RoutingEvent } from '../../routing/chat-routing.ts';
-import { ChatNotFoundError } from '../../routing/chat-routing.ts';
+import type { ChatRouteState, RoutingActor, RoutingEvent } from '../../routing/chat-routing.ts';
 import type { KeywordRule } from '../../routing/keyword-rules.ts';
 
 export interface ChatRouteDeps {
-  routing: Pick<ChatRouting, 'transfer' | 'close' | 'state' | 'rules' | 'setRules'>;
-  /** The API token (null refuses it). */
-  apiToken: string | null;
-  /** Resolves an operator token (throws the 401 error when it is not a current login). */
-  authenticateOperator(token: string | null): Promise<unknown>;
+  /** Who presents this bearer: the API token, or a current operator login; else throws the 401. */
+  actorOf(bearer: string | null): Promise<RoutingActor>;
+  /** Transfers as `actor` (403 `not_chat_owner`, 404 for an unknown chat, operator or group). */
+  transfer(
+    chatId: string,
+    to: { operatorId: string | null; group: string | null },
+    comment: string | null,
+    actor: RoutingActor,
+  ): Promise<RoutingEvent>;
+  /** Closes as `actor`; null when it was closed already. */
+  close(chatId: string, actor: RoutingActor): Promise<RoutingEvent | null>;
+  /** The chat's routing state, or null when routing does not know it. */
+  state(chatId: string): Promise<ChatRouteState | null>;
+  rules(): Promise<KeywordRule[]>;
+  setRules(input: unknown): Promise<KeywordRule[]>;
+  /** The 404 for a chat routing does not know. */
+  chatNotFound(chatId: string): Error;
 }
 
 type ChatParams = { Params: { chatId: string } };
 
 export function chatRoutes(deps: ChatRouteDeps): FastifyPluginAsync {
-  const allow = async (req: FastifyRequest): Promise<void> => {
-    const token = bearerOf(req.headers.authorization);
-    if (secretEquals(token, deps.apiToken)) return;
-    await deps.authenticateOperator(token);
-  };
-
   return async (app) => {
     app.post<ChatParams>(
       '/api/v1/chats/:chatId/transfer',
       { config: { auth: 'operator' }, schema: chatSchemas.transfer },
       async (req): Promise<{ chat: ChatRouteState | null; event: RoutingEvent }> => {
-        await allow(req);
+        const actor = await deps.actorOf(bearerOf(req.headers.authorization));
         const b = (req.body ?? {}) as Record<string, unknown>;
         if (typeof b !== 'object' || Array.isArray(b)) throw new ValidationError('The request body must be a JSON object.');
         const operatorId = optString(b.operatorId, 'operatorId');
         const group = optString(b.group, 'group');
         if (!operatorId && !group) throw new ValidationError('Field "operatorId" or "group" is required.');
         const comment = b.comment === undefined || b.comment === null ? null : optString(b.comment, 'comment', 4000, true);
-        const event = await deps.routing.transfer(req.params.chatId, { operatorId, group }, comment ?? null);
-        return { chat: await deps.routing.state(req.params.chatId), event };
+        const event = await deps.transfer(req.params.chatId, { operatorId, group }, comment ?? null, actor);
+        return { chat: await deps.state(req.params.chatId), event };
       },
     );
 
@@ -54,9 +61,9 @@ export function chatRoutes(deps: ChatRouteDeps): FastifyPluginAsync {
       '/api/v1/chats/:chatId/close',
       { config: { auth: 'operator' }, schema: chatSchemas.close },
       async (req): Promise<{ chat: ChatRouteState | null; event: RoutingEvent | null }> => {
-        await allow(req);
-        const event = await deps.routing.close(req.params.chatId);
-        return { chat: await deps.routing.state(req.params.chatId), event };
+        const actor = await deps.actorOf(bearerOf(req.headers.authorization));
+        const event = await deps.close(req.params.chatId, actor);
+        return { chat: await deps.state(req.params.chatId), event };
       },
     );
 
@@ -64,9 +71,9 @@ export function chatRoutes(deps: ChatRouteDeps): FastifyPluginAsync {
       '/api/v1/chats/:chatId',
       { config: { auth: 'operator' }, schema: chatSchemas.state },
       async (req): Promise<ChatRouteState> => {
-        await allow(req);
-        const st = await deps.routing.state(req.params.chatId);
-        if (!st) throw new ChatNotFoundError(req.params.chatId);
+        await deps.actorOf(bearerOf(req.headers.authorization));
+        const st = await deps.state(req.params.chatId);
+        if (!st) throw deps.chatNotFound(req.params.chatId);
         return st;
       },
     );
@@ -75,7 +82,7 @@ export function chatRoutes(deps: ChatRouteDeps): FastifyPluginAsync {
       '/api/v1/routing/rules',
       { config: { auth: 'api' }, schema: chatSchemas.rules },
       async (): Promise<{ rules: KeywordRule[] }> => ({
-        rules: await deps.routing.rules(),
+        rules: await deps.rules(),
       }),
     );
 
@@ -83,7 +90,7 @@ export function chatRoutes(deps: ChatRouteDeps): FastifyPluginAsync {
       '/api/v1/routing/rules',
       { config: { auth: 'api' }, schema: chatSchemas.setRules },
       async (req): Promise<{ rules: KeywordRule[] }> => ({
-        rules: await deps.routing.setRules(req.body),
+        rules: await deps.setRules(req.body),
       }),
     );
   };

@@ -9,6 +9,8 @@ export interface ReadyCheck {
   detail: string;
   /** A failing check that does not make the connector unready (shown, not counted). */
   advisory?: boolean;
+  /** When failing: seconds a client should wait before asking again (sent as `Retry-After`). */
+  retryAfterS?: number;
 }
 
 export interface HealthDeps {
@@ -56,6 +58,8 @@ export function healthRoutes(deps: HealthDeps): FastifyPluginAsync {
       async (req, reply) => {
         const checks = await deps.readiness();
         const ready = checks.every((c) => c.ok || c.advisory);
+        const retryAfter = Math.max(0, ...checks.filter((c) => !c.ok && !c.advisory).map((c) => c.retryAfterS ?? 0));
+        if (!ready && retryAfter > 0) reply.header('retry-after', String(retryAfter));
         if (!secretEquals(bearerOf(req.headers.authorization), deps.apiToken)) {
           const states = checks.map((c) => ({ name: c.name, ok: c.ok, ...(c.advisory ? { advisory: true } : {}) }));
           return reply.code(ready ? 200 : 503).send({ ready, checks: states });

@@ -15,8 +15,8 @@ export const operatorSchemas = {
   login: {
     summary: 'Operator login',
     tags: ['operators'],
-    // The route's credential today (connector-api.md moves it to the operator's own credentials).
-    security: security('api'),
+    // No token: the operator's own credentials authenticate it (connector-api.md).
+    security: security('public'),
     // Types and lengths only: which fields are required and their values (client, the
     // 4-digit pin, login or pin) are the login service's checks, with its own sentences.
     body: {
@@ -37,6 +37,16 @@ export const operatorSchemas = {
         expiresAt: { type: 'string' },
       }),
       ...errorResponses(400, 401, 403, 502, 503),
+    },
+  },
+  revoke: {
+    summary: 'Revoke every login of an operator (admin)',
+    tags: ['operators'],
+    security: security('api'),
+    params: stringParams('id'),
+    response: {
+      200: objectReply('How many logins were revoked.', { operatorId: { type: 'string' }, revoked: { type: 'integer' } }),
+      ...errorResponses(401),
     },
   },
   heartbeat: {

@@ -1,6 +1,9 @@
 /**
  * Operator endpoints (connector-api.md):
- * - `POST /api/v1/operators/login` — API token (route auth `api`);
+ * - `POST /api/v1/operators/login` — no token: the operator's credentials authenticate it
+ *   (route auth `public`), throttled per workstation user, per client address and overall
+ *   (LoginService + login-throttle.ts); the client address is the socket's (`req.ip`);
+ * - `DELETE /api/v1/operators/:id/sessions` — API token: ends every login of the operator;
  * - `POST /api/v1/operators/heartbeat`, `POST /api/v1/operators/logout`,
  *   `GET /api/v1/operators/feed` (SSE) — the operator token as Bearer (route auth
  *   `operator`: these routes check it themselves).
@@ -17,7 +20,7 @@ import { ValidationError } from '../../core/index.ts';
 import { operatorSchemas } from './operator-route-schemas.ts';
 
 export interface OperatorRouteDeps {
-  login: Pick<LoginService, 'login' | 'heartbeat' | 'logout' | 'authenticate'>;
+  login: Pick<LoginService, 'login' | 'heartbeat' | 'logout' | 'authenticate' | 'revoke'>;
   feed: Pick<OperatorFeed, 'serve'>;
 }
 
@@ -25,7 +28,7 @@ export function operatorRoutes(deps: OperatorRouteDeps): FastifyPluginAsync {
   return async (app) => {
     app.post(
       '/api/v1/operators/login',
-      { config: { auth: 'api' }, schema: operatorSchemas.login },
+      { config: { auth: 'public' }, schema: operatorSchemas.login },
       async (req, reply): Promise<LoginResult> => {
         const ctl = new AbortController();
         const res = reply.raw;
@@ -35,11 +38,20 @@ export function operatorRoutes(deps: OperatorRouteDeps): FastifyPluginAsync {
         };
         res.once('close', onClose);
         try {
-          return await deps.login.login(req.body, ctl.signal);
+          return await deps.login.login(req.body, ctl.signal, { address: req.ip });
         } finally {
           res.off('close', onClose);
         }
       },
+    );
+
+    app.delete<{ Params: { id: string } }>(
+      '/api/v1/operators/:id/sessions',
+      { config: { auth: 'api' }, schema: operatorSchemas.revoke },
+      async (req): Promise<{ operatorId: string; revoked: number }> => ({
+        operatorId: req.params.id,
+        revoked: await deps.login.revoke(req.params.id),
+      }),
     );
 
     app.post(

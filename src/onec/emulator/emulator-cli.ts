@@ -1,6 +1,7 @@
 /**
  * `chat-connector onec-emulator [--port N] [--licenses N] [--session-max-age S]
- *  [--latency-call MS] [--latency-message MS] [--latency-new-session MS] [--users FILE.json] [--lang ru|en]`
+ *  [--latency-call MS] [--latency-message MS] [--latency-new-session MS] [--users FILE.json] [--lang ru|en]
+ *  [--contract-fault NAME]`
  * Runs the 1C emulator alone until SIGINT/SIGTERM. For tests and demos only: the control
  * endpoints under /_emulator/* need no authentication.
  */
@@ -8,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { OnecEmulator } from './onec-emulator.ts';
 import { DEMO_USERS, type EmulatorUser } from './emulator-types.ts';
+import { CONTRACT_FAULT_NAMES, CONTRACT_FAULTS, isContractFault } from './emulator-contract-faults.ts';
 
 function num(name: string, v: string | undefined, min: number): number | undefined {
   if (v === undefined) return undefined;
@@ -53,11 +55,14 @@ export async function runOnecEmulatorCli(argv: string[]): Promise<void> {
       users: { type: 'string' },
       lang: { type: 'string' },
       host: { type: 'string' },
+      'contract-fault': { type: 'string' },
     },
     strict: true,
   });
   const lang = values.lang ?? 'ru';
   if (lang !== 'ru' && lang !== 'en') throw new Error(`--lang must be ru or en, got "${lang}"`);
+  const fault = values['contract-fault'] ?? 'none';
+  if (!isContractFault(fault)) throw new Error(`--contract-fault must be one of ${CONTRACT_FAULT_NAMES.join(', ')}, got "${fault}"`);
   const users = values.users ? checkUsers(JSON.parse(await readFile(values.users, 'utf8')), values.users) : undefined;
   const emulator = new OnecEmulator({
     port: num('port', values.port, 0) ?? 8081,
@@ -66,6 +71,7 @@ export async function runOnecEmulatorCli(argv: string[]): Promise<void> {
     sessionMaxAgeS: num('session-max-age', values['session-max-age'], 1),
     language: lang,
     users,
+    contractFault: fault,
     latency: {
       perCallMs: num('latency-call', values['latency-call'], 0),
       perMessageMs: num('latency-message', values['latency-message'], 0),
@@ -82,6 +88,7 @@ export async function runOnecEmulatorCli(argv: string[]): Promise<void> {
       (u) =>
         `  ${u.login} — ${u.name}${u.groups.length ? ` [${u.groups.join(', ')}]` : ''}${u.pin ? ', has a PIN' : ''}${u.serviceRights === false ? ', no service rights' : ''}`,
     ),
+    ...(fault === 'none' ? [] : [`CONTRACT BROKEN ON PURPOSE (--contract-fault ${fault}): ${CONTRACT_FAULTS[fault]}`]),
     'press Ctrl+C to stop',
   ];
   process.stdout.write(lines.join('\n') + '\n');

@@ -116,6 +116,8 @@ export class EmulatorStore {
         type: str(e.type) ?? '',
         operatorId: str(e.operatorId),
         group: str(e.group),
+        // Recorded when sent (the connector's additive `actor`), so tests can see who acted.
+        ...(str(e.actor) ? { actor: str(e.actor) } : {}),
       });
       return { id, status: 'accepted' };
     });

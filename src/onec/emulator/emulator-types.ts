@@ -3,6 +3,7 @@
  * "The emulator"). The emulator is for tests, the demo and benchmarks only: its control
  * endpoints under `/_emulator/*` need no authentication.
  */
+import type { ContractFault } from './emulator-contract-faults.ts';
 
 /** A 1C infobase user known to the emulator. */
 export interface EmulatorUser {
@@ -82,6 +83,8 @@ export interface OnecEmulatorOptions {
    * `text` contains `#reject-me` is rejected.
    */
   rejectWhen?: (msg: Record<string, unknown>) => string | null;
+  /** Breaks one rule of the contract on purpose, to prove `onec-check` catches it (default `none`). */
+  contractFault?: ContractFault;
 }
 
 export interface EmulatorStoredRef {
@@ -124,7 +127,7 @@ export interface OnecEmulatorState {
     duplicates: { count: number; ids: string[] };
   };
   routing: {
-    events: Array<{ id: string; chatId: string; type: string; operatorId: string | null; group: string | null }>;
+    events: Array<{ id: string; chatId: string; type: string; operatorId: string | null; group: string | null; actor?: string | null }>;
     duplicates: { count: number; ids: string[] };
   };
   auth: { ok: number; failed: number };

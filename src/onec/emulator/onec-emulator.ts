@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { BadBodyError, defaultRejectRule, EmulatorStore, itemsOf, type ItemResult } from './emulator-store.ts';
 import { EmulatorSessions, type EmuSession } from './emulator-sessions.ts';
+import { ContractFaults, isContractFault, type ContractFault } from './emulator-contract-faults.ts';
 import {
   DEMO_USERS,
   EMULATOR_ENDPOINTS,
@@ -90,6 +91,8 @@ export class OnecEmulator {
   private calls = this.zeroCalls();
   private batchStats = this.zeroBatches();
   private batchLog: Array<{ endpoint: BatchEndpoint; ids: string[] }> = [];
+  /** A deliberately broken rule of the contract, for proving `onec-check` (default: none). */
+  private readonly contract: ContractFaults;
 
   constructor(private readonly opts: OnecEmulatorOptions = {}) {
     this.host = opts.host ?? '127.0.0.1';
@@ -101,6 +104,7 @@ export class OnecEmulator {
     this.latency = { perCallMs: 0, perMessageMs: 0, newSessionMs: 0, ...opts.latency };
     this.sessions = new EmulatorSessions(opts.licenseTotal ?? 20, (opts.sessionMaxAgeS ?? 20) * 1000);
     this.store = new EmulatorStore(this.rejectWhen);
+    this.contract = new ContractFaults(opts.contractFault ?? 'none');
   }
 
   /** The service root, e.g. `http://127.0.0.1:40123/base/hs/chats/v1` (after `start()`). */
@@ -153,6 +157,11 @@ export class OnecEmulator {
       contentType: fault.contentType ?? 'text/html; charset=utf-8',
       endpoint: fault.endpoint,
     });
+  }
+
+  /** Breaks one rule of the contract on purpose (see emulator-contract-faults.ts); `none` restores it. */
+  setContractFault(fault: ContractFault): void {
+    this.contract.set(fault);
   }
 
   clearFaults(): void {
@@ -208,6 +217,7 @@ export class OnecEmulator {
     this.calls = this.zeroCalls();
     this.batchStats = this.zeroBatches();
     this.batchLog = [];
+    this.contract.set(this.contract.fault);
   }
 
   /** A stored message exactly as 1C received it. */
@@ -294,10 +304,10 @@ export class OnecEmulator {
       return;
     }
 
-    const user = this.authenticate(req.headers.authorization);
+    const user = this.authenticate(req.headers.authorization, endpoint);
     if (!user) {
       if (endpoint === 'auth') this.authFailed++;
-      this.send(res, { ...text(401, 'Ошибка аутентификации.'), headers: { 'WWW-Authenticate': 'Basic realm="1C"' } });
+      this.send(res, { ...text(401, 'Ошибка аутентификации.'), headers: this.contract.challengeHeaders() });
       return;
     }
     if (user.serviceRights === false) {
@@ -327,18 +337,23 @@ export class OnecEmulator {
       opened = true;
     } else if (cookieId) {
       const s = this.sessions.get(cookieId);
-      if (!s) {
-        this.send(res, text(400, SESSION_GONE_TEXT));
+      const renewed = this.contract.opensNewSessionFor(cookieId, s !== undefined, mode === 'finish')
+        ? this.sessions.start(user.login)
+        : null;
+      if (renewed && renewed !== 'refused') {
+        session = renewed;
+        opened = true;
+      } else if (!s) {
+        this.send(res, text(400, this.contract.sessionGoneText(SESSION_GONE_TEXT)));
         return;
-      }
-      session = s;
+      } else session = s;
     } else {
-      this.send(res, text(400, NO_SESSION_HEADER_TEXT));
+      this.send(res, text(400, this.contract.noSessionText(NO_SESSION_HEADER_TEXT)));
       return;
     }
 
     const reply = await this.sessions.run(session, async (): Promise<Reply> => {
-      if (session.ended) return text(400, SESSION_GONE_TEXT);
+      if (session.ended) return text(400, this.contract.sessionGoneText(SESSION_GONE_TEXT));
       let body: unknown = undefined;
       let parseError = false;
       if (req.method === 'POST') {
@@ -352,39 +367,45 @@ export class OnecEmulator {
       const list = key && body && typeof body === 'object' ? (body as Record<string, unknown>)[key] : undefined;
       const n = Array.isArray(list) ? list.length : 0;
       const l = this.latency;
-      await sleep(l.perCallMs + l.perMessageMs * n + (opened ? l.newSessionMs : 0));
-      if (session.ended) return text(400, SESSION_GONE_TEXT);
+      await sleep(l.perCallMs + l.perMessageMs * n + (opened ? l.newSessionMs : 0) + this.contract.extraLatencyMs(endpoint));
+      if (session.ended) return text(400, this.contract.sessionGoneText(SESSION_GONE_TEXT));
       const fault = this.takeFault(endpoint);
       let r: Reply;
       if (fault) r = fault;
-      else if (parseError) r = text(400, 'Тело запроса не является корректным JSON.');
+      else if (parseError) r = this.contract.badBody(text(400, 'Тело запроса не является корректным JSON.'), exceptionPage);
       else r = this.serve(endpoint, body, user);
-      if (mode === 'finish') this.sessions.finish(session);
+      if (mode === 'finish') {
+        this.sessions.finish(session);
+        if (this.contract.keepsLicenseAfterFinish(session.id)) this.sessions.takeLicenses(1);
+      }
       return r;
     });
     if (opened) reply.headers = { ...reply.headers, 'Set-Cookie': `ibsession=${session.id}; Path=/; HttpOnly` };
-    this.send(res, reply);
+    this.send(res, this.contract.answer(reply));
   }
 
   private serve(endpoint: EmulatorEndpoint, body: unknown, user: EmulatorUser): Reply {
     if (endpoint === 'licenses') {
       const s = this.sessions;
-      return json(200, { total: s.licenseTotal, used: s.used, free: s.free });
+      return json(200, this.contract.licenses({ total: s.licenseTotal, used: s.used, free: s.free }));
     }
     if (endpoint === 'auth') return this.serveAuth(body, user);
     try {
       const items = itemsOf(body, ITEM_KEY[endpoint] as string, MAX_MESSAGES);
+      const refused = this.contract.refuseBatch(endpoint, items.length);
+      if (refused) return refused;
       let results: ItemResult[];
       if (endpoint === 'messages') results = this.store.storeMessages(items);
       else if (endpoint === 'statuses') results = this.store.storeStatuses(items);
       else results = this.store.storeRouting(items);
+      results = this.contract.results(endpoint, items, results);
       this.recordBatch(
         endpoint,
         items.map((i) => i.id as string),
       );
       return json(200, { results });
     } catch (err) {
-      if (err instanceof BadBodyError) return text(400, err.message);
+      if (err instanceof BadBodyError) return this.contract.badBody(text(400, err.message), exceptionPage);
       throw err;
     }
   }
@@ -397,18 +418,19 @@ export class OnecEmulator {
         typeof pin === 'string' && /^\d{4}$/.test(pin)
           ? this.users.find((u) => u.pin !== undefined && secretEquals(u.pin, pin))
           : undefined;
+      if (!op && this.contract.acceptsAnyPin()) op = this.users.find((u) => u.pin !== undefined);
     }
     if (!op) {
       this.authFailed++;
-      return { ...text(401, 'Неверный PIN-код.'), headers: { 'WWW-Authenticate': 'Basic realm="1C"' } };
+      return { ...text(401, 'Неверный PIN-код.'), headers: this.contract.challengeHeaders() };
     }
     this.authOk++;
     return json(200, { operator: { id: op.id, name: op.name, groups: [...op.groups] } });
   }
 
-  private authenticate(header: string | undefined): EmulatorUser | null {
+  private authenticate(header: string | undefined, endpoint: EmulatorEndpoint): EmulatorUser | null {
     if (!header || !/^basic\s+/i.test(header)) return null;
-    const decoded = Buffer.from(header.replace(/^basic\s+/i, ''), 'base64').toString('utf8');
+    const decoded = this.contract.decodeBasic(header.replace(/^basic\s+/i, ''));
     const i = decoded.indexOf(':');
     if (i < 0) return null;
     const login = decoded.slice(0, i);
@@ -416,7 +438,7 @@ export class OnecEmulator {
     const user = this.users.find((u) => u.login === login);
     // Compare even for an unknown user so timing does not tell which names exist.
     const ok = secretEquals(user?.password ?? '\u0000no-such-user', password);
-    return user && ok ? user : null;
+    return user && (ok || this.contract.letsWrongPasswordIn(endpoint)) ? user : null;
   }
 
   private takeFault(endpoint: EmulatorEndpoint): Reply | null {
@@ -491,6 +513,12 @@ export class OnecEmulator {
         return json(200, { expired: this.expireSessions() });
       case 'POST /latency':
         return json(200, this.setLatency(body as Partial<EmulatorLatency>));
+      case 'POST /contract-fault': {
+        if (!isContractFault(body.fault))
+          return json(400, { error: 'fault must be one of the names in emulator-contract-faults.ts, or none' });
+        this.setContractFault(body.fault);
+        return json(200, { fault: body.fault });
+      }
       case 'POST /reset':
         this.reset();
         return json(200, { reset: true });
