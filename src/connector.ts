@@ -343,9 +343,10 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
       if (roles.has('http')) {
         app = await buildHttpApp({
           apiToken: config.apiToken,
+          admin: config.admin,
           logger,
           plugins: [
-            healthRoutes({ readiness }),
+            healthRoutes({ readiness, apiToken: config.apiToken }),
             mediaRoutes({ media }),
             licenseRoutes({ report: licenseReporter({ check: () => gate.state().document, seats }) }),
             accountRoutes({ accounts: () => supervisor.states(), holders: () => supervisor.holders() }),

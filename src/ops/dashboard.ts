@@ -2,17 +2,17 @@
  * The queue dashboard: bull-board over every queue of the product, at `/admin/queues`,
  * behind HTTP Basic (ADMIN_USER / ADMIN_PASSWORD, compared in constant time).
  *
- * The routes live in an encapsulated fastify context with their own `onRequest` check, so
- * nothing else of the app is affected; `/admin/` is outside `/api/`, so the app's API-token
- * hook leaves them alone. Retrying a dead letter here puts the message back at its own
+ * The routes live in an encapsulated fastify context whose `onRoute` hook gives each of them
+ * route auth `admin` (checked by the app, src/http/app.ts, like every other credential) and
+ * refuses the writes the dashboard must not do (`dashboardWriteAllowed`). Retrying a dead letter here puts the message back at its own
  * `seq` (the lane's dead-letter worker does that); removing or cleaning kick jobs is
  * harmless — pending items stay in Redis and the lane's sweep kicks them again.
  */
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { secretEquals } from '../http/secret-compare.ts';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+export { basicAuthorized, basicCredentials } from '../http/basic-auth.ts';
 import { readableJobName, type JobDataScrubber } from './job-view.ts';
 import { isDeadLetterQueue, laneOfQueue, type QueueCatalog } from './queue-catalog.ts';
 
@@ -26,23 +26,21 @@ export interface DashboardOptions {
   refreshMs?: number;
 }
 
-/** `Authorization: Basic …` → user and password, or null. */
-export function basicCredentials(header: string | undefined): { user: string; password: string } | null {
-  if (!header) return null;
-  const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
-  if (!m) return null;
-  const decoded = Buffer.from(m[1], 'base64').toString('utf8');
-  const i = decoded.indexOf(':');
-  if (i < 0) return null;
-  return { user: decoded.slice(0, i), password: decoded.slice(i + 1) };
-}
+/**
+ * The dashboard may inspect everything but change only what an operator of the queues needs:
+ * retry and clean (remove) jobs. Adding, duplicating or editing a job is refused — a job
+ * forged into a dead-letter queue must never become a message (issue 11 item 6; the lane
+ * also refuses a retried dead letter it did not create). Paths are relative to basePath.
+ */
+const DASHBOARD_WRITES_ALLOWED = new Set([
+  'PUT /api/queues/:queueName/:jobId/retry',
+  'PUT /api/queues/:queueName/retry/:queueStatus',
+  'PUT /api/queues/:queueName/:jobId/clean',
+  'PUT /api/queues/:queueName/clean/:queueStatus',
+]);
 
-/** Both parts are always compared (no early exit on a wrong user name). */
-export function basicAuthorized(header: string | undefined, admin: { user: string; password: string }): boolean {
-  const c = basicCredentials(header);
-  const userOk = secretEquals(c?.user ?? '', admin.user);
-  const passOk = secretEquals(c?.password ?? '', admin.password);
-  return c !== null && userOk && passOk;
+export function dashboardWriteAllowed(method: string, pathInDashboard: string): boolean {
+  return method === 'GET' || method === 'HEAD' || DASHBOARD_WRITES_ALLOWED.has(`${method} ${pathInDashboard}`);
 }
 
 function describeQueue(name: string): string {
@@ -74,13 +72,33 @@ export async function registerDashboard(app: FastifyInstance, o: DashboardOption
   let lastRefresh = Date.now();
 
   await app.register(async (scope) => {
-    scope.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
-      if (!basicAuthorized(req.headers.authorization, o.admin)) {
-        reply.header('WWW-Authenticate', 'Basic realm="chat-connector queues", charset="UTF-8"');
-        return reply
-          .code(401)
-          .send({ error: { code: 'unauthorized', message: 'The queue dashboard needs the ADMIN_USER and ADMIN_PASSWORD login.' } });
+    // bull-board's routes declare no credential of ours: every one of them gets the
+    // dashboard login (`admin`, checked by the app), and the writes it must not do are refused.
+    scope.addHook('onRoute', (r: RouteOptions) => {
+      r.config = { ...r.config, auth: 'admin' };
+      const rel = r.url.startsWith(basePath) ? r.url.slice(basePath.length) : r.url;
+      for (const m of ([] as string[]).concat(r.method)) {
+        if (dashboardWriteAllowed(m, rel)) continue;
+        r.handler = async (_req: FastifyRequest, reply: FastifyReply) =>
+          reply.code(403).send({
+            error: { code: 'dashboard_read_only', message: 'The dashboard can retry and clean jobs only; it cannot add or edit them.' },
+          });
       }
+      // Only the page itself is in the API description; bull-board's internals are not ours to document.
+      const entry = (rel === '' || rel === '/') && ([] as string[]).concat(r.method).includes('GET');
+      r.schema = (
+        entry
+          ? {
+              ...r.schema,
+              hide: false,
+              summary: 'Queue dashboard (retry, inspect, clean)',
+              tags: ['operations'],
+              security: [{ dashboardLogin: [] }],
+            }
+          : { ...r.schema, hide: true }
+      ) as RouteOptions['schema'];
+    });
+    scope.addHook('onRequest', async () => {
       if (Date.now() - lastRefresh > refreshMs) {
         lastRefresh = Date.now();
         const now = await o.catalog.names().catch(() => shown);

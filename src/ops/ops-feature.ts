@@ -11,7 +11,7 @@
  * content or secrets. Put the port behind a firewall or a proxy when HTTP_HOST is not
  * loopback.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { ConnectorContext, ConnectorFeature } from '../connector.ts';
 import { registerDashboard } from './dashboard.ts';
 import { JobDataScrubber } from './job-view.ts';
@@ -34,6 +34,27 @@ export interface OpsFeatureOptions {
 /** The secret values of a configuration: scrubbed from logs and from job data shown. */
 export function configSecrets(config: ConnectorContext['config']): (string | null | undefined)[] {
   return [config.apiToken, config.admin?.password, config.onec.password, config.telegram.webhookSecret, ...config.telegram.tokens];
+}
+
+/** `GET /metrics`: public (see the header). */
+export function metricsRoutes(metrics: Pick<ConnectorMetrics, 'text'>): FastifyPluginAsync {
+  return async (app) => {
+    app.get(
+      '/metrics',
+      {
+        config: { auth: 'public' },
+        schema: {
+          summary: 'Prometheus metrics (counts and states, no content)',
+          tags: ['operations'],
+          response: { 200: { description: 'Prometheus text format.', content: { 'text/plain': { schema: { type: 'string' } } } } },
+        },
+      },
+      async (_req, reply) => {
+        const { contentType, body } = await metrics.text();
+        return reply.header('Content-Type', contentType).send(body);
+      },
+    );
+  };
 }
 
 export function opsFeature(opts: OpsFeatureOptions = {}): (ctx: ConnectorContext) => ConnectorFeature {
@@ -67,12 +88,7 @@ export function opsFeature(opts: OpsFeatureOptions = {}): (ctx: ConnectorContext
     }
 
     const routes = async (app: FastifyInstance): Promise<void> => {
-      if (opts.metrics ?? true) {
-        app.get('/metrics', { config: { auth: 'public' } }, async (_req, reply) => {
-          const { contentType, body } = await metrics.text();
-          return reply.header('Content-Type', contentType).send(body);
-        });
-      }
+      if (opts.metrics ?? true) await app.register(metricsRoutes(metrics));
       if (config.admin)
         await registerDashboard(app, { catalog, admin: config.admin, scrubber, basePath: dashboardPath, refreshMs: opts.refreshMs });
     };

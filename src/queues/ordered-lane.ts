@@ -26,6 +26,7 @@ import type { Redis } from 'ioredis';
 import { describeError, type Logger, silentLogger } from '../core/index.ts';
 import { awaitReplicas } from './redis-connection.ts';
 import { RetryPolicy } from './retry-policy.ts';
+import { DeadLetterRecords } from './dead-letter-records.ts';
 import { ACK, APPEND, REINSERT, RELEASE, RELEASE_IF_EMPTY, RENEW } from './lane-scripts.ts';
 
 /** An item as stored: the body the appender gave, plus its per-key `seq`. */
@@ -160,6 +161,7 @@ export class OrderedLane<T extends object> {
   readonly deadQueue: Queue;
   private readonly redis: LaneRedis;
   private readonly base: string;
+  private readonly deadRecords: DeadLetterRecords;
   private readonly opts: Required<Pick<OrderedLaneOptions<T>, 'batchMax' | 'concurrency' | 'lockMs' | 'sweepIntervalMs' | 'dedupeTtlS'>>;
   private readonly policy: RetryPolicy;
   private readonly log: Logger;
@@ -176,6 +178,7 @@ export class OrderedLane<T extends object> {
     this.deadName = `${o.name}-dead`;
     this.redis = defineScripts(o.redis);
     this.base = `${o.prefix}:lane:${o.name}:`;
+    this.deadRecords = new DeadLetterRecords(this.redis, this.base);
     this.opts = {
       batchMax: o.batchMax ?? 100,
       concurrency: o.concurrency ?? 50,
@@ -289,6 +292,8 @@ export class OrderedLane<T extends object> {
     });
     this.deadWorker.on('error', () => undefined);
     await Promise.all([this.worker.waitUntilReady(), this.deadWorker.waitUntilReady()]);
+    const adopted = await this.deadRecords.adoptExisting(() => this.failedDeadLetters());
+    if (adopted) this.log.info({ adopted }, `${adopted} dead letters from before this version may be retried as before`);
     // Whatever a crash left pending gets a driver now, not at the first sweep.
     await this.sweep(0);
     this.scheduleSweep();
@@ -475,8 +480,11 @@ export class OrderedLane<T extends object> {
     // crash between this and the ack) gives one failed job, while a rejection after someone
     // retried it gets a new job instead of colliding with the retried one.
     const round = Number((await this.redis.get(`${this.base}round:${id}`)) ?? 0);
+    const jobId = encodeJobId(id, `r${round}`);
+    // The lane's own record first: only a job that matches it is ever re-queued.
+    await this.deadRecords.record(jobId, data);
     await this.deadQueue.add(id, data, {
-      jobId: encodeJobId(id, `r${round}`),
+      jobId,
       attempts: 1,
       removeOnComplete: { count: 1000 },
       removeOnFail: false,
@@ -496,11 +504,30 @@ export class OrderedLane<T extends object> {
       throw new UnrecoverableError(job.data.reason);
     }
     const { key, seq, body, id } = job.data;
+    const jobId = String(job.id);
+    if (!(await this.deadRecords.matches(jobId, { key, seq, id, body }))) {
+      // Added or edited by hand (dashboard, script): not a dead letter of ours. Never sent.
+      this.log.error(
+        { queue: this.deadName, jobId },
+        `refused to re-queue job ${jobId} of ${this.deadName}: the lane created no such dead letter (or its data was changed); nothing was sent`,
+      );
+      throw new UnrecoverableError('Refused: this lane created no such dead letter, or its data was changed. Nothing was sent.');
+    }
     await this.redis.incr(`${this.base}round:${id}`);
     await this.redis.expire(`${this.base}round:${id}`, this.opts.dedupeTtlS);
     await this.redis.laneReinsert(this.base, Date.now(), key, seq, JSON.stringify({ ...body, seq }));
     await this.kick([{ key, seq, jobId: encodeJobId(key, seq, 'retry', Date.now()) }]);
+    // Spent last: a crash before this re-runs the job, and the re-insert is idempotent.
+    await this.deadRecords.spend(jobId);
     return `requeued at #${seq}`;
+  }
+
+  private async *failedDeadLetters(): AsyncIterable<{ id: string; data: DeadData<T> }> {
+    for (let start = 0; ; start += 500) {
+      const page = (await this.deadQueue.getJobs(['failed'], start, start + 499)).filter((j): j is Job<DeadData<T>> => !!j);
+      for (const j of page) if (j.id) yield { id: j.id, data: j.data };
+      if (page.length < 500) return;
+    }
   }
 
   // ---------------------------------------------------------------- inspection

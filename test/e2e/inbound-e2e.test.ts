@@ -91,7 +91,7 @@ describe('inbound end to end (grammY → queues → 1C)', () => {
     await ts.connector.start();
     const c = telegram.chat(bots[0].token, { firstName: 'Пётр' });
     for (let i = 1; i <= 5; i++) c.text(`m${i}`);
-    const readyz = await fetch(`${ts.connector.url}/readyz`);
+    const readyz = await fetch(`${ts.connector.url}/readyz`, { headers: { authorization: `Bearer ${ts.stack.config.apiToken}` } });
     expect(readyz.status).toBe(503);
     expect(((await readyz.json()) as { reason: string }).reason).toMatch(/chat module is off/);
     // Several poll and sweep periods pass with nothing polled and nothing delivered.

@@ -18,18 +18,23 @@ async function app(ready = true) {
     plugins: [
       healthRoutes({
         readiness: async () => [
-          { name: 'redis', ok: true, detail: 'Redis answers.' },
+          { name: 'redis', ok: true, detail: 'Redis answers at 10.1.2.3:6379.' },
           { name: 'chat_module', ok: ready, detail: ready ? 'ok' : 'The chat module is off: no license.' },
+          { name: 'onec', ok: false, advisory: true, detail: '1C at 127.0.0.1:18481 dropped the connection.' },
         ],
+        apiToken: TOKEN,
       }),
       mediaRoutes({ media }),
       async (f) => {
         f.post(
           '/api/v1/echo',
-          { schema: { body: { type: 'object', required: ['chatId'], properties: { chatId: { type: 'string' } } } } },
+          {
+            config: { auth: 'api' },
+            schema: { body: { type: 'object', required: ['chatId'], properties: { chatId: { type: 'string' } } } },
+          },
           async (req) => req.body,
         );
-        f.get('/api/v1/boom', async () => {
+        f.get('/api/v1/boom', { config: { auth: 'api' } }, async () => {
           throw new ValidationError('Field "x" is wrong.');
         });
       },
@@ -67,6 +72,33 @@ describe('HTTP app', () => {
     expect(missing.json().error.code).toBe('unknown_media');
   });
 
+  it('customer files: attachment unless image/audio/video, always nosniff and a sandbox CSP', async () => {
+    const { a, media } = await app();
+    const cases: [string, string][] = [
+      ['text/html', 'attachment'],
+      ['application/xhtml+xml', 'attachment'],
+      ['image/svg+xml', 'attachment'],
+      ['application/pdf', 'attachment'],
+      ['image/jpeg', 'inline'],
+      ['audio/ogg', 'inline'],
+      ['video/mp4', 'inline'],
+    ];
+    for (const [mime, disposition] of cases) {
+      const ref = await media.save('tg:bot:1', {
+        nativeId: `f-${mime}`,
+        mime,
+        fileName: 'x',
+        declaredSize: 5,
+        open: async () => Readable.from([Buffer.from('<script>alert(1)</script>')]),
+      });
+      const r = await a.inject({ method: 'GET', url: `/api/v1/media/${ref.id}`, headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(r.statusCode, mime).toBe(200);
+      expect(r.headers['content-disposition'], mime).toMatch(new RegExp(`^${disposition};`));
+      expect(r.headers['x-content-type-options'], mime).toBe('nosniff');
+      expect(r.headers['content-security-policy'], mime).toBe('sandbox');
+    }
+  });
+
   it('answers malformed bodies, validation and typed errors in one format', async () => {
     const { a } = await app();
     const h = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
@@ -83,13 +115,44 @@ describe('HTTP app', () => {
     expect(none.json().error.code).toBe('not_found');
   });
 
+  it('a route that declares no credential stops the start, naming it (default deny)', async () => {
+    const a = await buildHttpApp({
+      apiToken: TOKEN,
+      plugins: [
+        async (f) => {
+          f.get('/api/v1/forgot', async () => ({ open: true }));
+          f.get('/public-thing', { config: { auth: 'public' } }, async () => ({ ok: true }));
+        },
+      ],
+    });
+    await expect(a.ready()).rejects.toThrow(/declare no config\.auth.*GET \/api\/v1\/forgot/);
+  });
+
   it('healthz is always 200; readyz is 503 naming what is wrong', async () => {
     const ok = await app(true);
     expect((await ok.a.inject({ url: '/healthz' })).statusCode).toBe(200);
     expect((await ok.a.inject({ url: '/readyz' })).statusCode).toBe(200);
     const off = await app(false);
-    const r = await off.a.inject({ url: '/readyz' });
+    const r = await off.a.inject({ url: '/readyz', headers: { authorization: `Bearer ${TOKEN}` } });
     expect(r.statusCode).toBe(503);
     expect(r.json()).toMatchObject({ ready: false, reason: 'The chat module is off: no license.' });
+    expect(r.body).toContain('127.0.0.1:18481');
+  });
+
+  it('public /readyz gives states only: no hosts, ports or messages (details with the API token)', async () => {
+    const off = await app(false);
+    for (const headers of [{}, { authorization: 'Bearer wrong' }]) {
+      const r = await off.a.inject({ url: '/readyz', headers });
+      expect(r.statusCode).toBe(503);
+      expect(r.json()).toEqual({
+        ready: false,
+        checks: [
+          { name: 'redis', ok: true },
+          { name: 'chat_module', ok: false },
+          { name: 'onec', ok: false, advisory: true },
+        ],
+      });
+      expect(r.body).not.toMatch(/127\.0\.0\.1|10\.1\.2\.3|6379|18481|license|dropped/);
+    }
   });
 });

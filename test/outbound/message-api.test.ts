@@ -22,7 +22,7 @@ describe('POST /api/v1/messages: auth and validation', () => {
     const cases: [unknown, string][] = [
       [{ chatId: key, text: 'x' }, 'Field "id" is required.'],
       [{ id: 'v1', text: 'x' }, 'Field "chatId" is required.'],
-      [{ id: 'x'.repeat(201), chatId: key, text: 'x' }, 'Field "id" must be 1 to 200 characters long.'],
+      [{ id: 'x'.repeat(201), chatId: key, text: 'x' }, 'Field "id" must be at most 200 characters long.'],
       [{ id: 'v1', chatId: 'nonsense', text: 'x' }, 'Field "chatId" must be a chat key'],
       [{ id: 'v1', chatId: key }, 'Field "text" is required when there is no media.'],
       [{ id: 'v1', chatId: key, text: 5 }, 'Field "text" must be a string.'],
@@ -40,6 +40,42 @@ describe('POST /api/v1/messages: auth and validation', () => {
       expect(r.json).toMatchObject({ error: { code: 'invalid_request' } });
       expect((r.json.error as { message: string }).message).toContain(message);
     }
+  });
+
+  it('MIME types are anchored to type/subtype(;params); empty files, NUL and lone surrogates are 400 naming the field', async () => {
+    const { key } = await h.customer('Hardening');
+    const png = Buffer.from('png').toString('base64');
+    const cases: [unknown, string][] = [
+      [
+        { id: 'h1', chatId: key, media: [{ base64: png, mime: 'text/html\r\nSet-Cookie: x' }] },
+        'Field "media[0].mime" must be a MIME type',
+      ],
+      [{ id: 'h1', chatId: key, media: [{ base64: png, mime: 'image/png garbage' }] }, 'Field "media[0].mime" must be a MIME type'],
+      [{ id: 'h1', chatId: key, media: [{ base64: png, mime: 'image/' }] }, 'Field "media[0].mime" must be a MIME type'],
+      [{ id: 'h1', chatId: key, media: [{ base64: png, mime: 'image/png;x' }] }, 'Field "media[0].mime" must be a MIME type'],
+      [{ id: 'h1', chatId: key, media: [{ base64: '=' }] }, 'Field "media[0].base64" must not be an empty file.'],
+      [{ id: 'h1', chatId: key, media: [{ base64: 'A' }] }, 'Field "media[0].base64" must not be an empty file.'],
+      [{ id: 'h1', chatId: key, text: 'a\u0000b' }, 'Field "text" must not contain NUL characters.'],
+      [{ id: 'h1', chatId: key, text: 'broken \ud83d pair' }, 'Field "text" must be valid Unicode text'],
+      [{ id: 'h1', chatId: key, text: 'x', replyTo: '\udc00' }, 'Field "replyTo" must be valid Unicode text'],
+      [
+        { id: 'h1', chatId: key, media: [{ base64: png, fileName: 'a\ud800.png' }] },
+        'Field "media[0].fileName" must be valid Unicode text',
+      ],
+    ];
+    for (const [body, message] of cases) {
+      const r = await h.api('POST', '/api/v1/messages', body);
+      expect(r.status, JSON.stringify(body).slice(0, 100)).toBe(400);
+      expect((r.json.error as { message: string }).message).toContain(message);
+    }
+    // A well-formed type with parameters (and a real surrogate pair) is accepted.
+    const ok = await h.api('POST', '/api/v1/messages', {
+      id: 'h-ok',
+      chatId: key,
+      text: 'emoji 😀',
+      media: [{ base64: png, mime: 'text/plain; charset="utf-8"', fileName: 'a.txt' }],
+    });
+    expect(ok.status).toBe(202);
   });
 
   it('413 for a base64 item above the limit, naming the field', async () => {

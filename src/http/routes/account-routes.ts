@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { AccountState } from '../../core/index.ts';
+import { errorResponses, objectReply, security } from '../route-schema.ts';
 
 export interface AccountRoutesDeps {
   accounts(): AccountState[];
@@ -10,6 +11,24 @@ export interface AccountRoutesDeps {
 /** `GET /api/v1/accounts`: every account and its connection state. */
 export function accountRoutes(deps: AccountRoutesDeps): FastifyPluginAsync {
   return async (app) => {
-    app.get('/api/v1/accounts', async () => ({ accounts: deps.accounts(), instances: await deps.holders() }));
+    app.get(
+      '/api/v1/accounts',
+      {
+        config: { auth: 'api' },
+        schema: {
+          summary: 'Every account and its connection state',
+          tags: ['accounts'],
+          security: security('api'),
+          response: {
+            200: objectReply('Accounts and which instance runs each.', {
+              accounts: { type: 'array', items: objectReply('An account.') },
+              instances: objectReply('Lease holder by account.'),
+            }),
+            ...errorResponses(401),
+          },
+        },
+      },
+      async () => ({ accounts: deps.accounts(), instances: await deps.holders() }),
+    );
   };
 }

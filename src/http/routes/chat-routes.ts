@@ -13,6 +13,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { ValidationError } from '../../core/index.ts';
 import { bearerOf } from '../secret-compare.ts';
+import { chatSchemas } from './operator-route-schemas.ts';
 import type { ChatRouteState, RoutingActor, RoutingEvent } from '../../routing/chat-routing.ts';
 import type { KeywordRule } from '../../routing/keyword-rules.ts';
 
@@ -42,7 +43,7 @@ export function chatRoutes(deps: ChatRouteDeps): FastifyPluginAsync {
   return async (app) => {
     app.post<ChatParams>(
       '/api/v1/chats/:chatId/transfer',
-      { config: { auth: 'operator' } },
+      { config: { auth: 'operator' }, schema: chatSchemas.transfer },
       async (req): Promise<{ chat: ChatRouteState | null; event: RoutingEvent }> => {
         const actor = await deps.actorOf(bearerOf(req.headers.authorization));
         const b = (req.body ?? {}) as Record<string, unknown>;
@@ -58,7 +59,7 @@ export function chatRoutes(deps: ChatRouteDeps): FastifyPluginAsync {
 
     app.post<ChatParams>(
       '/api/v1/chats/:chatId/close',
-      { config: { auth: 'operator' } },
+      { config: { auth: 'operator' }, schema: chatSchemas.close },
       async (req): Promise<{ chat: ChatRouteState | null; event: RoutingEvent | null }> => {
         const actor = await deps.actorOf(bearerOf(req.headers.authorization));
         const event = await deps.close(req.params.chatId, actor);
@@ -66,20 +67,32 @@ export function chatRoutes(deps: ChatRouteDeps): FastifyPluginAsync {
       },
     );
 
-    app.get<ChatParams>('/api/v1/chats/:chatId', { config: { auth: 'operator' } }, async (req): Promise<ChatRouteState> => {
-      await deps.actorOf(bearerOf(req.headers.authorization));
-      const st = await deps.state(req.params.chatId);
-      if (!st) throw deps.chatNotFound(req.params.chatId);
-      return st;
-    });
+    app.get<ChatParams>(
+      '/api/v1/chats/:chatId',
+      { config: { auth: 'operator' }, schema: chatSchemas.state },
+      async (req): Promise<ChatRouteState> => {
+        await deps.actorOf(bearerOf(req.headers.authorization));
+        const st = await deps.state(req.params.chatId);
+        if (!st) throw deps.chatNotFound(req.params.chatId);
+        return st;
+      },
+    );
 
-    app.get('/api/v1/routing/rules', { config: { auth: 'api' } }, async (): Promise<{ rules: KeywordRule[] }> => ({
-      rules: await deps.rules(),
-    }));
+    app.get(
+      '/api/v1/routing/rules',
+      { config: { auth: 'api' }, schema: chatSchemas.rules },
+      async (): Promise<{ rules: KeywordRule[] }> => ({
+        rules: await deps.rules(),
+      }),
+    );
 
-    app.put('/api/v1/routing/rules', { config: { auth: 'api' } }, async (req): Promise<{ rules: KeywordRule[] }> => ({
-      rules: await deps.setRules(req.body),
-    }));
+    app.put(
+      '/api/v1/routing/rules',
+      { config: { auth: 'api' }, schema: chatSchemas.setRules },
+      async (req): Promise<{ rules: KeywordRule[] }> => ({
+        rules: await deps.setRules(req.body),
+      }),
+    );
   };
 }
 

@@ -6,6 +6,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { ConnectorError, describeError } from '../../core/index.ts';
+import { errorResponses, objectReply, security } from '../route-schema.ts';
 
 export interface LicenseRouteDeps {
   /** Builds the current report (fresh on each request). */
@@ -14,16 +15,28 @@ export interface LicenseRouteDeps {
 
 export function licenseRoutes(deps: LicenseRouteDeps): FastifyPluginAsync {
   return async (app) => {
-    app.get('/api/v1/licenses', { config: { auth: 'api' } }, async () => {
-      try {
-        return await deps.report();
-      } catch (e) {
-        if (e instanceof ConnectorError) throw e;
-        throw new ConnectorError('license_report_failed', `The license report could not be built (${describeError(e)}).`, {
-          httpStatus: 500,
-          cause: e,
-        });
-      }
-    });
+    app.get(
+      '/api/v1/licenses',
+      {
+        config: { auth: 'api' },
+        schema: {
+          summary: 'The license report (licensing.md)',
+          tags: ['licenses'],
+          security: security('api'),
+          response: { 200: objectReply('Features, seats used/total and who holds them.'), ...errorResponses(401, 500) },
+        },
+      },
+      async () => {
+        try {
+          return await deps.report();
+        } catch (e) {
+          if (e instanceof ConnectorError) throw e;
+          throw new ConnectorError('license_report_failed', `The license report could not be built (${describeError(e)}).`, {
+            httpStatus: 500,
+            cause: e,
+          });
+        }
+      },
+    );
   };
 }

@@ -9,9 +9,11 @@
  * `409 id_conflict` — an id names one message, and silently ignoring a changed body would
  * hide a bug in the caller.
  */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifySchema } from 'fastify';
 import { ConnectorError, parseChatKey, ValidationError, type OutboundMedia, type OutboundMessage } from '../../core/index.ts';
 import { errorBody } from '../app.ts';
+import { isMimeType, textProblem } from '../mime-type.ts';
+import { errorResponses, objectReply, security, stringParams } from '../route-schema.ts';
 
 /** The status view of an outbound message (GET, and the `200` of a repeated POST). */
 export interface MessageStatusView {
@@ -67,6 +69,8 @@ function optString(o: Obj, key: string, path: string, max: number): string | nul
   if (v === undefined || v === null) return null;
   if (typeof v !== 'string') throw invalid(path, 'must be a string');
   if (v.length > max) throw invalid(path, `must be at most ${max} characters long`);
+  const problem = textProblem(v);
+  if (problem) throw invalid(path, problem);
   return v;
 }
 
@@ -86,6 +90,7 @@ export function parseOutboundBody(
   if (typeof b.id !== 'string') throw invalid('id', 'must be a string');
   if (b.id.length < 1 || b.id.length > 200) throw invalid('id', 'must be 1 to 200 characters long');
   if (CONTROL.test(b.id)) throw invalid('id', 'must not contain control characters');
+  if (textProblem(b.id)) throw invalid('id', textProblem(b.id) ?? '');
   if (b.chatId === undefined || b.chatId === null) throw invalid('chatId', 'is required');
   if (typeof b.chatId !== 'string') throw invalid('chatId', 'must be a string');
   if (b.chatId.length > 300 || !parseChatKey(b.chatId))
@@ -124,6 +129,7 @@ function parseMedia(raw: unknown, path: string, maxBytes: number): OutboundMedia
     if (typeof m.base64 !== 'string') throw invalid(`${path}.base64`, 'must be a string');
     const b64 = m.base64.replace(/\s+/g, '');
     if (b64 === '' || !BASE64.test(b64)) throw invalid(`${path}.base64`, 'must be base64-encoded bytes');
+    if (base64Bytes(b64) <= 0) throw invalid(`${path}.base64`, 'must not be an empty file');
     if (base64Bytes(b64) > maxBytes) {
       throw new ValidationError(
         `Field "${path}.base64" is larger than ${Math.floor(maxBytes / 1024 / 1024)} MiB once decoded; send a url instead.`,
@@ -140,7 +146,7 @@ function parseMedia(raw: unknown, path: string, maxBytes: number): OutboundMedia
   }
   const mime = optString(m, 'mime', `${path}.mime`, 255);
   if (mime !== null) {
-    if (!/^[\w.+-]+\/[\w.+-]+/.test(mime)) throw invalid(`${path}.mime`, 'must be a MIME type such as "image/jpeg"');
+    if (!isMimeType(mime)) throw invalid(`${path}.mime`, 'must be a MIME type such as "image/jpeg" (type/subtype, optional ;parameters)');
     out.mime = mime;
   }
   const fileName = optString(m, 'fileName', `${path}.fileName`, 255);
@@ -156,14 +162,81 @@ function parseMedia(raw: unknown, path: string, maxBytes: number): OutboundMedia
   return out;
 }
 
+const nullableString = (maxLength: number, description?: string) => ({ type: 'string', nullable: true, maxLength, description });
+
+/** The body's shape (types, lengths, the kinds); parseOutboundBody keeps the checks of meaning. */
+function bodySchema(limits: { maxTextLength: number; maxMediaItems: number }): Record<string, unknown> {
+  return {
+    type: 'object',
+    required: ['id', 'chatId'],
+    properties: {
+      id: { type: 'string', maxLength: 200, description: 'Chosen by the caller; the idempotency key.' },
+      chatId: { type: 'string', maxLength: 300, description: 'tg:<bot>:<chat id> or wa:<account>:<jid>' },
+      text: nullableString(limits.maxTextLength, 'Required when there is no media.'),
+      replyTo: nullableString(400),
+      operatorId: nullableString(200),
+      media: {
+        type: 'array',
+        nullable: true,
+        maxItems: limits.maxMediaItems,
+        items: {
+          type: 'object',
+          description: 'Exactly one of url, base64 or mediaId.',
+          properties: {
+            url: nullableString(2048, 'http or https'),
+            base64: { type: 'string', nullable: true },
+            mediaId: nullableString(128, 'The id of a received media item.'),
+            mime: nullableString(255, 'type/subtype(;params)'),
+            fileName: nullableString(255),
+            kind: { type: 'string', nullable: true, enum: ['photo', 'document', 'voice', 'audio', 'video', null] },
+          },
+        },
+      },
+    },
+  };
+}
+
+const statusView = objectReply('The message and its status.', {
+  id: { type: 'string' },
+  chatId: { type: 'string' },
+  status: { type: 'string', enum: ['queued', 'sent', 'delivered', 'read', 'failed'] },
+  error: { type: 'string' },
+  errorCode: { type: 'string' },
+  nativeIds: { type: 'array', items: { type: 'string' } },
+  createdAt: { type: 'string' },
+  sentAt: { type: 'string' },
+  deliveredAt: { type: 'string' },
+  readAt: { type: 'string' },
+  failedAt: { type: 'string' },
+  updatedAt: { type: 'string' },
+});
+
 export function messageRoutes(deps: MessageRoutesDeps): FastifyPluginAsync {
   const limits = {
     maxTextLength: deps.maxTextLength ?? 32_768,
     maxMediaBytes: deps.maxMediaBytes ?? 16 * 1024 * 1024,
     maxMediaItems: deps.maxMediaItems ?? 10,
   };
+  const postSchema: FastifySchema = {
+    summary: 'Send an outbound message (idempotent by id)',
+    tags: ['messages'],
+    security: security('api'),
+    body: bodySchema(limits),
+    response: {
+      202: objectReply('Queued.', { id: { type: 'string' }, status: { type: 'string' } }),
+      200: statusView,
+      ...errorResponses(400, 401, 404, 409, 413, 415),
+    },
+  };
+  const getSchema: FastifySchema = {
+    summary: 'An outbound message and its status',
+    tags: ['messages'],
+    security: security('api'),
+    params: stringParams('id'),
+    response: { 200: statusView, ...errorResponses(401, 404) },
+  };
   return async (app) => {
-    app.post('/api/v1/messages', async (req, reply) => {
+    app.post('/api/v1/messages', { config: { auth: 'api' }, schema: postSchema }, async (req, reply) => {
       const message = parseOutboundBody(req.body, limits);
       // A known id answers from its record first: a retried POST never fails on chat checks.
       const existing = await deps.status(message.id);
@@ -196,7 +269,7 @@ export function messageRoutes(deps: MessageRoutesDeps): FastifyPluginAsync {
       return reply.code(200).send(res.view);
     });
 
-    app.get<{ Params: { id: string } }>('/api/v1/messages/:id', async (req, reply) => {
+    app.get<{ Params: { id: string } }>('/api/v1/messages/:id', { config: { auth: 'api' }, schema: getSchema }, async (req, reply) => {
       const view = await deps.status(req.params.id);
       if (!view) return reply.code(404).send(errorBody('unknown_message', `No outbound message with id "${req.params.id}".`));
       return view;

@@ -17,6 +17,7 @@ import type { LoginResult, LoginService, SeatInfo } from '../../operators/login-
 import type { OperatorLogin } from '../../operators/operator-store.ts';
 import { isStreamId, streamIdBefore, type OperatorFeed } from '../../operators/operator-feed.ts';
 import { ValidationError } from '../../core/index.ts';
+import { operatorSchemas } from './operator-route-schemas.ts';
 
 export interface OperatorRouteDeps {
   login: Pick<LoginService, 'login' | 'heartbeat' | 'logout' | 'authenticate' | 'revoke'>;
@@ -25,40 +26,46 @@ export interface OperatorRouteDeps {
 
 export function operatorRoutes(deps: OperatorRouteDeps): FastifyPluginAsync {
   return async (app) => {
-    app.post('/api/v1/operators/login', { config: { auth: 'public' } }, async (req, reply): Promise<LoginResult> => {
-      const ctl = new AbortController();
-      const res = reply.raw;
-      // The response closing before it was written out = the client hung up mid-login.
-      const onClose = () => {
-        if (!res.writableFinished) ctl.abort(new Error('the client closed the connection during login'));
-      };
-      res.once('close', onClose);
-      try {
-        return await deps.login.login(req.body, ctl.signal, { address: req.ip });
-      } finally {
-        res.off('close', onClose);
-      }
-    });
+    app.post(
+      '/api/v1/operators/login',
+      { config: { auth: 'public' }, schema: operatorSchemas.login },
+      async (req, reply): Promise<LoginResult> => {
+        const ctl = new AbortController();
+        const res = reply.raw;
+        // The response closing before it was written out = the client hung up mid-login.
+        const onClose = () => {
+          if (!res.writableFinished) ctl.abort(new Error('the client closed the connection during login'));
+        };
+        res.once('close', onClose);
+        try {
+          return await deps.login.login(req.body, ctl.signal, { address: req.ip });
+        } finally {
+          res.off('close', onClose);
+        }
+      },
+    );
 
     app.delete<{ Params: { id: string } }>(
       '/api/v1/operators/:id/sessions',
-      { config: { auth: 'api' } },
+      { config: { auth: 'api' }, schema: operatorSchemas.revoke },
       async (req): Promise<{ operatorId: string; revoked: number }> => ({
         operatorId: req.params.id,
         revoked: await deps.login.revoke(req.params.id),
       }),
     );
 
-    app.post('/api/v1/operators/heartbeat', { config: { auth: 'operator' } }, async (req): Promise<{ expiresAt: string; seat: SeatInfo }> =>
-      deps.login.heartbeat(bearerOf(req.headers.authorization)),
+    app.post(
+      '/api/v1/operators/heartbeat',
+      { config: { auth: 'operator' }, schema: operatorSchemas.heartbeat },
+      async (req): Promise<{ expiresAt: string; seat: SeatInfo }> => deps.login.heartbeat(bearerOf(req.headers.authorization)),
     );
 
-    app.post('/api/v1/operators/logout', { config: { auth: 'operator' } }, async (req) => {
+    app.post('/api/v1/operators/logout', { config: { auth: 'operator' }, schema: operatorSchemas.logout }, async (req) => {
       await deps.login.logout(bearerOf(req.headers.authorization));
       return { ok: true };
     });
 
-    app.get('/api/v1/operators/feed', { config: { auth: 'operator' } }, async (req, reply) => {
+    app.get('/api/v1/operators/feed', { config: { auth: 'operator' }, schema: operatorSchemas.feed }, async (req, reply) => {
       const token = bearerOf(req.headers.authorization);
       const login: OperatorLogin = await deps.login.authenticate(token);
       const header = req.headers['last-event-id'];
