@@ -9,6 +9,7 @@ import type { OnecDelivery } from '../onec/onec-client.ts';
 import type { OnecRoutingEvent } from '../onec/onec-types.ts';
 import { OrderedLane, type ItemOutcome } from '../queues/ordered-lane.ts';
 import type { RetryPolicy } from '../queues/retry-policy.ts';
+import type { UpdateLog } from '../queues/update-log.ts';
 import type { RoutingEvent } from './chat-routing.ts';
 
 export interface RoutingLaneOptions {
@@ -24,6 +25,8 @@ export interface RoutingLaneOptions {
   sweepIntervalMs?: number;
   retryPolicy?: RetryPolicy;
   logger?: Logger;
+  /** Pull mode (ONEC_MODE=pull): events leave into this update log instead of going to 1C. */
+  updateLog?: UpdateLog | null;
 }
 
 export function toOnecEvent(e: RoutingEvent): OnecRoutingEvent {
@@ -68,6 +71,16 @@ export class RoutingLane {
           });
         },
       },
+      handoff: o.updateLog
+        ? {
+            log: o.updateLog,
+            toUpdates: async (_key, items) =>
+              items.map((it) => {
+                const e = stripSeq(it.body);
+                return { type: 'routing' as const, payload: JSON.stringify({ ...e, comment: e.comment ?? null }) };
+              }),
+          }
+        : null,
     });
   }
 
