@@ -170,8 +170,7 @@ export class UpdateLog {
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const res = (await conn.xread('COUNT', limit, 'BLOCK', waitMs, 'STREAMS', this.streamKey, from)) as
-        | [string, [string, string[]][]][]
-        | null;
+        [string, [string, string[]][]][] | null;
       return res?.[0]?.[1].map(entryOf) ?? [];
     } catch (err) {
       if (signal?.aborted || this.closed) return [];

@@ -117,9 +117,16 @@ export function onecPullRoutes(deps: OnecPullRoutesDeps): FastifyPluginAsync {
         };
         reply.raw.on('close', onClose);
         try {
-          const page = await deps.fetch({ after: req.query.after ?? null, limit: req.query.limit, waitMs: req.query.wait * 1000, signal: gone.signal });
+          const page = await deps.fetch({
+            after: req.query.after ?? null,
+            limit: req.query.limit,
+            waitMs: req.query.wait * 1000,
+            signal: gone.signal,
+          });
           // Already JSON text: fastify sends a string as is (no second serialization of 500 updates).
-          return reply.type('application/json; charset=utf-8').send(`{"updates":[${page.updates.join(',')}],"next":${JSON.stringify(page.next)}}`);
+          return reply
+            .type('application/json; charset=utf-8')
+            .send(`{"updates":[${page.updates.join(',')}],"next":${JSON.stringify(page.next)}}`);
         } finally {
           reply.raw.off('close', onClose);
         }

@@ -1,3 +1,5 @@
 export { OnecEmulator } from './onec-emulator.ts';
 export { runOnecEmulatorCli } from './emulator-cli.ts';
 export * from './emulator-types.ts';
+export { EmulatorPullPoller, type EmulatorPullPollerOptions } from './emulator-pull-poller.ts';
+export type { ItemResult } from './emulator-store.ts';

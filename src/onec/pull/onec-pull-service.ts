@@ -22,9 +22,7 @@ export class OnecPullService implements OnecPullRoutesDeps {
   async fetch(q: { after: string | null; limit: number; waitMs: number; signal?: AbortSignal }): Promise<PulledPage> {
     const r = await this.log.fetch(q);
     // The payload is stored as the JSON text push mode would send; spliced in, not re-parsed.
-    const updates = r.updates.map(
-      (u) => `{"cursor":"${encodeCursor(r.epoch, u.id)}","type":"${u.type}","${u.type}":${u.payload}}`,
-    );
+    const updates = r.updates.map((u) => `{"cursor":"${encodeCursor(r.epoch, u.id)}","type":"${u.type}","${u.type}":${u.payload}}`);
     return { updates, next: r.next };
   }
 

@@ -21,9 +21,7 @@ function ago(ms: number): string {
 
 export function pullHealth(st: UpdateLogStats, nowMs: number, staleS: number): PullHealth {
   const waiting =
-    st.waiting === 0
-      ? 'no updates wait'
-      : `${st.waiting} update(s) wait, the oldest for ${ago(nowMs - (st.oldestMs ?? nowMs))}`;
+    st.waiting === 0 ? 'no updates wait' : `${st.waiting} update(s) wait, the oldest for ${ago(nowMs - (st.oldestMs ?? nowMs))}`;
   if (st.lastPollMs === null)
     return {
       ok: false,
