@@ -37,7 +37,7 @@ export async function startTestStack(
     connector?: ConnectorOptions;
     start?: boolean;
     mode?: OnecMode;
-    poller?: Partial<EmulatorPullPollerOptions>;
+    poller?: Partial<EmulatorPullPollerOptions> | false;
   } = {},
 ): Promise<TestStack> {
   const stack = await startLocalStack({
@@ -58,7 +58,7 @@ export async function startTestStack(
     ...o.connector,
   });
   // The poller keeps trying while the connector is not listening yet (start: false).
-  const poller = stack.config.onec.mode === 'pull' ? pullPoller(stack, () => connector, o.poller) : null;
+  const poller = stack.config.onec.mode === 'pull' && o.poller !== false ? pullPoller(stack, () => connector, o.poller || {}) : null;
   if (o.start !== false) await connector.start();
   poller?.start();
   return {
