@@ -21,7 +21,11 @@ export interface TestStack {
 export type OnecMode = 'push' | 'pull';
 
 /** The 1C job of pull mode against this stack's connector (short waits: tests stop it often). */
-export function pullPoller(stack: LocalStack, connector: () => Connector, o: Partial<EmulatorPullPollerOptions> = {}): EmulatorPullPoller {
+export function pullPoller(
+  stack: LocalStack,
+  connector: () => Pick<Connector, 'url'>,
+  o: Partial<EmulatorPullPollerOptions> = {},
+): EmulatorPullPoller {
   return new EmulatorPullPoller(stack.onec, {
     connectorUrl: () => connector().url,
     apiToken: stack.env.API_TOKEN,

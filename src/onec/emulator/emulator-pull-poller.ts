@@ -141,7 +141,8 @@ export class EmulatorPullPoller {
       } catch (err) {
         if (!this.running) break;
         this.stats.errors++;
-        this.stats.lastError = err instanceof Error ? err.message : String(err);
+        const cause = err instanceof Error && err.cause instanceof Error ? ` (${err.cause.message})` : '';
+        this.stats.lastError = err instanceof Error ? `${err.message}${cause}` : String(err);
         await this.sleep(this.o.errorPauseMs ?? 200);
       }
     }
