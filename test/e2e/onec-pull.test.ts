@@ -10,6 +10,7 @@ import { loadConfig } from '../../src/config/config.ts';
 import { createConnector, type Connector } from '../../src/connector.ts';
 import type { SimulatedChat } from '../../src/emulators/telegram/index.ts';
 import { createLogger } from '../../src/infra/logger.ts';
+import { opsFeature } from '../../src/ops/ops-feature.ts';
 import { RetryPolicy } from '../../src/queues/retry-policy.ts';
 import { pullPoller, startTestStack, storedOf, type TestStack } from '../helpers/stack.ts';
 import { until } from '../helpers/redis.ts';
@@ -195,7 +196,13 @@ describe('pull mode', () => {
   });
 
   it('/readyz says (without failing) that 1C has not polled for ONEC_PULL_STALE_S', async () => {
-    ts = await startTestStack({ mode: 'pull', poller: false, bots: [], env: { ONEC_PULL_STALE_S: '1' } });
+    ts = await startTestStack({
+      mode: 'pull',
+      poller: false,
+      bots: [],
+      env: { ONEC_PULL_STALE_S: '1' },
+      connector: { features: [opsFeature({ processMetrics: false })] },
+    });
     const url = ts.connector.url!;
     type Ready = { ready: boolean; checks: { name: string; ok: boolean; advisory?: boolean; detail: string }[] };
     const readyz = async () => {
@@ -224,5 +231,9 @@ describe('pull mode', () => {
     );
     expect(stale.status).toBe(200);
     expect(stale.body.checks.find((c) => c.name === 'onec_pull')?.detail).toMatch(/has not polled for .*ONEC_PULL_STALE_S=1/);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/^chat_connector_onec_pull_updates_waiting 0$/m);
+    expect(metrics).toMatch(/^chat_connector_onec_pull_oldest_update_age_seconds 0$/m);
+    expect(metrics).toMatch(/^chat_connector_onec_pull_seconds_since_last_poll [1-9]/m);
   });
 });
