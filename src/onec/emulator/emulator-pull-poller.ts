@@ -25,6 +25,8 @@ export interface EmulatorPullPollerOptions {
   crashBeforeAck?: (page: { n: number; pageNo: number }) => boolean;
   /** Pause after an error (connector down), ms (default 200). */
   errorPauseMs?: number;
+  /** Called with each run of updates the job stored (demo output). */
+  onStored?(type: 'message' | 'status' | 'routing', items: Record<string, unknown>[], results: ItemResult[]): void;
 }
 
 interface Update {
@@ -127,6 +129,7 @@ export class EmulatorPullPoller {
       const run: Record<string, unknown>[] = [];
       while (i < updates.length && updates[i].type === type) run.push(updates[i++][type] as Record<string, unknown>);
       const results: ItemResult[] = await this.emulator.storePulled(ENDPOINT[type], run);
+      this.o.onStored?.(type, run, results);
       if (type === 'message')
         for (const r of results) if (r.status === 'rejected') rejected.push({ id: r.id, error: r.error ?? 'rejected' });
     }
