@@ -9,7 +9,7 @@
  *   emulators/<x>, onec/emulator
  *                   ← standalone: nothing of ours outside themselves
  *   http/routes     ← core and http only: they get what they need through `*Deps` interfaces
- *   features (routing, operators, outbound, ops)
+ *   features (routing, operators, outbound, ops, pull, settings)
  *                   ← the layers above, never a channel, the composition root or the CLI
  *   connector.ts    ← the composition root: everything in src/ but the CLI
  *   cli             ← everything in src/
@@ -31,12 +31,13 @@ const FEATURES_IMPORTING_COMPOSITION_ROOT = [
 ];
 
 const OURS = '^(src|workers|test|bench|soak|scripts)/';
-const FEATURES = '^src/(routing|operators|outbound|ops)/';
+const FEATURES = '^src/(routing|operators|outbound|ops|pull|settings)/';
 const ENTRY_POINTS = [
   '^src/cli/main\\.ts$',
   '^workers/',
   '^scripts/',
   '^bench/run\\.ts$',
+  '^bench/pull-only\\.ts$',
   '^soak/run\\.ts$',
   '\\.test\\.ts$',
   '^test/.*/fixtures/',

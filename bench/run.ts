@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark in one run on the same Redis; prints one JSON object.
  * Figures, not assertions: the targets are printed beside what was measured.
- * Run a part with `npm run bench -- inbound|outbound|logins`.
+ * Run a part with `npm run bench -- inbound|pull|outbound|logins`.
  */
 import { benchBareBullmq, benchDrainProcess, benchLatency, benchPipeline } from './inbound-bench.ts';
 
@@ -53,6 +53,27 @@ if (want('inbound')) {
       connectorPeakRssMb: '<= 200',
       peakOnecSessions: '<= ONEC_MAX_SESSIONS (1)',
     },
+  };
+}
+
+if (want('pull')) {
+  // Push and pull drains of the same 100 000-message backlog against the same 1C costs
+  // (20 ms per call + 0.1 ms per message; push: POST /messages of 500; pull: a page of 500).
+  const costs = { perCallMs: 20, perMessageMs: 0.1 };
+  const { benchPullDrain } = await import('./pull-bench.ts');
+  const push = await benchDrainProcess({ chats: 1000, perChat: 100, batchMax: 500, ...costs });
+  const pull = await benchPullDrain({ chats: 1000, perChat: 100, pageSize: 500, ...costs });
+  const free = await benchPullDrain({ chats: 1000, perChat: 100, pageSize: 500, perCallMs: 0, perMessageMs: 0 });
+  out.pull = {
+    pushDrain100kSeconds: round(push.seconds),
+    pullDrain100kSeconds: round(pull.drainSeconds),
+    pullHandoff100kSeconds: round(pull.handoffSeconds),
+    pullPages: pull.pages,
+    pullDrain100kSecondsZeroOnecCost: round(free.drainSeconds),
+    orderKept: push.orderKept && pull.orderKept && free.orderKept,
+    updatesWaitingAfterDrain: pull.waitingAfter + free.waitingAfter,
+    onecCosts: costs,
+    targets: { pullDrain100kSeconds: '<= 10' },
   };
 }
 

@@ -20,6 +20,7 @@ import { InboundPipeline } from '../src/queues/inbound-pipeline.ts';
 import { OrderedLane } from '../src/queues/ordered-lane.ts';
 import { createRedis } from '../src/queues/redis-connection.ts';
 import { Checks } from './checks.ts';
+import { SoakPullJob } from './pull-job.ts';
 import { Customers } from './customers.ts';
 import { Faults } from './faults.ts';
 import { ConnectorInstance, type InstanceEvent } from './instances.ts';
@@ -35,16 +36,18 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     rate: { type: 'string', default: '6' },
     keep: { type: 'boolean', default: false },
+    pull: { type: 'boolean', default: false },
   },
 });
 const minutes = Number(values.minutes);
 const seed = values.seed !== undefined ? Number(values.seed) : Math.floor(Math.random() * 2 ** 31);
 const rate = Number(values.rate);
 if (!Number.isFinite(minutes) || minutes <= 0 || !Number.isInteger(seed) || !Number.isFinite(rate) || rate <= 0) {
-  process.stderr.write('usage: npm run soak -- --minutes N [--seed S] [--rate R] [--keep]\n');
+  process.stderr.write('usage: npm run soak -- --minutes N [--seed S] [--rate R] [--keep] [--pull]\n');
   process.exit(2);
 }
-const replay = `npm run soak -- --minutes ${minutes} --seed ${seed}${values.rate !== '6' ? ` --rate ${rate}` : ''}`;
+const pull = values.pull;
+const replay = `npm run soak -- --minutes ${minutes} --seed ${seed}${values.rate !== '6' ? ` --rate ${rate}` : ''}${pull ? ' --pull' : ''}`;
 
 const MAX_SESSIONS = 1;
 const SESSION_MAX_AGE_S = 3;
@@ -97,7 +100,7 @@ process.on('unhandledRejection', (err) =>
   fail(`unexpected error in the soak itself: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
 );
 
-say(`seed ${seed}, ${minutes} min, ${rate} msg/s; dir ${dir}`);
+say(`seed ${seed}, ${minutes} min, ${rate} msg/s${pull ? ', ONEC_MODE=pull' : ''}; dir ${dir}`);
 redis = await SoakRedis.start(join(dir, 'redis'));
 const bots = [{ username: 'soak_shop_bot' }, { username: 'soak_help_bot' }, { username: 'soak_news_bot' }];
 const adminPassword = randomBytes(12).toString('base64url');
@@ -119,6 +122,8 @@ stack = await startLocalStack({
     ADMIN_PASSWORD: adminPassword,
     // info: the instances say "connector started" at info level (the start signal).
     LOG_LEVEL: 'info',
+    // --pull: 1C's job fetches from the connector (SoakPullJob); faults stay the same.
+    ONEC_MODE: pull ? 'pull' : 'push',
   },
 });
 const { onec, telegram, config } = stack;
@@ -168,6 +173,9 @@ await Promise.all(instances.map((i) => i.start(60_000))).catch((err: unknown) =>
 });
 if (failing) await new Promise(() => undefined);
 say(`instances up: ${instances.map((i) => `${i.name} ${i.url}`).join(', ')}; Redis ${redis.url} (AOF); 1C ${onec.url}`);
+
+const job = pull ? new SoakPullJob({ onec, instances, apiToken: config.apiToken ?? '', prng: root.fork(5), log: (l) => say(l) }) : null;
+const logWaiting = () => own.xlen(`${config.queuePrefix}:updates:stream`);
 
 const customers = new Customers({
   telegram,
@@ -273,6 +281,7 @@ customers.start();
 replies.start();
 operators.start();
 faults.start(4000);
+job?.start();
 await sleep(minutes * 60_000);
 if (failing) await new Promise(() => undefined);
 
@@ -283,6 +292,7 @@ await customers.stop();
 await replies.stop();
 await operators.stop();
 for (const i of instances) if (!i.running) await i.start(60_000);
+await job?.calm();
 const hb = setInterval(() => {
   void operators.heartbeatAll();
 }, 2000);
@@ -295,12 +305,17 @@ const statusesAt1c = () => {
 };
 for (;;) {
   if (failing) await new Promise(() => undefined);
-  const done = checks.inboundComplete() && checks.outboundComplete() && statusesAt1c() && (await pendingAll()) === 0;
+  const done =
+    checks.inboundComplete() &&
+    checks.outboundComplete() &&
+    statusesAt1c() &&
+    (await pendingAll()) === 0 &&
+    (!job || (await logWaiting()) === 0);
   if (done) break;
   if (Date.now() - drainStart > DRAIN_BOUND_MS) {
     const lanesLeft = await Promise.all(lanes.map(async (l) => `${l.name}=${await l.pendingCount()}`));
     fail(
-      `drain: not done within ${DRAIN_BOUND_MS / 1000} s — inbound ${checks.figures.inbound.storedInOrder}/${checks.figures.inbound.expectedStored}, outbound ${checks.figures.outbound.delivered}/${checks.figures.outbound.submitted}, statuses at 1C ${statusesAt1c()}, pending ${lanesLeft.join(' ')}`,
+      `drain: not done within ${DRAIN_BOUND_MS / 1000} s — ${job ? `update log ${await logWaiting()} waiting, ` : ''}inbound ${checks.figures.inbound.storedInOrder}/${checks.figures.inbound.expectedStored}, outbound ${checks.figures.outbound.delivered}/${checks.figures.outbound.submitted}, statuses at 1C ${statusesAt1c()}, pending ${lanesLeft.join(' ')}`,
     );
     await new Promise(() => undefined);
   }
@@ -341,6 +356,7 @@ checks.sampleMemory();
 if (failing) await new Promise(() => undefined);
 
 for (const t of timers) clearInterval(t);
+await job?.stop();
 const stopCodes: Record<string, number | string> = {};
 for (const i of instances) stopCodes[i.name] = await i.terminate();
 const st = onec.state();
@@ -385,6 +401,7 @@ const summary = {
   sigtermExitCodes: faults.sigtermExitCodes,
   finalStopExitCodes: stopCodes,
   onecCalls: st.calls,
+  ...(job ? { pull: { ...job.poller.stats, pauses: job.pauses, updatesWaitingAtEnd: await logWaiting() } } : {}),
 };
 process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
 for (const l of lanes) await l.close().catch(() => undefined);

@@ -35,7 +35,12 @@ import { licenseReporter } from './licensing/license-report.ts';
 import { SeatManager } from './licensing/seats.ts';
 import { FileMediaStore } from './media/file-media-store.ts';
 import { MediaFetcher } from './media/media-fetch.ts';
-import { OnecClient } from './onec/onec-client.ts';
+import { OnecClient, type OnecDelivery } from './onec/onec-client.ts';
+import { OnecPullService } from './pull/onec-pull-service.ts';
+import { pullHealth } from './pull/pull-health.ts';
+import { UpdateLogDrainer } from './pull/update-log-drainer.ts';
+import { onecPullRoutes } from './http/routes/onec-pull-routes.ts';
+import { UpdateLog } from './queues/update-log.ts';
 import { createTelegramConnector, type TelegramConnector } from './channels/telegram/telegram-connector.ts';
 import type { WhatsappConnector } from './channels/whatsapp/whatsapp-connector.ts';
 import { AccountSupervisor } from './queues/account-supervisor.ts';
@@ -75,6 +80,12 @@ export interface ConnectorContext {
   readiness(): Promise<ReadyCheck[]>;
   /** Every account's state as this instance sees it (`standby`: another instance runs it; `unlicensed`: gated). */
   accounts(): AccountState[];
+  /** The update log of pull mode (onec-pull.md); in push mode it only holds what a switch from pull left. */
+  updateLog: UpdateLog;
+  /** The update log when ONEC_MODE=pull (lanes hand their items off into it), else null. */
+  pullLog: UpdateLog | null;
+  /** Push mode's deliveries to 1C (waits until a switch from pull mode left nothing behind). */
+  onecPush: OnecDelivery;
 }
 
 /** A feature plugged into the connector (outbound, operators, operations…). */
@@ -184,6 +195,17 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
     },
   };
 
+  // Pull mode: the lanes hand off into the update log. Push mode: the drainer first pushes
+  // what a pull-mode run left unacknowledged, and the push sinks wait for it (order).
+  const updateLog = new UpdateLog({ redis, prefix: config.queuePrefix });
+  const pullLog = config.onec.mode === 'pull' ? updateLog : null;
+  let drainer: UpdateLogDrainer | null = null;
+  const onecPush: OnecDelivery = {
+    deliverMessages: (m) => (drainer ? drainer.gate(onec).deliverMessages(m) : onec.deliverMessages(m)),
+    deliverStatuses: (e) => (drainer ? drainer.gate(onec).deliverStatuses(e) : onec.deliverStatuses(e)),
+    deliverRouting: (e) => (drainer ? drainer.gate(onec).deliverRouting(e) : onec.deliverRouting(e)),
+  };
+
   const media = new FileMediaStore({
     dir: config.mediaDir,
     maxBytes: config.mediaMaxBytes,
@@ -195,7 +217,8 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
     redis,
     bullConnection,
     prefix: config.queuePrefix,
-    deliverer: onec,
+    deliverer: onecPush,
+    updateLog: pullLog,
     router: opts.router,
     batchMax: config.onec.batchMax,
     concurrency: config.workerConcurrency,
@@ -205,6 +228,17 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
     observer,
     logger: logger.child({ component: 'inbound' }),
   });
+  if (!pullLog)
+    drainer = new UpdateLogDrainer({
+      log: updateLog,
+      redis,
+      prefix: config.queuePrefix,
+      onec,
+      inbound,
+      batchMax: config.onec.batchMax,
+      retryPolicy: opts.retryPolicy,
+      logger,
+    });
 
   const telegram = config.telegram.tokens.length
     ? createTelegramConnector({
@@ -271,6 +305,9 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
     },
     readiness: () => readiness(),
     accounts: () => supervisor.states(),
+    updateLog,
+    pullLog,
+    onecPush,
   };
   const features: ConnectorFeature[] = [];
   for (const f of opts.features ?? []) features.push(await f(ctx));
@@ -307,6 +344,13 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
         detail: `${a.channel} ${a.account}: ${a.state}${a.lastError ? ` (${a.lastError})` : ''}`,
       });
     }
+    if (pullLog) {
+      const h = await updateLog.stats().then(
+        (st) => pullHealth(st, Date.now(), config.onec.pullStaleS),
+        (err: unknown) => ({ ok: false, detail: `Pull mode: the update log cannot be read (${describeError(err)}).` }),
+      );
+      checks.push({ name: 'onec_pull', ok: h.ok, advisory: true, detail: h.detail });
+    }
     for (const f of features) if (f.readiness) checks.push(...(await f.readiness()));
     return checks;
   };
@@ -319,6 +363,8 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
     if (on === licensed) return;
     licensed = on;
     if (roles.has('inbound')) await (on ? inbound.resume() : inbound.pause());
+    if (on) drainer?.start();
+    else drainer?.stop();
     if (roles.has('channels')) await supervisor.setEnabled(on);
     for (const f of features) await f.onLicense?.(on);
     await bus.emit('license.applied', { licensed: on });
@@ -350,6 +396,7 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
             mediaRoutes({ media }),
             licenseRoutes({ report: licenseReporter({ check: () => gate.state().document, seats }) }),
             accountRoutes({ accounts: () => supervisor.states(), holders: () => supervisor.holders() }),
+            onecPullRoutes(new OnecPullService(updateLog, inbound)),
             ...(telegram ? [telegramWebhookRoutes({ telegram, licensed: () => licensed })] : []),
             ...(whatsapp ? [whatsappRoutes({ runner: (a: string) => whatsapp.runner(a) })] : []),
             ...features.flatMap((f) => (f.routes ? [f.routes] : [])),
@@ -376,6 +423,8 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
     async stop() {
       gate.off('change', onGate);
       media.stopRetention();
+      drainer?.stop();
+      updateLog.close();
       if (app) await app.close().catch(() => undefined);
       await supervisor.close();
       await inbound.stop();

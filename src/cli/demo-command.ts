@@ -5,10 +5,12 @@
  * between them. Prints messages as they arrive in "1C", and where to look.
  *
  * Options: --once (exit 0 once every simulated message is in 1C; for scripts),
- *          --port N (HTTP port, default 8080 or a free one), --rate N (messages per second).
+ *          --port N (HTTP port, default 8080 or a free one), --rate N (messages per second),
+ *          --pull (ONEC_MODE=pull: an emulated 1C job fetches GET /api/v1/onec/updates and acks).
  */
 import { randomBytes } from 'node:crypto';
 import { createConnector } from '../connector.ts';
+import { EmulatorPullPoller } from '../onec/emulator/index.ts';
 import type { InboundMessage } from '../core/index.ts';
 import { freePort } from '../infra/embedded-redis.ts';
 import { startLocalStack } from '../infra/local-stack.ts';
@@ -35,6 +37,7 @@ async function portOr(preferred: number): Promise<number> {
 
 export async function runDemo(args: string[]): Promise<number> {
   const once = args.includes('--once');
+  const pull = args.includes('--pull');
   const rate = Number(flag(args, '--rate') ?? 4);
   const port = await portOr(Number(flag(args, '--port') ?? 8080));
   const say = (s: string) => process.stdout.write(`${s}\n`);
@@ -45,7 +48,12 @@ export async function runDemo(args: string[]): Promise<number> {
     bots: [{ username: 'demo_shop_bot' }, { username: 'demo_support_bot' }],
     onec: { latency: { perCallMs: 15, perMessageMs: 0.2, newSessionMs: 40 } },
     httpPort: port,
-    env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ADMIN_USER: 'admin', ADMIN_PASSWORD: adminPassword },
+    env: {
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      ADMIN_USER: 'admin',
+      ADMIN_PASSWORD: adminPassword,
+      ONEC_MODE: pull ? 'pull' : 'push',
+    },
   });
   const logger = createLogger({
     level: stack.config.logLevel,
@@ -62,10 +70,25 @@ export async function runDemo(args: string[]): Promise<number> {
   const connector = await createConnector(stack.config, {
     logger,
     trustedKeysDir: stack.keysDir, // the demo's throwaway license key, trusted in code only
-    inboundObserver: { delivered: (ms) => ms.forEach(arrived) },
+    // Push: printed when 1C answered POST /messages. Pull: printed when the 1C job stored it.
+    inboundObserver: pull ? undefined : { delivered: (ms) => ms.forEach(arrived) },
     features: productFeatures(),
   });
   await connector.start();
+  const job = pull
+    ? new EmulatorPullPoller(stack.onec, {
+        connectorUrl: () => connector.url,
+        apiToken: stack.config.apiToken ?? '',
+        pageSize: 100,
+        waitS: 25,
+        onStored: (type, items, results) => {
+          items.forEach((m, i) => {
+            if (type === 'message' && results[i]?.status !== 'rejected') arrived(m as unknown as InboundMessage);
+          });
+        },
+      })
+    : null;
+  job?.start();
   const api = connector.url ?? stack.config.http.publicUrl;
   const token = stack.config.apiToken ?? '';
   say('');
@@ -81,6 +104,8 @@ export async function runDemo(args: string[]): Promise<number> {
     `Redis              ${stack.redis.url}${stack.redis.owned ? '   (started for the demo)' : ''}, key prefix ${stack.config.queuePrefix}`,
   );
   say('');
+  if (pull)
+    say(`Pull mode          the emulated 1C job long-polls ${api}/api/v1/onec/updates and acks; the connector never calls 1C's /messages`);
   say('Simulated customers are writing; each line below is a message as 1C stored it (chat, seq, sender, content). Ctrl-C stops.');
 
   const customers = runSimulatedCustomers(stack, { ratePerSec: rate, rounds: once ? 1 : Infinity });
@@ -90,6 +115,7 @@ export async function runDemo(args: string[]): Promise<number> {
     stopping = true;
     customers.stop();
     say('\nstopping …');
+    await job?.stop();
     await connector.stop();
     // Our keys only: the demo may share a Redis with other things.
     await cleanupPrefix(stack.redis.url, stack.config.queuePrefix);

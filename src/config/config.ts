@@ -11,6 +11,7 @@ import { readEnvFile } from './env-file.ts';
 import { allowEntryProblem } from '../core/address-policy.ts';
 
 export type TelegramMode = 'polling' | 'webhook';
+export type OnecMode = 'push' | 'pull';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 
 export interface Config {
@@ -41,6 +42,10 @@ export interface Config {
     idleFinishMs: number;
     /** The publication's sessionMaxAge: how long 1C keeps a session a crashed process left open. */
     sessionMaxAgeS: number;
+    /** `push`: the connector calls 1C's /messages, /statuses, /routing; `pull`: 1C fetches them (onec-pull.md). */
+    mode: OnecMode;
+    /** Pull mode: after this many seconds without a poll, /readyz and doctor say 1C is not polling. */
+    pullStaleS: number;
   };
   telegram: {
     tokens: string[];
@@ -290,6 +295,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       authWaitMs: r.int('ONEC_AUTH_WAIT_MS', 30_000, 0, 600_000),
       idleFinishMs: r.int('ONEC_IDLE_FINISH_MS', 2_000, 50, 60_000),
       sessionMaxAgeS: r.int('ONEC_SESSION_MAX_AGE_S', 20, 1, 86_400),
+      mode: r.oneOf<OnecMode>('ONEC_MODE', 'push', ['push', 'pull']),
+      pullStaleS: r.int('ONEC_PULL_STALE_S', 300, 1, 7 * 86_400),
     },
     telegram: {
       tokens,

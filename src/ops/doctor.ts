@@ -21,6 +21,8 @@ import { loadTrustedKeys } from '../licensing/trusted-keys.ts';
 import { OnecClient } from '../onec/onec-client.ts';
 import { describeRedisTarget, redisOptions } from '../queues/redis-connection.ts';
 import { checkRedisWrites, readEvictionPolicy, SAFE_POLICY } from '../infra/redis-memory.ts';
+import { pullHealth } from '../pull/pull-health.ts';
+import { UpdateLog } from '../queues/update-log.ts';
 
 export type DoctorMark = '✓' | '✗' | 'ℹ';
 
@@ -68,10 +70,30 @@ export async function runDoctorChecks(config: Readonly<Config>, opts: DoctorOpti
 
   const redisOk = await checkRedis(config, timeoutMs, push);
   await checkOnec(config, timeoutMs, push);
+  if (config.onec.mode === 'pull' && redisOk) await checkOnecPull(config, timeoutMs, push);
   checkLicense(config, opts.hostId ?? computeHostId(), opts.trustedKeysDir, push);
   for (const token of config.telegram.tokens) await checkBot(config, token, timeoutMs, push);
   if (config.whatsapp.accounts.length) await checkWhatsapp(config, redisOk, timeoutMs, push, opts.whatsappKeys);
   return lines;
+}
+
+/** Pull mode: does 1C poll? Not fatal — updates wait safely — but said plainly. */
+async function checkOnecPull(config: Readonly<Config>, timeoutMs: number, push: (l: DoctorLine) => void): Promise<void> {
+  const redis = new Redis(config.redisUrl, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: timeoutMs,
+  });
+  try {
+    await redis.connect();
+    const h = pullHealth(await new UpdateLog({ redis, prefix: config.queuePrefix }).stats(), Date.now(), config.onec.pullStaleS);
+    push(h.ok ? ok('onec_pull', h.detail) : bad('onec_pull', h.detail, false));
+  } catch (e) {
+    push(bad('onec_pull', `Pull mode: the update log could not be read (${describeError(e)}).`, false));
+  } finally {
+    redis.disconnect();
+  }
 }
 
 async function checkRedis(config: Readonly<Config>, timeoutMs: number, push: (l: DoctorLine) => void): Promise<boolean> {

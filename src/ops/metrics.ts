@@ -14,6 +14,7 @@ import type { LicenseGate } from '../licensing/license-gate.ts';
 import type { FeatureState } from '../licensing/license-document.ts';
 import type { SeatManager } from '../licensing/seats.ts';
 import type { OnecObserver } from '../onec/onec-types.ts';
+import type { UpdateLogStats } from '../queues/update-log.ts';
 import { isDeadLetterQueue, laneOfQueue, type QueueCatalog } from './queue-catalog.ts';
 
 export const JOB_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'failed', 'completed'] as const;
@@ -30,6 +31,8 @@ export interface ConnectorMetricsOptions {
   onecSessionsOpen: () => number;
   /** Every account's state as this instance sees it (standby, unlicensed, or the runner's own). */
   accounts: () => AccountState[];
+  /** Pull mode's update log (onec-pull.md): updates waiting, the oldest, the last poll. */
+  updateLog?: () => Promise<UpdateLogStats>;
   /** Include Node's process metrics (default true). */
   processMetrics?: boolean;
   /** Most jobs looked at per queue to group retries and dead letters by reason (default 500). */
@@ -63,6 +66,7 @@ export class ConnectorMetrics {
     const now = o.now ?? Date.now;
     const sample = o.sampleJobs ?? 500;
 
+    if (o.updateLog) this.pullGauges(o.updateLog, registers, now);
     new Gauge({
       name: 'chat_connector_queue_jobs',
       help: 'Jobs per queue and state (BullMQ; deployment-wide).',
@@ -266,6 +270,36 @@ export class ConnectorMetrics {
   /** Prometheus text exposition. */
   async text(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  /** Pull mode, deployment-wide: read from the update log at scrape time. */
+  private pullGauges(stats: () => Promise<UpdateLogStats>, registers: Registry[], now: () => number): void {
+    new Gauge({
+      name: 'chat_connector_onec_pull_updates_waiting',
+      help: 'Updates in the pull-mode log that 1C has not acknowledged (deployment-wide).',
+      registers,
+      async collect() {
+        this.set((await stats()).waiting);
+      },
+    });
+    new Gauge({
+      name: 'chat_connector_onec_pull_oldest_update_age_seconds',
+      help: 'Age of the oldest unacknowledged update in the pull-mode log (0 when none; deployment-wide).',
+      registers,
+      async collect() {
+        const st = await stats();
+        this.set(st.oldestMs === null ? 0 : Math.max(0, (now() - st.oldestMs) / 1000));
+      },
+    });
+    new Gauge({
+      name: 'chat_connector_onec_pull_seconds_since_last_poll',
+      help: 'Seconds since 1C last asked for updates (-1: it never has; deployment-wide).',
+      registers,
+      async collect() {
+        const st = await stats();
+        this.set(st.lastPollMs === null ? -1 : Math.max(0, (now() - st.lastPollMs) / 1000));
+      },
+    });
   }
 }
 

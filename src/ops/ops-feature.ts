@@ -72,6 +72,7 @@ export function opsFeature(opts: OpsFeatureOptions = {}): (ctx: ConnectorContext
       onecSessionsOpen: () => ctx.onec.openSessions,
       accounts: () => ctx.accounts(),
       processMetrics: opts.processMetrics,
+      updateLog: () => ctx.updateLog.stats(),
     });
     ctx.onec.setObserver(metrics.onecObserver());
     const unsubscribe = [

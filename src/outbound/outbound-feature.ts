@@ -71,7 +71,8 @@ export function outboundFeature(opts: OutboundFeatureOptions = {}): (ctx: Connec
       refreshAccounts: async (channel) => {
         if (channel === 'telegram') await ctx.telegram?.ready();
       },
-      deliverStatuses: (events) => ctx.onec.deliverStatuses(events),
+      deliverStatuses: (events) => ctx.onecPush.deliverStatuses(events),
+      updateLog: ctx.pullLog,
       onStatus: (n: StatusNotice) => ctx.bus.emit('outbound.status', n),
       pacing: opts.pacing,
       retryPolicy: opts.retryPolicy,

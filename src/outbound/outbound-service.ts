@@ -42,6 +42,7 @@ import type { OnecItemResult, OnecStatusUpdate } from '../onec/onec-types.ts';
 import { OrderedLane, type DeliveryContext, type ItemOutcome, type LaneItem } from '../queues/ordered-lane.ts';
 import { RateLimiter } from '../queues/rate-limiter.ts';
 import type { RetryPolicy } from '../queues/retry-policy.ts';
+import type { UpdateLog } from '../queues/update-log.ts';
 import { OutboundPacing, type PacingOptions } from './outbound-pacing.ts';
 import { fingerprintOf, OutboundStore, type OutboundRecord } from './outbound-store.ts';
 
@@ -89,6 +90,8 @@ export interface OutboundServiceOptions {
   /** How long a message record (idempotency by id, GET) is kept (default 30 days). */
   recordTtlS?: number;
   logger?: Logger;
+  /** Pull mode (ONEC_MODE=pull): statuses leave into this update log instead of `deliverStatuses`. */
+  updateLog?: UpdateLog | null;
 }
 
 export class OutboundService implements StatusSink {
@@ -134,6 +137,16 @@ export class OutboundService implements StatusSink {
       jobName: (key) => `${key} statuses`,
       logger: this.log,
       sink: { deliver: (key, items) => this.deliverStatuses(key, items) },
+      handoff: o.updateLog
+        ? {
+            log: o.updateLog,
+            toUpdates: async (_key, items) =>
+              items.map((i) => ({
+                type: 'status' as const,
+                payload: JSON.stringify({ id: i.body.id, status: i.body.status, at: i.body.at, error: i.body.error ?? null }),
+              })),
+          }
+        : null,
     });
   }
 

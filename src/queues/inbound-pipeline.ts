@@ -10,6 +10,7 @@ import type { Redis } from 'ioredis';
 import type { IngestResult, InboundMessage, InboundSink, Logger, NewInboundMessage, Route } from '../core/index.ts';
 import { OrderedLane, type ItemOutcome, type LaneItem, type LaneHooks } from './ordered-lane.ts';
 import type { RetryPolicy } from './retry-policy.ts';
+import type { UpdateLog } from './update-log.ts';
 
 /** A chat silent this long is forgotten (known-chat state): 180 days. */
 export const KNOWN_CHAT_TTL_S = 180 * 24 * 3600;
@@ -67,6 +68,8 @@ export interface InboundPipelineOptions {
   retryPolicy?: RetryPolicy;
   observer?: InboundObserver;
   logger?: Logger;
+  /** Pull mode (ONEC_MODE=pull): messages leave into this update log instead of going to the deliverer. */
+  updateLog?: UpdateLog | null;
 }
 
 type StoredMessage = NewInboundMessage;
@@ -94,7 +97,36 @@ export class InboundPipeline implements InboundSink {
       hooks,
       logger: o.logger,
       sink: { deliver: (key, items) => this.deliver(key, items) },
+      handoff: o.updateLog
+        ? {
+            log: o.updateLog,
+            toUpdates: async (_key, items) =>
+              (await this.routed(items)).map((m) => ({ type: 'message' as const, payload: JSON.stringify(m) })),
+            // Handed to 1C's queue is "delivered" for the operator feed: it must not wait for the poll.
+            onHandedOff: (_key, items) => o.observer?.delivered?.(items.map((it) => ({ ...it.body, seq: it.seq, route: null }))),
+          }
+        : null,
     });
+  }
+
+  /**
+   * Pull mode: 1C refused a message for good in its ack. It goes to `inbound-dead` with the
+   * same reason a push-mode `rejected` result gives; a retry serves it again at its seq.
+   */
+  async rejectPulled(message: InboundMessage, error: string | null): Promise<void> {
+    const reason = `1C rejected the message: ${error ?? 'no reason given'}`;
+    this.o.observer?.rejected?.(message, reason);
+    const { route: _route, seq, ...body } = message;
+    await this.lane.deadLetterItem(message.chatId, { seq, body: body as StoredMessage }, reason);
+  }
+
+  private async routed(items: LaneItem<StoredMessage>[]): Promise<InboundMessage[]> {
+    const messages: InboundMessage[] = items.map((it) => ({ ...it.body, seq: it.seq, route: null }));
+    const routes = await this.router.routeOf(messages);
+    messages.forEach((m, i) => {
+      m.route = routes[i] ?? null;
+    });
+    return messages;
   }
 
   /** Installs the routing module's router (idempotent per message id, see InboundRouter). */
@@ -127,11 +159,7 @@ export class InboundPipeline implements InboundSink {
   }
 
   private async deliver(_key: string, items: LaneItem<StoredMessage>[]): Promise<ItemOutcome[]> {
-    const messages: InboundMessage[] = items.map((it) => ({ ...it.body, seq: it.seq, route: null }));
-    const routes = await this.router.routeOf(messages);
-    messages.forEach((m, i) => {
-      m.route = routes[i] ?? null;
-    });
+    const messages = await this.routed(items);
     const results = await this.o.deliverer.deliverMessages(messages);
     const byId = new Map(results.map((r) => [r.id, r]));
     const outcomes: ItemOutcome[] = [];

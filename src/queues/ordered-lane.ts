@@ -18,6 +18,12 @@
  * is re-run by BullMQ, and a periodic sweep kicks any key with pending items and no lock.
  * Items the sink rejects for good go to the dead-letter queue `<name>-dead` (a BullMQ
  * failed job with the reason); retrying that job puts the item back at its own `seq`.
+ *
+ * Pull mode (onec-pull.md) swaps only the delivery end: with a `handoff`, items leave the
+ * head of their key into the update log (src/queues/update-log.ts) — XADD and the ack in
+ * one Lua script, fenced by the key's lock — instead of going to `sink.deliver`.
+ *
+ *   kick ──lock key──▶ ZRANGE head ──▶ handoff-4 (XADD updates + ZREMRANGEBYSCORE) ──▶ …
  */
 import type { RedisOptions as BullRedisOptions } from 'bullmq';
 import { randomBytes } from 'node:crypto';
@@ -28,6 +34,8 @@ import { awaitReplicas } from './redis-connection.ts';
 import { RetryPolicy } from './retry-policy.ts';
 import { DeadLetterRecords } from './dead-letter-records.ts';
 import { ACK, APPEND, REINSERT, RELEASE, RELEASE_IF_EMPTY, RENEW } from './lane-scripts.ts';
+import type { UpdateLog, UpdateType } from './update-log.ts';
+import { HANDOFF } from './update-log-scripts.ts';
 
 /** An item as stored: the body the appender gave, plus its per-key `seq`. */
 export interface LaneItem<T> {
@@ -51,6 +59,19 @@ export interface DeliveryContext {
 /** Delivers a key's items, in order. Returns one outcome per item given, or throws (= retry all). */
 export interface LaneSink<T> {
   deliver(key: string, items: LaneItem<T>[], ctx: DeliveryContext): Promise<ItemOutcome[]>;
+}
+
+/**
+ * Pull mode's delivery end: the lane's items become updates of the update log. The
+ * handoff is atomic with removing them from the lane, so a crash neither loses nor
+ * repeats one; 1C then acknowledges them through the log, not through the lane.
+ */
+export interface LaneHandoff<T> {
+  log: UpdateLog;
+  /** One update per item, in order (the object push mode would send, as JSON). Throws = retry. */
+  toUpdates(key: string, items: LaneItem<T>[]): Promise<{ type: UpdateType; payload: string }[]>;
+  /** Called after the items are in the log (operator feed, metrics). */
+  onHandedOff?(key: string, items: LaneItem<T>[]): void;
 }
 
 export interface AppendEntry<T> {
@@ -85,6 +106,8 @@ export interface OrderedLaneOptions<T> {
   /** Key prefix (QUEUE_PREFIX), also BullMQ's prefix. */
   prefix: string;
   sink: LaneSink<T>;
+  /** Pull mode: items go to the update log instead of the sink (see LaneHandoff). */
+  handoff?: LaneHandoff<T> | null;
   /** Most items handed to one `deliver` call (default 100). */
   batchMax?: number;
   /** Kicks processed at once per process = keys delivered in parallel (default 50). */
@@ -134,6 +157,7 @@ type LaneRedis = Redis & {
   laneReleaseIfEmpty(...args: (string | number)[]): Promise<number>;
   laneRenew(...args: (string | number)[]): Promise<number>;
   laneRelease(...args: (string | number)[]): Promise<number>;
+  laneHandoff(...args: (string | number)[]): Promise<number>;
 };
 
 function defineScripts(redis: Redis): LaneRedis {
@@ -146,6 +170,7 @@ function defineScripts(redis: Redis): LaneRedis {
     redis.defineCommand('laneRenew', { numberOfKeys: 0, lua: RENEW });
     redis.defineCommand('laneRelease', { numberOfKeys: 0, lua: RELEASE });
   }
+  if (typeof r.laneHandoff !== 'function') redis.defineCommand('laneHandoff', { numberOfKeys: 4, lua: HANDOFF });
   return r;
 }
 
@@ -416,6 +441,12 @@ export class OrderedLane<T extends object> {
         }
         const items = raw.map((s) => this.parse(s));
         head = items[0];
+        if (this.o.handoff) {
+          const n = await this.handOff(key, items, lockKey, token);
+          if (n < 0) lost = true;
+          else delivered += n;
+          continue;
+        }
         const outcomes = await this.o.sink.deliver(key, items, ctx);
         const n = await this.settle(key, items, outcomes);
         delivered += n.done;
@@ -438,6 +469,27 @@ export class OrderedLane<T extends object> {
     } finally {
       clearInterval(renew);
     }
+  }
+
+  /** Moves the items into the update log atomically with leaving the lane; -1 = lock not ours. */
+  private async handOff(key: string, items: LaneItem<T>[], lockKey: string, token: string): Promise<number> {
+    const h = this.o.handoff as LaneHandoff<T>;
+    const updates = await h.toUpdates(key, items);
+    if (updates.length !== items.length) throw new Error(`the handoff gave ${updates.length} updates for ${items.length} items`);
+    const args: (string | number)[] = [`${this.base}q:${key}`, lockKey, h.log.streamKey, h.log.metaKey, token, items[items.length - 1].seq];
+    for (const u of updates) args.push(u.type, u.payload);
+    const n = Number(await this.redis.laneHandoff(...args));
+    if (n >= 0) h.onHandedOff?.(key, items);
+    return n;
+  }
+
+  /**
+   * Moves an item that 1C refused for good to the dead-letter queue, as a sink's `rejected`
+   * outcome does (pull mode: a `rejected` id of `POST /api/v1/onec/ack`). Idempotent per
+   * item and retry round.
+   */
+  deadLetterItem(key: string, item: LaneItem<T>, reason: string): Promise<void> {
+    return this.deadLetter(key, item, reason);
   }
 
   private parse(raw: string): LaneItem<T> {

@@ -14,6 +14,7 @@ import type { OnecDelivery } from '../onec/onec-client.ts';
 import type { OnecRoutingEvent } from '../onec/onec-types.ts';
 import { OrderedLane, type ItemOutcome } from '../queues/ordered-lane.ts';
 import type { RetryPolicy } from '../queues/retry-policy.ts';
+import type { UpdateLog } from '../queues/update-log.ts';
 import { ROUTING_LANE, type RoutingEvent } from './chat-routing.ts';
 
 export interface RoutingLaneOptions {
@@ -29,6 +30,8 @@ export interface RoutingLaneOptions {
   sweepIntervalMs?: number;
   retryPolicy?: RetryPolicy;
   logger?: Logger;
+  /** Pull mode (ONEC_MODE=pull): events leave into this update log instead of going to 1C. */
+  updateLog?: UpdateLog | null;
 }
 
 export function toOnecEvent(e: RoutingEvent): OnecRoutingEvent {
@@ -74,6 +77,16 @@ export class RoutingLane {
           });
         },
       },
+      handoff: o.updateLog
+        ? {
+            log: o.updateLog,
+            toUpdates: async (_key, items) =>
+              items.map((it) => {
+                const e = stripSeq(it.body);
+                return { type: 'routing' as const, payload: JSON.stringify({ ...e, comment: e.comment ?? null }) };
+              }),
+          }
+        : null,
     });
   }
 

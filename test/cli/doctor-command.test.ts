@@ -62,6 +62,26 @@ describe('doctor', () => {
     expect(stack.onec.state().sessions.open).toBe(0);
   });
 
+  it('pull mode: says (✗, not fatal) when 1C has not polled for ONEC_PULL_STALE_S; ✓ once it polls', async () => {
+    const prefix = `doc-pull-${randomBytes(3).toString('hex')}`;
+    const never = await doctor({ ONEC_MODE: 'pull', QUEUE_PREFIX: prefix });
+    expect(never.code).toBe(0);
+    expect(line(never.out, /^✗ Pull mode: 1C has not polled GET \/api\/v1\/onec\/updates yet; no updates wait\./)).toBeDefined();
+    const redis = newRedis();
+    try {
+      await redis.hset(`${prefix}:updates:meta`, 'poll', Date.now() - 400_000);
+      const stale = await doctor({ ONEC_MODE: 'pull', QUEUE_PREFIX: prefix });
+      expect(stale.code).toBe(0);
+      expect(line(stale.out, /^✗ Pull mode: 1C has not polled for 7 min \(ONEC_PULL_STALE_S=300\)/)).toBeDefined();
+      await redis.hset(`${prefix}:updates:meta`, 'poll', Date.now());
+      const fine = await doctor({ ONEC_MODE: 'pull', QUEUE_PREFIX: prefix });
+      expect(line(fine.out, /^✓ Pull mode: 1C polled \d+ s ago; no updates wait\./)).toBeDefined();
+    } finally {
+      await redis.del(`${prefix}:updates:meta`);
+      redis.disconnect();
+    }
+  });
+
   it('--json gives the checks as data', async () => {
     const r = await doctor({}, ['--json']);
     const data = JSON.parse(r.out.join('\n')) as { ok: boolean; checks: Array<{ check: string; mark: string }> };

@@ -28,7 +28,7 @@ describe('configuration', () => {
     expect(c.redisUrl).toBe('redis://127.0.0.1:6379');
     expect(c.queuePrefix).toBe('chats');
     expect(c.http).toEqual({ host: '127.0.0.1', port: 8080, publicUrl: 'http://127.0.0.1:8080' });
-    expect(c.onec).toMatchObject({ maxSessions: 1, batchMax: 100, timeoutMs: 10000, authWaitMs: 30000 });
+    expect(c.onec).toMatchObject({ maxSessions: 1, batchMax: 100, timeoutMs: 10000, authWaitMs: 30000, mode: 'push', pullStaleS: 300 });
     expect(c.telegram).toMatchObject({ apiRoot: 'https://api.telegram.org', mode: 'polling', tokens: [] });
     expect(c.seatTtlS).toBe(300);
     expect(c.mediaDir).toBe('./data/media');
@@ -48,6 +48,8 @@ describe('configuration', () => {
       { TELEGRAM_BOT_TOKENS: '123:abc' },
       'TELEGRAM_BOT_TOKENS item 1 is not a bot token (expected "<digits>:<secret>" as BotFather gives it)',
     ],
+    [{ ONEC_MODE: 'poll' }, 'ONEC_MODE must be one of push, pull, got "poll"'],
+    [{ ONEC_PULL_STALE_S: '0' }, 'ONEC_PULL_STALE_S must be a whole number from 1 to 604800, got 0'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent, got "loud"'],
     [{ ADMIN_USER: 'admin' }, 'ADMIN_PASSWORD is required when ADMIN_USER is set (the dashboard needs both)'],
     [{ API_TOKEN: 'short' }, 'API_TOKEN is too short: use at least 16 characters'],

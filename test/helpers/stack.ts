@@ -4,6 +4,7 @@
  * locks and a fast retry policy so failures heal in test time.
  */
 import { createConnector, type Connector, type ConnectorOptions } from '../../src/connector.ts';
+import { EmulatorPullPoller, type EmulatorPullPollerOptions } from '../../src/onec/emulator/index.ts';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../src/infra/local-stack.ts';
 import { createLogger } from '../../src/infra/logger.ts';
 import { RetryPolicy } from '../../src/queues/retry-policy.ts';
@@ -12,14 +13,48 @@ import { cleanupPrefix } from './redis.ts';
 export interface TestStack {
   stack: LocalStack;
   connector: Connector;
+  /** Pull mode: the emulated 1C job polling the connector (started with the connector). */
+  poller: EmulatorPullPoller | null;
   stop(): Promise<void>;
 }
 
-export async function startTestStack(o: LocalStackOptions & { connector?: ConnectorOptions; start?: boolean } = {}): Promise<TestStack> {
+export type OnecMode = 'push' | 'pull';
+
+/** The 1C job of pull mode against this stack's connector (short waits: tests stop it often). */
+export function pullPoller(
+  stack: LocalStack,
+  connector: () => Pick<Connector, 'url'>,
+  o: Partial<EmulatorPullPollerOptions> = {},
+): EmulatorPullPoller {
+  return new EmulatorPullPoller(stack.onec, {
+    connectorUrl: () => connector().url,
+    apiToken: stack.env.API_TOKEN,
+    pageSize: 100,
+    waitS: 2,
+    errorPauseMs: 50,
+    ...o,
+  });
+}
+
+export async function startTestStack(
+  o: LocalStackOptions & {
+    connector?: ConnectorOptions;
+    start?: boolean;
+    mode?: OnecMode;
+    poller?: Partial<EmulatorPullPollerOptions> | false;
+  } = {},
+): Promise<TestStack> {
   const stack = await startLocalStack({
     ...o,
     onec: { sessionMaxAgeS: 3, ...o.onec },
-    env: { LANE_LOCK_MS: '1500', LANE_SWEEP_MS: '300', ONEC_IDLE_FINISH_MS: '300', ONEC_SESSION_MAX_AGE_S: '3', ...o.env },
+    env: {
+      LANE_LOCK_MS: '1500',
+      LANE_SWEEP_MS: '300',
+      ONEC_IDLE_FINISH_MS: '300',
+      ONEC_SESSION_MAX_AGE_S: '3',
+      ONEC_MODE: o.mode ?? 'push',
+      ...o.env,
+    },
   });
   const connector = await createConnector(stack.config, {
     trustedKeysDir: stack.keysDir,
@@ -27,11 +62,16 @@ export async function startTestStack(o: LocalStackOptions & { connector?: Connec
     retryPolicy: new RetryPolicy({ baseMs: 20, capMs: 300 }),
     ...o.connector,
   });
+  // The poller keeps trying while the connector is not listening yet (start: false).
+  const poller = stack.config.onec.mode === 'pull' && o.poller !== false ? pullPoller(stack, () => connector, o.poller || {}) : null;
   if (o.start !== false) await connector.start();
+  poller?.start();
   return {
     stack,
     connector,
+    poller,
     async stop() {
+      await poller?.stop();
       await connector.stop().catch(() => undefined);
       await cleanupPrefix(stack.config.queuePrefix);
       await stack.stop();

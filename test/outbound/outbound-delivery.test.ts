@@ -4,29 +4,29 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../helpers/redis.ts';
 import { startOutbound, type OutboundHarness } from './outbound-helpers.ts';
 
-let h: OutboundHarness;
-let files: Server;
-let filesUrl = '';
-beforeAll(async () => {
-  h = await startOutbound();
-  files = createServer((req, res) => {
-    res.writeHead(200, { 'content-type': 'image/jpeg' });
-    res.end(Buffer.alloc(64, 7));
-  });
-  await new Promise<void>((r) => files.listen(0, '127.0.0.1', () => r()));
-  filesUrl = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
-});
-afterAll(async () => {
-  await new Promise<void>((r) => files?.close(() => r()));
-  await h?.stop();
-});
-
-async function post(body: Record<string, unknown>): Promise<void> {
+async function post(h: OutboundHarness, body: Record<string, unknown>): Promise<void> {
   const r = await h.api('POST', '/api/v1/messages', body);
   expect(r.status, JSON.stringify(r.json)).toBe(202);
 }
 
-describe('outbound delivery through grammY to the emulated Bot API', () => {
+describe.each(['push', 'pull'] as const)('outbound delivery through grammY to the emulated Bot API, ONEC_MODE=%s', (mode) => {
+  let h: OutboundHarness;
+  let files: Server;
+  let filesUrl = '';
+  beforeAll(async () => {
+    h = await startOutbound({ mode });
+    files = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'image/jpeg' });
+      res.end(Buffer.alloc(64, 7));
+    });
+    await new Promise<void>((r) => files.listen(0, '127.0.0.1', () => r()));
+    filesUrl = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise<void>((r) => files?.close(() => r()));
+    await h?.stop();
+  });
+
   it('keeps each chat in order through 429s with retry_after and 5xx bursts; statuses reach 1C once each', async () => {
     const a = await h.customer('Anna');
     const b = await h.customer('Boris');
@@ -36,7 +36,7 @@ describe('outbound delivery through grammY to the emulated Bot API', () => {
       for (const c of [a, b]) {
         const id = `ord-${c.chat.id}-${i}`;
         ids.push(id);
-        await post({ id, chatId: c.key, text: `${c.chat.id} message ${i}` });
+        await post(h, { id, chatId: c.key, text: `${c.chat.id} message ${i}` });
         // A burst of server errors in the middle of the stream.
         if (i === 3 && c === a) h.stack.telegram.injectFault(h.token, 'sendMessage', '500', 3);
       }
@@ -55,13 +55,13 @@ describe('outbound delivery through grammY to the emulated Bot API', () => {
     const c = await h.customer('Blocker');
     h.stack.telegram.setBlocked(h.token, c.chat.id, true);
     const before = h.stack.telegram.stats(h.token).calls.sendMessage ?? 0;
-    await post({ id: 'blocked-1', chatId: c.key, text: 'are you there?' });
+    await post(h, { id: 'blocked-1', chatId: c.key, text: 'are you there?' });
     const view = await h.statusOf('blocked-1', ['failed']);
     expect(view).toMatchObject({ status: 'failed', errorCode: 'telegram_blocked' });
     expect(String(view.error)).toMatch(/blocked/);
     await until(() => h.onecStatuses('blocked-1').includes('failed'), { what: 'failed status at 1C' });
     h.stack.telegram.setBlocked(h.token, c.chat.id, false);
-    await post({ id: 'blocked-2', chatId: c.key, text: 'after unblocking' });
+    await post(h, { id: 'blocked-2', chatId: c.key, text: 'after unblocking' });
     await h.statusOf('blocked-2', ['sent']);
     // One attempt for the blocked message, one for the next: the failure was not retried.
     expect((h.stack.telegram.stats(h.token).calls.sendMessage ?? 0) - before).toBe(2);
@@ -73,8 +73,8 @@ describe('outbound delivery through grammY to the emulated Bot API', () => {
     const c = await h.customer('Reader');
     const long = Array.from({ length: 30 }, (_, i) => `Paragraph ${i}. ${'word '.repeat(80).trim()}`).join('\n\n');
     expect(long.length).toBeGreaterThan(8192);
-    await post({ id: 'long-1', chatId: c.key, text: long });
-    await post({ id: 'long-2', chatId: c.key, text: 'short after long' });
+    await post(h, { id: 'long-1', chatId: c.key, text: long });
+    await post(h, { id: 'long-2', chatId: c.key, text: 'short after long' });
     const v1 = await h.statusOf('long-1', ['sent']);
     await h.statusOf('long-2', ['sent']);
     const texts = h.sentTo(c.chat).map((s) => s.text ?? '');
@@ -88,8 +88,8 @@ describe('outbound delivery through grammY to the emulated Bot API', () => {
   it('sends media from a url and from base64, with the caption', async () => {
     const c = await h.customer('Viewer');
     const bytes = Buffer.from('%PDF-1.4 hello document');
-    await post({ id: 'media-url', chatId: c.key, text: 'a photo', media: [{ url: `${filesUrl}/pic.jpg`, mime: 'image/jpeg' }] });
-    await post({
+    await post(h, { id: 'media-url', chatId: c.key, text: 'a photo', media: [{ url: `${filesUrl}/pic.jpg`, mime: 'image/jpeg' }] });
+    await post(h, {
       id: 'media-b64',
       chatId: c.key,
       media: [{ base64: bytes.toString('base64'), mime: 'application/pdf', fileName: 'doc.pdf' }],
@@ -106,7 +106,7 @@ describe('outbound delivery through grammY to the emulated Bot API', () => {
 
   it('receipts move the status forward only and reach 1C in order, once each', async () => {
     const c = await h.customer('Receipts');
-    await post({ id: 'rcpt-1', chatId: c.key, text: 'read me' });
+    await post(h, { id: 'rcpt-1', chatId: c.key, text: 'read me' });
     await h.statusOf('rcpt-1', ['sent']);
     await until(() => h.onecStatuses('rcpt-1').includes('sent'), { what: 'sent at 1C' });
     const feed: string[] = [];

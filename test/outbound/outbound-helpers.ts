@@ -8,7 +8,7 @@ import type { SentRecord, SimulatedChat } from '../../src/emulators/telegram/ind
 import { outboundFeature, type OutboundFeatureOptions } from '../../src/outbound/outbound-feature.ts';
 import type { OutboundService } from '../../src/outbound/outbound-service.ts';
 import { RetryPolicy } from '../../src/queues/retry-policy.ts';
-import { startTestStack, type TestStack } from '../helpers/stack.ts';
+import { startTestStack, type OnecMode, type TestStack } from '../helpers/stack.ts';
 import { until } from '../helpers/redis.ts';
 
 export const BOT = 'shop_bot';
@@ -34,12 +34,13 @@ export interface OutboundHarness extends TestStack {
 }
 
 export async function startOutbound(
-  o: { feature?: OutboundFeatureOptions; connector?: ConnectorOptions; env?: Record<string, string> } = {},
+  o: { feature?: OutboundFeatureOptions; connector?: ConnectorOptions; env?: Record<string, string>; mode?: OnecMode } = {},
 ): Promise<OutboundHarness> {
   let service: OutboundService | null = null;
   const ts = await startTestStack({
     bots: [{ username: BOT }],
     env: o.env,
+    mode: o.mode,
     connector: {
       retryPolicy: new RetryPolicy({ baseMs: 20, capMs: 300 }),
       ...o.connector,

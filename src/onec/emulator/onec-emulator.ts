@@ -384,6 +384,26 @@ export class OnecEmulator {
     this.send(res, this.contract.answer(reply));
   }
 
+  /**
+   * Pull mode: what the 1C job does with fetched updates — stores them exactly as
+   * `POST /messages`, `/statuses`, `/routing` would (same idempotency, same reject rule,
+   * same per-call and per-item cost), only without a web session: the job runs inside 1C.
+   */
+  async storePulled(endpoint: BatchEndpoint, items: Record<string, unknown>[]): Promise<ItemResult[]> {
+    if (items.length === 0) return [];
+    const l = this.latency;
+    await sleep(l.perCallMs + l.perMessageMs * items.length);
+    let results: ItemResult[];
+    if (endpoint === 'messages') results = this.store.storeMessages(items);
+    else if (endpoint === 'statuses') results = this.store.storeStatuses(items);
+    else results = this.store.storeRouting(items);
+    this.recordBatch(
+      endpoint,
+      items.map((i) => String(i.id)),
+    );
+    return results;
+  }
+
   private serve(endpoint: EmulatorEndpoint, body: unknown, user: EmulatorUser): Reply {
     if (endpoint === 'licenses') {
       const s = this.sessions;
