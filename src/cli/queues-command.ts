@@ -7,7 +7,7 @@
 import type { Config } from '../config/config.ts';
 import { describeError } from '../core/index.ts';
 import { JobDataScrubber } from '../ops/job-view.ts';
-import { configSecrets } from '../ops/ops-feature.ts';
+import { secretsOf } from '../config/secrets.ts';
 import { QueueAdmin, QueueAdminError, type FailedJob, type QueueStats } from '../ops/queue-admin.ts';
 import { QueueCatalog } from '../ops/queue-catalog.ts';
 import { describeRedisTarget, pingRedisTarget } from '../queues/redis-connection.ts';
@@ -109,7 +109,7 @@ export async function runQueuesCommand(args: string[], config: Readonly<Config>,
     return 1;
   }
   const catalog = new QueueCatalog({ redisUrl: config.redis, prefix: config.queuePrefix });
-  const admin = new QueueAdmin(catalog, new JobDataScrubber(configSecrets(config)));
+  const admin = new QueueAdmin(catalog, new JobDataScrubber(secretsOf(config)));
   const emit = (value: unknown, text: string[]) => {
     if (p.json) io.out(JSON.stringify(value, null, 2));
     else for (const l of text) io.out(l);

@@ -5,5 +5,23 @@
 import type { Config } from './config.ts';
 
 export function secretsOf(config: Readonly<Config>): (string | null | undefined)[] {
-  return [config.apiToken, config.admin?.password, config.onec.password, config.telegram.webhookSecret, ...config.telegram.tokens];
+  return [
+    config.apiToken,
+    config.admin?.password,
+    config.onec.password,
+    config.telegram.webhookSecret,
+    config.redis.sentinel?.password,
+    redisUrlPassword(config.redisUrl),
+    ...config.telegram.tokens,
+  ];
+}
+
+/** The password inside REDIS_URL, if any (redis://:secret@host). */
+function redisUrlPassword(url: string): string | null {
+  try {
+    const p = new URL(url).password;
+    return p ? decodeURIComponent(p) : null;
+  } catch {
+    return null;
+  }
 }

@@ -33,6 +33,8 @@ export interface ConnectorMetricsOptions {
   accounts: () => AccountState[];
   /** Pull mode's update log (onec-pull.md): updates waiting, the oldest, the last poll. */
   updateLog?: () => Promise<UpdateLogStats>;
+  /** Pull mode is on: only then is "seconds since 1C last polled" meaningful (absent in push mode). */
+  pullMode?: boolean;
   /** Include Node's process metrics (default true). */
   processMetrics?: boolean;
   /** Most jobs looked at per queue to group retries and dead letters by reason (default 500). */
@@ -66,7 +68,7 @@ export class ConnectorMetrics {
     const now = o.now ?? Date.now;
     const sample = o.sampleJobs ?? 500;
 
-    if (o.updateLog) this.pullGauges(o.updateLog, registers, now);
+    if (o.updateLog) this.pullGauges(o.updateLog, registers, now, o.pullMode ?? false);
     new Gauge({
       name: 'chat_connector_queue_jobs',
       help: 'Jobs per queue and state (BullMQ; deployment-wide).',
@@ -273,7 +275,7 @@ export class ConnectorMetrics {
   }
 
   /** Pull mode, deployment-wide: read from the update log at scrape time. */
-  private pullGauges(stats: () => Promise<UpdateLogStats>, registers: Registry[], now: () => number): void {
+  private pullGauges(stats: () => Promise<UpdateLogStats>, registers: Registry[], now: () => number, pullMode: boolean): void {
     new Gauge({
       name: 'chat_connector_onec_pull_updates_waiting',
       help: 'Updates in the pull-mode log that 1C has not acknowledged (deployment-wide).',
@@ -293,9 +295,11 @@ export class ConnectorMetrics {
     });
     new Gauge({
       name: 'chat_connector_onec_pull_seconds_since_last_poll',
-      help: 'Seconds since 1C last asked for updates (-1: it never has; deployment-wide).',
+      help: 'Seconds since 1C last asked for updates (-1: it never has; absent in push mode; deployment-wide).',
       registers,
       async collect() {
+        this.reset();
+        if (!pullMode) return;
         const st = await stats();
         this.set(st.lastPollMs === null ? -1 : Math.max(0, (now() - st.lastPollMs) / 1000));
       },

@@ -13,6 +13,7 @@
  */
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { ConnectorContext, ConnectorFeature } from '../connector.ts';
+import { secretsOf } from '../config/secrets.ts';
 import { registerDashboard } from './dashboard.ts';
 import { JobDataScrubber } from './job-view.ts';
 import { ConnectorMetrics } from './metrics.ts';
@@ -31,10 +32,6 @@ export interface OpsFeatureOptions {
   refreshMs?: number;
 }
 
-/** The secret values of a configuration: scrubbed from logs and from job data shown. */
-export function configSecrets(config: ConnectorContext['config']): (string | null | undefined)[] {
-  return [config.apiToken, config.admin?.password, config.onec.password, config.telegram.webhookSecret, ...config.telegram.tokens];
-}
 
 /** `GET /metrics`: public (see the header). */
 export function metricsRoutes(metrics: Pick<ConnectorMetrics, 'text'>): FastifyPluginAsync {
@@ -62,7 +59,7 @@ export function opsFeature(opts: OpsFeatureOptions = {}): (ctx: ConnectorContext
     const { config } = ctx;
     const log = ctx.logger.child({ component: 'ops' });
     const catalog = new QueueCatalog({ redisUrl: config.redis, prefix: config.queuePrefix, lanes: opts.lanes ?? KNOWN_LANES });
-    const scrubber = new JobDataScrubber(configSecrets(config));
+    const scrubber = new JobDataScrubber(secretsOf(config));
     const metrics = new ConnectorMetrics({
       catalog,
       redis: ctx.redis,
@@ -73,6 +70,7 @@ export function opsFeature(opts: OpsFeatureOptions = {}): (ctx: ConnectorContext
       accounts: () => ctx.accounts(),
       processMetrics: opts.processMetrics,
       updateLog: () => ctx.updateLog.stats(),
+      pullMode: config.onec.mode === 'pull',
     });
     ctx.onec.setObserver(metrics.onecObserver());
     const unsubscribe = [
