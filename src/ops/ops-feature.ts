@@ -32,7 +32,6 @@ export interface OpsFeatureOptions {
   refreshMs?: number;
 }
 
-
 /** `GET /metrics`: public (see the header). */
 export function metricsRoutes(metrics: Pick<ConnectorMetrics, 'text'>): FastifyPluginAsync {
   return async (app) => {
