@@ -6,10 +6,24 @@ import type { ConnectorContext, ConnectorFeature } from '../connector.ts';
 import { operatorsFeature } from '../operators/operators-feature.ts';
 import { opsFeature } from '../ops/ops-feature.ts';
 import { outboundFeature } from '../outbound/outbound-feature.ts';
+import type { OutboundService } from '../outbound/outbound-service.ts';
+import { settingsFeature } from '../settings/settings-feature.ts';
 
 export type FeatureFactory = (ctx: ConnectorContext) => ConnectorFeature | Promise<ConnectorFeature>;
 
 export function productFeatures(): FeatureFactory[] {
   // Operators before outbound: routing subscribes to "outbound.accepted" to claim owners.
-  return [operatorsFeature(), outboundFeature(), opsFeature()];
+  // Auto-replies (settings) are accepted by the outbound service itself, as `system`.
+  let outbound: OutboundService | null = null;
+  return [
+    operatorsFeature(),
+    outboundFeature({ onService: (s) => (outbound = s) }),
+    settingsFeature({
+      submit: () => {
+        const service = outbound;
+        return service ? (m) => service.submit(m) : null;
+      },
+    }),
+    opsFeature(),
+  ];
 }

@@ -183,7 +183,8 @@ export function operatorsFeature(opts: OperatorsFeatureOptions = {}): (ctx: Conn
         unsubscribe.push(
           ctx.bus.on('inbound.delivered', ({ messages }) => fanout.messages(messages)),
           ctx.bus.on('outbound.accepted', async ({ message }) => {
-            if (message.operatorId) await routing.claim(message.chatId, message.operatorId);
+            // `system` (auto-replies) never owns a chat.
+            if (message.operatorId && message.operatorId !== 'system') await routing.claim(message.chatId, message.operatorId);
           }),
           ctx.bus.on('outbound.status', (p) => fanout.status(p)),
         );

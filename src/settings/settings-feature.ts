@@ -1,0 +1,79 @@
+/**
+ * The settings feature: the settings API (src/http/routes/settings-routes.ts), seeding from
+ * ACCOUNT_SETTINGS_FILE at start, and the auto-replies (auto-replies.ts) that act on them.
+ *
+ * Auto-replies listen to `inbound.delivered` on the bus: they go out once 1C has the
+ * customer's message (so 1C shows the message, then the `system` reply), and their ids
+ * are derived from the message, so a redelivery or a second instance makes no second reply.
+ */
+import type { ConnectorContext, ConnectorFeature } from '../connector.ts';
+import { describeError, type OutboundMessage } from '../core/index.ts';
+import { settingsRoutes } from '../http/routes/settings-routes.ts';
+import { AutoReplies } from './auto-replies.ts';
+import { SettingsStore } from './settings-store.ts';
+
+export interface SettingsFeatureOptions {
+  /** Overrides ACCOUNT_SETTINGS_FILE (tests; null: none). */
+  settingsFile?: string | null;
+  /** The clock of every time rule (tests move it; default Date.now). */
+  now?: () => number;
+  /**
+   * Accepts a `system` outbound message (OutboundService.submit: stored once by id, sent in
+   * the chat's order). Without it auto-replies are off in this process.
+   */
+  submit?: () => ((m: OutboundMessage) => Promise<unknown>) | null;
+}
+
+export interface SettingsFeature extends ConnectorFeature {
+  store: SettingsStore;
+  autoReplies: AutoReplies;
+}
+
+export function settingsFeature(opts: SettingsFeatureOptions = {}): (ctx: ConnectorContext) => SettingsFeature {
+  return (ctx) => {
+    const store = new SettingsStore({ redis: ctx.redis, prefix: ctx.config.queuePrefix });
+    const log = ctx.logger.child({ component: 'settings' });
+    const autoReplies = new AutoReplies({
+      redis: ctx.redis,
+      prefix: ctx.config.queuePrefix,
+      store,
+      now: opts.now,
+      submit: async (m) => {
+        const submit = opts.submit?.();
+        if (!submit) throw new Error('no outbound service in this process');
+        await submit(m);
+      },
+    });
+    const unsubscribe: (() => void)[] = [];
+    return {
+      name: 'settings',
+      store,
+      autoReplies,
+      routes: settingsRoutes({
+        get: (kind, name) => (kind === 'account' ? store.get('account', name) : store.get('group', name)),
+        effective: (kind, name) => (kind === 'account' ? store.account(name) : store.group(name)),
+        put: (kind, name, body) => (kind === 'account' ? store.put('account', name, body) : store.put('group', name, body)),
+      }),
+      async start() {
+        const file = opts.settingsFile === undefined ? ctx.config.accountSettingsFile : opts.settingsFile;
+        if (file) {
+          const installed = await store.loadFile(file);
+          log.info(
+            { file, installed },
+            installed.length ? 'account settings loaded from the file' : 'account settings file unchanged; keeping the current settings',
+          );
+        }
+        unsubscribe.push(
+          ctx.bus.on('inbound.delivered', async ({ messages }) => {
+            await autoReplies
+              .onDelivered(messages)
+              .catch((err) => log.warn({ err: describeError(err) }, 'auto-replies failed for delivered messages'));
+          }),
+        );
+      },
+      async stop() {
+        for (const u of unsubscribe.splice(0)) u();
+      },
+    };
+  };
+}
