@@ -131,10 +131,9 @@ export function operatorsFeature(opts: OperatorsFeatureOptions = {}): (ctx: Conn
       // The routing scripts put each event in the lane themselves (outbox); this only starts delivery.
       kick: (chatId, seq) => lane.kick(chatId, seq),
       onEvents: async (events: RoutingEvent[], { fresh }) => {
-        if (fresh)
-          await fanout
-            .routing(events)
-            .catch((err) => log.warn({ err: describeError(err) }, 'could not publish routing events to the feed'));
+        if (!fresh) return;
+        await fanout.routing(events).catch((err) => log.warn({ err: describeError(err) }, 'could not publish routing events to the feed'));
+        await ctx.bus.emit('routing.events', { events });
       },
     });
     ctx.setInboundRouter(routing);

@@ -138,7 +138,7 @@ export class ChatRouting implements InboundRouter {
   }
 
   private chatKey(chatId: string): string {
-    return `${this.base}chat:${chatId}`;
+    return routingChatKey(this.o.prefix, chatId);
   }
 
   /** The lane keys the outbox touches, in the order the scripts expect (OUTBOX in routing-scripts.ts). */
@@ -398,6 +398,11 @@ export class ChatRouting implements InboundRouter {
     }
     return this.matcher;
   }
+}
+
+/** The Redis hash of a chat's routing state (status, owner, group, …; see routing-scripts.ts). */
+export function routingChatKey(prefix: string, chatId: string): string {
+  return `${prefix}:routing:chat:${chatId}`;
 }
 
 export function eventId(chatId: string, version: number): string {

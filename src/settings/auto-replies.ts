@@ -85,7 +85,8 @@ export class AutoReplies {
     return sent;
   }
 
-  private async sendOnce(chatId: string, id: string, text: string): Promise<boolean> {
+  /** Accepts the reply `id` unless it was sent before; true when this call was the first. */
+  async sendOnce(chatId: string, id: string, text: string): Promise<boolean> {
     const marker = `${this.o.prefix}:auto-reply:${id}`;
     if (await this.o.redis.exists(marker)) return false;
     await this.o.submit({

@@ -9,6 +9,7 @@
 import type { ConnectorContext, ConnectorFeature } from '../connector.ts';
 import { describeError, type OutboundMessage } from '../core/index.ts';
 import { settingsRoutes } from '../http/routes/settings-routes.ts';
+import { AllBusyWatch } from './all-busy.ts';
 import { AutoReplies } from './auto-replies.ts';
 import { SettingsStore } from './settings-store.ts';
 
@@ -22,11 +23,14 @@ export interface SettingsFeatureOptions {
    * the chat's order). Without it auto-replies are off in this process.
    */
   submit?: () => ((m: OutboundMessage) => Promise<unknown>) | null;
+  /** How often chats waiting in the queue are checked for the "all busy" reply (default 15 000 ms; 0: never). */
+  allBusyCheckMs?: number;
 }
 
 export interface SettingsFeature extends ConnectorFeature {
   store: SettingsStore;
   autoReplies: AutoReplies;
+  allBusy: AllBusyWatch;
 }
 
 export function settingsFeature(opts: SettingsFeatureOptions = {}): (ctx: ConnectorContext) => SettingsFeature {
@@ -44,11 +48,13 @@ export function settingsFeature(opts: SettingsFeatureOptions = {}): (ctx: Connec
         await submit(m);
       },
     });
+    const allBusy = new AllBusyWatch({ redis: ctx.redis, prefix: ctx.config.queuePrefix, store, replies: autoReplies, now: opts.now });
     const unsubscribe: (() => void)[] = [];
     return {
       name: 'settings',
       store,
       autoReplies,
+      allBusy,
       routes: settingsRoutes({
         get: (kind, name) => (kind === 'account' ? store.get('account', name) : store.get('group', name)),
         effective: (kind, name) => (kind === 'account' ? store.account(name) : store.group(name)),
@@ -69,9 +75,14 @@ export function settingsFeature(opts: SettingsFeatureOptions = {}): (ctx: Connec
               .onDelivered(messages)
               .catch((err) => log.warn({ err: describeError(err) }, 'auto-replies failed for delivered messages'));
           }),
+          ctx.bus.on('routing.events', async ({ events }) => {
+            await allBusy.onEvents(events).catch((err) => log.warn({ err: describeError(err) }, 'could not track queued chats'));
+          }),
         );
+        allBusy.start(opts.allBusyCheckMs ?? 15_000, (err) => log.warn({ err: describeError(err) }, 'the "all busy" check failed'));
       },
       async stop() {
+        allBusy.stop();
         for (const u of unsubscribe.splice(0)) u();
       },
     };

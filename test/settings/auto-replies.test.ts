@@ -6,6 +6,8 @@ import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { InboundMessage, OutboundMessage } from '../../src/core/index.ts';
 import { OutboundService } from '../../src/outbound/outbound-service.ts';
+import { ChatRouting } from '../../src/routing/chat-routing.ts';
+import { AllBusyWatch } from '../../src/settings/all-busy.ts';
 import { AutoReplies } from '../../src/settings/auto-replies.ts';
 import { SettingsStore } from '../../src/settings/settings-store.ts';
 import { cleanupPrefix, newRedis, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
@@ -165,5 +167,32 @@ describe('auto-replies', () => {
     await instances[b].store.put('account', 'acme_bot', { language: 'en', autoReplies: { outOfHours: true } });
     await instances[a].replies.onDelivered([message(CHAT, 3)]);
     expect(accepted.map((m) => m.text)).toEqual(['We are closed now and open at 13:30. Leave a message and we will answer.']);
+  });
+
+  it('"all busy" once after N minutes in the queue (two instances checking), not for a chat someone took, not out of hours', async () => {
+    await instances[a].store.put('account', 'acme_bot', { autoReplies: { allBusy: { afterMinutes: 5, text: 'Все операторы заняты.' } } });
+    now = msk('2026-11-30T09:00:00');
+    const watches = instances.map((i) => new AllBusyWatch({ redis: i.redis, prefix, store: i.store, replies: i.replies, now: () => now }));
+    const routing = new ChatRouting({ redis: instances[a].redis, prefix, onEvents: (evs) => watches[a].onEvents(evs) });
+    await routing.routeOf([message('tg:acme_bot:5005', 1), message('tg:acme_bot:6006', 1)]);
+    await routing.routeOf([message('tg:acme_bot:7007', 1)]);
+    expect(accepted).toEqual([]); // routing itself sends nothing
+    await routing.claim('tg:acme_bot:6006', 'u-ivanov');
+
+    now = msk('2026-11-30T09:04:00');
+    expect(await watches[b].check()).toBe(0);
+    now = msk('2026-11-30T09:06:00');
+    await Promise.all(watches.map((w) => w.check()));
+    expect(accepted.map((m) => [m.id, m.text, m.operatorId])).toEqual([
+      ['tg:acme_bot:5005:auto:busy:1', 'Все операторы заняты.', 'system'],
+      ['tg:acme_bot:7007:auto:busy:1', 'Все операторы заняты.', 'system'],
+    ]);
+    expect(await watches[a].check()).toBe(0);
+
+    // Queued at 11:58, due at 12:03 — the lunch break: no "all busy" (the out-of-hours reply covers it).
+    now = msk('2026-11-30T11:58:00');
+    await routing.routeOf([message('tg:acme_bot:8008', 1)]);
+    now = msk('2026-11-30T12:04:00');
+    expect(await watches[a].check()).toBe(0);
   });
 });
