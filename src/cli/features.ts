@@ -3,7 +3,7 @@
  * connector's context by its own module; they meet only through the context and its bus.
  */
 import type { ConnectorContext, ConnectorFeature } from '../connector.ts';
-import { operatorsFeature } from '../operators/operators-feature.ts';
+import { operatorsFeature, type OperatorsFeature } from '../operators/operators-feature.ts';
 import { opsFeature } from '../ops/ops-feature.ts';
 import { outboundFeature } from '../outbound/outbound-feature.ts';
 import type { OutboundService } from '../outbound/outbound-service.ts';
@@ -15,13 +15,26 @@ export function productFeatures(): FeatureFactory[] {
   // Operators before outbound: routing subscribes to "outbound.accepted" to claim owners.
   // Auto-replies (settings) are accepted by the outbound service itself, as `system`.
   let outbound: OutboundService | null = null;
+  // The duty operator/group (settings) decides where new chats go inside routing (operators).
+  let operators: OperatorsFeature | null = null;
+  const ops = operatorsFeature();
   return [
-    operatorsFeature(),
+    (ctx) => (operators = ops(ctx)),
     outboundFeature({ onService: (s) => (outbound = s) }),
     settingsFeature({
       submit: () => {
         const service = outbound;
         return service ? (m) => service.submit(m) : null;
+      },
+      routing: () => {
+        const f = operators;
+        if (!f) return null;
+        return {
+          presence: f.store,
+          setNewChatTarget: (fn) => {
+            f.routing.newChatTarget = fn;
+          },
+        };
       },
     }),
     opsFeature(),

@@ -98,6 +98,13 @@ export interface ChatRoutingOptions {
    * event is already in the lane, whose sweep finds it without a kick.
    */
   kick?: (chatId: string, seq: number) => Promise<void>;
+  /**
+   * Where a new chat goes instead of its group's queue (the settings' duty operator or duty
+   * group, src/settings/duty-routing.ts): an operator gets it at once (`assigned`, actor
+   * `system`), a group gets it queued. null: the usual queue. Asked once per new chat,
+   * before the script; not asked when a keyword rule named an operator.
+   */
+  newChatTarget?: (first: InboundMessage, group: string) => Promise<{ operatorId: string } | { group: string } | null>;
 }
 
 type RoutingRedis = Redis & {
@@ -121,6 +128,8 @@ export class ChatRouting implements InboundRouter {
   private matcherRaw: string | null = null;
   private matcher = new KeywordMatcher([]);
   onEvents: ChatRoutingOptions['onEvents'];
+  /** Installed by the settings feature after construction (see ChatRoutingOptions). */
+  newChatTarget: ChatRoutingOptions['newChatTarget'];
 
   constructor(private readonly o: ChatRoutingOptions) {
     this.redis = o.redis as RoutingRedis;
@@ -135,6 +144,7 @@ export class ChatRouting implements InboundRouter {
     this.defaultGroup = o.defaultGroup ?? 'default';
     this.ttlS = o.decisionTtlS ?? 7 * 24 * 3600;
     this.onEvents = o.onEvents;
+    this.newChatTarget = o.newChatTarget;
   }
 
   private chatKey(chatId: string): string {
@@ -190,6 +200,12 @@ export class ChatRouting implements InboundRouter {
       ruleGroup = hit?.rule.group ?? '';
       ruleUser = hit?.rule.operatorId ?? '';
     }
+    let assignTo = '';
+    if (!status && !ruleUser && this.newChatTarget) {
+      const t = await this.newChatTarget(first, ruleGroup || this.defaultGroup);
+      if (t && 'operatorId' in t) assignTo = t.operatorId;
+      else if (t) ruleGroup = t.group;
+    }
     let online = false;
     if (status === 'closed' && prev && this.o.isOnline) online = await this.o.isOnline(prev);
     const now = new Date().toISOString();
@@ -210,6 +226,7 @@ export class ChatRouting implements InboundRouter {
         prev ?? '',
         online ? '1' : '0',
         ...this.outboxArgs(m.chatId),
+        assignTo,
       );
     }
     const results = (await pipe.exec()) ?? [];

@@ -7,10 +7,11 @@
  * are derived from the message, so a redelivery or a second instance makes no second reply.
  */
 import type { ConnectorContext, ConnectorFeature } from '../connector.ts';
-import { describeError, type OutboundMessage } from '../core/index.ts';
+import { describeError, type InboundMessage, type OutboundMessage } from '../core/index.ts';
 import { settingsRoutes } from '../http/routes/settings-routes.ts';
 import { AllBusyWatch } from './all-busy.ts';
 import { AutoReplies } from './auto-replies.ts';
+import { dutyTarget, type NewChatTarget, type Presence } from './duty-routing.ts';
 import { SettingsStore } from './settings-store.ts';
 
 export interface SettingsFeatureOptions {
@@ -23,6 +24,14 @@ export interface SettingsFeatureOptions {
    * the chat's order). Without it auto-replies are off in this process.
    */
   submit?: () => ((m: OutboundMessage) => Promise<unknown>) | null;
+  /**
+   * Routing and presence of the operators feature (features.ts wires them): the duty
+   * operator/group is installed as the routing's `newChatTarget`.
+   */
+  routing?: () => {
+    presence: Presence;
+    setNewChatTarget(fn: (first: InboundMessage, group: string) => Promise<NewChatTarget>): void;
+  } | null;
   /** How often chats waiting in the queue are checked for the "all busy" reply (default 15 000 ms; 0: never). */
   allBusyCheckMs?: number;
 }
@@ -61,6 +70,8 @@ export function settingsFeature(opts: SettingsFeatureOptions = {}): (ctx: Connec
         put: (kind, name, body) => (kind === 'account' ? store.put('account', name, body) : store.put('group', name, body)),
       }),
       async start() {
+        const r = opts.routing?.();
+        if (r) r.setNewChatTarget(dutyTarget(store, r.presence, opts.now));
         const file = opts.settingsFile === undefined ? ctx.config.accountSettingsFile : opts.settingsFile;
         if (file) {
           const installed = await store.loadFile(file);
