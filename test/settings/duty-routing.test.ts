@@ -81,7 +81,7 @@ describe('duty operator and duty group', () => {
     expect(events.map((e) => [e.type, e.operatorId, e.actor])).toEqual([['assigned', 'u-night', 'system']]);
     expect((await routing.state('tg:acme_bot:1'))?.owner).toBe('u-night');
     // The routing lane (1C) got the same event, in the same script.
-    const lane = await redis.zrange(`${prefix}:lane:routing:q:tg:acme_bot:1`, 0, -1);
+    const lane = await redis.zrange(`${prefix}:lane:routing:q:tg:acme_bot:1`, '0', '-1');
     expect(lane.map((x) => (JSON.parse(x) as { type: string; actor: string }).type)).toEqual(['assigned']);
   });
 
