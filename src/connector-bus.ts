@@ -29,6 +29,8 @@ export interface RoutingChange {
   operatorId: string | null;
   group: string | null;
   at: string;
+  /** The owner before this event. */
+  previousOwner: string | null;
 }
 
 type Handler<K extends keyof BusEvents> = (payload: BusEvents[K]) => void | Promise<void>;

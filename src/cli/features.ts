@@ -31,6 +31,7 @@ export function productFeatures(): FeatureFactory[] {
         if (!f) return null;
         return {
           presence: f.store,
+          routing: f.routing,
           setNewChatTarget: (fn) => {
             f.routing.newChatTarget = fn;
           },

@@ -28,9 +28,15 @@ export const ROUTING_LANE = 'routing';
 export type RoutingActor = { kind: 'api' } | { kind: 'operator'; id: string; groups: string[] };
 
 /** The `actor` of an event: an operator id, `api`, or `system` (the connector itself). */
-export function actorName(a: RoutingActor): string {
-  return a.kind === 'api' ? 'api' : a.id;
+export function actorName(a: RoutingActor | SystemActor): string {
+  return a.kind === 'operator' ? a.id : a.kind;
 }
+
+/**
+ * The connector itself (assignment by settings: round robin, chats of an operator who left
+ * returned to the queue). Never comes from a request: only code inside the connector holds it.
+ */
+export type SystemActor = { kind: 'system' };
 
 export type RoutingEventType = 'queued' | 'assigned' | 'transferred' | 'closed' | 'reopened';
 
@@ -303,7 +309,7 @@ export class ChatRouting implements InboundRouter {
     chatId: string,
     to: { operatorId?: string | null; group?: string | null },
     comment: string | null,
-    actor: RoutingActor = { kind: 'api' },
+    actor: RoutingActor | SystemActor = { kind: 'api' },
   ): Promise<RoutingEvent> {
     const at = new Date().toISOString();
     const r = await this.redis.routeTransfer(

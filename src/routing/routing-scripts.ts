@@ -51,13 +51,14 @@ end
 `;
 
 /**
- * Who may change a chat (connector-api.md, transfer/close): the API (actor kind `api`), the
+ * Who may change a chat (connector-api.md, transfer/close): the API (actor kind `api`) or
+ * the connector itself (`system`: assignment by settings), the
  * owner, or — while the chat is queued — an operator it is queued for, or one of its group.
  * `actorGroups` is a JSON array (the operator's groups at login).
  */
 const MAY_ACT = `
 local function mayAct(kind, actor, actorGroups, status, owner, group, qf)
-  if kind == 'api' then return true end
+  if kind == 'api' or kind == 'system' then return true end
   if owner ~= '' and owner == actor then return true end
   if status ~= 'queued' then return false end
   if qf ~= '' and qf == actor then return true end

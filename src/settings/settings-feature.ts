@@ -11,6 +11,8 @@ import { describeError, type InboundMessage, type OutboundMessage } from '../cor
 import { settingsRoutes } from '../http/routes/settings-routes.ts';
 import { AllBusyWatch } from './all-busy.ts';
 import { AutoReplies } from './auto-replies.ts';
+import type { ChatRouting } from '../routing/chat-routing.ts';
+import { RoundRobin } from './round-robin.ts';
 import { dutyTarget, type NewChatTarget, type Presence } from './duty-routing.ts';
 import { SettingsStore } from './settings-store.ts';
 
@@ -30,16 +32,21 @@ export interface SettingsFeatureOptions {
    */
   routing?: () => {
     presence: Presence;
+    routing: Pick<ChatRouting, 'transfer' | 'state'>;
     setNewChatTarget(fn: (first: InboundMessage, group: string) => Promise<NewChatTarget>): void;
   } | null;
   /** How often chats waiting in the queue are checked for the "all busy" reply (default 15 000 ms; 0: never). */
   allBusyCheckMs?: number;
+  /** How often chats of operators who left are returned and round-robin queues refilled (default 15 000 ms; 0: never). */
+  assignCheckMs?: number;
 }
 
 export interface SettingsFeature extends ConnectorFeature {
   store: SettingsStore;
   autoReplies: AutoReplies;
   allBusy: AllBusyWatch;
+  /** Round-robin assignment (null until started with the routing of the operators feature). */
+  readonly roundRobin: RoundRobin | null;
 }
 
 export function settingsFeature(opts: SettingsFeatureOptions = {}): (ctx: ConnectorContext) => SettingsFeature {
@@ -59,6 +66,8 @@ export function settingsFeature(opts: SettingsFeatureOptions = {}): (ctx: Connec
     });
     const allBusy = new AllBusyWatch({ redis: ctx.redis, prefix: ctx.config.queuePrefix, store, replies: autoReplies, now: opts.now });
     const unsubscribe: (() => void)[] = [];
+    let roundRobin: RoundRobin | null = null;
+    let assignTimer: NodeJS.Timeout | null = null;
     return {
       name: 'settings',
       store,
@@ -71,7 +80,31 @@ export function settingsFeature(opts: SettingsFeatureOptions = {}): (ctx: Connec
       }),
       async start() {
         const r = opts.routing?.();
-        if (r) r.setNewChatTarget(dutyTarget(store, r.presence, opts.now));
+        if (r) {
+          const duty = dutyTarget(store, r.presence, opts.now);
+          const rr = new RoundRobin({
+            redis: ctx.redis,
+            prefix: ctx.config.queuePrefix,
+            settings: store,
+            presence: r.presence,
+            routing: r.routing,
+            now: opts.now,
+          });
+          r.setNewChatTarget(async (first, group) => (await duty(first, group)) ?? (await rr.target(group)));
+          roundRobin = rr;
+          unsubscribe.push(
+            ctx.bus.on('routing.events', async ({ events }) => {
+              await rr.onEvents(events).catch((err) => log.warn({ err: describeError(err) }, 'round-robin assignment failed'));
+            }),
+          );
+          const every = opts.assignCheckMs ?? 15_000;
+          if (every > 0) {
+            assignTimer = setInterval(() => {
+              rr.tick().catch((err) => log.warn({ err: describeError(err) }, 'the assignment check failed'));
+            }, every);
+            assignTimer.unref();
+          }
+        }
         const file = opts.settingsFile === undefined ? ctx.config.accountSettingsFile : opts.settingsFile;
         if (file) {
           const installed = await store.loadFile(file);
@@ -92,8 +125,13 @@ export function settingsFeature(opts: SettingsFeatureOptions = {}): (ctx: Connec
         );
         allBusy.start(opts.allBusyCheckMs ?? 15_000, (err) => log.warn({ err: describeError(err) }, 'the "all busy" check failed'));
       },
+      get roundRobin() {
+        return roundRobin;
+      },
       async stop() {
         allBusy.stop();
+        if (assignTimer) clearInterval(assignTimer);
+        assignTimer = null;
         for (const u of unsubscribe.splice(0)) u();
       },
     };
