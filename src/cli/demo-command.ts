@@ -16,6 +16,7 @@ import { createLogger } from '../infra/logger.ts';
 import { deleteKeysWithPrefix } from '../queues/redis-connection.ts';
 import { productFeatures } from './features.ts';
 import { runSimulatedCustomers } from './demo-customers.ts';
+import { configureDemoSettings } from './demo-settings.ts';
 
 function flag(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -79,6 +80,7 @@ export async function runDemo(args: string[]): Promise<number> {
   say(
     `Redis              ${stack.redis.url}${stack.redis.owned ? '   (started for the demo)' : ''}, key prefix ${stack.config.queuePrefix}`,
   );
+  await configureDemoSettings(api, token, stack, say);
   say('');
   say('Simulated customers are writing; each line below is a message as 1C stored it (chat, seq, sender, content). Ctrl-C stops.');
 
