@@ -200,6 +200,7 @@ export async function benchLatency(o: {
   const sentAt = new Map<string, number>();
   const lat: number[] = [];
   const connector = await createConnector(stack.config, {
+    trustedKeysDir: stack.keysDir,
     logger: createLogger({ level: 'silent', format: 'json' }),
     inboundObserver: {
       delivered: (ms) => {
@@ -283,7 +284,7 @@ export async function benchDrainProcess(o: {
   if (batch.length) await loader.ingest(batch);
   await loader.close();
   // As `npm start` runs it (same heap cap), so the RSS figure is production's.
-  const child = spawn(process.execPath, ['--max-old-space-size=256', 'bin/chat-connector.js', 'worker', 'inbound'], {
+  const child = spawn(process.execPath, ['--max-old-space-size=256', stack.packageCopy().bin, 'worker', 'inbound'], {
     env: { PATH: process.env.PATH ?? '', ...stack.env, LOG_LEVEL: 'error', HTTP_PORT: '0' },
     stdio: 'ignore',
   });

@@ -28,6 +28,7 @@ export async function benchLogins(): Promise<Record<string, number>> {
   });
   let feature!: OperatorsFeature;
   const connector = await createConnector(stack.config, {
+    trustedKeysDir: stack.keysDir,
     roles: ['http'],
     hostId: stack.hostId,
     features: [(ctx) => (feature = operatorsFeature()(ctx))],

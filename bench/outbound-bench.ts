@@ -45,6 +45,7 @@ export async function benchOutbound(opts: OutboundBenchOptions = {}): Promise<Re
   const perChat = opts.perChat ?? 5;
   const stack = await startLocalStack({ bots: [{ username: 'bench_out_bot' }], env: { LOG_LEVEL: 'silent', ONEC_MAX_SESSIONS: '2' } });
   const connector = await createConnector(stack.config, {
+    trustedKeysDir: stack.keysDir,
     logger: createLogger({ level: 'silent', format: 'json' }),
     features: [outboundFeature({ pacing: opts.pacing })],
   });

@@ -32,6 +32,8 @@ export class ConnectorInstance {
     private readonly env: Record<string, string>,
     dir: string,
     private readonly events: InstanceEvent[],
+    /** A copy of the package that trusts the soak's throwaway license key (local-stack `packageCopy()`). */
+    private readonly bin: string,
   ) {
     this.url = `http://127.0.0.1:${port}`;
     this.log = createWriteStream(join(dir, `${name}.log`), { flags: 'a' });
@@ -47,7 +49,7 @@ export class ConnectorInstance {
 
   /** Starts the process and resolves once it logged "connector started" (or throws after `timeoutMs`). */
   async start(timeoutMs = 30_000): Promise<void> {
-    const child = spawn(process.execPath, ['bin/chat-connector.js', 'start'], {
+    const child = spawn(process.execPath, [this.bin, 'start'], {
       env: { PATH: process.env.PATH ?? '', ...this.env, HTTP_PORT: String(this.port) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -161,7 +161,8 @@ const lanes = [
 ];
 const seats = new SeatManager({ redis: own, prefix: config.queuePrefix, ttlS: SEAT_TTL_S });
 
-for (const name of ['A', 'B']) instances.push(new ConnectorInstance(name, await freePort(), stack.env, dir, events));
+for (const name of ['A', 'B'])
+  instances.push(new ConnectorInstance(name, await freePort(), stack.env, dir, events, stack.packageCopy().bin));
 await Promise.all(instances.map((i) => i.start(60_000))).catch((err: unknown) => {
   fail(`start: ${err instanceof Error ? err.message : String(err)}`);
 });

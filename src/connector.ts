@@ -33,13 +33,15 @@ import { LicenseGate, type LicenseGateState } from './licensing/license-gate.ts'
 import { licenseReporter } from './licensing/license-report.ts';
 import { SeatManager } from './licensing/seats.ts';
 import { FileMediaStore } from './media/file-media-store.ts';
+import { MediaFetcher } from './media/media-fetch.ts';
 import { OnecClient } from './onec/onec-client.ts';
 import { createTelegramConnector, type TelegramConnector } from './channels/telegram/telegram-connector.ts';
 import type { WhatsappConnector } from './channels/whatsapp/whatsapp-connector.ts';
 import { AccountSupervisor } from './queues/account-supervisor.ts';
 import { InboundPipeline, type InboundObserver, type InboundRouter } from './queues/inbound-pipeline.ts';
 import { RedisSessionPermits } from './queues/onec-session-permits.ts';
-import { createRedis, redactRedisUrl } from './queues/redis-connection.ts';
+import { createRedis, describeRedisTarget, redisOptions } from './queues/redis-connection.ts';
+import { checkRedisWrites, REDIS_FULL_RETRY_AFTER_S } from './infra/redis-memory.ts';
 import { RetryPolicy } from './queues/retry-policy.ts';
 
 /** Which parts run in this process (`start` = all; `worker <name>` = some). */
@@ -98,6 +100,12 @@ export interface ConnectorOptions {
   features?: ((ctx: ConnectorContext) => ConnectorFeature | Promise<ConnectorFeature>)[];
   /** Host id override (tests). */
   hostId?: string;
+  /**
+   * Where the trusted vendor license keys are (default: the package's `keys/license/`).
+   * Code only — the demo, tests and bench pass a throwaway key's directory; no
+   * configuration can (licensing.md, "Trusted keys").
+   */
+  trustedKeysDir?: string;
 }
 
 export interface Connector {
@@ -116,16 +124,30 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
     opts.logger ??
     createLogger({
       level: config.logLevel,
-      secrets: [config.apiToken, config.admin?.password, config.onec.password, config.telegram.webhookSecret, ...config.telegram.tokens],
+      secrets: [
+        config.apiToken,
+        config.admin?.password,
+        config.onec.password,
+        config.telegram.webhookSecret,
+        config.redis.sentinel?.password,
+        ...config.telegram.tokens,
+      ],
     });
   const instanceId = `${hostname()}-${process.pid}`;
-  const redis = createRedis({ url: config.redisUrl, name: 'chat-connector', logger });
-  const bullConnection = { url: config.redisUrl };
+  const redis = createRedis({
+    url: config.redis,
+    name: 'chat-connector',
+    logger,
+    waitReplicas: config.redis.waitReplicas
+      ? { count: config.redis.waitReplicas, timeoutMs: config.redis.waitTimeoutMs, probeKey: `${config.queuePrefix}:replication-probe` }
+      : undefined,
+  });
+  const bullConnection = redisOptions(config.redis);
 
   const hostId = opts.hostId ?? computeHostId();
   const gate = new LicenseGate({
     file: config.license.file,
-    publicKey: config.license.publicKey,
+    trustedKeysDir: opts.trustedKeysDir,
     hostId,
     logger: logger.child({ component: 'license' }),
   });
@@ -168,7 +190,13 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
     },
   };
 
-  const media = new FileMediaStore({ dir: config.mediaDir, maxBytes: config.mediaMaxBytes, publicUrl: config.http.publicUrl });
+  const media = new FileMediaStore({
+    dir: config.mediaDir,
+    maxBytes: config.mediaMaxBytes,
+    publicUrl: config.http.publicUrl,
+    retentionDays: config.mediaRetentionDays,
+    fetcher: new MediaFetcher({ maxBytes: config.mediaMaxBytes, timeoutMs: config.mediaFetchTimeoutMs, allow: config.outboundMediaAllow }),
+  });
   const inbound = new InboundPipeline({
     redis,
     bullConnection,
@@ -213,6 +241,13 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
         statusSink: statusRelay,
         logger: logger.child({ channel: 'whatsapp' }),
         minIntervalMs: config.whatsapp.minIntervalMs,
+        fetchVersion: true,
+        version: config.whatsapp.version,
+        firstContact: {
+          accounts: config.whatsapp.mayWriteFirst,
+          perHour: config.whatsapp.firstContactPerHour,
+          perDay: config.whatsapp.firstContactPerDay,
+        },
       })
     : null;
   const channels: ChannelConnector[] = [telegram, whatsapp].filter((c): c is NonNullable<typeof c> => c !== null);
@@ -258,8 +293,10 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
     checks.push({
       name: 'redis',
       ok: redisOk,
-      detail: redisOk ? 'Redis answers.' : `Redis does not answer at ${redactRedisUrl(config.redisUrl)}.`,
+      detail: redisOk ? 'Redis answers.' : `Redis does not answer at ${describeRedisTarget(config.redis)}.`,
     });
+    // A full Redis under noeviction refuses every write: nothing new can be queued (issue 11 item 5).
+    if (redisOk) checks.push(await redisWritesCheck(redis, `${config.queuePrefix}:readyz:probe:${instanceId}`));
     const lic = gate.state();
     checks.push({
       name: 'chat_module',
@@ -335,11 +372,13 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
       }
       for (const f of features) await f.start?.();
       if (roles.has('channels')) supervisor.start();
+      media.startRetention((err) => logger.warn({ err: describeError(err) }, 'media retention sweep failed; it runs again later'));
       gate.on('change', onGate);
       await applyLicense(gate.state());
     },
     async stop() {
       gate.off('change', onGate);
+      media.stopRetention();
       if (app) await app.close().catch(() => undefined);
       await supervisor.close();
       await inbound.stop();
@@ -351,4 +390,19 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
       redis.disconnect();
     },
   };
+}
+
+async function redisWritesCheck(redis: Redis, probeKey: string): Promise<ReadyCheck> {
+  try {
+    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer within 1 s')), 1_000).unref());
+    const h = await Promise.race([checkRedisWrites(redis, probeKey), timeout]);
+    return { name: 'redis_writes', ok: h.ok, detail: h.detail, ...(h.ok ? {} : { retryAfterS: REDIS_FULL_RETRY_AFTER_S }) };
+  } catch (e) {
+    return {
+      name: 'redis_writes',
+      ok: false,
+      detail: `Redis refused a probe write: ${describeError(e)}.`,
+      retryAfterS: REDIS_FULL_RETRY_AFTER_S,
+    };
+  }
 }

@@ -62,6 +62,7 @@ export async function runDemo(args: string[]): Promise<number> {
   };
   const connector = await createConnector(stack.config, {
     logger,
+    trustedKeysDir: stack.keysDir, // the demo's throwaway license key, trusted in code only
     inboundObserver: { delivered: (ms) => ms.forEach(arrived) },
     features: productFeatures(),
   });

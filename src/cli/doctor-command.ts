@@ -22,6 +22,8 @@ export interface DoctorCommandOptions {
   envFile?: string | false;
   hostId?: string;
   timeoutMs?: number;
+  /** Trusted vendor license keys directory (tests; default the package's `keys/license/`). */
+  trustedKeysDir?: string;
 }
 
 const stdio: DoctorIo = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
@@ -55,7 +57,7 @@ export async function runDoctor(args: string[], o: DoctorCommandOptions = {}): P
   }
   if (config) {
     try {
-      await runDoctorChecks(config, { hostId: o.hostId, timeoutMs: o.timeoutMs, onLine: print });
+      await runDoctorChecks(config, { hostId: o.hostId, timeoutMs: o.timeoutMs, trustedKeysDir: o.trustedKeysDir, onLine: print });
     } catch (e) {
       print({ check: 'doctor', mark: '✗', fatal: true, text: `The checks stopped on an unexpected error: ${describeError(e)}` });
     }

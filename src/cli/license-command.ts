@@ -3,24 +3,23 @@
  *   host-id [--json]          this host's id, for binding features 31 and 42
  *   verify [--json]           the document's validity (exit 1 when not valid)
  *   report [--json]           features, seats used/total and holders, forecast
- *   keygen [--out DIR]        vendor: an Ed25519 key pair (private key file mode 0600)
- *   issue --key FILE --host ID --feature 42 --feature 48=25 … [--expires ISO|never]
- *         [--licensee NAME] [--id ID] [--out FILE]
  * Exit codes: 0 ok, 1 the check failed, 2 bad arguments (one line saying what is wrong).
- * The private key is never printed.
+ * Signing (key pairs, issuing documents) is the vendor's tool (`vendor/vendor-license.ts`),
+ * not part of this command: a customer cannot license a host with a key of their own.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { describeError, ValidationError } from '../core/index.ts';
-import { FEATURE_IDS, HOST_FEATURES, type FeatureId } from '../licensing/features.ts';
+import { FEATURE_IDS } from '../licensing/features.ts';
 import { describeHostId } from '../licensing/host-id.ts';
 import { checkLicenseFile } from '../licensing/license-document.ts';
 import { buildLicenseReport, renderLicenseReport } from '../licensing/license-report.ts';
-import { issueLicense, keygen } from '../licensing/license-tools.ts';
 import { SeatManager } from '../licensing/seats.ts';
+import { loadTrustedKeys } from '../licensing/trusted-keys.ts';
 
 export interface LicenseCommandContext {
-  license: { file: string | null; publicKey: string | null };
+  license: { file: string | null };
+  /** Where the trusted vendor keys are (default: the package's `keys/license/`); code only (tests). */
+  trustedKeysDir?: string;
   redisUrl: string;
   queuePrefix: string;
   seatTtlS: number;
@@ -28,9 +27,7 @@ export interface LicenseCommandContext {
   err: (line: string) => void;
 }
 
-const USAGE =
-  'usage: chat-connector license host-id | verify | report [--json] | keygen [--out DIR] | ' +
-  'issue --key FILE --host ID --feature 42 --feature 48=25 [--expires ISO|never] [--licensee NAME] [--id ID] [--out FILE]';
+const USAGE = 'usage: chat-connector license host-id | verify | report [--json]';
 
 class ArgError extends Error {}
 
@@ -67,12 +64,6 @@ function parse(args: string[], valued: string[], booleans: string[]): Parsed {
   return { flags, positional };
 }
 
-function one(p: Parsed, name: string): string | undefined {
-  const v = p.flags.get(name);
-  if (v && v.length > 1) throw new ArgError(`--${name} is given more than once`);
-  return v?.[0];
-}
-
 function noPositional(p: Parsed, sub: string): void {
   if (p.positional.length) throw new ArgError(`license ${sub} takes no argument "${p.positional[0]}"`);
 }
@@ -87,10 +78,6 @@ export async function runLicenseCommand(args: string[], ctx: LicenseCommandConte
         return verifyCmd(rest, ctx);
       case 'report':
         return await reportCmd(rest, ctx);
-      case 'keygen':
-        return await keygenCmd(rest, ctx);
-      case 'issue':
-        return issueCmd(rest, ctx);
       case undefined:
         ctx.err(`license: a subcommand is required; ${USAGE}`);
         return 2;
@@ -120,7 +107,7 @@ function verifyCmd(args: string[], ctx: LicenseCommandContext): number {
   const p = parse(args, [], ['json']);
   noPositional(p, 'verify');
   const hostId = describeHostId().hostId;
-  const r = checkLicenseFile(ctx.license.file, { publicKey: ctx.license.publicKey, hostId });
+  const r = checkLicenseFile(ctx.license.file, { trustedKeys: trusted(ctx), hostId });
   const chats = r.valid && r.features[42].state === 'granted';
   if (p.flags.has('json')) {
     ctx.out(JSON.stringify({ ...r, chatsLicensed: chats }));
@@ -146,7 +133,7 @@ async function reportCmd(args: string[], ctx: LicenseCommandContext): Promise<nu
   const p = parse(args, [], ['json']);
   noPositional(p, 'report');
   const hostId = describeHostId().hostId;
-  const check = checkLicenseFile(ctx.license.file, { publicKey: ctx.license.publicKey, hostId });
+  const check = checkLicenseFile(ctx.license.file, { trustedKeys: trusted(ctx), hostId });
   const redis = new Redis(ctx.redisUrl, {
     lazyConnect: true,
     maxRetriesPerRequest: 1,
@@ -178,70 +165,11 @@ async function reportCmd(args: string[], ctx: LicenseCommandContext): Promise<nu
   }
 }
 
-async function keygenCmd(args: string[], ctx: LicenseCommandContext): Promise<number> {
-  const p = parse(args, ['out'], []);
-  noPositional(p, 'keygen');
-  const r = await keygen(one(p, 'out') ?? '.');
-  ctx.out(`private key (keep it secret, never give it out): ${r.privateKeyPath}`);
-  ctx.out(`public key (LICENSE_PUBLIC_KEY on every connector): ${r.publicKeyPath}`);
-  return 0;
-}
-
-function issueCmd(args: string[], ctx: LicenseCommandContext): number {
-  const p = parse(args, ['key', 'host', 'feature', 'expires', 'licensee', 'id', 'out'], []);
-  noPositional(p, 'issue');
-  const keyFile = one(p, 'key');
-  if (!keyFile) throw new ArgError('--key FILE (the private key from license keygen) is required');
-  const hostId = one(p, 'host');
-  if (!hostId) throw new ArgError('--host ID (from license host-id on the customer host) is required');
-  const featureArgs = p.flags.get('feature') ?? [];
-  if (!featureArgs.length) throw new ArgError('at least one --feature is required, e.g. --feature 42 --feature 48=25');
-  const features: Partial<Record<FeatureId, number>> = {};
-  for (const fa of featureArgs) {
-    const m = /^(\d+)(?:=(\d+))?$/.exec(fa.trim());
-    if (!m) throw new ArgError(`--feature "${fa}" is not of the form ID or ID=COUNT`);
-    const f = Number(m[1]) as FeatureId;
-    if (!FEATURE_IDS.includes(f)) throw new ArgError(`--feature ${m[1]} is not one of ${FEATURE_IDS.join(', ')}`);
-    if (features[f] !== undefined) throw new ArgError(`--feature ${f} is given more than once`);
-    const n = m[2] === undefined ? 1 : Number(m[2]);
-    if (!Number.isSafeInteger(n) || n < 1) throw new ArgError(`--feature ${f} needs a count of at least 1`);
-    if ((HOST_FEATURES as readonly number[]).includes(f) && n !== 1) {
-      throw new ArgError(`--feature ${f} is granted per host; its count is 1`);
-    }
-    features[f] = n;
-  }
-  const exp = one(p, 'expires');
-  let expiresAt: Date | null = null;
-  if (exp !== undefined && exp !== 'never') {
-    if (!/^\d{4}-\d{2}-\d{2}/.test(exp) || Number.isNaN(Date.parse(exp))) {
-      throw new ArgError(`--expires "${exp}" is neither an ISO 8601 time nor "never"`);
-    }
-    expiresAt = new Date(exp);
-  }
-  let privateKeyPem: string;
-  try {
-    privateKeyPem = readFileSync(keyFile, 'utf8');
-  } catch {
-    throw new ArgError(`--key ${keyFile} cannot be read`);
-  }
-  const doc = issueLicense({
-    privateKeyPem,
-    hostId,
-    features,
-    expiresAt,
-    id: one(p, 'id'),
-    licensee: one(p, 'licensee'),
-  });
-  const outFile = one(p, 'out');
-  if (outFile) {
-    writeFileSync(outFile, doc);
-    const id = (JSON.parse(Buffer.from((JSON.parse(doc) as { payload: string }).payload, 'base64url').toString('utf8')) as { id: string })
-      .id;
-    ctx.out(`wrote license ${id} for host ${hostId} to ${outFile}`);
-  } else {
-    for (const line of doc.trimEnd().split('\n')) ctx.out(line);
-  }
-  return 0;
+/** The trusted vendor keys; a refused key file (a private key, say) is stated on stderr. */
+function trusted(ctx: LicenseCommandContext): ReturnType<typeof loadTrustedKeys> {
+  const keys = loadTrustedKeys(ctx.trustedKeysDir);
+  for (const sentence of keys.refused) ctx.err(sentence);
+  return keys;
 }
 
 function redactUrl(u: string): string {

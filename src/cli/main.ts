@@ -15,7 +15,7 @@ Usage: chat-connector <command> [options]
   doctor                        check configuration, Redis, 1C, the license and each account
   onec-check [--url U --user U --password P] [--json]
                                 check that a 1C publication keeps the HTTP service contract
-  license host-id|verify|report|keygen|issue
+  license host-id|verify|report
   queues stats|failed|retry|remove
   whatsapp pair <account> [--phone N]
 

@@ -6,12 +6,11 @@
  */
 import type { Config } from '../config/config.ts';
 import { describeError } from '../core/index.ts';
-import { pingRedis } from '../infra/embedded-redis.ts';
 import { JobDataScrubber } from '../ops/job-view.ts';
 import { configSecrets } from '../ops/ops-feature.ts';
 import { QueueAdmin, QueueAdminError, type FailedJob, type QueueStats } from '../ops/queue-admin.ts';
 import { QueueCatalog } from '../ops/queue-catalog.ts';
-import { redactRedisUrl } from '../queues/redis-connection.ts';
+import { describeRedisTarget, pingRedisTarget } from '../queues/redis-connection.ts';
 
 export interface QueuesIo {
   out(line: string): void;
@@ -105,11 +104,11 @@ export async function runQueuesCommand(args: string[], config: Readonly<Config>,
     io.err(USAGE);
     return 2;
   }
-  if (!(await pingRedis(config.redisUrl, 2000))) {
-    io.err(`queues: Redis does not answer at ${redactRedisUrl(config.redisUrl)}; start it or fix REDIS_URL.`);
+  if (!(await pingRedisTarget(config.redis, 2000))) {
+    io.err(`queues: Redis does not answer at ${describeRedisTarget(config.redis)}; start it or fix REDIS_URL.`);
     return 1;
   }
-  const catalog = new QueueCatalog({ redisUrl: config.redisUrl, prefix: config.queuePrefix });
+  const catalog = new QueueCatalog({ redisUrl: config.redis, prefix: config.queuePrefix });
   const admin = new QueueAdmin(catalog, new JobDataScrubber(configSecrets(config)));
   const emit = (value: unknown, text: string[]) => {
     if (p.json) io.out(JSON.stringify(value, null, 2));

@@ -5,9 +5,9 @@
  */
 import type { Config } from '../config/config.ts';
 import { createConnector, type Connector, type Role } from '../connector.ts';
-import { pingRedis } from '../infra/embedded-redis.ts';
+import { evictionRefusal, readEvictionPolicy } from '../infra/redis-memory.ts';
 import { createLogger } from '../infra/logger.ts';
-import { redactRedisUrl } from '../queues/redis-connection.ts';
+import { createRedis, describeRedisTarget, pingRedisTarget, type RedisTarget } from '../queues/redis-connection.ts';
 import { productFeatures } from './features.ts';
 
 const WORKERS: Record<string, Role[]> = {
@@ -32,10 +32,17 @@ export async function runStart(config: Readonly<Config>, roles?: Role[]): Promis
     level: config.logLevel,
     secrets: [config.apiToken, config.admin?.password, config.onec.password, config.telegram.webhookSecret, ...config.telegram.tokens],
   });
-  if (!(await pingRedis(config.redisUrl))) {
+  if (!(await pingRedisTarget(config.redis))) {
     logger.error(
-      `Redis does not answer at ${redactRedisUrl(config.redisUrl)}; the connector waits for it and keeps retrying (start Redis or fix REDIS_URL).`,
+      `Redis does not answer at ${describeRedisTarget(config.redis)}; the connector waits for it and keeps retrying (start Redis or fix REDIS_URL).`,
     );
+  } else {
+    // An evicting Redis loses queued messages silently: refuse to run on one (issue 11 item 5).
+    const refusal = await evictionPolicyRefusal(config.redis);
+    if (refusal) {
+      process.stderr.write(`chat-connector: ${refusal}\n`);
+      return 1;
+    }
   }
   const connector = await createConnector(config, { roles, logger, features: productFeatures() });
   await connector.start();
@@ -43,8 +50,11 @@ export async function runStart(config: Readonly<Config>, roles?: Role[]): Promis
   return waitForShutdown(connector, (m) => logger.info(m));
 }
 
+/** How long a stop may take before the process exits anyway (systemd's TimeoutStopSec is above it). */
+export const SHUTDOWN_BOUND_MS = 25_000;
+
 /** Resolves with the exit code once a signal has stopped the connector. */
-export function waitForShutdown(connector: Connector, say: (m: string) => void, boundMs = 25_000): Promise<number> {
+export function waitForShutdown(connector: Connector, say: (m: string) => void, boundMs = SHUTDOWN_BOUND_MS): Promise<number> {
   return new Promise((resolve) => {
     let stopping = false;
     const onSignal = (sig: NodeJS.Signals) => {
@@ -77,4 +87,16 @@ export function waitForShutdown(connector: Connector, say: (m: string) => void, 
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+}
+
+/** The one-sentence refusal when Redis's maxmemory-policy evicts; null when it is noeviction (or unreadable). */
+async function evictionPolicyRefusal(url: RedisTarget): Promise<string | null> {
+  const redis = createRedis({ url, name: 'chat-connector-policy-check', extra: { maxRetriesPerRequest: 1, connectTimeout: 3_000 } });
+  redis.on('error', () => undefined);
+  try {
+    const { policy } = await readEvictionPolicy(redis);
+    return evictionRefusal(policy, describeRedisTarget(url));
+  } finally {
+    redis.disconnect();
+  }
 }

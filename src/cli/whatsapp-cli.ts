@@ -10,12 +10,17 @@ import { createWhatsappConnector } from '../channels/whatsapp/whatsapp-connector
 import { createLogger } from '../infra/logger.ts';
 import { FileMediaStore } from '../media/file-media-store.ts';
 import { InboundPipeline } from '../queues/inbound-pipeline.ts';
-import { createRedis } from '../queues/redis-connection.ts';
+import { createRedis, redisOptions } from '../queues/redis-connection.ts';
 import { runWhatsappCommand } from './whatsapp-command.ts';
 
 export async function runWhatsappCli(args: string[], config: Readonly<Config>): Promise<number> {
-  const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, secrets: [config.apiToken] });
-  const redis = createRedis({ url: config.redisUrl, name: 'chat-connector-cli' });
+  // An interactive command speaks sentences (whatsapp-command.ts); the library's log lines
+  // only with LOG_LEVEL=debug or trace.
+  const logger = createLogger({
+    level: config.logLevel === 'debug' || config.logLevel === 'trace' ? config.logLevel : 'silent',
+    secrets: [config.apiToken],
+  });
+  const redis = createRedis({ url: config.redis, name: 'chat-connector-cli' });
   try {
     const account = args[1];
     if (args[0] === 'pair' && account) {
@@ -35,11 +40,13 @@ export async function runWhatsappCli(args: string[], config: Readonly<Config>): 
       mediaStore: media,
       logger,
       minIntervalMs: config.whatsapp.minIntervalMs,
+      fetchVersion: true,
+      version: config.whatsapp.version,
     });
     // Ingest only (no workers here): messages wait in the queue for the connector.
     const pipeline = new InboundPipeline({
       redis,
-      bullConnection: { url: config.redisUrl },
+      bullConnection: redisOptions(config.redis),
       prefix: config.queuePrefix,
       deliverer: {
         deliverMessages: async () => {

@@ -13,6 +13,22 @@ export interface PairableRunner extends WhatsappRunnerLike {
   start(sink: InboundSink): Promise<void>;
   stop(): Promise<void>;
   onChange(listener: (state: AccountState, qr: string | null) => void): () => void;
+  /** When the next reconnect happens (for "retrying in 9 s"). */
+  diagnostics?(): { retryInMs: number | null };
+  /** The linked number once paired. */
+  linkedPhone?(): string | null;
+}
+
+/** A connection error as Baileys / Node word it → a sentence for a person at a terminal. */
+export function describeConnectError(lastError: string): string {
+  const host = /(?:getaddrinfo|connect)\s+\w+\s+([\w.-]+)/.exec(lastError)?.[1] ?? 'web.whatsapp.com';
+  if (/ENOTFOUND|EAI_AGAIN/.test(lastError)) return `Cannot reach WhatsApp (${host}: DNS lookup failed)`;
+  if (/ECONNREFUSED/.test(lastError)) return `Cannot reach WhatsApp (${host}: connection refused)`;
+  if (/ETIMEDOUT|timed out|Timed Out/i.test(lastError)) return 'Cannot reach WhatsApp (the connection timed out)';
+  if (/ECONNRESET|socket hang up/i.test(lastError)) return 'Cannot reach WhatsApp (the connection was reset; a proxy or firewall?)';
+  if (/ENETUNREACH|EHOSTUNREACH/.test(lastError)) return `Cannot reach WhatsApp (${host}: no route to the network)`;
+  const code = /\((\d{3})\)\s*$/.exec(lastError)?.[1];
+  return `The connection to WhatsApp closed${code ? ` (${code})` : ''}`;
 }
 
 export interface WhatsappCommandContext {
@@ -24,6 +40,8 @@ export interface WhatsappCommandContext {
   stderr: { write(s: string): unknown };
   /** Give up after this long (default 5 minutes). */
   timeoutMs?: number;
+  /** Give up when WhatsApp stays unreachable this long with no QR code shown (default 2 minutes). */
+  unreachableMs?: number;
   signal?: AbortSignal;
 }
 
@@ -70,11 +88,43 @@ export async function runWhatsappCommand(args: string[], ctx: WhatsappCommandCon
     };
     const onAbort = (): void => finish(1, 'Pairing cancelled.\n', true);
     const timer = setTimeout(() => finish(1, 'Pairing timed out; run the command again.\n', true), ctx.timeoutMs ?? 5 * 60_000);
+    const unreachableMs = ctx.unreachableMs ?? 2 * 60_000;
+    let unreachableSince: number | null = null;
+    let lastLine = '';
     const off = runner.onChange((state, qr) => {
-      if (state.state === 'open') return finish(0, `WhatsApp account "${account}" is paired and connected.\n`);
+      if (state.state === 'open') {
+        const phone = runner.linkedPhone?.();
+        return finish(0, `WhatsApp account "${account}" is paired${phone ? ` with ${phone}` : ''} and connected.\n`);
+      }
+      if (state.state === 'waiting_for_pairing')
+        return finish(
+          1,
+          `Nobody scanned the QR codes of WhatsApp account "${account}"; run the command again when the phone is at hand.\n`,
+          true,
+        );
+      if (state.state === 'outdated_version' || state.state === 'forbidden' || state.state === 'error')
+        return finish(1, `WhatsApp account "${account}" cannot be paired now: ${state.lastError ?? state.state}.\n`, true);
       if (state.state === 'logged_out' || state.state === 'replaced') {
         return finish(1, `WhatsApp account "${account}" is ${state.state}: ${state.lastError ?? ''}\n`, true);
       }
+      const retryIn = runner.diagnostics?.().retryInMs ?? null;
+      if (!qr && state.lastError && retryIn !== null) {
+        // a failed connection attempt: one sentence, not the library's log lines
+        unreachableSince ??= Date.now();
+        if (Date.now() - unreachableSince >= unreachableMs) {
+          return finish(
+            1,
+            `${describeConnectError(state.lastError)} for ${Math.round(unreachableMs / 1000)} s; giving up. ` +
+              'Check the network (DNS, firewall, proxy) and run the command again.\n',
+            true,
+          );
+        }
+        const line = `${describeConnectError(state.lastError)} — retrying in ${Math.max(1, Math.round(retryIn / 1000))} s; Ctrl-C to stop\n`;
+        if (line !== lastLine) ctx.stderr.write(line);
+        lastLine = line;
+        return;
+      }
+      if (qr) unreachableSince = null;
       if (!qr || qr === lastQr) return;
       lastQr = qr;
       if (phone === null) {

@@ -7,12 +7,21 @@
  * administrator fixes the file in one go.
  */
 import { readEnvFile } from './env-file.ts';
+import { allowEntryProblem } from '../media/address-policy.ts';
 
 export type TelegramMode = 'polling' | 'webhook';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 
 export interface Config {
   redisUrl: string;
+  /** Where Redis is: `redisUrl`, or Sentinel with the URL's credentials (every client is built from this). */
+  redis: {
+    url: string;
+    sentinel: { nodes: { host: string; port: number }[]; name: string; password: string | null; tls: boolean } | null;
+    /** Replicas that must hold an accepted message before it is confirmed (WAIT); 0 = none. */
+    waitReplicas: number;
+    waitTimeoutMs: number;
+  };
   queuePrefix: string;
   http: { host: string; port: number; publicUrl: string };
   /** Bearer token of `/api/v1/*`; null only in the demo, which makes its own. */
@@ -39,8 +48,19 @@ export interface Config {
     webhookUrl: string | null;
     webhookSecret: string | null;
   };
-  whatsapp: { accounts: string[]; minIntervalMs: number };
-  license: { file: string | null; publicKey: string | null };
+  whatsapp: {
+    accounts: string[];
+    minIntervalMs: number;
+    /** WHATSAPP_VERSION: pinned protocol version; null = fetch the current one at connect. */
+    version: [number, number, number] | null;
+    /** WHATSAPP_MAY_WRITE_FIRST: accounts allowed to message people who never wrote to them. */
+    mayWriteFirst: string[];
+    /** WHATSAPP_FIRST_CONTACT_PER_HOUR / _PER_DAY: pacing of such first messages, per account. */
+    firstContactPerHour: number;
+    firstContactPerDay: number;
+  };
+  /** The license document; the keys that verify it ship in the package (keys/license/), never in configuration. */
+  license: { file: string | null };
   seatTtlS: number;
   /** Longest life of an operator token, heartbeats or not (seconds; the sliding expiry is SEAT_TTL_S). */
   operatorTokenMaxAgeS: number;
@@ -52,6 +72,12 @@ export interface Config {
   accountSettingsFile: string | null;
   mediaDir: string;
   mediaMaxBytes: number;
+  /** MEDIA_FETCH_TIMEOUT_MS: the whole fetch of an outbound media url, redirects and body included. */
+  mediaFetchTimeoutMs: number;
+  /** OUTBOUND_MEDIA_ALLOW: host names / CIDRs an outbound media url may reach although inner (LAN, loopback). */
+  outboundMediaAllow: string[];
+  /** MEDIA_RETENTION_DAYS: stored media older than this are deleted by a periodic sweep (0: kept forever). */
+  mediaRetentionDays: number;
   workerConcurrency: number;
   /** Per-chat delivery lock; after a crash another instance continues within this (ms). */
   laneLockMs: number;
@@ -153,6 +179,9 @@ function redactUrl(v: string): string {
   return v.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:***@');
 }
 
+/** Least length of ADMIN_PASSWORD (issue 11: `ADMIN_PASSWORD=a` was accepted). API_TOKEN needs 16. */
+export const MIN_PASSWORD_LENGTH = 12;
+
 const BOT_TOKEN = /^\d+:[A-Za-z0-9_-]{20,}$/;
 const ACCOUNT_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -187,6 +216,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       r.problems.push(`WHATSAPP_ACCOUNTS item "${a}" is not a valid account name (letters, digits, _ and -, up to 64)`);
   }
   if (new Set(waAccounts).size !== waAccounts.length) r.problems.push('WHATSAPP_ACCOUNTS names an account twice');
+  const waVersionText = r.opt('WHATSAPP_VERSION');
+  const waVersionMatch = waVersionText === null ? null : /^(\d+)\.(\d+)\.(\d+)$/.exec(waVersionText.trim());
+  if (waVersionText !== null && !waVersionMatch)
+    r.problems.push(`WHATSAPP_VERSION must be three numbers like 2.3000.1027934701, got "${waVersionText}"`);
+  const waVersion: [number, number, number] | null = waVersionMatch
+    ? [Number(waVersionMatch[1]), Number(waVersionMatch[2]), Number(waVersionMatch[3])]
+    : null;
+  const waWriteFirst = r.list('WHATSAPP_MAY_WRITE_FIRST');
+  for (const a of waWriteFirst)
+    if (!waAccounts.includes(a)) r.problems.push(`WHATSAPP_MAY_WRITE_FIRST names "${a}", which is not in WHATSAPP_ACCOUNTS`);
 
   const adminUser = r.opt('ADMIN_USER');
   const adminPassword = r.opt('ADMIN_PASSWORD');
@@ -194,6 +233,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     r.problems.push(
       `${adminUser === null ? 'ADMIN_USER' : 'ADMIN_PASSWORD'} is required when ${adminUser === null ? 'ADMIN_PASSWORD' : 'ADMIN_USER'} is set (the dashboard needs both)`,
     );
+  }
+  // The dashboard can retry and remove jobs: a guessable password is refused (the length only, never the value).
+  if (adminPassword !== null && adminPassword.length < MIN_PASSWORD_LENGTH)
+    r.problems.push(`ADMIN_PASSWORD is too short: use at least ${MIN_PASSWORD_LENGTH} characters (it has ${adminPassword.length})`);
+
+  const outboundMediaAllow = r.list('OUTBOUND_MEDIA_ALLOW');
+  for (const entry of outboundMediaAllow) {
+    const problem = allowEntryProblem(entry);
+    if (problem) r.problems.push(`OUTBOUND_MEDIA_ALLOW item ${problem}`);
   }
 
   const onecBase = r.url('ONEC_BASE_URL', null, ['http:', 'https:']);
@@ -206,12 +254,34 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (apiToken !== null && apiToken.length < 16) r.problems.push('API_TOKEN is too short: use at least 16 characters');
 
   const redisUrl = r.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']) ?? 'redis://127.0.0.1:6379';
+  const sentinelNodes = r.list('REDIS_SENTINELS').flatMap((item, i) => {
+    const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(item);
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+      r.problems.push(`REDIS_SENTINELS item ${i + 1} must be host:port, got "${item}"`);
+      return [];
+    }
+    return [{ host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) }];
+  });
+  const sentinelName = r.opt('REDIS_SENTINEL_NAME');
+  if (sentinelNodes.length && !sentinelName)
+    r.problems.push('REDIS_SENTINEL_NAME is required with REDIS_SENTINELS (the primary\'s name in "sentinel monitor <name> …")');
+  if (sentinelName && !r.raw('REDIS_SENTINELS')) r.problems.push('REDIS_SENTINELS is required when REDIS_SENTINEL_NAME is set');
+  const sentinelTls = r.oneOf('REDIS_SENTINEL_TLS', 'no', ['yes', 'no']) === 'yes';
   const queuePrefix = r.str('QUEUE_PREFIX', 'chats');
   if (!/^[A-Za-z0-9_{}.-]{1,64}$/.test(queuePrefix))
     r.problems.push(`QUEUE_PREFIX may hold letters, digits, _ . - { } only, got "${queuePrefix}"`);
 
   const config: Config = {
     redisUrl,
+    redis: {
+      url: redisUrl,
+      sentinel:
+        sentinelNodes.length && sentinelName
+          ? { nodes: sentinelNodes, name: sentinelName, password: r.opt('REDIS_SENTINEL_PASSWORD'), tls: sentinelTls }
+          : null,
+      waitReplicas: r.int('REDIS_WAIT_REPLICAS', 0, 0, 16),
+      waitTimeoutMs: r.int('REDIS_WAIT_TIMEOUT_MS', 1_000, 10, 60_000),
+    },
     queuePrefix,
     http: { host, port, publicUrl: publicUrl.replace(/\/+$/, '') },
     apiToken,
@@ -234,8 +304,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       webhookUrl,
       webhookSecret,
     },
-    whatsapp: { accounts: waAccounts, minIntervalMs: r.int('WHATSAPP_MIN_INTERVAL_MS', 1_000, 0, 600_000) },
-    license: { file: r.opt('LICENSE_FILE'), publicKey: r.opt('LICENSE_PUBLIC_KEY') },
+    whatsapp: {
+      accounts: waAccounts,
+      minIntervalMs: r.int('WHATSAPP_MIN_INTERVAL_MS', 1_000, 0, 600_000),
+      version: waVersion,
+      mayWriteFirst: waWriteFirst,
+      firstContactPerHour: r.int('WHATSAPP_FIRST_CONTACT_PER_HOUR', 5, 1, 1000),
+      firstContactPerDay: r.int('WHATSAPP_FIRST_CONTACT_PER_DAY', 20, 1, 10_000),
+    },
+    license: { file: r.opt('LICENSE_FILE') },
     seatTtlS: r.int('SEAT_TTL_S', 300, 5, 86_400),
     operatorTokenMaxAgeS: r.int('OPERATOR_TOKEN_MAX_AGE_S', 43_200, 60, 30 * 86_400),
     operatorLoginQueueMax: r.int('OPERATOR_LOGIN_QUEUE_MAX', 100, 1, 10_000),
@@ -243,6 +320,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     accountSettingsFile: r.opt('ACCOUNT_SETTINGS_FILE'),
     mediaDir: r.str('MEDIA_DIR', './data/media'),
     mediaMaxBytes: r.int('MEDIA_MAX_BYTES', 20 * 1024 * 1024, 1024, 2 * 1024 * 1024 * 1024),
+    mediaRetentionDays: r.int('MEDIA_RETENTION_DAYS', 30, 0, 36_500),
+    mediaFetchTimeoutMs: r.int('MEDIA_FETCH_TIMEOUT_MS', 30_000, 100, 600_000),
+    outboundMediaAllow,
     workerConcurrency: r.int('WORKER_CONCURRENCY', 50, 1, 1000),
     laneLockMs: r.int('LANE_LOCK_MS', 10_000, 500, 600_000),
     laneSweepMs: r.int('LANE_SWEEP_MS', 5_000, 100, 600_000),

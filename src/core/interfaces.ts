@@ -35,7 +35,21 @@ export interface MalformedUpdate {
 }
 
 export type AccountConnectionState =
-  'pairing' | 'connecting' | 'open' | 'logged_out' | 'replaced' | 'stopped' | 'standby' | 'error' | 'unlicensed';
+  | 'pairing'
+  | 'connecting'
+  | 'open'
+  | 'logged_out'
+  | 'replaced'
+  | 'stopped'
+  | 'standby'
+  | 'error'
+  | 'unlicensed'
+  /** WhatsApp: the QR rounds ran out unscanned; a request for a QR or pairing code starts new ones. */
+  | 'waiting_for_pairing'
+  /** WhatsApp refused the protocol version (405). */
+  | 'outdated_version'
+  /** WhatsApp refused the number (403: banned or restricted); a person must look. */
+  | 'forbidden';
 
 export interface AccountState {
   channel: Channel;
@@ -64,6 +78,12 @@ export interface MediaStore {
   save(chatKey: string, file: IncomingFile): Promise<MediaRef>;
   /** Reads a stored item back (for sending it on, or serving it). */
   open(mediaId: string): Promise<{ ref: MediaRef; path: string } | null>;
+  /**
+   * Fetches an outbound media `url` from this host — the one guarded fetch (no loopback,
+   * private, link-local or metadata address unless OUTBOUND_MEDIA_ALLOW lists it; size and
+   * time capped). Throws a ConnectorError with one sentence. Absent: URLs cannot be fetched.
+   */
+  fetchUrl?(url: string): Promise<{ bytes: Buffer; mime: string | null }>;
 }
 
 /** Result of sending one outbound message on a channel. */

@@ -150,6 +150,8 @@ export interface StatusEvent {
   status: Exclude<DeliveryStatus, 'queued'>;
   at: string;
   error?: string;
+  /** The typed code of a failure (e.g. `whatsapp_account_restricted`), shown by GET /api/v1/messages/:id. */
+  errorCode?: string;
   /** The messenger's own id(s) of what was sent, so replies and edits can refer to it. */
   nativeIds?: string[];
 }

@@ -3,15 +3,22 @@
  * the 1C emulator, the emulated Telegram Bot API with bots, and a throwaway license for
  * this host. The demo, the end-to-end tests, the benchmarks and the soak all start from
  * here, so they exercise the same product parts the same way.
+ *
+ * The throwaway license is signed by a throwaway key that no configuration can make
+ * trusted (licensing.md, "Trusted keys"): in-process connectors get its directory as the
+ * `trustedKeysDir` option (code), and a connector process runs from `packageCopy()` — a
+ * temporary copy of the package whose `keys/license/` holds that key instead of the
+ * vendor's.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../config/config.ts';
 import type { FeatureId } from '../licensing/features.ts';
 import { computeHostId } from '../licensing/host-id.ts';
-import { issueLicense, keygen } from '../licensing/license-tools.ts';
+import { issueLicense, keygen } from '../../vendor/license-signing.ts';
 import { OnecEmulator } from '../onec/emulator/index.ts';
 import type { OnecEmulatorOptions } from '../onec/emulator/index.ts';
 import { TelegramEmulator } from '../emulators/telegram/index.ts';
@@ -49,6 +56,14 @@ export interface LocalStack {
   licenseFile: string;
   privateKeyPath: string;
   publicKeyPath: string;
+  /** The directory holding only the throwaway public key: pass it as `trustedKeysDir` (code, never config). */
+  keysDir: string;
+  /**
+   * A temporary copy of the package (its `bin/`, `src/`, `vendor/`, `package.json`; `node_modules`
+   * linked) whose `keys/license/` trusts the throwaway key: spawn `<bin>` to run a connector
+   * process. Made on first call, removed by `stop()`.
+   */
+  packageCopy(): { root: string; bin: string };
   hostId: string;
   /** Writes a new license document for this host (or another) to the license file. */
   writeLicense(
@@ -72,7 +87,10 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   });
 
   const dir = mkdtempSync(join(tmpdir(), 'chat-connector-stack-'));
-  const keys = await keygen(dir);
+  const keys = await keygen(join(dir, 'signing'), 'throwaway');
+  const keysDir = join(dir, 'trusted-keys');
+  mkdirSync(keysDir);
+  writeFileSync(join(keysDir, 'throwaway.pem'), keys.publicKeyPem);
   const hostId = computeHostId();
   const licenseFile = join(dir, 'license.json');
   const privateKeyPem = readFileSync(keys.privateKeyPath, 'utf8');
@@ -105,12 +123,12 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     TELEGRAM_BOT_TOKENS: bots.map((b) => b.token).join(','),
     TELEGRAM_API_ROOT: telegram.apiRoot,
     LICENSE_FILE: licenseFile,
-    LICENSE_PUBLIC_KEY: keys.publicKeyPath,
     MEDIA_DIR: join(dir, 'media'),
     LOG_LEVEL: 'warn',
     ...opts.env,
   };
   const config = loadConfig(env, { purpose: 'start', envFile: false });
+  let copy: { root: string; bin: string } | null = null;
   return {
     redis,
     onec,
@@ -122,6 +140,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     licenseFile,
     privateKeyPath: keys.privateKeyPath,
     publicKeyPath: keys.publicKeyPath,
+    keysDir,
+    packageCopy: () => (copy ??= copyPackage(join(dir, 'package'), keys.publicKeyPem)),
     hostId,
     writeLicense,
     async stop() {
@@ -131,4 +151,20 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * The package as installed, but trusting `publicKeyPem` instead of the vendor's keys. Source
+ * files are copied, not linked: Node resolves a linked module to its real place, where
+ * `keys/license/` is the vendor's.
+ */
+function copyPackage(root: string, publicKeyPem: string): { root: string; bin: string } {
+  for (const part of ['bin', 'src', 'vendor']) cpSync(join(PACKAGE_ROOT, part), join(root, part), { recursive: true });
+  for (const file of ['package.json', 'tsconfig.json']) cpSync(join(PACKAGE_ROOT, file), join(root, file));
+  symlinkSync(join(PACKAGE_ROOT, 'node_modules'), join(root, 'node_modules'), 'dir');
+  mkdirSync(join(root, 'keys', 'license'), { recursive: true });
+  writeFileSync(join(root, 'keys', 'license', 'throwaway.pem'), publicKeyPem);
+  return { root, bin: join(root, 'bin', 'chat-connector.js') };
 }

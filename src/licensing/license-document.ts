@@ -10,12 +10,16 @@
  *   license_bad_base64url, license_bad_signature, license_bad_payload,
  *   license_wrong_host, license_not_yet_valid, license_expired.
  *
+ * The signature must verify with one of the trusted vendor keys (trusted-keys.ts); no
+ * configuration adds one. Times need an explicit zone.
+ *
  * A document that fails any check grants nothing — host features and seat counts alike.
  * A valid document grants each feature it lists with a count ≥ 1; the others are `missing`.
  */
-import { createPublicKey, verify as edVerify, type KeyObject } from 'node:crypto';
+import { verify as edVerify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { FEATURE_IDS, FEATURE_NAMES, featureLabel, type FeatureId } from './features.ts';
+import { loadTrustedKeys, type TrustedKeys } from './trusted-keys.ts';
 
 export type LicenseFailureCode =
   | 'license_file_not_set'
@@ -73,8 +77,11 @@ export interface LicenseCheck {
 }
 
 export interface VerifyOptions {
-  /** PEM text, a path to a PEM file, or a KeyObject (LICENSE_PUBLIC_KEY). */
-  publicKey: string | KeyObject | null;
+  /**
+   * The vendor keys to verify with (trusted-keys.ts); default: the package's own
+   * `keys/license/`. Only code passes this — never configuration.
+   */
+  trustedKeys?: TrustedKeys;
   /** This host's id (host-id.ts). */
   hostId: string;
   /** Default: the current time. */
@@ -100,34 +107,6 @@ class Fail extends Error {
 export function isStrictBase64url(s: string): boolean {
   if (!/^[A-Za-z0-9_-]*$/.test(s) || s.length % 4 === 1) return false;
   return Buffer.from(s, 'base64url').toString('base64url') === s;
-}
-
-/** Loads LICENSE_PUBLIC_KEY: PEM text or a path to a PEM file. Throws a reason, never a stack. */
-export function loadPublicKey(pemOrPath: string | KeyObject): KeyObject {
-  if (typeof pemOrPath !== 'string') return checkKeyType(pemOrPath);
-  const text = pemOrPath.trim();
-  let pem = text;
-  if (!text.includes('-----BEGIN')) {
-    try {
-      pem = readFileSync(text, 'utf8');
-    } catch (e) {
-      throw new Fail('license_key_unavailable', `The license public key file ${text} cannot be read (${errnoText(e)}).`);
-    }
-  }
-  let key: KeyObject;
-  try {
-    key = createPublicKey(pem);
-  } catch {
-    throw new Fail('license_key_unavailable', 'LICENSE_PUBLIC_KEY is not a PEM public key.');
-  }
-  return checkKeyType(key);
-}
-
-function checkKeyType(key: KeyObject): KeyObject {
-  if (key.type !== 'public' || key.asymmetricKeyType !== 'ed25519') {
-    throw new Fail('license_key_unavailable', 'LICENSE_PUBLIC_KEY is not an Ed25519 public key.');
-  }
-  return key;
 }
 
 function errnoText(e: unknown): string {
@@ -169,10 +148,13 @@ export function verifyLicenseText(text: string, opts: VerifyOptions): LicenseChe
 
 function check(text: string, opts: VerifyOptions): LicenseCheck {
   const now = opts.now ?? new Date();
-  if (opts.publicKey === null || opts.publicKey === '') {
-    throw new Fail('license_key_unavailable', 'LICENSE_PUBLIC_KEY is not set, so no license document can be verified.');
+  const trusted = opts.trustedKeys ?? loadTrustedKeys();
+  if (!trusted.keys.length) {
+    throw new Fail(
+      'license_key_unavailable',
+      `No trusted vendor key ships with this connector (no Ed25519 public key in ${trusted.dir ?? 'the keys given'}), so no license document can be verified; reinstall the package.`,
+    );
   }
-  const key = loadPublicKey(opts.publicKey);
   const where = opts.file ? `The license file ${opts.file}` : 'The license document';
 
   let doc: unknown;
@@ -192,9 +174,13 @@ function check(text: string, opts: VerifyOptions): LicenseCheck {
     throw new Fail('license_bad_base64url', `${where} has a "signature" that is not base64url without padding.`);
   }
   const sig = Buffer.from(signature, 'base64url');
-  const ok = sig.length === 64 && edVerify(null, Buffer.from(payload, 'ascii'), key, sig);
+  const signed = Buffer.from(payload, 'ascii');
+  const ok = sig.length === 64 && trusted.keys.some((k) => edVerify(null, signed, k.key, sig));
   if (!ok) {
-    throw new Fail('license_bad_signature', `${where} is not signed with the key of LICENSE_PUBLIC_KEY (the signature does not match).`);
+    throw new Fail(
+      'license_bad_signature',
+      `${where} is not signed by the vendor: its signature does not match any trusted vendor key (the keys that ship in keys/license/).`,
+    );
   }
   const p = parsePayload(Buffer.from(payload, 'base64url').toString('utf8'), where);
 
@@ -248,7 +234,11 @@ function parsePayload(json: string, where: string): LicensePayload {
   if (typeof v.licensee !== 'string') bad('licensee', 'is missing or not a string');
   if (typeof v.hostId !== 'string' || !v.hostId.trim()) bad('hostId', 'is missing or empty');
   if (!isIsoTime(v.issuedAt)) bad('issuedAt', 'is missing or not an ISO 8601 time');
+  if (!hasZone(v.issuedAt)) bad('issuedAt', `has no time zone ("${String(v.issuedAt)}"); a time must end in Z or ±hh:mm`);
   if (v.expiresAt !== null && !isIsoTime(v.expiresAt)) bad('expiresAt', 'is neither null nor an ISO 8601 time');
+  // Without a zone the moment depends on this server's time zone: refused, not guessed.
+  if (v.expiresAt !== null && !hasZone(v.expiresAt))
+    bad('expiresAt', `has no time zone ("${String(v.expiresAt)}"); a time must end in Z or ±hh:mm`);
   if (!isRecord(v.features)) return bad('features', 'is missing or not an object');
   const features: Record<string, number> = {};
   for (const [k, n] of Object.entries(v.features)) {
@@ -325,6 +315,11 @@ export function normalizeHostId(id: string): string {
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A full date-time with an explicit zone (`Z` or `±hh:mm`): the same instant on every host. */
+function hasZone(v: unknown): boolean {
+  return typeof v === 'string' && /T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(v);
 }
 
 function isIsoTime(v: unknown): v is string {

@@ -8,7 +8,7 @@
  * document's `expiresAt`, or the moment a not-yet-valid document becomes valid).
  *
  * ```ts
- * const gate = new LicenseGate({ file, publicKey, hostId, logger });
+ * const gate = new LicenseGate({ file, hostId, logger }); // trusts the package's keys/license/*.pem
  * if (gate.state().chatsLicensed) start();
  * gate.on('change', (s) => (s.chatsLicensed ? start() : stop(s.reason)));
  * await gate.close();
@@ -20,12 +20,18 @@ import { basename, dirname, resolve } from 'node:path';
 import { silentLogger, type Logger } from '../core/index.ts';
 import { featureLabel } from './features.ts';
 import { checkLicenseFile, DEFAULT_CLOCK_SKEW_MS, nextTimeBoundary, type LicenseCheck } from './license-document.ts';
+import { loadTrustedKeys, type TrustedKeys } from './trusted-keys.ts';
 
 export interface LicenseGateOptions {
   /** LICENSE_FILE; null when not set (then the chat module is not licensed). */
   file: string | null;
-  /** LICENSE_PUBLIC_KEY: PEM text or a path to a PEM file. */
-  publicKey: string | null;
+  /**
+   * Where the trusted vendor keys are (default: the package's `keys/license/`). Code only —
+   * the demo, tests, bench and soak pass a throwaway key's directory; configuration never.
+   */
+  trustedKeysDir?: string;
+  /** Trusted keys given directly by code (tests); wins over `trustedKeysDir`. */
+  trustedKeys?: TrustedKeys;
   /** This host's id (computeHostId()). */
   hostId: string;
   /** Default: silent. */
@@ -60,6 +66,8 @@ export class LicenseGate extends EventEmitter<LicenseGateEvents> {
   private readonly opts: LicenseGateOptions;
   private readonly log: Logger;
   private readonly now: () => Date;
+  /** Read once: the keys ship with the package and do not change while it runs. */
+  private readonly trusted: TrustedKeys;
   private current: LicenseGateState;
   private watcher: FSWatcher | null = null;
   private poller: NodeJS.Timeout | null = null;
@@ -72,6 +80,8 @@ export class LicenseGate extends EventEmitter<LicenseGateEvents> {
     this.opts = { ...opts, file: opts.file ? resolve(opts.file) : null };
     this.log = opts.logger ?? silentLogger;
     this.now = opts.now ?? (() => new Date());
+    this.trusted = opts.trustedKeys ?? loadTrustedKeys(opts.trustedKeysDir);
+    for (const sentence of this.trusted.refused) this.log.error({ dir: this.trusted.dir }, sentence);
     this.current = this.evaluate();
     this.logState(this.current);
     this.armBoundary();
@@ -112,7 +122,7 @@ export class LicenseGate extends EventEmitter<LicenseGateEvents> {
 
   private evaluate(): LicenseGateState {
     const document = checkLicenseFile(this.opts.file, {
-      publicKey: this.opts.publicKey,
+      trustedKeys: this.trusted,
       hostId: this.opts.hostId,
       now: this.now(),
       clockSkewMs: this.opts.clockSkewMs,

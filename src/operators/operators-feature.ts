@@ -10,6 +10,7 @@
  * lane to 1C (in the `inbound` role), and at start finishes 1C login sessions a crashed
  * process left open (then every `orphanSweepMs`).
  */
+import { redisOptions } from '../queues/redis-connection.ts';
 import { describeError } from '../core/index.ts';
 import type { ConnectorContext, ConnectorFeature } from '../connector.ts';
 import { chatRoutes } from '../http/routes/chat-routes.ts';
@@ -114,7 +115,7 @@ export function operatorsFeature(opts: OperatorsFeatureOptions = {}): (ctx: Conn
     const fanout = new FeedFanout({ feed, groupMembers: (g) => store.groupMembers(g) });
     const lane = new RoutingLane({
       redis,
-      bullConnection: { url: config.redisUrl },
+      bullConnection: redisOptions(config.redis),
       prefix,
       onec: ctx.onec,
       batchMax: config.onec.batchMax,

@@ -16,9 +16,11 @@ import { SecretScrubber } from '../infra/logger.ts';
 import { featureLabel, SEAT_FEATURES } from '../licensing/features.ts';
 import { computeHostId } from '../licensing/host-id.ts';
 import { checkLicenseFile } from '../licensing/license-document.ts';
+import { loadTrustedKeys } from '../licensing/trusted-keys.ts';
 import { OnecClient } from '../onec/onec-client.ts';
 import { accountKeys } from '../channels/whatsapp/redis-keys.ts';
-import { redactRedisUrl } from '../queues/redis-connection.ts';
+import { describeRedisTarget, redisOptions } from '../queues/redis-connection.ts';
+import { checkRedisWrites, readEvictionPolicy, SAFE_POLICY } from '../infra/redis-memory.ts';
 
 export type DoctorMark = '✓' | '✗' | 'ℹ';
 
@@ -33,6 +35,8 @@ export interface DoctorLine {
 export interface DoctorOptions {
   /** Host id override (tests). */
   hostId?: string;
+  /** Where the trusted vendor license keys are (default: the package's `keys/license/`); code only (tests). */
+  trustedKeysDir?: string;
   /** Timeout of each network check, ms (default 5000). */
   timeoutMs?: number;
   /** Called with each line as soon as it is known. */
@@ -65,15 +69,16 @@ export async function runDoctorChecks(config: Readonly<Config>, opts: DoctorOpti
 
   const redisOk = await checkRedis(config, timeoutMs, push);
   await checkOnec(config, timeoutMs, push);
-  checkLicense(config, opts.hostId ?? computeHostId(), push);
+  checkLicense(config, opts.hostId ?? computeHostId(), opts.trustedKeysDir, push);
   for (const token of config.telegram.tokens) await checkBot(config, token, timeoutMs, push);
   if (config.whatsapp.accounts.length) await checkWhatsapp(config, redisOk, timeoutMs, push);
   return lines;
 }
 
 async function checkRedis(config: Readonly<Config>, timeoutMs: number, push: (l: DoctorLine) => void): Promise<boolean> {
-  const where = redactRedisUrl(config.redisUrl);
-  const redis = new Redis(config.redisUrl, {
+  const where = describeRedisTarget(config.redis);
+  const redis = new Redis({
+    ...redisOptions(config.redis),
     lazyConnect: true,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
@@ -90,18 +95,24 @@ async function checkRedis(config: Readonly<Config>, timeoutMs: number, push: (l:
     redis.disconnect();
     return false;
   }
+  const { policy, error } = await readEvictionPolicy(redis);
+  if (policy === SAFE_POLICY) push(ok('redis_policy', 'Redis maxmemory-policy is noeviction (queued messages are never evicted).'));
+  else if (policy !== null)
+    push(
+      bad(
+        'redis_policy',
+        `Redis maxmemory-policy is ${policy}: Redis may evict queued messages, and start refuses it; set "maxmemory-policy noeviction" (BullMQ requires it).`,
+      ),
+    );
+  else
+    push(
+      info('redis_policy', `Could not read maxmemory-policy (${error ?? 'no answer'}); make sure it is noeviction — BullMQ requires it.`),
+    );
   try {
-    const [, policy] = (await redis.config('GET', 'maxmemory-policy')) as string[];
-    if (policy === 'noeviction') push(ok('redis_policy', 'Redis maxmemory-policy is noeviction (queued messages are never evicted).'));
-    else
-      push(
-        bad(
-          'redis_policy',
-          `Redis maxmemory-policy is ${policy ?? 'unknown'}: Redis may evict queued messages; set "maxmemory-policy noeviction" (BullMQ requires it).`,
-        ),
-      );
+    const w = await checkRedisWrites(redis, `${config.queuePrefix}:doctor:probe`);
+    push(w.ok ? ok('redis_writes', w.detail) : bad('redis_writes', w.detail));
   } catch (e) {
-    push(info('redis_policy', `Could not read maxmemory-policy (${describeError(e)}); make sure it is noeviction — BullMQ requires it.`));
+    push(bad('redis_writes', `Redis refused a probe write (${describeError(e)}).`));
   }
   try {
     const [, aof] = (await redis.config('GET', 'appendonly')) as string[];
@@ -175,13 +186,15 @@ async function checkOnec(config: Readonly<Config>, timeoutMs: number, push: (l: 
   }
 }
 
-function checkLicense(config: Readonly<Config>, hostId: string, push: (l: DoctorLine) => void): void {
-  const doc = checkLicenseFile(config.license.file, { publicKey: config.license.publicKey, hostId, now: new Date() });
+function checkLicense(config: Readonly<Config>, hostId: string, keysDir: string | undefined, push: (l: DoctorLine) => void): void {
+  const trustedKeys = loadTrustedKeys(keysDir);
+  for (const sentence of trustedKeys.refused) push(bad('license_keys', sentence, false));
+  const doc = checkLicenseFile(config.license.file, { trustedKeys, hostId, now: new Date() });
   if (!doc.valid) {
     push(
       bad(
         'license',
-        `License document: ${doc.reason ?? 'not valid'} [${doc.code}] — set LICENSE_FILE and LICENSE_PUBLIC_KEY to the document and key from your vendor (this host: ${hostId}).`,
+        `License document: ${doc.reason ?? 'not valid'} [${doc.code}] — set LICENSE_FILE to the document your vendor signed for this host (${hostId}).`,
       ),
     );
     return;
@@ -243,10 +256,30 @@ async function checkWhatsapp(config: Readonly<Config>, redisOk: boolean, timeout
     for (const a of config.whatsapp.accounts) push(bad(`whatsapp:${a}`, `WhatsApp account ${a}: unknown, Redis does not answer.`));
     return;
   }
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: timeoutMs, retryStrategy: () => null });
+  const redis = new Redis({ ...redisOptions(config.redis), maxRetriesPerRequest: 1, connectTimeout: timeoutMs, retryStrategy: () => null });
   redis.on('error', () => undefined);
   try {
     for (const a of config.whatsapp.accounts) {
+      // the runner's last state (written by whichever instance runs the account)
+      const stRaw = await redis.get(accountKeys(config.queuePrefix, a).state);
+      const st = stRaw ? (JSON.parse(stRaw) as { state?: string; lastError?: string | null; since?: string }) : null;
+      const needsPerson: Record<string, string> = {
+        logged_out: 'was logged out by WhatsApp; pair it again',
+        replaced: 'was taken over by another client (replaced); make sure only one instance runs, then request a QR code to reconnect',
+        waiting_for_pairing: 'waits for pairing (nobody scanned the QR codes); request a QR code or a pairing code',
+        outdated_version: 'is refused by WhatsApp for an outdated protocol version (405); set WHATSAPP_VERSION or upgrade the connector',
+        forbidden: 'is refused by WhatsApp (403: banned or restricted); check the phone',
+        error: 'stopped on an error',
+      };
+      if (st?.state && needsPerson[st.state]) {
+        push(
+          bad(
+            `whatsapp:${a}`,
+            `WhatsApp account ${a} ${needsPerson[st.state]} (state ${st.state} since ${st.since ?? '?'}${st.lastError ? `: ${st.lastError}` : ''}).`,
+          ),
+        );
+        continue;
+      }
       const raw = await redis.get(accountKeys(config.queuePrefix, a).creds);
       if (raw === null) {
         push(

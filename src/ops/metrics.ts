@@ -183,6 +183,39 @@ export class ConnectorMetrics {
       },
     });
     new Gauge({
+      name: 'chat_connector_license_expiry_timestamp_seconds',
+      help: 'When the license document expires (Unix seconds); absent for a document without expiry or none at all.',
+      registers,
+      collect() {
+        this.reset();
+        const expiresAt = o.gate.state().document.payload?.expiresAt;
+        const ms = expiresAt ? Date.parse(expiresAt) : NaN;
+        if (Number.isFinite(ms)) this.set(ms / 1000);
+      },
+    });
+    // Redis refuses writes at maxmemory (noeviction): the alert needs both sides of the ratio.
+    const redisMemory = async (): Promise<{ used: number; max: number }> => {
+      const info = await o.redis.info('memory');
+      const field = (name: string): number => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+      return { used: field('used_memory'), max: field('maxmemory') };
+    };
+    new Gauge({
+      name: 'chat_connector_redis_memory_used_bytes',
+      help: 'Memory Redis uses (INFO memory used_memory; deployment-wide).',
+      registers,
+      async collect() {
+        this.set((await redisMemory()).used);
+      },
+    });
+    new Gauge({
+      name: 'chat_connector_redis_maxmemory_bytes',
+      help: 'Redis maxmemory (0 = no limit; deployment-wide).',
+      registers,
+      async collect() {
+        this.set((await redisMemory()).max);
+      },
+    });
+    new Gauge({
       name: 'chat_connector_accounts',
       help: 'Accounts by channel and connection state, as this instance sees them (standby = another instance runs it).',
       labelNames: ['channel', 'state'],

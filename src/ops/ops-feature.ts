@@ -40,7 +40,7 @@ export function opsFeature(opts: OpsFeatureOptions = {}): (ctx: ConnectorContext
   return (ctx) => {
     const { config } = ctx;
     const log = ctx.logger.child({ component: 'ops' });
-    const catalog = new QueueCatalog({ redisUrl: config.redisUrl, prefix: config.queuePrefix, lanes: opts.lanes ?? KNOWN_LANES });
+    const catalog = new QueueCatalog({ redisUrl: config.redis, prefix: config.queuePrefix, lanes: opts.lanes ?? KNOWN_LANES });
     const scrubber = new JobDataScrubber(configSecrets(config));
     const metrics = new ConnectorMetrics({
       catalog,

@@ -9,6 +9,7 @@
  */
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { redisOptions, type RedisTarget } from '../queues/redis-connection.ts';
 
 /** Lanes of the product: inbound (messenger → 1C), outbound (1C → messenger), statuses, routing. */
 export const KNOWN_LANES: readonly string[] = ['inbound', 'outbound', 'statuses', 'routing'];
@@ -56,7 +57,8 @@ function escapeGlob(s: string): string {
 
 export interface QueueCatalogOptions {
   /** Redis URL (REDIS_URL). */
-  redisUrl: string;
+  /** A URL, or a target with Sentinel. */
+  redisUrl: string | RedisTarget;
   /** BullMQ prefix (QUEUE_PREFIX). */
   prefix: string;
   /** Lanes to show even before Redis holds a key of theirs (default KNOWN_LANES). */
@@ -80,7 +82,7 @@ export class QueueCatalog {
     this.prefix = opts.prefix;
     this.lanes = opts.lanes ?? KNOWN_LANES;
     this.discover = opts.discover ?? true;
-    this.redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null, connectionName: 'chat-connector-ops' });
+    this.redis = new Redis({ ...redisOptions(opts.redisUrl), maxRetriesPerRequest: null, connectionName: 'chat-connector-ops' });
     this.redis.on('error', () => undefined);
   }
 

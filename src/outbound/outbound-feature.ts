@@ -9,6 +9,7 @@
  *   start paused and follow `onLicense` (queued messages wait, nothing fails).
  * - Any role can append (the HTTP API) and report statuses (channels); both are plain Redis writes.
  */
+import { redisOptions } from '../queues/redis-connection.ts';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ConnectorError, parseChatKey, type OutboundMessage } from '../core/index.ts';
@@ -63,7 +64,7 @@ export function outboundFeature(opts: OutboundFeatureOptions = {}): (ctx: Connec
     const workers = ctx.roles.has('outbound');
     const service = new OutboundService({
       redis: ctx.redis,
-      bullConnection: { url: config.redisUrl },
+      bullConnection: redisOptions(config.redis),
       prefix: config.queuePrefix,
       senders: ctx.senders,
       chatType: (k) => ctx.inbound.chatType(k),

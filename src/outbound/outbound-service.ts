@@ -23,6 +23,7 @@
  * chat is driven again. Only that in-flight message can repeat; order and completeness are
  * kept. Everything recorded as sent is never sent again (the record is checked first).
  */
+import type { RedisOptions as BullRedisOptions } from 'bullmq';
 import { setMaxListeners } from 'node:events';
 import type { Redis } from 'ioredis';
 import {
@@ -62,7 +63,7 @@ export type SubmitResult = { created: true; message: OutboundMessage } | { creat
 
 export interface OutboundServiceOptions {
   redis: Redis;
-  bullConnection: { url: string };
+  bullConnection: BullRedisOptions;
   /** Key prefix (QUEUE_PREFIX). */
   prefix: string;
   /** Outbound-capable channels by channel name (`telegram`, `whatsapp`). */
@@ -125,6 +126,8 @@ export class OutboundService implements StatusSink {
     this.statusLane = new OrderedLane<StatusItem>({
       ...common,
       name: 'statuses',
+      // Keyed per message: one lane-wide seq counter, not a `seq` field per message forever (issue 11 item 11).
+      seqScope: 'lane',
       batchMax: o.statusBatchMax ?? 4,
       concurrency: o.concurrency,
       dedupeTtlS: this.store.recordTtlS,

@@ -5,12 +5,17 @@
  * Channels see only `InboundSink.ingest`; it resolves once Redis holds the messages, which
  * is when a channel may confirm the update to its messenger.
  */
+import type { RedisOptions as BullRedisOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { IngestResult, InboundMessage, InboundSink, Logger, NewInboundMessage, Route } from '../core/index.ts';
 import { OrderedLane, type ItemOutcome, type LaneItem, type LaneHooks } from './ordered-lane.ts';
 import type { RetryPolicy } from './retry-policy.ts';
 
+/** A chat silent this long is forgotten (known-chat state): 180 days. */
+export const KNOWN_CHAT_TTL_S = 180 * 24 * 3600;
+
 /** What 1C answers per message (onec-http-service.md `POST /messages`). */
+
 export interface DeliveryResult {
   id: string;
   status: string;
@@ -49,7 +54,7 @@ export interface InboundObserver {
 
 export interface InboundPipelineOptions {
   redis: Redis;
-  bullConnection: { url: string };
+  bullConnection: BullRedisOptions;
   prefix: string;
   deliverer: MessageDeliverer;
   router?: InboundRouter;
@@ -100,9 +105,14 @@ export class InboundPipeline implements InboundSink {
   async ingest(messages: NewInboundMessage[]): Promise<IngestResult[]> {
     if (messages.length === 0) return [];
     const results = await this.lane.append(messages.map((m) => ({ key: m.chatId, id: m.id, body: m })));
-    // Chats we have heard from: outbound messages may only go to these.
+    // Chats we have heard from: outbound messages may only go to these. One key per chat with
+    // a TTL refreshed by every message, so chats silent for KNOWN_CHAT_TTL_S are forgotten
+    // (the former `chats:known` hash only grew; its fields are removed as chats write again).
     const pipe = this.o.redis.pipeline();
-    for (const m of messages) pipe.hset(`${this.o.prefix}:chats:known`, m.chatId, m.chat.type);
+    for (const m of messages) {
+      pipe.set(`${this.o.prefix}:chats:known:${m.chatId}`, m.chat.type, 'EX', KNOWN_CHAT_TTL_S);
+      pipe.hdel(`${this.o.prefix}:chats:known`, m.chatId);
+    }
     await pipe.exec();
     const fresh = messages.filter((_, i) => !results[i].duplicate);
     if (fresh.length) this.o.observer?.ingested?.(fresh);
@@ -111,7 +121,9 @@ export class InboundPipeline implements InboundSink {
 
   /** Is this chat one we have received messages from? Returns its type when known. */
   async chatType(chatKey: string): Promise<string | null> {
-    return this.o.redis.hget(`${this.o.prefix}:chats:known`, chatKey);
+    const known = await this.o.redis.get(`${this.o.prefix}:chats:known:${chatKey}`);
+    // Chats known before the per-chat keys: still in the old hash until they write again.
+    return known ?? this.o.redis.hget(`${this.o.prefix}:chats:known`, chatKey);
   }
 
   private async deliver(_key: string, items: LaneItem<StoredMessage>[]): Promise<ItemOutcome[]> {

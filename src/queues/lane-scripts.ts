@@ -7,7 +7,11 @@
 
 /**
  * Append items. KEYS: none declared beyond the base-derived ones (same slot by prefix).
- * ARGV: base, nowMs, dedupeTtlS, kickTtlS, then triples (key, id, bodyJson).
+ * ARGV: base, nowMs, dedupeTtlS, kickTtlS, seqField, then triples (key, id, bodyJson).
+ * `seqField` empty: each key counts its own seq (a field of `seq` per key: chats, a bounded
+ * set). Non-empty: one lane-wide counter in that field, for lanes keyed per message (statuses),
+ * whose per-key fields would otherwise grow by one per message forever (issue 11 item 11);
+ * a lane-wide counter is still increasing within every key, and job ids stay unique.
  * Returns flat triples (seq, duplicate 0|1, kick 0|1) per item.
  *
  * `kick` says the caller must add a kick job for the key: only when no kick of that key is
@@ -20,8 +24,9 @@ local base = ARGV[1]
 local now = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[3])
 local kickTtl = tonumber(ARGV[4])
+local seqField = ARGV[5]
 local out = {}
-local i = 5
+local i = 6
 while i <= #ARGV do
   local key, id, body = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local idKey = base .. 'id:' .. id
@@ -31,7 +36,9 @@ while i <= #ARGV do
     out[#out + 1] = 1
     out[#out + 1] = 1
   else
-    local seq = redis.call('HINCRBY', base .. 'seq', key, 1)
+    local field = key
+    if seqField ~= '' then field = seqField end
+    local seq = redis.call('HINCRBY', base .. 'seq', field, 1)
     redis.call('SET', idKey, seq, 'EX', ttl)
     local full = '{"seq":' .. seq .. ',' .. string.sub(body, 2)
     redis.call('ZADD', base .. 'q:' .. key, seq, full)

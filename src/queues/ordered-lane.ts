@@ -19,10 +19,12 @@
  * Items the sink rejects for good go to the dead-letter queue `<name>-dead` (a BullMQ
  * failed job with the reason); retrying that job puts the item back at its own `seq`.
  */
+import type { RedisOptions as BullRedisOptions } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import { Queue, Worker, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { describeError, type Logger, silentLogger } from '../core/index.ts';
+import { awaitReplicas } from './redis-connection.ts';
 import { RetryPolicy } from './retry-policy.ts';
 import { ACK, APPEND, REINSERT, RELEASE, RELEASE_IF_EMPTY, RENEW } from './lane-scripts.ts';
 
@@ -78,7 +80,7 @@ export interface OrderedLaneOptions<T> {
   /** Redis for the lane's own keys (shared; must have maxRetriesPerRequest: null). */
   redis: Redis;
   /** Connection options for BullMQ's own connections (default `{ url }` of the lane's Redis). */
-  bullConnection: { url: string };
+  bullConnection: BullRedisOptions;
   /** Key prefix (QUEUE_PREFIX), also BullMQ's prefix. */
   prefix: string;
   sink: LaneSink<T>;
@@ -92,6 +94,12 @@ export interface OrderedLaneOptions<T> {
   sweepIntervalMs?: number;
   /** How long an id is remembered for dedupe (default 7 days). */
   dedupeTtlS?: number;
+  /**
+   * `key` (default): each key numbers its own items (chats: 1C sees a per-chat seq).
+   * `lane`: one counter for the whole lane — for lanes keyed per message (statuses), so
+   * the `seq` hash does not gain a field per message forever.
+   */
+  seqScope?: 'key' | 'lane';
   retryPolicy?: RetryPolicy;
   /** Readable BullMQ job name for a kick (default `<key> from #<seq>`). */
   jobName?: (key: string, seq: number) => string;
@@ -103,6 +111,9 @@ interface KickData {
   key: string;
   seq: number;
 }
+
+/** The `seq` hash field of a lane-wide counter (`seqScope: 'lane'`; such a lane has no per-key fields to collide with). */
+const LANE_SEQ_FIELD = '*lane*';
 
 /** How long a "kick queued" flag outlives a caller that died before adding the kick. */
 export const KICK_FLAG_TTL_S = 60;
@@ -190,13 +201,22 @@ export class OrderedLane<T extends object> {
    */
   async append(entries: AppendEntry<T>[]): Promise<AppendResult[]> {
     if (entries.length === 0) return [];
-    const args: (string | number)[] = [this.base, Date.now(), this.opts.dedupeTtlS, KICK_FLAG_TTL_S];
+    const args: (string | number)[] = [
+      this.base,
+      Date.now(),
+      this.opts.dedupeTtlS,
+      KICK_FLAG_TTL_S,
+      this.o.seqScope === 'lane' ? LANE_SEQ_FIELD : '',
+    ];
     for (const e of entries) {
       const json = JSON.stringify(e.body);
       if (!json.startsWith('{') || json === '{}') throw new Error('lane item body must be a non-empty JSON object');
       args.push(e.key, e.id, json);
     }
     const flat = await this.redis.laneAppend(...args);
+    // The append is what callers confirm outside (Telegram offset, 202 to 1C): with Redis
+    // replicas configured, they must hold it first (REDIS_WAIT_REPLICAS).
+    await awaitReplicas(this.redis);
     const results: AppendResult[] = entries.map((e, i) => ({
       id: e.id,
       seq: Number(flat[i * 3]),

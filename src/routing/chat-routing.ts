@@ -38,6 +38,9 @@ export function actorName(a: RoutingActor | SystemActor): string {
  */
 export type SystemActor = { kind: 'system' };
 
+/** A chat silent this long has its routing state forgotten (a new message starts it afresh): 180 days. */
+export const CHAT_STATE_TTL_S = 180 * 24 * 3600;
+
 export type RoutingEventType = 'queued' | 'assigned' | 'transferred' | 'closed' | 'reopened';
 
 /** One routing event (the `POST /routing` item of onec-http-service.md, plus who is involved). */
@@ -236,6 +239,8 @@ export class ChatRouting implements InboundRouter {
       );
     }
     const results = (await pipe.exec()) ?? [];
+    // A chat's routing state lives CHAT_STATE_TTL_S after its last inbound message (issue 11 item 11).
+    await this.redis.expire(chat, CHAT_STATE_TTL_S);
     const routes: Route[] = [];
     for (const [idx, m] of batch.entries()) {
       const [err, value] = results[idx] ?? [new Error('no answer'), null];

@@ -46,6 +46,9 @@ export function normalizeForMatch(text: string): string {
   return text.normalize('NFC').toLocaleLowerCase('ru').replace(/ё/g, 'е').replace(/\s+/g, ' ').trim();
 }
 
+/** Most keywords one rule may hold (and at most 1000 rules). */
+export const MAX_KEYWORDS_PER_RULE = 200;
+
 /** Checks and copies rules; throws ValidationError (400 invalid_request) naming the bad field. */
 export function validateRules(input: unknown): KeywordRule[] {
   const list = Array.isArray(input)
@@ -61,6 +64,9 @@ export function validateRules(input: unknown): KeywordRule[] {
     const r = raw as Record<string, unknown>;
     if (!Array.isArray(r.keywords) || r.keywords.length === 0)
       throw new ValidationError(`Field "${at}.keywords" must be a non-empty list of strings.`);
+    // Every first message is matched against every keyword: a rule of 25 000 was accepted (issue 11 item 11).
+    if (r.keywords.length > MAX_KEYWORDS_PER_RULE)
+      throw new ValidationError(`Field "${at}.keywords" may hold at most ${MAX_KEYWORDS_PER_RULE} keywords (it has ${r.keywords.length}).`);
     const keywords = r.keywords.map((k, j) => {
       if (typeof k !== 'string' || !normalizeForMatch(k))
         throw new ValidationError(`Field "${at}.keywords.${j}" must be a non-empty string.`);

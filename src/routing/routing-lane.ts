@@ -7,6 +7,7 @@
  * the event and the chat's state change in one Lua call, see routing-scripts.ts) and then
  * call `kick`; the item shape is the one `toOnecEvent` gives, built in Lua.
  */
+import type { RedisOptions as BullRedisOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../core/index.ts';
 import type { OnecDelivery } from '../onec/onec-client.ts';
@@ -17,7 +18,7 @@ import { ROUTING_LANE, type RoutingEvent } from './chat-routing.ts';
 
 export interface RoutingLaneOptions {
   redis: Redis;
-  bullConnection: { url: string };
+  bullConnection: BullRedisOptions;
   /** QUEUE_PREFIX. */
   prefix: string;
   /** Where the events go (the 1C client). */

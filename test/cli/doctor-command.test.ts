@@ -24,6 +24,7 @@ async function doctor(env: Record<string, string | undefined>, args: string[] = 
     env: { ...stack.env, ...env },
     envFile: false,
     hostId: stack.hostId,
+    trustedKeysDir: stack.keysDir,
     timeoutMs: 2000,
     io: { out: (l) => out.push(l), err: (l) => out.push(l) },
   });
@@ -118,10 +119,19 @@ describe('doctor', () => {
     ).toBeDefined();
   });
 
+  it('a dashboard password under 12 characters is a ✗ naming ADMIN_PASSWORD, never its value (issue 11 item 13)', async () => {
+    const r = await doctor({ ADMIN_USER: 'admin', ADMIN_PASSWORD: 'pw-Zq7x' });
+    expect(r.code).toBe(1);
+    expect(line(r.out, /^✗ Configuration: ADMIN_PASSWORD is too short: use at least 12 characters/)).toBeDefined();
+    expect(r.out.join('\n')).not.toContain('pw-Zq7x');
+    const fine = await doctor({ ADMIN_USER: 'admin', ADMIN_PASSWORD: 'a-long-enough-pass' });
+    expect(line(fine.out, /ADMIN_PASSWORD/)).toBeUndefined();
+  });
+
   it('license: none, and one for another host', async () => {
     const none = await doctor({ LICENSE_FILE: '' });
     expect(none.code).toBe(1);
-    expect(line(none.out, /^✗ License document: .*set LICENSE_FILE and LICENSE_PUBLIC_KEY/)).toBeDefined();
+    expect(line(none.out, /^✗ License document: .*set LICENSE_FILE to the document your vendor signed for this host/)).toBeDefined();
     const other = await doctor({}, []).then(async () => {
       stack.writeLicense({ 42: 1, 48: 2 }, { hostId: 'ffffffffffffffffffffffffffffffff' });
       try {
@@ -155,6 +165,29 @@ describe('doctor', () => {
       expect(line(r.out, /^✗ WhatsApp account fresh is not paired .*run "chat-connector whatsapp pair fresh"/)).toBeDefined();
     } finally {
       await redis.del(`${stack.config.queuePrefix}:wa:paired:auth:creds`);
+      redis.disconnect();
+    }
+  });
+
+  it('WhatsApp: a state that needs a person (recorded by the running instance) fails the check', async () => {
+    const redis = newRedis();
+    const key = `${stack.config.queuePrefix}:wa:banned:state`;
+    try {
+      await redis.set(
+        key,
+        JSON.stringify({
+          channel: 'whatsapp',
+          account: 'banned',
+          state: 'forbidden',
+          since: '2026-12-01T00:00:00.000Z',
+          lastError: 'WhatsApp refused this number (403)',
+        }),
+      );
+      const r = await doctor({ WHATSAPP_ACCOUNTS: 'banned' });
+      expect(r.code).toBe(1);
+      expect(line(r.out, /^✗ WhatsApp account banned is refused by WhatsApp \(403: banned or restricted\).*state forbidden/)).toBeDefined();
+    } finally {
+      await redis.del(key);
       redis.disconnect();
     }
   });

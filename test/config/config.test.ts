@@ -51,7 +51,15 @@ describe('configuration', () => {
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent, got "loud"'],
     [{ ADMIN_USER: 'admin' }, 'ADMIN_PASSWORD is required when ADMIN_USER is set (the dashboard needs both)'],
     [{ API_TOKEN: 'short' }, 'API_TOKEN is too short: use at least 16 characters'],
+    // issue 11 item 13: `ADMIN_PASSWORD=a` was accepted.
+    [{ ADMIN_USER: 'admin', ADMIN_PASSWORD: 'a' }, 'ADMIN_PASSWORD is too short: use at least 12 characters (it has 1)'],
+    [{ ADMIN_USER: 'admin', ADMIN_PASSWORD: 'elevenchars' }, 'ADMIN_PASSWORD is too short: use at least 12 characters (it has 11)'],
     [{ WHATSAPP_ACCOUNTS: 'main,main' }, 'WHATSAPP_ACCOUNTS names an account twice'],
+    [{ OUTBOUND_MEDIA_ALLOW: 'files.corp.lan,10.0.0.0/40' }, 'OUTBOUND_MEDIA_ALLOW item "10.0.0.0/40" has a prefix length above 32'],
+    [
+      { OUTBOUND_MEDIA_ALLOW: 'http://files/' },
+      'OUTBOUND_MEDIA_ALLOW item "http://files/" is neither a host name nor an IP address or CIDR',
+    ],
   ])('%j → one line naming the variable', (bad, line) => {
     expect(problems({ ...GOOD, ...bad })).toEqual([line]);
   });

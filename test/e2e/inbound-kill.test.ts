@@ -17,7 +17,8 @@ afterEach(async () => {
 });
 
 function worker(env: Record<string, string>): ChildProcess {
-  const c = spawn(process.execPath, ['bin/chat-connector.js', 'worker', 'inbound'], {
+  // A copy of the package that trusts the stack's throwaway license key (never configuration).
+  const c = spawn(process.execPath, [ts!.stack.packageCopy().bin, 'worker', 'inbound'], {
     env: { PATH: process.env.PATH ?? '', ...env, LOG_LEVEL: 'error', HTTP_PORT: '0' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

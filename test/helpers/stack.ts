@@ -22,6 +22,7 @@ export async function startTestStack(o: LocalStackOptions & { connector?: Connec
     env: { LANE_LOCK_MS: '1500', LANE_SWEEP_MS: '300', ONEC_IDLE_FINISH_MS: '300', ONEC_SESSION_MAX_AGE_S: '3', ...o.env },
   });
   const connector = await createConnector(stack.config, {
+    trustedKeysDir: stack.keysDir,
     logger: createLogger({ level: 'silent', format: 'json' }),
     retryPolicy: new RetryPolicy({ baseMs: 20, capMs: 300 }),
     ...o.connector,

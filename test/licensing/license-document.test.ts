@@ -1,13 +1,15 @@
+import { loadTrustedKeys, trustedKeysOf } from '../../src/licensing/trusted-keys.ts';
 import { describe, expect, it } from 'vitest';
-import { writeFile, chmod } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { checkLicenseFile, isStrictBase64url, verifyLicenseText, type LicenseCheck } from '../../src/licensing/license-document.ts';
 import { computeHostId, describeHostId, type HostIdentitySource } from '../../src/licensing/host-id.ts';
-import { signPayload } from '../../src/licensing/license-tools.ts';
+import { signPayload } from '../../vendor/license-signing.ts';
 import { doc, newKeys, tempDir } from './license-fixtures.ts';
 
 const HOST = 'H1-AAAA-BBBB-CCCC-DDDD';
 const keys = newKeys();
-const verify = (text: string, now?: Date): LicenseCheck => verifyLicenseText(text, { publicKey: keys.publicKeyPem, hostId: HOST, now });
+const verify = (text: string, now?: Date): LicenseCheck =>
+  verifyLicenseText(text, { trustedKeys: trustedKeysOf([keys.publicKeyPem]), hostId: HOST, now });
 
 /** Independent strictness check: alphabet, no padding, and decoding round-trips exactly. */
 function strict(s: string): boolean {
@@ -132,41 +134,65 @@ describe('license document verification', () => {
     }
   });
 
+  it('refuses expiresAt / issuedAt without a time zone, naming the field (issue 11 item 13)', () => {
+    const base = { id: 'LIC-TZ', licensee: '', hostId: HOST, issuedAt: '2026-01-01T00:00:00Z', expiresAt: null, features: { 42: 1 } };
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ ...base, expiresAt: '2099-01-01T00:00:00' }, 'expiresAt'],
+      [{ ...base, expiresAt: '2099-01-01' }, 'expiresAt'],
+      [{ ...base, issuedAt: '2026-01-01T00:00:00' }, 'issuedAt'],
+    ];
+    for (const [payload, field] of cases) {
+      const r = verify(JSON.stringify(signPayload(payload, keys.privateKeyPem)));
+      expect(r.code).toBe('license_bad_payload');
+      expect(r.reason).toBe(
+        `The license document has a signed payload whose "${field}" has no time zone ("${String(payload[field])}"); a time must end in Z or ±hh:mm.`,
+      );
+      expect(r.features[42].granted).toBe(0);
+    }
+    for (const expiresAt of ['2099-01-01T00:00:00Z', '2099-01-01T03:00:00+03:00', '2099-01-01T03:00:00.5+0300']) {
+      expect(verify(JSON.stringify(signPayload({ ...base, expiresAt }, keys.privateKeyPem))).valid).toBe(true);
+    }
+  });
+
   it('rejects a document signed with another key', () => {
     const other = newKeys();
     expect(verify(doc(other, { hostId: HOST })).code).toBe('license_bad_signature');
   });
 
-  it('reads the file and the key from paths, and names an unreadable file', async () => {
+  it('reads the file and the trusted keys from a directory, and names an unreadable file', async () => {
     const t = await tempDir();
     try {
-      await writeFile(t.file('pub.pem'), keys.publicKeyPem);
+      await mkdir(t.file('keys'));
+      await writeFile(t.file('keys/pub.pem'), keys.publicKeyPem);
       await writeFile(t.file('lic.json'), good);
-      const ok = checkLicenseFile(t.file('lic.json'), { publicKey: t.file('pub.pem'), hostId: HOST });
+      const ok = checkLicenseFile(t.file('lic.json'), { trustedKeys: loadTrustedKeys(t.file('keys')), hostId: HOST });
       expect(ok.valid).toBe(true);
-      const missing = checkLicenseFile(t.file('nope.json'), { publicKey: keys.publicKeyPem, hostId: HOST });
+      const missing = checkLicenseFile(t.file('nope.json'), { trustedKeys: trustedKeysOf([keys.publicKeyPem]), hostId: HOST });
       expect(missing.code).toBe('license_unreadable');
       expect(missing.reason).toContain(t.file('nope.json'));
       if (process.getuid?.() !== 0) {
         await chmod(t.file('lic.json'), 0o000);
-        expect(checkLicenseFile(t.file('lic.json'), { publicKey: keys.publicKeyPem, hostId: HOST }).code).toBe('license_unreadable');
+        expect(checkLicenseFile(t.file('lic.json'), { trustedKeys: trustedKeysOf([keys.publicKeyPem]), hostId: HOST }).code).toBe(
+          'license_unreadable',
+        );
       }
-      const noKey = checkLicenseFile(t.file('lic.json'), { publicKey: t.file('absent.pem'), hostId: HOST });
+      const noKey = checkLicenseFile(t.file('lic.json'), { trustedKeys: loadTrustedKeys(t.file('absent')), hostId: HOST });
       expect(noKey.code).toBe('license_key_unavailable');
+      expect(noKey.reason).toContain('No trusted vendor key ships with this connector');
     } finally {
       await t.remove();
     }
   });
 
   it('says LICENSE_FILE is not set, with every feature missing', () => {
-    const r = checkLicenseFile(null, { publicKey: keys.publicKeyPem, hostId: HOST });
+    const r = checkLicenseFile(null, { trustedKeys: trustedKeysOf([keys.publicKeyPem]), hostId: HOST });
     expect(r.code).toBe('license_file_not_set');
     expect(r.reason).toContain('LICENSE_FILE');
     expect(r.features[42].state).toBe('missing');
   });
 
   it('rejects a key that is not Ed25519', () => {
-    const r = verifyLicenseText(good, { publicKey: 'not a key', hostId: HOST });
+    const r = verifyLicenseText(good, { trustedKeys: trustedKeysOf(['not a key']), hostId: HOST });
     expect(r.code).toBe('license_key_unavailable');
   });
 });

@@ -3,7 +3,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { issueLicense, type IssueOptions } from '../../src/licensing/license-tools.ts';
+import { issueLicense, type IssueOptions } from '../../vendor/license-signing.ts';
 import type { Logger } from '../../src/core/index.ts';
 
 export interface TestKeys {

@@ -1,3 +1,4 @@
+import { trustedKeysOf } from '../../src/licensing/trusted-keys.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { once } from 'node:events';
 import { rename, rm, writeFile } from 'node:fs/promises';
@@ -16,7 +17,14 @@ async function setup(opts: { pollIntervalMs?: number; now?: () => Date; clockSke
   const file = t.file('license.json');
   const logger = recordingLogger();
   const make = (f: string | null = file) => {
-    const gate = new LicenseGate({ file: f, publicKey: keys.publicKeyPem, hostId: HOST, logger, pollIntervalMs: 0, ...opts });
+    const gate = new LicenseGate({
+      file: f,
+      trustedKeys: trustedKeysOf([keys.publicKeyPem]),
+      hostId: HOST,
+      logger,
+      pollIntervalMs: 0,
+      ...opts,
+    });
     cleanups.push(() => gate.close());
     return gate;
   };

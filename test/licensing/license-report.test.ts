@@ -1,3 +1,4 @@
+import { trustedKeysOf } from '../../src/licensing/trusted-keys.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { cleanupPrefix, newRedis, uniquePrefix } from '../helpers/redis.ts';
@@ -70,7 +71,7 @@ describe('license report', () => {
         issuedAt: new Date(today - 100 * DAY),
         expiresAt: new Date(today + 10 * DAY),
       }),
-      { publicKey: keys.publicKeyPem, hostId: HOST, now: new Date(today) },
+      { trustedKeys: trustedKeysOf([keys.publicKeyPem]), hostId: HOST, now: new Date(today) },
     );
     const r = await buildLicenseReport({ check, seats, now: new Date(today) });
 
@@ -108,7 +109,10 @@ describe('license report', () => {
 
   it('grants no seats from a document for another host', async () => {
     const seats = seatManager(() => Date.now());
-    const check = verifyLicenseText(doc(keys, { hostId: 'H1-OTHR-OTHR-OTHR-OTHR' }), { publicKey: keys.publicKeyPem, hostId: HOST });
+    const check = verifyLicenseText(doc(keys, { hostId: 'H1-OTHR-OTHR-OTHR-OTHR' }), {
+      trustedKeys: trustedKeysOf([keys.publicKeyPem]),
+      hostId: HOST,
+    });
     const r = await buildLicenseReport({ check, seats });
     expect(r.chatsLicensed).toBe(false);
     expect(r.license.code).toBe('license_wrong_host');
@@ -119,7 +123,7 @@ describe('license report', () => {
 
   it('is served at GET /api/v1/licenses behind the API token, errors as {"error"}', async () => {
     const seats = seatManager(() => Date.now());
-    const check = verifyLicenseText(doc(keys, { hostId: HOST }), { publicKey: keys.publicKeyPem, hostId: HOST });
+    const check = verifyLicenseText(doc(keys, { hostId: HOST }), { trustedKeys: trustedKeysOf([keys.publicKeyPem]), hostId: HOST });
     let fail: Error | null = null;
     const report = licenseReporter({ check: () => check, seats });
     const app = await buildHttpApp({

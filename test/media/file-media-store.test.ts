@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConnectorError, type IncomingFile } from '../../src/core/index.ts';
@@ -81,5 +81,44 @@ describe('FileMediaStore', () => {
     expect(early.code).toBe('media_too_large');
     expect(early.message).toContain('8.8 KB');
     expect(declared.opened).toBe(0);
+  });
+
+  it('writes files 0600 and directories 0700 (issue 11 item 13: they were 0644)', async () => {
+    const store = new FileMediaStore({ dir: join(dir, 'store'), publicUrl: 'http://h' });
+    const ref = await store.save('tg:acme_bot:1', incoming(randomBytes(100)));
+    const mode = async (p: string) => (await stat(p)).mode & 0o777;
+    expect(await mode(join(dir, 'store'))).toBe(0o700);
+    for (const d of ['files', 'keys', 'tmp']) expect(await mode(join(dir, 'store', d))).toBe(0o700);
+    expect(await mode(join(dir, 'store', 'files', ref.id))).toBe(0o600);
+    expect(await mode(join(dir, 'store', 'files', `${ref.id}.json`))).toBe(0o600);
+    for (const k of await readdir(join(dir, 'store', 'keys'))) expect(await mode(join(dir, 'store', 'keys', k))).toBe(0o600);
+  });
+
+  it('MEDIA_RETENTION_DAYS: the sweep removes media written before the cutoff and keeps the rest', async () => {
+    const store = new FileMediaStore({ dir, publicUrl: 'http://h', retentionDays: 30 });
+    const oldRef = await store.save('tg:acme_bot:1', incoming(randomBytes(100), { nativeId: 'old' }));
+    const newRef = await store.save('tg:acme_bot:1', incoming(randomBytes(100), { nativeId: 'new' }));
+    // Age the first item by 31 days (and a stale partial download by 2 hours) instead of waiting.
+    const past = new Date(Date.now() - 31 * 86_400_000);
+    await utimes(join(dir, 'files', oldRef.id), past, past);
+    await utimes(join(dir, 'files', `${oldRef.id}.json`), past, past);
+    for (const k of await readdir(join(dir, 'keys'))) {
+      if ((await readFile(join(dir, 'keys', k), 'utf8')) === oldRef.id) await utimes(join(dir, 'keys', k), past, past);
+    }
+    await writeFile(join(dir, 'tmp', 'crashed.part'), 'x');
+    const twoHours = new Date(Date.now() - 7_200_000);
+    await utimes(join(dir, 'tmp', 'crashed.part'), twoHours, twoHours);
+
+    expect(await store.sweep()).toEqual({ removed: 1 });
+    expect(await store.open(oldRef.id)).toBeNull();
+    expect((await store.open(newRef.id))?.ref).toEqual(newRef);
+    expect((await readdir(join(dir, 'files'))).sort()).toEqual([newRef.id, `${newRef.id}.json`].sort());
+    expect(await readdir(join(dir, 'keys'))).toHaveLength(1);
+    expect(await readdir(join(dir, 'tmp'))).toEqual([]);
+    // The same clock 29 days later takes the second one too; retention 0 keeps everything.
+    expect(await store.sweep(Date.now() + 31 * 86_400_000)).toEqual({ removed: 1 });
+    const keep = new FileMediaStore({ dir, publicUrl: 'http://h', retentionDays: 0 });
+    await keep.save('tg:acme_bot:1', incoming(randomBytes(10), { nativeId: 'kept' }));
+    expect(await keep.sweep(Date.now() + 3650 * 86_400_000)).toEqual({ removed: 0 });
   });
 });

@@ -45,6 +45,7 @@ export async function startOperators(o: HarnessOptions = {}): Promise<OperatorsH
   const build = async (fo?: OperatorsFeatureOptions) => {
     let feature!: OperatorsFeature;
     const connector = await createConnector(stack.config, {
+      trustedKeysDir: stack.keysDir,
       roles: ['http', 'inbound'],
       hostId: stack.hostId,
       lockMs: 2_000,

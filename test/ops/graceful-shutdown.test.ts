@@ -23,7 +23,7 @@ describe('graceful shutdown', () => {
   it('SIGTERM under load: exit 0, nothing lost or doubled; the next process drains the rest in order', async () => {
     stack = await startLocalStack({ onec: { latency: { perCallMs: 15, perMessageMs: 1 } } });
     const { telegram, bots, onec } = stack;
-    const a = startConnectorProcess(stack.env);
+    const a = startConnectorProcess(stack.env, stack.packageCopy().bin);
     procs.push(a);
     await a.started;
     const chats = Array.from({ length: 10 }, (_, i) => telegram.chat(bots[0].token, { firstName: `C${i}` }));
@@ -42,7 +42,7 @@ describe('graceful shutdown', () => {
       expect(await stopProcess(a, 'SIGTERM')).toBe(0);
       expect(a.output()).toContain('stopped cleanly');
       expect(onec.state().messages.stored).toBeLessThan(total);
-      const b = startConnectorProcess(stack.env);
+      const b = startConnectorProcess(stack.env, stack.packageCopy().bin);
       procs.push(b);
       await until(() => n >= per && onec.state().messages.stored >= total, { what: 'everything stored', timeoutMs: 40_000 });
       expect(await stopProcess(b, 'SIGTERM')).toBe(0);

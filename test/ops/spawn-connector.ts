@@ -11,8 +11,9 @@ export interface ConnectorProcess {
   output(): string;
 }
 
-export function startConnectorProcess(env: Record<string, string>): ConnectorProcess {
-  const child = spawn(process.execPath, ['bin/chat-connector.js', 'start'], {
+/** `bin`: the local stack's `packageCopy().bin`, a copy of the package that trusts its throwaway license key. */
+export function startConnectorProcess(env: Record<string, string>, bin: string): ConnectorProcess {
+  const child = spawn(process.execPath, [bin, 'start'], {
     env: {
       PATH: process.env.PATH ?? '',
       ...env,

@@ -24,8 +24,8 @@ describe('two instances, one bot', () => {
     stack = await startLocalStack();
     const { telegram, bots, onec, config } = stack;
     const bot = bots[0];
-    const a = startConnectorProcess(stack.env);
-    const b = startConnectorProcess(stack.env);
+    const a = startConnectorProcess(stack.env, stack.packageCopy().bin);
+    const b = startConnectorProcess(stack.env, stack.packageCopy().bin);
     procs.push(a, b);
     await Promise.all([a.started, b.started]);
     const c = telegram.chat(bot.token, { firstName: 'Вера' });

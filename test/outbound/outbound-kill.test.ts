@@ -9,7 +9,7 @@ const children: ChildProcess[] = [];
 
 /** Starts an outbound-only worker process; resolves once it says `ready`. */
 async function startWorker(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
+  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, h.stack.keysDir], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

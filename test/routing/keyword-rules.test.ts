@@ -35,6 +35,18 @@ describe('keyword rules', () => {
     expect(() => validateRules([{ keywords: ['a'] }])).toThrow('Field "rules.0" needs "group" or "operatorId".');
     expect(() => validateRules([{ keywords: ['a', 5], group: 'g' }])).toThrow('Field "rules.0.keywords.1" must be a non-empty string.');
     expect(() => validateRules('x')).toThrow('Field "rules" must be a list of rules.');
+    // issue 11 item 11: a rule took 25 000 keywords.
+    const many = Array.from({ length: 25_000 }, (_, i) => `k${i}`);
+    expect(() =>
+      validateRules([
+        { keywords: ['a'], group: 'g' },
+        { keywords: many, group: 'g' },
+      ]),
+    ).toThrow('Field "rules.1.keywords" may hold at most 200 keywords (it has 25000).');
+    expect(validateRules([{ keywords: many.slice(0, 200), group: 'g' }])[0].keywords).toHaveLength(200);
+    expect(() => validateRules(Array.from({ length: 1001 }, () => ({ keywords: ['a'], group: 'g' })))).toThrow(
+      'Field "rules" may hold at most 1000 rules.',
+    );
     expect(validateRules({ rules: [{ keywords: ['a'], group: ' g ' }] })).toEqual([{ keywords: ['a'], group: 'g' }]);
   });
 

@@ -5,20 +5,36 @@
  */
 import { DisconnectReason } from '@whiskeysockets/baileys';
 
-export type CloseDecision = 'restart' | 'logged_out' | 'replaced' | 'reconnect_backoff';
+export type CloseDecision =
+  | 'restart'
+  | 'logged_out'
+  | 'replaced'
+  | 'reconnect_backoff'
+  /** 403: WhatsApp refuses this number (banned or restricted): a person must look. */
+  | 'forbidden'
+  /** 411: the linked device and the phone disagree (multi-device mismatch): re-pair. */
+  | 'mismatch'
+  /** 405: WhatsApp refuses the protocol version we speak. */
+  | 'outdated_version';
 
 /**
- * The one table. Anything not listed (connectionClosed 428, connectionLost/timedOut 408,
- * badSession 500, multideviceMismatch 411, forbidden 403, unavailableService 503, a QR
- * that nobody scanned, unknown codes, no code at all) reconnects with backoff.
+ * The one table (docs/whatsapp.md has it for administrators). Anything not listed
+ * (connectionClosed 428, connectionLost/timedOut 408, badSession 500, unavailableService
+ * 503, unknown codes, no code at all) reconnects with backoff; an unscanned QR (408 while
+ * pairing) is counted as a QR round by the runner.
  */
 export const CLOSE_POLICY: ReadonlyMap<number, CloseDecision> = new Map<number, CloseDecision>([
-  // after pairing (pair-success) WhatsApp asks for a new connection with the new creds
+  // after pairing (pair-success) WhatsApp asks for a new connection with the new creds;
+  // the runner sends it through the backoff counter (50 in a row must not open 51 sockets at once)
   [DisconnectReason.restartRequired, 'restart'],
   // unlinked from the phone, or the session was revoked: the creds are worthless
   [DisconnectReason.loggedOut, 'logged_out'],
   // another client (another process with the same creds) took the session over
   [DisconnectReason.connectionReplaced, 'replaced'],
+  [DisconnectReason.forbidden, 'forbidden'],
+  [DisconnectReason.multideviceMismatch, 'mismatch'],
+  // not in Baileys' DisconnectReason, but what WhatsApp answers to an outdated client version
+  [405, 'outdated_version'],
 ]);
 
 export function decideOnClose(statusCode: number | undefined): CloseDecision {

@@ -9,12 +9,14 @@
  * ingest that fails is retried with backoff until it succeeds (only a stop that outlasts
  * `stopGraceMs` ends the retries, and then every message is logged in full as an error).
  */
-import { isLidUser, isPnUser, type WAMessage } from '@whiskeysockets/baileys';
+import { isLidUser, isPnUser, type WAMessage, type proto } from '@whiskeysockets/baileys';
 import { buildChatKey, describeError, type InboundSink, type Logger, type MediaStore, type NewInboundMessage } from '../../core/index.ts';
 import { backoffDelay } from './connection-policy.ts';
-import type { ChatIdentity } from './inbound-identity.ts';
-import { storeInboundMedia, type MediaDownloader } from './inbound-media.ts';
-import { findMediaPart, isGroupJid, normalizeWaMessage, skipReason, unwrapContent } from './inbound-normalize.ts';
+import type { ChatIdentity, ChatMerge } from './inbound-identity.ts';
+import { pendingNote, recoverInboundMedia, storeInboundMedia, type MediaDownloader } from './inbound-media.ts';
+import type { MediaPart } from './inbound-normalize.ts';
+import { UNDECRYPTABLE_TEXT, findMediaPart, isGroupJid, normalizeWaMessage, skipReason, unwrapContent } from './inbound-normalize.ts';
+import { decodePollVote } from './inbound-poll.ts';
 import type { WaMessageStore } from './message-store.ts';
 import type { WaSocket } from './socket-factory.ts';
 
@@ -27,17 +29,37 @@ export interface InboundProcessorOptions {
   logger: Logger;
   /** The current socket (for media re-upload requests). */
   socket(): WaSocket | null;
+  /** Our own jid (creds.me.id), for decrypting poll votes. */
+  meId?(): string | null;
   /** First retry delay of a failed ingest (default 200 ms), doubling up to `retryMaxMs` (default 30 000 ms). */
   retryBaseMs?: number;
   retryMaxMs?: number;
   /** After stop(), how long retries go on before giving up (default 10 000 ms). */
   stopGraceMs?: number;
   download?: MediaDownloader;
+  /** How long one media download (and a re-upload request) may take (default 60 000 ms). */
+  mediaTimeoutMs?: number;
   now?: () => Date;
+}
+
+/** A message forwarded with its media pending: the file follows as an edit (inbound-media.ts). */
+interface PendingMedia {
+  msg: WAMessage;
+  content: proto.IMessage;
+  part: MediaPart;
+  chatKey: string;
+  original: NewInboundMessage;
 }
 
 export class InboundProcessor {
   private chain: Promise<void> = Promise.resolve();
+  /** Media recoveries run here, outside the ordered chain, one after the other. */
+  private followUps: Promise<void> = Promise.resolve();
+  private followUpCount = 0;
+  private readonly abort = new AbortController();
+  private pending: PendingMedia[] = [];
+  /** Messages to store before the next prepared one (chat merges). */
+  private notices: NewInboundMessage[] = [];
   private stopDeadline: number | null = null;
   private wake: (() => void) | null = null;
 
@@ -57,9 +79,21 @@ export class InboundProcessor {
     return this.chain;
   }
 
-  /** From now on, retries end `stopGraceMs` later. */
+  /** Resolves when every pending media recovery has reported to 1C (file or sentence). */
+  async drainFollowUps(): Promise<void> {
+    await this.chain;
+    await this.followUps;
+  }
+
+  /** How many media recoveries are running or queued. */
+  pendingMedia(): number {
+    return this.followUpCount;
+  }
+
+  /** From now on, retries end `stopGraceMs` later; media recoveries end now (1C is told). */
   stopping(): void {
     this.stopDeadline = Date.now() + (this.o.stopGraceMs ?? 10_000);
+    this.abort.abort();
     this.wake?.();
   }
 
@@ -71,18 +105,23 @@ export class InboundProcessor {
     const prepared: NewInboundMessage[] = [];
     for (const msg of messages) {
       const m = await this.retrying(() => this.prepare(msg), `prepare ${msg.key?.id}`);
+      prepared.push(...this.notices.splice(0));
       if (m === 'gave_up') {
         this.o.logger.error({ waMessage: msg }, 'WhatsApp message could not be prepared before stop; logged here so it is not lost');
         continue;
       }
       if (m) prepared.push(m);
     }
+    const pending = this.pending;
+    this.pending = [];
     if (prepared.length === 0) return;
     const r = await this.retrying(() => this.o.sink.ingest(prepared), `ingest ${prepared.length} message(s)`);
     if (r === 'gave_up') {
       this.o.logger.error({ messages: prepared }, 'WhatsApp messages could not be stored before stop; logged here so they are not lost');
       return;
     }
+    // only after the message itself is stored: its edit must come after it
+    for (const p of pending) this.recoverLater(p);
     this.o.logger.debug({ type, ids: prepared.map((p) => p.id) }, 'WhatsApp messages ingested');
   }
 
@@ -90,10 +129,8 @@ export class InboundProcessor {
     const { account, logger } = this.o;
     const receivedAt = (this.o.now?.() ?? new Date()).toISOString();
     const skip = skipReason(msg);
-    if (skip) {
-      const info = { waId: msg.key?.id, remoteJid: msg.key?.remoteJid, reason: skip };
-      if (skip === 'undecryptable') logger.warn(info, 'WhatsApp message could not be decrypted; Baileys asks the sender to resend it');
-      else logger.debug(info, 'WhatsApp message not forwarded');
+    if (skip && skip !== 'undecryptable') {
+      logger.debug({ waId: msg.key?.id, remoteJid: msg.key?.remoteJid, reason: skip }, 'WhatsApp message not forwarded');
       return null;
     }
     const remoteJid = msg.key?.remoteJid;
@@ -107,10 +144,48 @@ export class InboundProcessor {
     const senderAlt = group ? msg.key.participantAlt : msg.key.remoteJidAlt;
     const sender = group && senderJid ? await this.o.identity.resolve(senderJid, senderAlt) : chat;
     const chatKey = buildChatKey('whatsapp', account, chat.stableJid);
+    if (chat.merged) this.notices.push(this.mergeNotice(chat.merged, receivedAt));
+
+    const senderInfo = {
+      id: `wa:${sender.stableJid}`,
+      name: msg.pushName ?? null,
+      username: null,
+      phone: sender.phone ?? (isPnUser(sender.stableJid) && !isLidUser(sender.stableJid) ? `+${sender.stableJid.split('@')[0]}` : null),
+    };
+    if (skip === 'undecryptable') {
+      // Not silently dropped: 1C gets a `service` message under an id of its own, so that a
+      // later successful retry of the real message (same WhatsApp id) is not a duplicate.
+      logger.warn(
+        { waId: msg.key.id, remoteJid, why: msg.messageStubParameters },
+        'WhatsApp message could not be decrypted; Baileys asks the sender to resend it; 1C is told',
+      );
+      return {
+        id: `${chatKey}:${msg.key.id}:undecryptable`,
+        chatId: chatKey,
+        channel: 'whatsapp',
+        account,
+        chat: { type: group ? 'group' : 'private', title: group ? null : (msg.pushName ?? null) },
+        sender: senderInfo,
+        kind: 'service',
+        text: UNDECRYPTABLE_TEXT,
+        media: [],
+        replyTo: null,
+        target: null,
+        sentAt: msg.messageTimestamp ? new Date(Number(msg.messageTimestamp) * 1000).toISOString() : receivedAt,
+        receivedAt,
+      };
+    }
 
     const content = unwrapContent(msg.message);
+    const pollVote = content?.pollUpdateMessage
+      ? await decodePollVote(msg, content.pollUpdateMessage, {
+          chatKey,
+          meId: this.o.meId?.() ?? '',
+          lookup: (id) => this.o.store.quoted(id),
+        })
+      : null;
     const part = findMediaPart(content);
-    let media = { media: [] as NewInboundMessage['media'], note: null as string | null };
+    let media: { media: NewInboundMessage['media']; note: string | null; pending?: boolean } = { media: [], note: null };
     if (part && content) {
       media = await storeInboundMedia({
         msg,
@@ -118,9 +193,9 @@ export class InboundProcessor {
         part,
         chatKey,
         mediaStore: this.o.mediaStore,
-        socket: this.o.socket(),
         logger,
         download: this.o.download,
+        timeoutMs: this.o.mediaTimeoutMs,
       });
     }
     const outcome = normalizeWaMessage(msg, {
@@ -128,20 +203,19 @@ export class InboundProcessor {
       chatKey,
       chatType: group ? 'group' : 'private',
       chatTitle: group ? null : (msg.pushName ?? null),
-      sender: {
-        id: `wa:${sender.stableJid}`,
-        name: msg.pushName ?? null,
-        username: null,
-        phone: sender.phone ?? (isPnUser(sender.stableJid) && !isLidUser(sender.stableJid) ? `+${sender.stableJid.split('@')[0]}` : null),
-      },
+      sender: senderInfo,
       media: media.media,
       mediaNote: media.note,
       receivedAt,
+      pollVote,
     });
     if (outcome.action === 'skip') return null;
     if (outcome.action === 'malformed') {
       logger.warn({ account, nativeId: msg.key.id, reason: outcome.reason }, 'malformed WhatsApp update');
       return null;
+    }
+    if (part && content && 'pending' in media && media.pending) {
+      this.pending.push({ msg, content, part, chatKey, original: outcome.message });
     }
     if (msg.message) {
       await this.o.store
@@ -149,6 +223,84 @@ export class InboundProcessor {
         .catch((err) => logger.warn({ err: describeError(err), id: outcome.message.id }, 'could not keep the WhatsApp message quotable'));
     }
     return outcome.message;
+  }
+
+  /**
+   * A PN↔LID mapping became known outside a message (`lid-mapping.update`): merge the two
+   * chat keys of the person if there are two, and tell 1C — in the inbound order.
+   */
+  linkMapping(pn: string, lid: string): void {
+    this.chain = this.chain
+      .then(async () => {
+        const merged = await this.retrying(() => this.o.identity.link(pn, lid), 'link a PN and a LID');
+        if (!merged || merged === 'gave_up') return;
+        const notice = this.mergeNotice(merged, (this.o.now?.() ?? new Date()).toISOString());
+        await this.retrying(() => this.o.sink.ingest([notice]), 'ingest a chat-merge notice');
+      })
+      .catch((err) => this.o.logger.error({ err: describeError(err) }, 'could not link a WhatsApp PN and LID'));
+  }
+
+  /** One `service` message in the surviving chat; its id is fixed per merge, so it is stored once. */
+  private mergeNotice(m: ChatMerge, at: string): NewInboundMessage {
+    const into = buildChatKey('whatsapp', this.o.account, m.into);
+    const from = buildChatKey('whatsapp', this.o.account, m.from);
+    this.o.logger.info({ from, into }, 'two WhatsApp chat keys of one person were merged');
+    return {
+      id: `${into}:merged:${m.from}`,
+      chatId: into,
+      channel: 'whatsapp',
+      account: this.o.account,
+      chat: { type: 'private', title: null },
+      sender: { id: `wa:${m.into}`, name: null, username: null, phone: isPnUser(m.into) ? `+${m.into.split('@')[0]}` : null },
+      kind: 'service',
+      text: `Chats merged: ${from} is the same person as this chat; its messages continue here.`,
+      media: [],
+      replyTo: null,
+      target: null,
+      sentAt: at,
+      receivedAt: at,
+    };
+  }
+
+  private recoverLater(p: PendingMedia): void {
+    this.followUpCount += 1;
+    this.followUps = this.followUps
+      .then(async () => {
+        const result = await recoverInboundMedia({
+          msg: p.msg,
+          content: p.content,
+          part: p.part,
+          chatKey: p.chatKey,
+          mediaStore: this.o.mediaStore,
+          logger: this.o.logger,
+          download: this.o.download,
+          timeoutMs: this.o.mediaTimeoutMs,
+          socket: this.o.socket,
+          signal: this.abort.signal,
+        });
+        const note = `[${pendingNote(p.part)}]`;
+        const caption = p.original.text?.replace(`\n${note}`, '').replace(note, '') || null;
+        const followUp: NewInboundMessage = {
+          ...p.original,
+          id: `${p.original.id}:media`,
+          kind: 'edit',
+          target: p.original.id,
+          replyTo: null,
+          text: result.note ? (caption ? `${caption}\n[${result.note}]` : `[${result.note}]`) : caption,
+          media: result.media,
+          receivedAt: (this.o.now?.() ?? new Date()).toISOString(),
+        };
+        const r = await this.retrying(() => this.o.sink.ingest([followUp]), 'ingest a media follow-up');
+        if (r === 'gave_up')
+          this.o.logger.error(
+            { message: followUp },
+            'WhatsApp media follow-up could not be stored before stop; logged here so it is not lost',
+          );
+      })
+      .catch((err) => this.o.logger.error({ err: describeError(err), id: p.original.id }, 'WhatsApp media follow-up failed'))
+      .finally(() => {
+        this.followUpCount -= 1;
+      });
   }
 
   private async retrying<T>(fn: () => Promise<T>, what: string): Promise<T | 'gave_up'> {

@@ -28,6 +28,14 @@ export interface ResolvedPerson {
   lid: string | null;
   /** `+<digits>` when the PN is known. */
   phone: string | null;
+  /** Set when this resolution found two chat keys of one person and merged the later into the earlier. */
+  merged?: ChatMerge;
+}
+
+/** Chat-key jid `from` now flows under `into` (both are jids of the chat key's last part). */
+export interface ChatMerge {
+  from: string;
+  into: string;
 }
 
 /** A mapping read straight from Baileys' `lid-mapping` keys (`<pnUser>` → lidUser, `<lidUser>_reverse` → pnUser). */
@@ -78,8 +86,21 @@ export class ChatIdentity {
 
     const known = [primary, ...[pn, lid].filter((j): j is string => !!j && j !== primary)];
     const records = await this.redis.mget(...known.map((j) => this.keys.chatKey(j)));
-    let stable = records.find((r): r is string => !!r) ?? null;
-    if (!stable) stable = pn ?? lid ?? primary;
+    const distinct = [...new Set(records.filter((r): r is string => !!r))];
+    let merged: ChatMerge | undefined;
+    if (distinct.length > 1 && pn && lid) {
+      // seen first by one address, later by the other without a mapping: two chat keys
+      merged = (await this.link(pn, lid)) ?? undefined;
+    }
+    let stable =
+      merged?.into ??
+      (distinct.length > 1 ? await this.redis.get(this.keys.chatKey(primary)) : null) ??
+      records.find((r): r is string => !!r) ??
+      null;
+    if (!stable) {
+      stable = pn ?? lid ?? primary;
+      await this.redis.set(this.keys.born(stable), String(Date.now()), 'NX');
+    }
     // remember the choice for every address we know; the first record wins
     const multi = this.redis.multi();
     for (const j of known) multi.set(this.keys.chatKey(j), stable, 'NX');
@@ -89,6 +110,37 @@ export class ChatIdentity {
     if (typeof winner === 'string') stable = winner;
     // the recorded PN is a mapping we learned earlier even if neither side knows it now
     if (!pn && isPnUser(stable)) pn = stable;
-    return { stableJid: stable, pn, lid, phone: pn ? `+${pn.split('@')[0]}` : null };
+    return { stableJid: stable, pn, lid, phone: pn ? `+${pn.split('@')[0]}` : null, ...(merged ? { merged } : {}) };
+  }
+
+  /**
+   * A PN↔LID mapping became known (`lid-mapping.update`, `remoteJidAlt`). When each address
+   * already has its own chat key, the later one is merged into the earlier (by the time each
+   * was chosen; PN first when that is unknown): both addresses point to the earlier key from
+   * now on. Returns the merge, or null when there was nothing to merge.
+   */
+  async link(pnJid: string, lidJid: string): Promise<ChatMerge | null> {
+    const pn = jidNormalizedUser(pnJid) || pnJid;
+    const lid = jidNormalizedUser(lidJid) || lidJid;
+    const [rp, rl] = await this.redis.mget(this.keys.chatKey(pn), this.keys.chatKey(lid));
+    if (!rp && !rl) return null;
+    if (!rp || !rl) {
+      await this.redis.set(this.keys.chatKey(rp ? lid : pn), (rp ?? rl)!, 'NX');
+      return null;
+    }
+    if (rp === rl) return null;
+    const [bp, bl] = await this.redis.mget(this.keys.born(rp), this.keys.born(rl));
+    const into = bp && bl ? (Number(bp) <= Number(bl) ? rp : rl) : isPnUser(rp) ? rp : rl;
+    const from = into === rp ? rl : rp;
+    // SET NX on `merged`: of two instances racing, one decides, the other follows it
+    const won = await this.redis.set(this.keys.merged(from), into, 'NX');
+    const target = won ? into : ((await this.redis.get(this.keys.merged(from))) ?? into);
+    await this.redis
+      .multi()
+      .set(this.keys.chatKey(pn), target)
+      .set(this.keys.chatKey(lid), target)
+      .set(this.keys.chatKey(from), target)
+      .exec();
+    return won ? { from, into: target } : null;
   }
 }

@@ -22,7 +22,19 @@ export interface NormalizeContext {
   mediaNote: string | null;
   /** ISO time the connector took the message over. */
   receivedAt: string;
+  /** For a poll vote: what the caller decrypted (inbound-poll.ts). */
+  pollVote?: PollVoteOutcome | null;
 }
+
+export interface PollVote {
+  question: string;
+  /** The chosen options (empty: the vote was withdrawn). */
+  options: string[];
+  /** Our id of the poll's creation message. */
+  target: string;
+}
+
+export type PollVoteOutcome = { vote: PollVote } | { unknown: string };
 
 export type NormalizeOutcome =
   { action: 'ingest'; message: NewInboundMessage } | { action: 'skip'; reason: string } | { action: 'malformed'; reason: string };
@@ -136,7 +148,6 @@ export function skipReason(msg: WAMessage): string | null {
     return v !== null && v !== undefined && k !== 'messageContextInfo' && k !== 'senderKeyDistributionMessage';
   });
   if (keys.length === 0) return 'key_distribution';
-  if (content.pollUpdateMessage) return 'poll_vote';
   return null;
 }
 
@@ -243,6 +254,15 @@ function normalizeUnsafe(msg: WAMessage, ctx: NormalizeContext): NormalizeOutcom
     return { action: 'ingest', message: { ...base, replyTo: null, kind: 'edit', text: textOf(edited), target: idOf(targetId) } };
   }
 
+  if (content.pollUpdateMessage) {
+    const v = ctx.pollVote;
+    if (v && 'vote' in v) {
+      const { question, options, target } = v.vote;
+      return { action: 'ingest', message: { ...base, replyTo: null, kind: 'poll', text: question, target, poll: { question, options } } };
+    }
+    return plain('service', `A poll vote arrived but could not be read: ${v?.unknown ?? 'the poll is unknown'}.`);
+  }
+
   if (content.reactionMessage) {
     const r = content.reactionMessage;
     if (!r.key?.id) return { action: 'malformed', reason: 'reaction without the key of its target' };
@@ -301,12 +321,55 @@ function normalizeUnsafe(msg: WAMessage, ctx: NormalizeContext): NormalizeOutcom
     };
   }
 
+  const choice = choiceReplyOf(content);
+  if (choice) return plain('text', choice);
+
   const type =
     Object.keys(content).find(
       (k) => k !== 'messageContextInfo' && k !== 'senderKeyDistributionMessage' && (content as Record<string, unknown>)[k] != null,
     ) ?? 'unknown';
   return plain('service', `unsupported WhatsApp message: ${type}`);
 }
+
+/**
+ * A reply to buttons, a list, a template or an interactive (native flow) message: the text
+ * the customer chose, then the id of the choice in brackets when it differs (the normalized
+ * model has no field of its own for it; 1C can read it from the last line).
+ */
+export function choiceReplyOf(content: IMessage): string | null {
+  const fmt = (text: string | null | undefined, id: string | null | undefined): string | null => {
+    const t = text?.trim() || null;
+    const i = id?.trim() || null;
+    if (!t && !i) return null;
+    if (!t) return `[choice: ${i}]`;
+    return i && i !== t ? `${t}\n[choice: ${i}]` : t;
+  };
+  const b = content.buttonsResponseMessage;
+  if (b) return fmt(b.selectedDisplayText, b.selectedButtonId) ?? '[button reply]';
+  const l = content.listResponseMessage;
+  if (l) return fmt(l.title ?? l.description, l.singleSelectReply?.selectedRowId) ?? '[list reply]';
+  const t = content.templateButtonReplyMessage;
+  if (t) return fmt(t.selectedDisplayText, t.selectedId) ?? '[template reply]';
+  const ir = content.interactiveResponseMessage;
+  if (ir) {
+    let id: string | null = ir.nativeFlowResponseMessage?.name ?? null;
+    const params = ir.nativeFlowResponseMessage?.paramsJson;
+    if (params) {
+      try {
+        const parsed = JSON.parse(params) as { id?: unknown };
+        if (typeof parsed.id === 'string' || typeof parsed.id === 'number') id = String(parsed.id);
+      } catch {
+        // not JSON: keep the flow name as the id
+      }
+    }
+    return fmt(ir.body?.text, id) ?? '[interactive reply]';
+  }
+  return null;
+}
+
+/** The text of the `service` message that stands for a message WhatsApp could not decrypt. */
+export const UNDECRYPTABLE_TEXT =
+  'A message from the customer could not be decrypted (WhatsApp session out of sync); ask the customer to send it again.';
 
 /** `true` for group chats (sender is the participant). */
 export function isGroupJid(jid: string): boolean {

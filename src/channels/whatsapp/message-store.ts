@@ -34,6 +34,9 @@ function decodeMessage(b64: string): proto.IMessage {
 function plainKey(key: WAMessageKey): WAMessageKey {
   const out: WAMessageKey = { remoteJid: key.remoteJid ?? null, fromMe: !!key.fromMe, id: key.id ?? null };
   if (key.participant) out.participant = key.participant;
+  // the alternative addresses (PN / LID) name a poll's creator for decrypting its votes
+  if (key.remoteJidAlt) out.remoteJidAlt = key.remoteJidAlt;
+  if (key.participantAlt) out.participantAlt = key.participantAlt;
   return out;
 }
 

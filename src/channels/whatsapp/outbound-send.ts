@@ -49,7 +49,11 @@ async function uploadOf(
     // Baileys would read any non-http url as a local file path: only http(s) is allowed
     if (!/^https?:\/\//i.test(m.url))
       throw new RemoteRefusedError('invalid_media_url', 'A media url must be http or https.', { httpStatus: 400 });
-    return { upload: { url: m.url }, mime: m.mime, fileName: m.fileName };
+    // Never `{ url }` to Baileys: it would fetch from this host unchecked (SSRF, issue 11 item 8).
+    if (!mediaStore.fetchUrl)
+      throw new RemoteRefusedError('invalid_media_url', 'Media urls are not fetched by this connector.', { httpStatus: 400 });
+    const fetched = await mediaStore.fetchUrl(m.url);
+    return { upload: fetched.bytes, mime: m.mime ?? fetched.mime ?? undefined, fileName: m.fileName };
   }
   throw new RemoteRefusedError('invalid_media', 'A media item needs url, base64 or mediaId.', { httpStatus: 400 });
 }

@@ -21,6 +21,8 @@ import { WaMessageStore } from './message-store.ts';
 import { Pacer } from './outbound-pacing.ts';
 import { sendContents } from './outbound-send.ts';
 import type { SocketFactory } from './socket-factory.ts';
+import { webVersionFetcher } from './socket-options.ts';
+import { FirstContactGate, type FirstContactOptions } from './outbound-first-contact.ts';
 
 export interface WhatsappConnectorOptions {
   /** Configured account names (WHATSAPP_ACCOUNTS); each becomes a runner with leaseKey `wa:<name>`. */
@@ -43,8 +45,27 @@ export interface WhatsappConnectorOptions {
   /** Default: Baileys makeWASocket. Tests give a double. */
   socketFactory?: SocketFactory;
   backoff?: BackoffOptions;
+  /** WHATSAPP_VERSION (null: fetch the current one at start when `fetchVersion`). */
+  version?: [number, number, number] | null;
+  /** Fetch the current WhatsApp Web version at start (production; tests stay on loopback). */
+  fetchVersion?: boolean;
+  /** Who may write first and how fast (WHATSAPP_MAY_WRITE_FIRST, …_PER_HOUR, …_PER_DAY). */
+  firstContact?: FirstContactOptions;
   /** Passed to every runner (tests: short retry delays, a media downloader double). */
-  runnerOptions?: Partial<Pick<WhatsappRunnerOptions, 'stableOpenMs' | 'pairingWaitMs' | 'inbound' | 'now' | 'random'>>;
+  runnerOptions?: Partial<
+    Pick<
+      WhatsappRunnerOptions,
+      | 'stableOpenMs'
+      | 'pairingWaitMs'
+      | 'inbound'
+      | 'now'
+      | 'random'
+      | 'maxQrRounds'
+      | 'falseLogoutWindowMs'
+      | 'versionFetcher'
+      | 'versionTimeoutMs'
+    >
+  >;
 }
 
 export interface WhatsappConnector extends ChannelConnector, OutboundCapable {
@@ -74,10 +95,13 @@ export function createWhatsappConnector(opts: WhatsappConnectorOptions): Whatsap
         statusSink: opts.statusSink,
         socketFactory: opts.socketFactory,
         backoff: opts.backoff,
+        version: opts.version ?? null,
+        ...(opts.fetchVersion ? { versionFetcher: webVersionFetcher } : {}),
         ...opts.runnerOptions,
       }),
     );
   }
+  const firstContact = new FirstContactGate(opts.redis, opts.prefix, opts.firstContact);
   const pacer = new Pacer({ perChatMs: opts.minIntervalMs, perAccountMs: opts.accountMinIntervalMs, jitterMs: opts.jitterMs });
 
   async function send(message: OutboundMessage): Promise<SendResult> {
@@ -102,6 +126,7 @@ export function createWhatsappConnector(opts: WhatsappConnectorOptions): Whatsap
       );
     };
     if (!runner.openSocket()) throw notConnected();
+    await firstContact.check(parts.account, jid);
     const sent = await sendContents(jid, message, {
       mediaStore: opts.mediaStore,
       quoted: (id) => store.quoted(id),

@@ -7,6 +7,8 @@ export interface ReadyCheck {
   detail: string;
   /** A failing check that does not make the connector unready (shown, not counted). */
   advisory?: boolean;
+  /** When failing: seconds a client should wait before asking again (sent as `Retry-After`). */
+  retryAfterS?: number;
 }
 
 export interface HealthDeps {
@@ -21,6 +23,8 @@ export function healthRoutes(deps: HealthDeps): FastifyPluginAsync {
       const checks = await deps.readiness();
       const ready = checks.every((c) => c.ok || c.advisory);
       const failing = checks.filter((c) => !c.ok && !c.advisory).map((c) => c.detail);
+      const retryAfter = Math.max(0, ...checks.filter((c) => !c.ok && !c.advisory).map((c) => c.retryAfterS ?? 0));
+      if (!ready && retryAfter > 0) reply.header('retry-after', String(retryAfter));
       return reply.code(ready ? 200 : 503).send({ ready, reason: ready ? null : failing.join(' '), checks });
     });
   };

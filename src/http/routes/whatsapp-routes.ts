@@ -15,7 +15,8 @@ export function whatsappRoutes(deps: { runner(account: string): WhatsappRunnerLi
       const runner = deps.runner(req.params.account);
       if (!runner)
         return reply.code(404).send(errorBody('account_not_found', `No WhatsApp account "${req.params.account}" is configured.`));
-      const png = await runner.qrPng();
+      // an idle account (logged out, QR rounds used up, replaced) starts a new pairing round here
+      const png = await runner.qrPngWhenReady();
       if (!png) {
         const st = runner.state().state;
         const why =

@@ -14,8 +14,8 @@ const TABLE: [keyof typeof DisconnectReason, CloseDecision][] = [
   ['connectionLost', 'reconnect_backoff'],
   ['timedOut', 'reconnect_backoff'],
   ['badSession', 'reconnect_backoff'],
-  ['multideviceMismatch', 'reconnect_backoff'],
-  ['forbidden', 'reconnect_backoff'],
+  ['multideviceMismatch', 'mismatch'],
+  ['forbidden', 'forbidden'],
   ['unavailableService', 'reconnect_backoff'],
 ];
 
@@ -26,6 +26,7 @@ describe('decideOnClose', () => {
   it('no status code or an unknown one → backoff', () => {
     expect(decideOnClose(undefined)).toBe('reconnect_backoff');
     expect(decideOnClose(999)).toBe('reconnect_backoff');
+    expect(decideOnClose(405)).toBe('outdated_version');
   });
 });
 
@@ -106,7 +107,9 @@ describe('runner connection policy (socket-factory double on Baileys’ event bu
     s1.open();
     await s1.end(boom(DisconnectReason.connectionReplaced));
     await until(() => runner.state().state === 'replaced');
-    expect(runner.diagnostics()).toMatchObject({ reconnectPending: false, running: false });
+    // still held here (running), idle until someone asks for a QR / pairing code
+    expect(runner.diagnostics()).toMatchObject({ reconnectPending: false, running: true });
+    expect(runner.idle()).toBe(true);
     expect(fake.sockets.length).toBe(1);
     expect(runner.state().lastError).toMatch(/replaced/);
   });

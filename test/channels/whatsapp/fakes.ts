@@ -178,4 +178,10 @@ export class MemoryMediaStore implements MediaStore {
   async open(): Promise<null> {
     return null;
   }
+  /** URLs the sender asked to fetch (the real store fetches through media-fetch.ts). */
+  readonly fetched: string[] = [];
+  async fetchUrl(url: string): Promise<{ bytes: Buffer; mime: string | null }> {
+    this.fetched.push(url);
+    return { bytes: Buffer.from(`bytes of ${url}`), mime: null };
+  }
 }

@@ -46,6 +46,8 @@ describe('WhatsApp inbound and outbound through a runner (Baileys event buffer, 
       minIntervalMs: 0,
       accountMinIntervalMs: 0,
       jitterMs: 0,
+      // these tests send to people who did not write first (the gate has its own test)
+      firstContact: { accounts: [account], perHour: 1000, perDay: 1000 },
       runnerOptions: {
         inbound: {
           retryBaseMs: 1,
@@ -192,7 +194,8 @@ describe('WhatsApp inbound and outbound through a runner (Baileys event buffer, 
     ]);
     expect(sock.sent[0].content).toMatchObject({ caption: 'caption' });
     expect(sock.sent[1].content).toMatchObject({ ptt: true });
-    expect(sock.sent[2].content).toMatchObject({ document: { url: 'https://example.invalid/a.pdf' }, fileName: 'a.pdf' });
+    // The url is fetched by the media store's guarded fetch and handed to Baileys as bytes, never as `{ url }`.
+    expect(sock.sent[2].content).toMatchObject({ document: Buffer.from('bytes of https://example.invalid/a.pdf'), fileName: 'a.pdf' });
     expect(sock.sent.every((s) => s.jid === LID)).toBe(true);
 
     await expect(connector.send({ ...base, id: 'm2', text: null, media: [{ url: '/etc/passwd' }] })).rejects.toMatchObject({

@@ -1,33 +1,37 @@
 /**
- * Vendor-side tools (`chat-connector license keygen` / `license issue`): an Ed25519 signing
- * key pair, and a signed license document for a host (licensing.md, "The license document").
+ * Vendor-side signing (`npm run vendor-license -- keygen | issue`): an Ed25519 signing key
+ * pair, and a signed license document for a host (licensing.md, "The license document").
+ *
+ * Not part of the customer's `chat-connector` command. A connector trusts only the public
+ * keys shipped in its package's `keys/license/`; signing with any other key is refused
+ * there, so the demo, tests, bench and soak sign with a throwaway key and hand its public
+ * half to the connector in code (or in a temporary copy of the package).
  */
 import { createPrivateKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ValidationError } from '../core/index.ts';
-import { FEATURE_IDS, HOST_FEATURES, type FeatureId } from './features.ts';
-import type { LicensePayload } from './license-document.ts';
-
-export const PRIVATE_KEY_FILE = 'license-private.pem';
-export const PUBLIC_KEY_FILE = 'license-public.pem';
+import { ValidationError } from '../src/core/index.ts';
+import { FEATURE_IDS, HOST_FEATURES, type FeatureId } from '../src/licensing/features.ts';
+import type { LicensePayload } from '../src/licensing/license-document.ts';
 
 export interface KeygenResult {
   privateKeyPath: string;
   publicKeyPath: string;
-  /** The public key PEM (what LICENSE_PUBLIC_KEY takes). The private key is only in its file. */
+  /** The public key PEM (what ships in keys/license/). The private key is only in its file. */
   publicKeyPem: string;
 }
 
 /**
- * Writes `license-private.pem` (mode 0600) and `license-public.pem` into `outDir` (created
- * when missing). Refuses to overwrite an existing private key.
+ * Writes `<name>.private.key` (mode 0600: the vendor keeps it offline) and `<name>.pem` (the
+ * public key, for `keys/license/`) into `outDir` (created when missing). Refuses to
+ * overwrite an existing private key. `.gitignore` keeps `*.key` out of the repository.
  */
-export async function keygen(outDir: string): Promise<KeygenResult> {
+export async function keygen(outDir: string, name = 'license'): Promise<KeygenResult> {
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new ValidationError(`The key name "${name}" may hold only A-Z a-z 0-9 _ . -`);
   const dir = resolve(outDir);
-  const privateKeyPath = join(dir, PRIVATE_KEY_FILE);
-  const publicKeyPath = join(dir, PUBLIC_KEY_FILE);
+  const privateKeyPath = join(dir, `${name}.private.key`);
+  const publicKeyPath = join(dir, `${name}.pem`);
   if (existsSync(privateKeyPath)) {
     throw new ValidationError(`${privateKeyPath} already exists; refusing to overwrite a signing key.`, 'key_exists');
   }
@@ -37,7 +41,7 @@ export async function keygen(outDir: string): Promise<KeygenResult> {
   });
   await mkdir(dir, { recursive: true });
   await writeFile(privateKeyPath, privateKey, { mode: 0o600, flag: 'wx' });
-  await chmod(privateKeyPath, 0o600); // in case the umask widened nothing but the mode was ignored
+  await chmod(privateKeyPath, 0o600); // the mode of writeFile is filtered by the umask
   await writeFile(publicKeyPath, publicKey, { mode: 0o644 });
   return { privateKeyPath, publicKeyPath, publicKeyPem: publicKey };
 }
