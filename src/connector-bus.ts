@@ -12,8 +12,25 @@ export interface BusEvents {
   'outbound.accepted': { message: OutboundMessage };
   /** The license gate's decision is now in force: workers paused or resumed, accounts stopped or started. */
   'license.applied': { licensed: boolean };
+  /**
+   * Routing changed chats (fresh events only, in order per chat; the routing module emits
+   * them after they are stored). Auto-replies watch how long chats wait in the queue.
+   */
+  'routing.events': { events: RoutingChange[] };
   /** A delivery status of an outbound message (sent, delivered, read, failed). */
   'outbound.status': { event: StatusEvent; chatId: string; operatorId: string | null };
+}
+
+/** What the bus carries of a routing event (src/routing/chat-routing.ts RoutingEvent). */
+export interface RoutingChange {
+  id: string;
+  chatId: string;
+  type: 'queued' | 'assigned' | 'transferred' | 'closed' | 'reopened';
+  operatorId: string | null;
+  group: string | null;
+  at: string;
+  /** The owner before this event. */
+  previousOwner: string | null;
 }
 
 type Handler<K extends keyof BusEvents> = (payload: BusEvents[K]) => void | Promise<void>;

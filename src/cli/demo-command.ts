@@ -18,6 +18,7 @@ import { createLogger } from '../infra/logger.ts';
 import { deleteKeysWithPrefix } from '../queues/redis-connection.ts';
 import { productFeatures } from './features.ts';
 import { runSimulatedCustomers } from './demo-customers.ts';
+import { configureDemoSettings } from './demo-settings.ts';
 
 function flag(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -103,6 +104,7 @@ export async function runDemo(args: string[]): Promise<number> {
   say(
     `Redis              ${stack.redis.url}${stack.redis.owned ? '   (started for the demo)' : ''}, key prefix ${stack.config.queuePrefix}`,
   );
+  await configureDemoSettings(api, token, stack, say);
   say('');
   if (pull)
     say(`Pull mode          the emulated 1C job long-polls ${api}/api/v1/onec/updates and acks; the connector never calls 1C's /messages`);

@@ -3,13 +3,41 @@
  * connector's context by its own module; they meet only through the context and its bus.
  */
 import type { ConnectorContext, ConnectorFeature } from '../connector.ts';
-import { operatorsFeature } from '../operators/operators-feature.ts';
+import { operatorsFeature, type OperatorsFeature } from '../operators/operators-feature.ts';
 import { opsFeature } from '../ops/ops-feature.ts';
 import { outboundFeature } from '../outbound/outbound-feature.ts';
+import type { OutboundService } from '../outbound/outbound-service.ts';
+import { settingsFeature } from '../settings/settings-feature.ts';
 
 export type FeatureFactory = (ctx: ConnectorContext) => ConnectorFeature | Promise<ConnectorFeature>;
 
 export function productFeatures(): FeatureFactory[] {
   // Operators before outbound: routing subscribes to "outbound.accepted" to claim owners.
-  return [operatorsFeature(), outboundFeature(), opsFeature()];
+  // Auto-replies (settings) are accepted by the outbound service itself, as `system`.
+  let outbound: OutboundService | null = null;
+  // The duty operator/group (settings) decides where new chats go inside routing (operators).
+  let operators: OperatorsFeature | null = null;
+  const ops = operatorsFeature();
+  return [
+    (ctx) => (operators = ops(ctx)),
+    outboundFeature({ onService: (s) => (outbound = s) }),
+    settingsFeature({
+      submit: () => {
+        const service = outbound;
+        return service ? (m) => service.submit(m) : null;
+      },
+      routing: () => {
+        const f = operators;
+        if (!f) return null;
+        return {
+          presence: f.store,
+          routing: f.routing,
+          setNewChatTarget: (fn) => {
+            f.routing.newChatTarget = fn;
+          },
+        };
+      },
+    }),
+    opsFeature(),
+  ];
 }

@@ -74,6 +74,8 @@ export interface Config {
   operatorLoginQueueMax: number;
   /** Keyword routing rules (JSON or YAML) loaded at start; null: rules only over the API. */
   routingRulesFile: string | null;
+  /** Account and group settings (YAML or JSON) seeded at start, per entry when changed; null: API only. */
+  accountSettingsFile: string | null;
   mediaDir: string;
   mediaMaxBytes: number;
   /** MEDIA_FETCH_TIMEOUT_MS: the whole fetch of an outbound media url, redirects and body included. */
@@ -318,6 +320,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     operatorTokenMaxAgeS: r.int('OPERATOR_TOKEN_MAX_AGE_S', 43_200, 60, 30 * 86_400),
     operatorLoginQueueMax: r.int('OPERATOR_LOGIN_QUEUE_MAX', 100, 1, 10_000),
     routingRulesFile: r.opt('ROUTING_RULES_FILE'),
+    accountSettingsFile: r.opt('ACCOUNT_SETTINGS_FILE'),
     mediaDir: r.str('MEDIA_DIR', './data/media'),
     mediaMaxBytes: r.int('MEDIA_MAX_BYTES', 20 * 1024 * 1024, 1024, 2 * 1024 * 1024 * 1024),
     mediaRetentionDays: r.int('MEDIA_RETENTION_DAYS', 30, 0, 36_500),

@@ -133,10 +133,9 @@ export function operatorsFeature(opts: OperatorsFeatureOptions = {}): (ctx: Conn
       // The routing scripts put each event in the lane themselves (outbox); this only starts delivery.
       kick: (chatId, seq) => lane.kick(chatId, seq),
       onEvents: async (events: RoutingEvent[], { fresh }) => {
-        if (fresh)
-          await fanout
-            .routing(events)
-            .catch((err) => log.warn({ err: describeError(err) }, 'could not publish routing events to the feed'));
+        if (!fresh) return;
+        await fanout.routing(events).catch((err) => log.warn({ err: describeError(err) }, 'could not publish routing events to the feed'));
+        await ctx.bus.emit('routing.events', { events });
       },
     });
     ctx.setInboundRouter(routing);
@@ -185,7 +184,8 @@ export function operatorsFeature(opts: OperatorsFeatureOptions = {}): (ctx: Conn
         unsubscribe.push(
           ctx.bus.on('inbound.delivered', ({ messages }) => fanout.messages(messages)),
           ctx.bus.on('outbound.accepted', async ({ message }) => {
-            if (message.operatorId) await routing.claim(message.chatId, message.operatorId);
+            // `system` (auto-replies) never owns a chat.
+            if (message.operatorId && message.operatorId !== 'system') await routing.claim(message.chatId, message.operatorId);
           }),
           ctx.bus.on('outbound.status', (p) => fanout.status(p)),
         );

@@ -28,9 +28,15 @@ export const ROUTING_LANE = 'routing';
 export type RoutingActor = { kind: 'api' } | { kind: 'operator'; id: string; groups: string[] };
 
 /** The `actor` of an event: an operator id, `api`, or `system` (the connector itself). */
-export function actorName(a: RoutingActor): string {
-  return a.kind === 'api' ? 'api' : a.id;
+export function actorName(a: RoutingActor | SystemActor): string {
+  return a.kind === 'operator' ? a.id : a.kind;
 }
+
+/**
+ * The connector itself (assignment by settings: round robin, chats of an operator who left
+ * returned to the queue). Never comes from a request: only code inside the connector holds it.
+ */
+export type SystemActor = { kind: 'system' };
 
 /** A chat silent this long has its routing state forgotten (a new message starts it afresh): 180 days. */
 export const CHAT_STATE_TTL_S = 180 * 24 * 3600;
@@ -101,6 +107,13 @@ export interface ChatRoutingOptions {
    * event is already in the lane, whose sweep finds it without a kick.
    */
   kick?: (chatId: string, seq: number) => Promise<void>;
+  /**
+   * Where a new chat goes instead of its group's queue (the settings' duty operator or duty
+   * group, src/settings/duty-routing.ts): an operator gets it at once (`assigned`, actor
+   * `system`), a group gets it queued. null: the usual queue. Asked once per new chat,
+   * before the script; not asked when a keyword rule named an operator.
+   */
+  newChatTarget?: (first: InboundMessage, group: string) => Promise<{ operatorId: string } | { group: string } | null>;
 }
 
 type RoutingRedis = Redis & {
@@ -124,6 +137,8 @@ export class ChatRouting implements InboundRouter {
   private matcherRaw: string | null = null;
   private matcher = new KeywordMatcher([]);
   onEvents: ChatRoutingOptions['onEvents'];
+  /** Installed by the settings feature after construction (see ChatRoutingOptions). */
+  newChatTarget: ChatRoutingOptions['newChatTarget'];
 
   constructor(private readonly o: ChatRoutingOptions) {
     this.redis = o.redis as RoutingRedis;
@@ -138,10 +153,11 @@ export class ChatRouting implements InboundRouter {
     this.defaultGroup = o.defaultGroup ?? 'default';
     this.ttlS = o.decisionTtlS ?? 7 * 24 * 3600;
     this.onEvents = o.onEvents;
+    this.newChatTarget = o.newChatTarget;
   }
 
   private chatKey(chatId: string): string {
-    return `${this.base}chat:${chatId}`;
+    return routingChatKey(this.o.prefix, chatId);
   }
 
   /** The lane keys the outbox touches, in the order the scripts expect (OUTBOX in routing-scripts.ts). */
@@ -193,6 +209,12 @@ export class ChatRouting implements InboundRouter {
       ruleGroup = hit?.rule.group ?? '';
       ruleUser = hit?.rule.operatorId ?? '';
     }
+    let assignTo = '';
+    if (!status && !ruleUser && this.newChatTarget) {
+      const t = await this.newChatTarget(first, ruleGroup || this.defaultGroup);
+      if (t && 'operatorId' in t) assignTo = t.operatorId;
+      else if (t) ruleGroup = t.group;
+    }
     let online = false;
     if (status === 'closed' && prev && this.o.isOnline) online = await this.o.isOnline(prev);
     const now = new Date().toISOString();
@@ -213,6 +235,7 @@ export class ChatRouting implements InboundRouter {
         prev ?? '',
         online ? '1' : '0',
         ...this.outboxArgs(m.chatId),
+        assignTo,
       );
     }
     const results = (await pipe.exec()) ?? [];
@@ -291,7 +314,7 @@ export class ChatRouting implements InboundRouter {
     chatId: string,
     to: { operatorId?: string | null; group?: string | null },
     comment: string | null,
-    actor: RoutingActor = { kind: 'api' },
+    actor: RoutingActor | SystemActor = { kind: 'api' },
   ): Promise<RoutingEvent> {
     const at = new Date().toISOString();
     const r = await this.redis.routeTransfer(
@@ -403,6 +426,11 @@ export class ChatRouting implements InboundRouter {
     }
     return this.matcher;
   }
+}
+
+/** The Redis hash of a chat's routing state (status, owner, group, …; see routing-scripts.ts). */
+export function routingChatKey(prefix: string, chatId: string): string {
+  return `${prefix}:routing:chat:${chatId}`;
 }
 
 export function eventId(chatId: string, version: number): string {

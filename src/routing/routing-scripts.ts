@@ -51,13 +51,14 @@ end
 `;
 
 /**
- * Who may change a chat (connector-api.md, transfer/close): the API (actor kind `api`), the
+ * Who may change a chat (connector-api.md, transfer/close): the API (actor kind `api`) or
+ * the connector itself (`system`: assignment by settings), the
  * owner, or — while the chat is queued — an operator it is queued for, or one of its group.
  * `actorGroups` is a JSON array (the operator's groups at login).
  */
 const MAY_ACT = `
 local function mayAct(kind, actor, actorGroups, status, owner, group, qf)
-  if kind == 'api' then return true end
+  if kind == 'api' or kind == 'system' then return true end
   if owner ~= '' and owner == actor then return true end
   if status ~= 'queued' then return false end
   if qf ~= '' and qf == actor then return true end
@@ -73,7 +74,8 @@ end
  * The route of one inbound message, remembered per message id (idempotent redelivery).
  * KEYS: chat hash, decision key, then the 4 lane keys (see OUTBOX).
  * ARGV: nowIso, ttlS, defaultGroup, ruleGroup, ruleUser, previous-owner candidate,
- * candidate online (1/0), chatId, nowMs, kickTtlS.
+ * candidate online (1/0), chatId, nowMs, kickTtlS, assignTo (a new chat goes straight to
+ * this operator, event `assigned` by `system` — the duty operator; '' = queue it).
  * Returns {decision JSON, fresh (1/0), lane seq (0 = no event), kick (1/0)}.
  */
 export const ROUTE_MESSAGE =
@@ -81,7 +83,7 @@ export const ROUTE_MESSAGE =
   `
 local chat, dkey = KEYS[1], KEYS[2]
 local now, ttl, defGroup, ruleGroup, ruleUser, cand, candOnline = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-local chatId, nowMs, kickTtl = ARGV[8], ARGV[9], ARGV[10]
+local chatId, nowMs, kickTtl, assignTo = ARGV[8], ARGV[9], ARGV[10], ARGV[11] or ''
 local d = redis.call('GET', dkey)
 -- A redelivered message: its event (if any) went to the outbox with the first decision.
 if d then return {d, 0, 0, 0} end
@@ -93,6 +95,7 @@ if status == '' then
   if ruleGroup ~= '' then group = ruleGroup elseif ruleUser ~= '' then group = '' else group = defGroup end
   qf = ruleUser
   etype = 'queued'
+  if assignTo ~= '' then status = 'assigned'; owner = assignTo; qf = ''; etype = 'assigned' end
 elseif status == 'closed' then
   if prev ~= '' and prev == cand and candOnline == '1' then
     status = 'assigned'; owner = prev

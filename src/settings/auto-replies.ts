@@ -1,0 +1,105 @@
+/**
+ * Auto-replies (connector-api.md: outbound messages with `operatorId: "system"`):
+ *
+ * - greeting: on a customer's first message ever (`seq` 1 of the chat);
+ * - out of hours: once per closed period per chat — the reply's id holds the chat and the
+ *   start of the closed period (working-hours.ts), so every message of that night maps to
+ *   the same id and the next night to a new one. When it goes out for a chat's first
+ *   message it replaces the greeting (one automatic answer, the one that says when we open).
+ *
+ * Exactly once: the id is derived from the chat and the rule, never random, and the
+ * outbound store accepts an id once (a second accept answers "exists", no second send) —
+ * so a redelivered message, or two instances handling the same chat, give one reply. A
+ * marker key (`<prefix>:auto-reply:<id>`, 60 days) is set after the accept, so a reply is
+ * not sent again after its outbound record has expired.
+ *
+ * Private chats only: in a group chat an automatic answer to every member would be noise.
+ * Reactions, edits and deletions are not "writing to us" and get none.
+ *
+ * All time rules use the injected clock (`now`), so tests move time instead of waiting.
+ */
+import type { Redis } from 'ioredis';
+import type { InboundMessage, OutboundMessage } from '../core/index.ts';
+import type { EffectiveAccountSettings } from './account-settings.ts';
+import type { SettingsStore } from './settings-store.ts';
+import { formatOpensAt, WorkingHours } from './working-hours.ts';
+
+/** The `operatorId` of everything the connector writes by itself. */
+export const SYSTEM_OPERATOR = 'system';
+
+const MARKER_TTL_S = 60 * 24 * 3600;
+const NOT_WRITING = new Set(['edit', 'delete', 'reaction']);
+
+export interface AutoRepliesOptions {
+  redis: Redis;
+  prefix: string;
+  store: Pick<SettingsStore, 'account'>;
+  /** Accepts an outbound message (idempotent by id). */
+  submit(m: OutboundMessage): Promise<void>;
+  now?: () => number;
+}
+
+/** Fills `{name}` and `{opens_at}`; a missing name leaves no dangling ", !". */
+export function fillTemplate(text: string, vars: { name: string | null; opensAt: string }): string {
+  let out = text.replace(/\{opens_at\}/g, vars.opensAt);
+  out = vars.name ? out.replace(/\{name\}/g, vars.name) : out.replace(/[ \t]*,?[ \t]*\{name\}/g, '');
+  return out;
+}
+
+export class AutoReplies {
+  private readonly now: () => number;
+
+  constructor(private readonly o: AutoRepliesOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  /** The ids of the replies a message calls for, in the order they are sent (exposed for tests). */
+  async plan(m: InboundMessage, s: EffectiveAccountSettings): Promise<{ id: string; text: string }[]> {
+    if (m.chat.type !== 'private' || NOT_WRITING.has(m.kind)) return [];
+    const now = this.now();
+    const name = m.sender.name ?? m.sender.username ?? null;
+    const out: { id: string; text: string }[] = [];
+    let closedReply = false;
+    if (s.autoReplies.outOfHours && s.workingHours) {
+      const st = new WorkingHours(s).state(now);
+      if (!st.open) {
+        const period = st.periodStart === null ? 'long' : new Date(st.periodStart).toISOString();
+        const opensAt = formatOpensAt(st.opensAt, now, s.timeZone, s.language);
+        out.push({ id: `${m.chatId}:auto:closed:${period}`, text: fillTemplate(s.autoReplies.outOfHours, { name, opensAt }) });
+        closedReply = true;
+      }
+    }
+    if (s.autoReplies.greeting && m.seq === 1 && !closedReply) {
+      out.push({ id: `${m.chatId}:auto:greeting`, text: fillTemplate(s.autoReplies.greeting, { name, opensAt: '' }) });
+    }
+    return out;
+  }
+
+  /** Sends what the delivered messages call for (in their order). */
+  async onDelivered(messages: InboundMessage[]): Promise<number> {
+    let sent = 0;
+    for (const m of messages) {
+      const plan = await this.plan(m, await this.o.store.account(m.account));
+      for (const r of plan) if (await this.sendOnce(m.chatId, r.id, r.text)) sent++;
+    }
+    return sent;
+  }
+
+  /** Accepts the reply `id` unless it was sent before; true when this call was the first. */
+  async sendOnce(chatId: string, id: string, text: string): Promise<boolean> {
+    const marker = `${this.o.prefix}:auto-reply:${id}`;
+    if (await this.o.redis.exists(marker)) return false;
+    await this.o.submit({
+      id,
+      chatId,
+      text,
+      media: [],
+      replyTo: null,
+      operatorId: SYSTEM_OPERATOR,
+      createdAt: new Date(this.now()).toISOString(),
+    });
+    // After the accept: a crash in between only means the accept is tried again (a no-op).
+    const first = await this.o.redis.set(marker, '1', 'EX', MARKER_TTL_S, 'NX');
+    return first === 'OK';
+  }
+}
