@@ -28,6 +28,7 @@ const FEATURES_IMPORTING_COMPOSITION_ROOT = [
   '^src/operators/operators-feature\\.ts$',
   '^src/outbound/outbound-feature\\.ts$',
   '^src/ops/ops-feature\\.ts$',
+  '^src/settings/settings-feature\\.ts$',
 ];
 
 const OURS = '^(src|workers|test|bench|soak|scripts)/';
