@@ -14,6 +14,8 @@ export interface BusEvents {
   'license.applied': { licensed: boolean };
   /** A delivery status of an outbound message (sent, delivered, read, failed). */
   'outbound.status': { event: StatusEvent; chatId: string; operatorId: string | null };
+  /** Routing changed chats (new, taken, transferred, closed, reopened); the operator panel's history listens. */
+  'routing.events': { events: ({ id: string; chatId: string; type: string; at: string } & Record<string, unknown>)[] };
 }
 
 type Handler<K extends keyof BusEvents> = (payload: BusEvents[K]) => void | Promise<void>;

@@ -72,6 +72,26 @@ export interface ConnectorContext {
   readiness(): Promise<ReadyCheck[]>;
   /** Every account's state as this instance sees it (`standby`: another instance runs it; `unlicensed`: gated). */
   accounts(): AccountState[];
+  /** Installs who-is-this-bearer and the chat rights of operators (the operators feature does). */
+  setOperatorAccess(access: OperatorAccess): void;
+  /** The operators' access rules, or null when no operators feature runs (operator tokens are then refused). */
+  operatorAccess(): OperatorAccess | null;
+}
+
+/** Who presents a bearer: the API token, or a logged-in operator with their groups. */
+export type AccessActor = { kind: 'api' } | { kind: 'operator'; id: string; groups: string[] };
+
+/** What an operator may do with a chat, for routes outside the operators feature (outbound, panel). */
+export interface OperatorAccess {
+  /** The API token or a current operator login; else throws the 401. */
+  actorOf(bearer: string | null): Promise<AccessActor>;
+  /** Throws 404 (unknown chat) or 403 `not_chat_owner` unless the actor may see the chat (the transfer rule). */
+  checkRead(chatId: string, actor: AccessActor): Promise<void>;
+  /**
+   * Before an operator's reply: their own chat passes; a chat queued for them or their group
+   * is taken (first reply owns it, atomically); anything else throws 403 `not_chat_owner`.
+   */
+  takeForReply(chatId: string, actor: AccessActor): Promise<void>;
 }
 
 /** A feature plugged into the connector (outbound, operators, operations…). */
@@ -195,6 +215,7 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
         logger: logger.child({ channel: 'telegram' }),
       })
     : null;
+  let operatorAccess: OperatorAccess | null = null;
   // Channels report receipts here; the outbound feature decides where they go.
   let statusSink: StatusSink | null = null;
   const statusRelay: StatusSink = {
@@ -242,6 +263,10 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
     },
     readiness: () => readiness(),
     accounts: () => supervisor.states(),
+    setOperatorAccess: (a) => {
+      operatorAccess = a;
+    },
+    operatorAccess: () => operatorAccess,
   };
   const features: ConnectorFeature[] = [];
   for (const f of opts.features ?? []) features.push(await f(ctx));

@@ -6,10 +6,11 @@ import type { ConnectorContext, ConnectorFeature } from '../connector.ts';
 import { operatorsFeature } from '../operators/operators-feature.ts';
 import { opsFeature } from '../ops/ops-feature.ts';
 import { outboundFeature } from '../outbound/outbound-feature.ts';
+import { panelFeature } from '../panel/panel-feature.ts';
 
 export type FeatureFactory = (ctx: ConnectorContext) => ConnectorFeature | Promise<ConnectorFeature>;
 
 export function productFeatures(): FeatureFactory[] {
   // Operators before outbound: routing subscribes to "outbound.accepted" to claim owners.
-  return [operatorsFeature(), outboundFeature(), opsFeature()];
+  return [operatorsFeature(), outboundFeature(), panelFeature(), opsFeature()];
 }

@@ -48,6 +48,8 @@ export interface Config {
   operatorLoginQueueMax: number;
   /** Keyword routing rules (JSON or YAML) loaded at start; null: rules only over the API. */
   routingRulesFile: string | null;
+  /** The operator panel (`/panel`): per-chat history bounds, and the trusted proxy header naming the workstation user. */
+  panel: { historyMax: number; historyDays: number; userHeader: string | null };
   mediaDir: string;
   mediaMaxBytes: number;
   workerConcurrency: number;
@@ -238,6 +240,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     operatorTokenMaxAgeS: r.int('OPERATOR_TOKEN_MAX_AGE_S', 43_200, 60, 30 * 86_400),
     operatorLoginQueueMax: r.int('OPERATOR_LOGIN_QUEUE_MAX', 100, 1, 10_000),
     routingRulesFile: r.opt('ROUTING_RULES_FILE'),
+    panel: {
+      historyMax: r.int('PANEL_HISTORY_MAX', 200, 1, 10_000),
+      historyDays: r.int('PANEL_HISTORY_DAYS', 30, 1, 365),
+      userHeader: r.opt('PANEL_USER_HEADER')?.toLowerCase() ?? null,
+    },
     mediaDir: r.str('MEDIA_DIR', './data/media'),
     mediaMaxBytes: r.int('MEDIA_MAX_BYTES', 20 * 1024 * 1024, 1024, 2 * 1024 * 1024 * 1024),
     workerConcurrency: r.int('WORKER_CONCURRENCY', 50, 1, 1000),

@@ -23,6 +23,7 @@ import { LoginSessionJournal } from './login-sessions.ts';
 import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.ts';
 import { chatActions } from './chat-actions.ts';
 import { OperatorFeed } from './operator-feed.ts';
+import { operatorAccess } from './operator-access.ts';
 import { OperatorStore } from './operator-store.ts';
 
 export interface OperatorsFeatureOptions {
@@ -131,6 +132,7 @@ export function operatorsFeature(opts: OperatorsFeatureOptions = {}): (ctx: Conn
       // The routing scripts put each event in the lane themselves (outbox); this only starts delivery.
       kick: (chatId, seq) => lane.kick(chatId, seq),
       onEvents: async (events: RoutingEvent[], { fresh }) => {
+        if (fresh) await ctx.bus.emit('routing.events', { events: events.map((e) => ({ ...e })) });
         if (fresh)
           await fanout
             .routing(events)
@@ -138,6 +140,7 @@ export function operatorsFeature(opts: OperatorsFeatureOptions = {}): (ctx: Conn
       },
     });
     ctx.setInboundRouter(routing);
+    ctx.setOperatorAccess(operatorAccess({ routing, login, apiToken: config.apiToken }));
 
     const runsLane = ctx.roles.has('inbound');
     const unsubscribe: (() => void)[] = [];
@@ -158,7 +161,7 @@ export function operatorsFeature(opts: OperatorsFeatureOptions = {}): (ctx: Conn
       lane,
       throttle,
       routes: async (app) => {
-        await app.register(operatorRoutes({ login, feed }));
+        await app.register(operatorRoutes({ login, feed, panelUserHeader: config.panel.userHeader }));
         await app.register(chatRoutes(chatActions({ routing, store, login, apiToken: config.apiToken, defaultGroup })));
       },
       async start() {

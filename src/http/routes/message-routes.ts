@@ -12,6 +12,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { ConnectorError, parseChatKey, ValidationError, type OutboundMedia, type OutboundMessage } from '../../core/index.ts';
 import { errorBody } from '../app.ts';
+import { bearerOf, secretEquals } from '../secret-compare.ts';
+import type { OperatorAccess } from '../../connector.ts';
 
 /** The status view of an outbound message (GET, and the `200` of a repeated POST). */
 export interface MessageStatusView {
@@ -44,6 +46,15 @@ export interface MessageRoutesDeps {
    * id (a retried POST is then the same message).
    */
   spool?(chatId: string, bytes: Buffer, mime: string | null, fileName: string | null): Promise<string>;
+  /**
+   * The API token. With `access`, the POST route checks its bearer itself (route auth
+   * `operator`): the API token as before, or an operator token (the panel) — then
+   * `operatorId` is the token's operator, never the body's, and the chat must be theirs or
+   * queued for them (a reply takes it). Without `access` only the API token is accepted.
+   */
+  apiToken?: string | null;
+  /** The operators' rights (ConnectorContext.operatorAccess), looked up per request. */
+  access?: () => OperatorAccess | null;
   /** Longest `text` in characters (default 32 768; the channel splits above its own limit). */
   maxTextLength?: number;
   /** Largest decoded `media[].base64` in bytes (default 16 MiB). */
@@ -163,13 +174,22 @@ export function messageRoutes(deps: MessageRoutesDeps): FastifyPluginAsync {
     maxMediaItems: deps.maxMediaItems ?? 10,
   };
   return async (app) => {
-    app.post('/api/v1/messages', async (req, reply) => {
+    app.post('/api/v1/messages', { config: { auth: 'operator' } }, async (req, reply) => {
+      const bearer = bearerOf(req.headers.authorization);
+      const access = secretEquals(bearer, deps.apiToken ?? null) ? null : deps.access?.();
+      if (!access && !secretEquals(bearer, deps.apiToken ?? null)) {
+        reply.header('WWW-Authenticate', 'Bearer');
+        return reply.code(401).send(errorBody('unauthorized', 'This API needs "Authorization: Bearer <API_TOKEN>" or an operator token.'));
+      }
+      const actor = access ? await access.actorOf(bearer) : null;
       const message = parseOutboundBody(req.body, limits);
+      if (actor?.kind === 'operator') message.operatorId = actor.id;
       // A known id answers from its record first: a retried POST never fails on chat checks.
       const existing = await deps.status(message.id);
       if (!existing) {
         const problem = await deps.checkChat(message.chatId);
         if (problem) throw problem;
+        if (access && actor) await access.takeForReply(message.chatId, actor);
         for (const [i, m] of message.media.entries()) {
           if (m.mediaId && !(await deps.mediaExists(m.mediaId))) {
             return reply
