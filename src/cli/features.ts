@@ -10,7 +10,7 @@ import { panelFeature } from '../panel/panel-feature.ts';
 
 export type FeatureFactory = (ctx: ConnectorContext) => ConnectorFeature | Promise<ConnectorFeature>;
 
-export function productFeatures(): FeatureFactory[] {
+export function productFeatures(o: { defaultGroup?: string } = {}): FeatureFactory[] {
   // Operators before outbound: routing subscribes to "outbound.accepted" to claim owners.
-  return [operatorsFeature(), outboundFeature(), panelFeature(), opsFeature()];
+  return [operatorsFeature({ defaultGroup: o.defaultGroup }), outboundFeature(), panelFeature(), opsFeature()];
 }

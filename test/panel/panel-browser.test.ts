@@ -20,7 +20,16 @@ import { startTestStack, storedOf, type TestStack } from '../helpers/stack.ts';
 import { until } from '../helpers/redis.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 let ts: TestStack | null = null;
 let browser: Browser | null = null;
@@ -109,7 +118,9 @@ describe('operator panel in a browser', () => {
     await a.locator('#text').press('Enter');
     await chatButton(a, 'my-chats', chatId).waitFor();
     await chatButton(b, 'queued-chats', chatId).waitFor({ state: 'detached' });
-    const reply = await until(() => telegram.sent(token, customer.id).find((s) => s.text?.includes('Заказ 1045')), { what: 'the reply at the customer' });
+    const reply = await until(() => telegram.sent(token, customer.id).find((s) => s.text?.includes('Заказ 1045')), {
+      what: 'the reply at the customer',
+    });
     expect(reply.text).toBe('Добрый день! Заказ 1045 передан в доставку.');
     await a.locator('#history .item.out [data-status="sent"]').waitFor();
     expect(telegram.sent(token, customer.id).filter((s) => s.text?.includes('Заказ 1045'))).toHaveLength(1);
@@ -135,7 +146,10 @@ describe('operator panel in a browser', () => {
     await b.locator('#history .item.out [data-status="sent"]', { hasText: '' }).nth(1).waitFor();
     await b.locator('#close-chat').click();
     await chatButton(b, 'my-chats', chatId).waitFor({ state: 'detached' });
-    await b.locator('#chat-state').filter({ hasText: /закрыт/ }).waitFor();
+    await b
+      .locator('#chat-state')
+      .filter({ hasText: /закрыт/ })
+      .waitFor();
     await shot(b, '5-b-closed');
 
     // The customer writes again: the chat reopens for B (the previous owner, online).
@@ -159,7 +173,7 @@ describe('operator panel in a browser', () => {
     await ctxB.setOffline(false);
     await b.locator('#history .item.in', { hasText: 'Второе, пока вы были без связи' }).waitFor({ timeout: 30_000 });
     await expect.poll(() => b.locator('#conn').textContent()).toContain('●');
-    const seen = (await b.evaluate("window.__panel.state.feedIds")) as string[];
+    const seen = (await b.evaluate('window.__panel.state.feedIds')) as string[];
     const stream = (await ts.connector.ctx.redis.xrange(streamKey, '-', '+')).map(([id]) => id);
     expect(seen).toEqual(stream);
     expect(await b.locator('#history .item.in', { hasText: 'Первое, пока вы были без связи' }).count()).toBe(1);
@@ -179,7 +193,10 @@ describe('operator panel in a browser', () => {
     await until(async () => (await ts!.connector.ctx.seats.usage(49)) === 1, { what: "A's seat back" });
     ts.stack.onec.takeLicenses(1000);
     await c.locator('#login-btn').click();
-    await c.locator('#login-error').filter({ hasText: /через \d+ с/ }).waitFor({ timeout: 20_000 });
+    await c
+      .locator('#login-error')
+      .filter({ hasText: /через \d+ с/ })
+      .waitFor({ timeout: 20_000 });
     expect(await c.locator('#login-btn').isDisabled()).toBe(true);
     await shot(c, '10-no-1c-license');
     ts.stack.onec.returnLicenses(1000);

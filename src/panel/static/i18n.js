@@ -63,6 +63,7 @@ const TEXTS = {
     notSent: 'Не отправлено: {e}',
     retry: 'Повторить',
     transferNeedsTarget: 'Укажите оператора или группу.',
+    yours: 'ваш чат',
     remove: 'убрать',
   },
   en: {
@@ -128,6 +129,7 @@ const TEXTS = {
     notSent: 'Not sent: {e}',
     retry: 'Retry',
     transferNeedsTarget: 'Enter an operator or a group.',
+    yours: 'your chat',
     remove: 'remove',
   },
 };

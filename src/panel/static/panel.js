@@ -266,6 +266,8 @@ async function fillChat(c) {
     if (lastMsg) {
       c.last = summaryOf(lastMsg.message);
       c.lastAt = lastMsg.at;
+      // The customer waits when the last word is theirs.
+      c.waitingSince = lastMsg.dir === 'in' ? lastMsg.at : null;
     }
     renderList();
   } catch {
@@ -478,7 +480,9 @@ function renderChatHead() {
       ? t('closed')
       : c.status === 'queued'
         ? t('queuedIn', { g: c.group ?? '' })
-        : t('assignedTo', { o: c.owner === me() ? t('you') : c.owner });
+        : c.owner === me()
+          ? t('yours')
+          : t('assignedTo', { o: c.owner });
   $('take').hidden = !queuedForMe(c);
   $('close-chat').hidden = !(mine(c) || queuedForMe(c));
   $('transfer-open').hidden = !(mine(c) || queuedForMe(c));

@@ -1,7 +1,7 @@
 // Rendering of history items (inbound, outbound with status, routing events) as DOM nodes.
 // Never innerHTML with data: every customer text goes in through textContent.
 import { mediaUrl } from './api.js';
-import { t } from './i18n.js';
+import { currentLang, t } from './i18n.js';
 
 export function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -28,7 +28,9 @@ export function accountOf(chatId) {
 
 export function timeOf(iso) {
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? '' : d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return Number.isNaN(d.getTime())
+    ? ''
+    : d.toLocaleTimeString(currentLang() === 'en' ? 'en-GB' : 'ru-RU', { hour: '2-digit', minute: '2-digit' });
 }
 
 export function summaryOf(m) {
