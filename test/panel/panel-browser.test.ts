@@ -201,6 +201,12 @@ describe('operator panel in a browser', () => {
     await shot(c, '10-no-1c-license');
     ts.stack.onec.returnLicenses(1000);
 
+    // A phone-width screen: one pane at a time, the chat still usable.
+    await b.setViewportSize({ width: 390, height: 760 });
+    expect(await b.locator('nav.list').isVisible()).toBe(false);
+    expect(await b.locator('#send').isVisible()).toBe(true);
+    await shot(b, '11-phone-width');
+
     // Closing B's tab frees B's seat (pagehide → logout with keepalive).
     await b.close({ runBeforeUnload: true });
     await until(async () => (await ts!.connector.ctx.seats.usage(49)) === 0, { what: "B's seat freed by closing the tab" });
