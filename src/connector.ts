@@ -92,6 +92,8 @@ export interface OperatorAccess {
    * is taken (first reply owns it, atomically); anything else throws 403 `not_chat_owner`.
    */
   takeForReply(chatId: string, actor: AccessActor): Promise<void>;
+  /** The chat's routing state (null when routing does not know it). */
+  chatState(chatId: string): Promise<{ status: string; owner: string | null; group: string | null; queuedFor: string | null } | null>;
 }
 
 /** A feature plugged into the connector (outbound, operators, operations…). */

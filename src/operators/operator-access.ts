@@ -38,6 +38,7 @@ export function operatorAccess(o: OperatorAccessOptions): OperatorAccess {
       if (st.status === 'closed' && st.previousOwner === actor.id) return;
       throw new NotChatOwnerError(chatId);
     },
+    chatState: (chatId) => o.routing.state(chatId),
     async takeForReply(chatId, actor) {
       if (actor.kind === 'api') return;
       const st = await o.routing.state(chatId);

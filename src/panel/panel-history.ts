@@ -8,6 +8,7 @@
  *   <prefix>:panel:m:<chatId>   hash        item id → item JSON     │ the last PANEL_HISTORY_MAX
  *                                           item id + "|s" → status │ items and PANEL_HISTORY_DAYS;
  *   <prefix>:panel:media:<chatId> set       media ids of the chat  ─┘ TTL PANEL_HISTORY_DAYS
+ *   <prefix>:panel:recent       sorted set  chat id → last activity (ms), the newest RECENT_MAX
  *
  * A status is a field of its own next to the item, so an update never rewrites (or
  * re-encodes) the item. The media set tells the panel's media route which media ids belong
@@ -65,6 +66,9 @@ redis.call('HSET', KEYS[2], ARGV[1] .. '|s', ARGV[2], ARGV[1] .. '|r', ARGV[3])
 return 1
 `;
 
+/** Chats remembered for the panel's chat list after a (re)login; older ones still work, they just are not listed. */
+export const RECENT_MAX = 5000;
+
 const RANK: Record<DeliveryStatus, number> = { queued: 0, sent: 1, delivered: 2, read: 3, failed: 9 };
 
 type HistoryRedis = Redis & {
@@ -115,7 +119,26 @@ export class PanelHistory {
       ttlS,
       ...mediaIds,
     );
+    if (added === 1) {
+      const recent = `${this.base}recent`;
+      await this.r
+        .pipeline()
+        .zadd(recent, String(ms), chatId)
+        .zremrangebyrank(recent, 0, -RECENT_MAX - 1)
+        .exec();
+    }
     return added === 1;
+  }
+
+  /** The chats with the newest activity first (at most `limit`). */
+  async recentChats(limit: number): Promise<string[]> {
+    return this.r.zrevrange(`${this.base}recent`, 0, limit - 1);
+  }
+
+  /** The newest item of a chat that is a message (not a routing event), if any is kept. */
+  async lastMessage(chatId: string): Promise<HistoryItem | null> {
+    const { items } = await this.page(chatId, null, 10);
+    return [...items].reverse().find((i) => i.dir !== 'routing') ?? null;
   }
 
   addInbound(m: InboundMessage): Promise<boolean> {

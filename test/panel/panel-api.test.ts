@@ -139,6 +139,22 @@ describe('panel API', () => {
       headers: { authorization: `Bearer ${ivanov}` },
     });
     expect(wrong.statusCode).toBe(404);
+
+    // The list after a (re)login: my chats and my groups' queued chats, with the last message.
+    const list = async (tok: string) =>
+      (
+        (await app.inject({ method: 'GET', url: '/api/v1/panel/chats', headers: { authorization: `Bearer ${tok}` } })).json() as {
+          chats: { chatId: string; status: string; last: Item | null }[];
+        }
+      ).chats;
+    const ivanovList = await list(ivanov);
+    expect(ivanovList.map((x) => [x.chatId, x.status])).toEqual([
+      [otherId, 'queued'],
+      [chatId, 'assigned'],
+    ]);
+    expect(ivanovList[1].last?.message?.text).toBe('фото');
+    expect((await list(sidorov)).map((x) => x.chatId)).toEqual([otherId]);
+    expect(await list(petrova)).toEqual([]);
   });
 
   it('the page: ETag and 304, a strict CSP; the proxy header names the workstation user', async () => {

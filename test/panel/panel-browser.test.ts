@@ -89,15 +89,19 @@ describe('operator panel in a browser', () => {
     const a = await ctxA.newPage();
     const b = await ctxB.newPage();
     const cspViolations: string[] = [];
-    for (const p of [a, b]) p.on('console', (m) => m.text().includes('Content Security Policy') && cspViolations.push(m.text()));
+    const pageErrors: string[] = [];
+    for (const p of [a, b]) {
+      p.on('console', (m) => m.text().includes('Content Security Policy') && cspViolations.push(m.text()));
+      p.on('pageerror', (e) => pageErrors.push(e.message));
+    }
 
     // Log in: Иванов (sales) by password, Сидоров (sales, support) by the PIN 1C shows.
     await login(a, url, 'CORP\\ivanov', { login: 'Иванов', password: 'пароль1' });
     await login(b, url, 'CORP\\sidorov', { pin: '4321' });
     await a.locator('#app-view').waitFor();
     await b.locator('#app-view').waitFor();
-    await expect.poll(() => a.locator('#conn').textContent()).toContain('●');
-    await expect.poll(() => b.locator('#conn').textContent()).toContain('●');
+    await expect.poll(() => a.locator('#conn').textContent(), { timeout: 20_000 }).toContain('●');
+    await expect.poll(() => b.locator('#conn').textContent(), { timeout: 20_000 }).toContain('●');
     expect(await ts.connector.ctx.seats.usage(49)).toBe(2);
 
     // A customer writes; both see the queued chat.
@@ -162,7 +166,7 @@ describe('operator panel in a browser', () => {
     // arrive meanwhile; back online, B resumes from its Last-Event-ID — no gap, no repeat.
     await ctxB.setOffline(true);
     ops.feed.closeAll();
-    await expect.poll(() => b.locator('#conn').textContent()).toContain('○');
+    await expect.poll(() => b.locator('#conn').textContent(), { timeout: 20_000 }).toContain('○');
     const streamKey = ops.feed.key('u-sidorov');
     const before = await ts.connector.ctx.redis.xlen(streamKey);
     customer.text('Первое, пока вы были без связи');
@@ -172,7 +176,7 @@ describe('operator panel in a browser', () => {
     await shot(b, '7-b-offline');
     await ctxB.setOffline(false);
     await b.locator('#history .item.in', { hasText: 'Второе, пока вы были без связи' }).waitFor({ timeout: 30_000 });
-    await expect.poll(() => b.locator('#conn').textContent()).toContain('●');
+    await expect.poll(() => b.locator('#conn').textContent(), { timeout: 20_000 }).toContain('●');
     const seen = (await b.evaluate('window.__panel.state.feedIds')) as string[];
     const stream = (await ts.connector.ctx.redis.xrange(streamKey, '-', '+')).map(([id]) => id);
     expect(seen).toEqual(stream);
@@ -201,6 +205,18 @@ describe('operator panel in a browser', () => {
     await shot(c, '10-no-1c-license');
     ts.stack.onec.returnLicenses(1000);
 
+    // A reload logs B out (pagehide) and back in: the list comes back from the server, not only from the feed.
+    await b.reload();
+    await b.locator('#login-view').waitFor();
+    expect(await b.locator('#ws-user').inputValue()).toBe('CORP\\sidorov');
+    await b.locator('input[name=mode][value=pin]').check();
+    await b.locator('#pin').fill('4321');
+    await b.locator('#login-btn').click();
+    await chatButton(b, 'my-chats', chatId).waitFor();
+    expect(await chatButton(b, 'my-chats', chatId).locator('.last').textContent()).toBe('Второе, пока вы были без связи');
+    await chatButton(b, 'my-chats', chatId).click();
+    await b.locator('#history .item.in', { hasText: 'Второе, пока вы были без связи' }).waitFor();
+
     // A phone-width screen: one pane at a time, the chat still usable.
     await b.setViewportSize({ width: 390, height: 760 });
     expect(await b.locator('nav.list').isVisible()).toBe(false);
@@ -212,5 +228,6 @@ describe('operator panel in a browser', () => {
     await until(async () => (await ts!.connector.ctx.seats.usage(49)) === 0, { what: "B's seat freed by closing the tab" });
 
     expect(cspViolations).toEqual([]);
+    expect(pageErrors).toEqual([]);
   });
 });

@@ -7,7 +7,10 @@
  * - `GET /panel/session.json` — what the page needs before login: the workstation user a
  *   trusted reverse proxy names in `PANEL_USER_HEADER`, if configured;
  * - `GET /api/v1/chats/:chatId/messages?before=&limit=` — the chat's recent history;
- * - `GET /api/v1/chats/:chatId/media/:mediaId` — a media item of that chat.
+ * - `GET /api/v1/chats/:chatId/media/:mediaId` — a media item of that chat;
+ * - `GET /api/v1/panel/chats` — the operator's chats and the queued chats of their groups
+ *   among the most recently active ones, with each one's last message (the list after a
+ *   login; the feed carries what happens from then on).
  * The last two take the API token or an operator token under the transfer rule (route auth
  * `operator`, checked by `OperatorAccess`).
  */
@@ -30,6 +33,8 @@ export interface PanelRouteDeps {
   history: {
     page(chatId: string, before: string | null, limit: number): Promise<{ items: HistoryItem[]; before: string | null }>;
     hasMedia(chatId: string, mediaId: string): Promise<boolean>;
+    recentChats(limit: number): Promise<string[]>;
+    lastMessage(chatId: string): Promise<HistoryItem | null>;
   };
   media: Pick<MediaStore, 'open'>;
 }
@@ -123,6 +128,27 @@ export function panelRoutes(deps: PanelRouteDeps): FastifyPluginAsync {
         return { chatId: req.params.chatId, items: page.items, before: page.before };
       },
     );
+
+    app.get('/api/v1/panel/chats', { config: { auth: 'operator' } }, async (req) => {
+      const a = access();
+      const actor = await a.actorOf(bearerOf(req.headers.authorization));
+      if (actor.kind !== 'operator') throw new ValidationError("This list is an operator's: call it with an operator token.");
+      const chats = [];
+      // Bounded work per call: the 500 most recently active chats are looked at.
+      for (const chatId of await deps.history.recentChats(500)) {
+        const st = await a.chatState(chatId);
+        if (!st) continue;
+        const mine = st.status === 'assigned' && st.owner === actor.id;
+        const queued =
+          st.status === 'queued' &&
+          (st.queuedFor === actor.id || (st.queuedFor === null && st.group !== null && actor.groups.includes(st.group)));
+        if (!mine && !queued) continue;
+        const last = await deps.history.lastMessage(chatId);
+        chats.push({ chatId, status: st.status, owner: st.owner, group: st.group, last });
+        if (chats.length >= 200) break;
+      }
+      return { chats };
+    });
 
     app.get<{ Params: { chatId: string; mediaId: string } }>(
       '/api/v1/chats/:chatId/media/:mediaId',

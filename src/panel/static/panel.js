@@ -134,12 +134,39 @@ function start(res) {
   $('me').textContent = `${res.operator.name} (${res.operator.id}) · ${res.seat.feature} ${res.seat.used}/${res.seat.total}`;
   const ttl = Math.max(5_000, Date.parse(res.expiresAt) - Date.now());
   state.heartbeat = setInterval(() => void beat(), Math.min(30_000, ttl / 3));
-  state.feed = openFeed(res.token, {
+  // The list as it is now first, then the feed (which replays everything since the login on top of it).
+  void loadChats(res.token).finally(() => openLiveFeed(res.token));
+  renderList();
+}
+
+async function loadChats(token) {
+  try {
+    const { chats } = await call('GET', '/api/v1/panel/chats', { token });
+    for (const x of chats) {
+      const c = chatOf(x.chatId);
+      Object.assign(c, { status: x.status, owner: x.owner, group: x.group, known: true });
+      if (x.last) {
+        const m = x.last.message;
+        if (x.last.dir === 'in') c.name = m.chat?.title || m.sender?.name || c.name;
+        c.last = summaryOf(m);
+        c.lastAt = x.last.at;
+        c.waitingSince = x.last.dir === 'in' ? x.last.at : null;
+      }
+      if (!x.last || x.last.dir !== 'in') void fillChat(c);
+    }
+    renderList();
+  } catch {
+    /* the feed still fills the list from now on */
+  }
+}
+
+function openLiveFeed(token) {
+  if (!state.session || state.session.token !== token) return;
+  state.feed = openFeed(token, {
     onEvent,
     onState: (s) => ($('conn').textContent = s === 'online' ? `● ${t('online')}` : `○ ${t('reconnecting')}`),
     onEnded: () => end(t('sessionEnded')),
   });
-  renderList();
 }
 
 async function beat() {
