@@ -140,6 +140,20 @@ describe('panel API', () => {
     });
     expect(wrong.statusCode).toBe(404);
 
+    // A send that fails shows its reason in the history (the customer blocked the bot).
+    stack.telegram.setBlocked(token, c.id);
+    expect((await post(ivanov, { id: 'panel-msg-3', chatId, text: 'Вы здесь?' })).statusCode).toBe(202);
+    const failed = await until(
+      async () => {
+        const items = ((await history(ivanov, chatId)).json() as { items: (Item & { status?: { status: string; error?: string } })[] })
+          .items;
+        const it = items.find((i) => i.id === 'panel-msg-3');
+        return it?.status?.status === 'failed' ? it.status : null;
+      },
+      { what: 'the failed status in the history' },
+    );
+    expect(failed.error).toBeTruthy();
+
     // The list after a (re)login: my chats and my groups' queued chats, with the last message.
     const list = async (tok: string) =>
       (
@@ -149,10 +163,10 @@ describe('panel API', () => {
       ).chats;
     const ivanovList = await list(ivanov);
     expect(ivanovList.map((x) => [x.chatId, x.status])).toEqual([
-      [otherId, 'queued'],
       [chatId, 'assigned'],
+      [otherId, 'queued'],
     ]);
-    expect(ivanovList[1].last?.message?.text).toBe('фото');
+    expect(ivanovList[0].last?.message?.text).toBe('Вы здесь?');
     expect((await list(sidorov)).map((x) => x.chatId)).toEqual([otherId]);
     expect(await list(petrova)).toEqual([]);
   });
