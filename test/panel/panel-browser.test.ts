@@ -217,6 +217,21 @@ describe('operator panel in a browser', () => {
     await chatButton(b, 'my-chats', chatId).click();
     await b.locator('#history .item.in', { hasText: 'Второе, пока вы были без связи' }).waitFor();
 
+    // A file goes with a reply (the file input; drag and drop and paste add to the same list).
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
+    await b.locator('#file').setInputFiles({ name: 'схема-проезда.png', mimeType: 'image/png', buffer: png });
+    await b.locator('#attachments .chip', { hasText: 'схема-проезда.png' }).waitFor();
+    await b.locator('#text').fill('Схема проезда во вложении');
+    await b.locator('#send').click();
+    const withFile = await until(
+      () => telegram.sent(token, customer.id).find((x) => x.file && (x.caption ?? x.text ?? '').includes('Схема')),
+      {
+        what: 'the file at the customer',
+      },
+    );
+    expect(withFile.file?.bytes?.equals(png)).toBe(true);
+    await b.locator('#history .item.out', { hasText: 'Схема проезда' }).locator('[data-status="sent"]').waitFor();
+
     // A phone-width screen: one pane at a time, the chat still usable.
     await b.setViewportSize({ width: 390, height: 760 });
     expect(await b.locator('nav.list').isVisible()).toBe(false);
