@@ -558,7 +558,13 @@ async function send() {
     id: body.id,
     dir: 'out',
     at: new Date().toISOString(),
-    message: { id: body.id, chatId: body.chatId, text: body.text ?? null, media: [], operatorId: me() },
+    message: {
+      id: body.id,
+      chatId: body.chatId,
+      text: body.text ?? null,
+      media: body.media.map((m) => ({ fileName: m.fileName, mime: m.mime })),
+      operatorId: me(),
+    },
     status: { status: 'queued', at: new Date().toISOString() },
   };
   addItem(item);

@@ -57,7 +57,8 @@ function mediaNode(token, chatId, media, kind) {
   const id = media.id ?? media.mediaId;
   const mime = media.mime ?? '';
   const box = el('div', { class: 'media' });
-  if (!id) return box;
+  // A file of a reply still on its way has no id yet: its name only.
+  if (!id) return el('div', { class: 'media', text: `📎 ${media.fileName ?? ''}` });
   const isImage = mime.startsWith('image/') || kind === 'photo' || kind === 'sticker';
   const isAudio = mime.startsWith('audio/') || kind === 'voice' || kind === 'audio';
   const isVideo = mime.startsWith('video/') || kind === 'video';
