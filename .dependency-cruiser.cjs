@@ -43,6 +43,8 @@ const ENTRY_POINTS = [
   '\\.test\\.ts$',
   '^test/.*/fixtures/',
   '^src/onec/emulator/emulator-cli\\.ts$',
+  // the operator panel's browser modules (served as files, loaded by the page)
+  '^src/panel/static/',
   '\\.d\\.ts$',
 ];
 

@@ -14,9 +14,10 @@ export interface BusEvents {
   'license.applied': { licensed: boolean };
   /**
    * Routing changed chats (fresh events only, in order per chat; the routing module emits
-   * them after they are stored). Auto-replies watch how long chats wait in the queue.
+   * them after they are stored). Auto-replies watch how long chats wait in the queue; the
+   * operator panel's history records them (with their comment and actor).
    */
-  'routing.events': { events: RoutingChange[] };
+  'routing.events': { events: (RoutingChange & Record<string, unknown>)[] };
   /** A delivery status of an outbound message (sent, delivered, read, failed). */
   'outbound.status': { event: StatusEvent; chatId: string; operatorId: string | null };
 }

@@ -20,6 +20,7 @@ import {
   type StatusEvent,
   type StatusSink,
 } from './core/index.ts';
+import type { OperatorAccess } from './core/index.ts';
 import { ConnectorBus } from './connector-bus.ts';
 import { createLogger, type AppLogger } from './infra/logger.ts';
 import { buildHttpApp } from './http/app.ts';
@@ -86,6 +87,10 @@ export interface ConnectorContext {
   pullLog: UpdateLog | null;
   /** Push mode's deliveries to 1C (waits until a switch from pull mode left nothing behind). */
   onecPush: OnecDelivery;
+  /** Installs who-is-this-bearer and the chat rights of operators (the operators feature does). */
+  setOperatorAccess(access: OperatorAccess): void;
+  /** The operators' access rules, or null when no operators feature runs (operator tokens are then refused). */
+  operatorAccess(): OperatorAccess | null;
 }
 
 /** A feature plugged into the connector (outbound, operators, operations…). */
@@ -251,6 +256,7 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
         logger: logger.child({ channel: 'telegram' }),
       })
     : null;
+  let operatorAccess: OperatorAccess | null = null;
   // Channels report receipts here; the outbound feature decides where they go.
   let statusSink: StatusSink | null = null;
   const statusRelay: StatusSink = {
@@ -308,6 +314,10 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
     updateLog,
     pullLog,
     onecPush,
+    setOperatorAccess: (a) => {
+      operatorAccess = a;
+    },
+    operatorAccess: () => operatorAccess,
   };
   const features: ConnectorFeature[] = [];
   for (const f of opts.features ?? []) features.push(await f(ctx));

@@ -19,6 +19,7 @@ import { deleteKeysWithPrefix } from '../queues/redis-connection.ts';
 import { productFeatures } from './features.ts';
 import { runSimulatedCustomers } from './demo-customers.ts';
 import { configureDemoSettings } from './demo-settings.ts';
+import { DEMO_USERS } from '../onec/emulator/emulator-types.ts';
 
 function flag(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -73,7 +74,8 @@ export async function runDemo(args: string[]): Promise<number> {
     trustedKeysDir: stack.keysDir, // the demo's throwaway license key, trusted in code only
     // Push: printed when 1C answered POST /messages. Pull: printed when the 1C job stored it.
     inboundObserver: pull ? undefined : { delivered: (ms) => ms.forEach(arrived) },
-    features: productFeatures(),
+    // The demo operators share the group "sales", so every new chat is queued for both.
+    features: productFeatures({ defaultGroup: DEMO_GROUP }),
   });
   await connector.start();
   const job = pull
@@ -99,6 +101,10 @@ export async function runDemo(args: string[]): Promise<number> {
   say(`  accounts         curl -H "Authorization: Bearer ${token}" ${api}/api/v1/accounts`);
   say(`  queue dashboard  ${api}/admin/queues   (admin / ${adminPassword})`);
   say(`  metrics          ${api}/metrics`);
+  say(`Operator panel     ${api}/panel`);
+  for (const u of DEMO_USERS.filter((x) => DEMO_OPERATORS.includes(x.login))) {
+    say(`  operator         ${u.login} / ${u.password}   (or PIN ${u.pin ?? '—'}; workstation user e.g. DEMO\\${u.id.replace(/^u-/, '')})`);
+  }
   say(`1C emulator        ${stack.onec.url}   (what 1C received: ${new URL(stack.onec.url).origin}/_emulator/state)`);
   say(`Telegram Bot API   ${stack.telegram.apiRoot}   (emulated; bots ${stack.bots.map((b) => '@' + b.username).join(', ')})`);
   say(
@@ -111,11 +117,13 @@ export async function runDemo(args: string[]): Promise<number> {
   say('Simulated customers are writing; each line below is a message as 1C stored it (chat, seq, sender, content). Ctrl-C stops.');
 
   const customers = runSimulatedCustomers(stack, { ratePerSec: rate, rounds: once ? 1 : Infinity });
+  const replies = watchReplies(stack, say);
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return code;
     stopping = true;
     customers.stop();
+    clearInterval(replies);
     say('\nstopping …');
     await job?.stop();
     await connector.stop();
@@ -142,6 +150,27 @@ export async function runDemo(args: string[]): Promise<number> {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
   });
+}
+
+const DEMO_GROUP = 'sales';
+/** Two operators of DEMO_USERS in DEMO_GROUP: Иванов (sales) and Сидоров (sales, support). */
+const DEMO_OPERATORS = ['Иванов', 'Сидоров'];
+
+/** Prints what the bots sent (operators' replies from the panel, auto-replies) as the customers' Telegram receives it. */
+function watchReplies(stack: Awaited<ReturnType<typeof startLocalStack>>, say: (s: string) => void): NodeJS.Timeout {
+  const printed = new Map<string, number>();
+  const timer = setInterval(() => {
+    for (const bot of stack.bots) {
+      const sent = stack.telegram.sent(bot.token);
+      for (const s of sent.slice(printed.get(bot.token) ?? 0)) {
+        const what = s.text ?? s.caption ?? s.method;
+        say(`[Telegram] @${bot.username} → chat ${s.chatId}: ${JSON.stringify(what)}${s.file ? ` (+ ${s.file.fileName ?? 'file'})` : ''}`);
+      }
+      printed.set(bot.token, sent.length);
+    }
+  }, 300);
+  timer.unref();
+  return timer;
 }
 
 async function cleanupPrefix(url: string, prefix: string): Promise<void> {

@@ -8,16 +8,17 @@ import { opsFeature } from '../ops/ops-feature.ts';
 import { outboundFeature } from '../outbound/outbound-feature.ts';
 import type { OutboundService } from '../outbound/outbound-service.ts';
 import { settingsFeature } from '../settings/settings-feature.ts';
+import { panelFeature } from '../panel/panel-feature.ts';
 
 export type FeatureFactory = (ctx: ConnectorContext) => ConnectorFeature | Promise<ConnectorFeature>;
 
-export function productFeatures(): FeatureFactory[] {
+export function productFeatures(o: { defaultGroup?: string } = {}): FeatureFactory[] {
   // Operators before outbound: routing subscribes to "outbound.accepted" to claim owners.
   // Auto-replies (settings) are accepted by the outbound service itself, as `system`.
   let outbound: OutboundService | null = null;
   // The duty operator/group (settings) decides where new chats go inside routing (operators).
   let operators: OperatorsFeature | null = null;
-  const ops = operatorsFeature();
+  const ops = operatorsFeature({ defaultGroup: o.defaultGroup });
   return [
     (ctx) => (operators = ops(ctx)),
     outboundFeature({ onService: (s) => (outbound = s) }),
@@ -38,6 +39,7 @@ export function productFeatures(): FeatureFactory[] {
         };
       },
     }),
+    panelFeature(),
     opsFeature(),
   ];
 }

@@ -76,6 +76,8 @@ export interface Config {
   routingRulesFile: string | null;
   /** Account and group settings (YAML or JSON) seeded at start, per entry when changed; null: API only. */
   accountSettingsFile: string | null;
+  /** The operator panel (`/panel`): per-chat history bounds, and the trusted proxy header naming the workstation user. */
+  panel: { historyMax: number; historyDays: number; userHeader: string | null };
   mediaDir: string;
   mediaMaxBytes: number;
   /** MEDIA_FETCH_TIMEOUT_MS: the whole fetch of an outbound media url, redirects and body included. */
@@ -321,6 +323,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     operatorLoginQueueMax: r.int('OPERATOR_LOGIN_QUEUE_MAX', 100, 1, 10_000),
     routingRulesFile: r.opt('ROUTING_RULES_FILE'),
     accountSettingsFile: r.opt('ACCOUNT_SETTINGS_FILE'),
+    panel: {
+      historyMax: r.int('PANEL_HISTORY_MAX', 200, 1, 10_000),
+      historyDays: r.int('PANEL_HISTORY_DAYS', 30, 1, 365),
+      userHeader: r.opt('PANEL_USER_HEADER')?.toLowerCase() ?? null,
+    },
     mediaDir: r.str('MEDIA_DIR', './data/media'),
     mediaMaxBytes: r.int('MEDIA_MAX_BYTES', 20 * 1024 * 1024, 1024, 2 * 1024 * 1024 * 1024),
     mediaRetentionDays: r.int('MEDIA_RETENTION_DAYS', 30, 0, 36_500),

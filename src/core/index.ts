@@ -6,3 +6,4 @@ export * from './logger.ts';
 export * from './backoff.ts';
 export * from './abort.ts';
 export * from './redact-url.ts';
+export type { AccessActor, OperatorAccess } from './operator-access.ts';

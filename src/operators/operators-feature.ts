@@ -24,6 +24,7 @@ import { LoginSessionJournal } from './login-sessions.ts';
 import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.ts';
 import { chatActions } from './chat-actions.ts';
 import { OperatorFeed } from './operator-feed.ts';
+import { operatorAccess } from './operator-access.ts';
 import { OperatorStore } from './operator-store.ts';
 
 export interface OperatorsFeatureOptions {
@@ -135,10 +136,11 @@ export function operatorsFeature(opts: OperatorsFeatureOptions = {}): (ctx: Conn
       onEvents: async (events: RoutingEvent[], { fresh }) => {
         if (!fresh) return;
         await fanout.routing(events).catch((err) => log.warn({ err: describeError(err) }, 'could not publish routing events to the feed'));
-        await ctx.bus.emit('routing.events', { events });
+        await ctx.bus.emit('routing.events', { events: events.map((e) => ({ ...e })) });
       },
     });
     ctx.setInboundRouter(routing);
+    ctx.setOperatorAccess(operatorAccess({ routing, login, apiToken: config.apiToken }));
 
     const runsLane = ctx.roles.has('inbound');
     const unsubscribe: (() => void)[] = [];
@@ -159,7 +161,7 @@ export function operatorsFeature(opts: OperatorsFeatureOptions = {}): (ctx: Conn
       lane,
       throttle,
       routes: async (app) => {
-        await app.register(operatorRoutes({ login, feed }));
+        await app.register(operatorRoutes({ login, feed, panelUserHeader: config.panel.userHeader }));
         await app.register(chatRoutes(chatActions({ routing, store, login, apiToken: config.apiToken, defaultGroup })));
       },
       async start() {

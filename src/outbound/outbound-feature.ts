@@ -144,6 +144,8 @@ export function outboundFeature(opts: OutboundFeatureOptions = {}): (ctx: Connec
         },
         maxTextLength: opts.maxTextLength,
         maxMediaBytes: opts.maxMediaBytes,
+        apiToken: config.apiToken,
+        access: () => ctx.operatorAccess(),
       }),
       async start() {
         if (!workers) return;

@@ -14,6 +14,8 @@ import { ConnectorError, parseChatKey, ValidationError, type OutboundMedia, type
 import { errorBody } from '../app.ts';
 import { isMimeType, textProblem } from '../mime-type.ts';
 import { errorResponses, objectReply, security, stringParams } from '../route-schema.ts';
+import { bearerOf, secretEquals } from '../secret-compare.ts';
+import type { OperatorAccess } from '../../core/index.ts';
 
 /** The status view of an outbound message (GET, and the `200` of a repeated POST). */
 export interface MessageStatusView {
@@ -46,6 +48,15 @@ export interface MessageRoutesDeps {
    * id (a retried POST is then the same message).
    */
   spool?(chatId: string, bytes: Buffer, mime: string | null, fileName: string | null): Promise<string>;
+  /**
+   * The API token. With `access`, the POST route checks its bearer itself (route auth
+   * `operator`): the API token as before, or an operator token (the panel) — then
+   * `operatorId` is the token's operator, never the body's, and the chat must be theirs or
+   * queued for them (a reply takes it). Without `access` only the API token is accepted.
+   */
+  apiToken?: string | null;
+  /** The operators' rights (ConnectorContext.operatorAccess), looked up per request. */
+  access?: () => OperatorAccess | null;
   /** Longest `text` in characters (default 32 768; the channel splits above its own limit). */
   maxTextLength?: number;
   /** Largest decoded `media[].base64` in bytes (default 16 MiB). */
@@ -236,13 +247,22 @@ export function messageRoutes(deps: MessageRoutesDeps): FastifyPluginAsync {
     response: { 200: statusView, ...errorResponses(401, 404) },
   };
   return async (app) => {
-    app.post('/api/v1/messages', { config: { auth: 'api' }, schema: postSchema }, async (req, reply) => {
+    app.post('/api/v1/messages', { config: { auth: 'operator' }, schema: postSchema }, async (req, reply) => {
+      const bearer = bearerOf(req.headers.authorization);
+      const access = secretEquals(bearer, deps.apiToken ?? null) ? null : deps.access?.();
+      if (!access && !secretEquals(bearer, deps.apiToken ?? null)) {
+        reply.header('WWW-Authenticate', 'Bearer');
+        return reply.code(401).send(errorBody('unauthorized', 'This API needs "Authorization: Bearer <API_TOKEN>" or an operator token.'));
+      }
+      const actor = access ? await access.actorOf(bearer) : null;
       const message = parseOutboundBody(req.body, limits);
+      if (actor?.kind === 'operator') message.operatorId = actor.id;
       // A known id answers from its record first: a retried POST never fails on chat checks.
       const existing = await deps.status(message.id);
       if (!existing) {
         const problem = await deps.checkChat(message.chatId);
         if (problem) throw problem;
+        if (access && actor) await access.takeForReply(message.chatId, actor);
         for (const [i, m] of message.media.entries()) {
           if (m.mediaId && !(await deps.mediaExists(m.mediaId))) {
             return reply

@@ -22,9 +22,21 @@ import { operatorSchemas } from './operator-route-schemas.ts';
 export interface OperatorRouteDeps {
   login: Pick<LoginService, 'login' | 'heartbeat' | 'logout' | 'authenticate' | 'revoke'>;
   feed: Pick<OperatorFeed, 'serve'>;
+  /**
+   * PANEL_USER_HEADER (lower case): for a `client: "panel"` login the workstation user is
+   * this header's value, set by a trusted reverse proxy (SSO), whatever the body says.
+   */
+  panelUserHeader?: string | null;
 }
 
 export function operatorRoutes(deps: OperatorRouteDeps): FastifyPluginAsync {
+  const withProxyUser = (body: unknown, headers: Record<string, string | string[] | undefined>): unknown => {
+    if (!deps.panelUserHeader || typeof body !== 'object' || body === null || Array.isArray(body)) return body;
+    const b = body as Record<string, unknown>;
+    const raw = headers[deps.panelUserHeader];
+    const user = (Array.isArray(raw) ? raw[0] : raw)?.trim();
+    return b.client === 'panel' && user ? { ...b, workstationUser: user } : body;
+  };
   return async (app) => {
     app.post(
       '/api/v1/operators/login',
@@ -38,7 +50,7 @@ export function operatorRoutes(deps: OperatorRouteDeps): FastifyPluginAsync {
         };
         res.once('close', onClose);
         try {
-          return await deps.login.login(req.body, ctl.signal, { address: req.ip });
+          return await deps.login.login(withProxyUser(req.body, req.headers), ctl.signal, { address: req.ip });
         } finally {
           res.off('close', onClose);
         }
