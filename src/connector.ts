@@ -35,6 +35,7 @@ import { SeatManager } from './licensing/seats.ts';
 import { FileMediaStore } from './media/file-media-store.ts';
 import { OnecClient } from './onec/onec-client.ts';
 import { createTelegramConnector, type TelegramConnector } from './channels/telegram/telegram-connector.ts';
+import { RedisBusinessConnectionStore } from './channels/telegram/inbound-business-connections.ts';
 import type { WhatsappConnector } from './channels/whatsapp/whatsapp-connector.ts';
 import { AccountSupervisor } from './queues/account-supervisor.ts';
 import { InboundPipeline, type InboundObserver, type InboundRouter } from './queues/inbound-pipeline.ts';
@@ -193,6 +194,7 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
         webhookSecret: config.telegram.webhookSecret,
         mediaStore: media,
         logger: logger.child({ channel: 'telegram' }),
+        businessStore: new RedisBusinessConnectionStore(redis, config.queuePrefix),
       })
     : null;
   // Channels report receipts here; the outbound feature decides where they go.
@@ -317,7 +319,11 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
             healthRoutes({ readiness }),
             mediaRoutes({ media }),
             licenseRoutes({ report: licenseReporter({ check: () => gate.state().document, seats }) }),
-            accountRoutes({ accounts: () => supervisor.states(), holders: () => supervisor.holders() }),
+            accountRoutes({
+              // Telegram Business connections are accounts of their own, learned from updates.
+              accounts: async () => [...supervisor.states(), ...(telegram ? await telegram.businessAccounts() : [])],
+              holders: () => supervisor.holders(),
+            }),
             ...(telegram ? [telegramWebhookRoutes({ telegram, licensed: () => licensed })] : []),
             ...(whatsapp ? [whatsappRoutes({ runner: (a: string) => whatsapp.runner(a) })] : []),
             ...features.flatMap((f) => (f.routes ? [f.routes] : [])),

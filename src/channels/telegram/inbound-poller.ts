@@ -24,11 +24,20 @@ import {
   type MediaStore,
   type NewInboundMessage,
 } from '../../core/index.ts';
-import { normalizeUpdate, updateIdOf, type PendingMedia } from './inbound-normalize.ts';
+import { updateIdOf, type PendingMedia } from './inbound-normalize.ts';
+import { BUSINESS_UPDATES, normalizeTelegramUpdate } from './inbound-business.ts';
+import type { BusinessConnections } from './inbound-business-connections.ts';
 import { attachMedia, grammySignal, redact } from './inbound-media.ts';
 
 /** Update kinds we ask Telegram for (reactions and edits are opt-in or easy to forget). */
-export const ALLOWED_UPDATES = ['message', 'edited_message', 'channel_post', 'edited_channel_post', 'message_reaction'] as const;
+export const ALLOWED_UPDATES = [
+  'message',
+  'edited_message',
+  'channel_post',
+  'edited_channel_post',
+  'message_reaction',
+  ...BUSINESS_UPDATES,
+] as const;
 
 export interface TelegramPollerOptions {
   /** The bot token `<id>:<secret>`; never logged. */
@@ -48,6 +57,8 @@ export interface TelegramPollerOptions {
   backoffMaxMs?: number;
   /** Called once getMe told the bot's username. */
   onAccount?: (username: string) => void;
+  /** Telegram Business connections (saved before the batch is confirmed). */
+  business?: BusinessConnections;
 }
 
 /** The bot id of a token (the digits before ':'), for lease keys and logs. */
@@ -65,7 +76,8 @@ export class TelegramPoller extends EventEmitter implements AccountRunner {
   readonly channel = 'telegram' as const;
   readonly leaseKey: string;
   readonly bot: Bot;
-  private readonly opts: Required<Omit<TelegramPollerOptions, 'onAccount' | 'logger'>> & Pick<TelegramPollerOptions, 'onAccount'>;
+  private readonly opts: Required<Omit<TelegramPollerOptions, 'onAccount' | 'logger' | 'business'>> &
+    Pick<TelegramPollerOptions, 'onAccount' | 'business'>;
   private log: Logger;
   private username: string | null = null;
   private offset: number | undefined;
@@ -89,6 +101,7 @@ export class TelegramPoller extends EventEmitter implements AccountRunner {
       backoffMinMs: opts.backoffMinMs ?? 1000,
       backoffMaxMs: opts.backoffMaxMs ?? 30_000,
       onAccount: opts.onAccount,
+      business: opts.business,
     };
     this.leaseKey = `tg:${botIdOf(opts.token)}`;
     this.log = (opts.logger ?? silentLogger).child({ bot: this.leaseKey });
@@ -228,10 +241,23 @@ export class TelegramPoller extends EventEmitter implements AccountRunner {
     let messages: NewInboundMessage[] = [];
     const pending: PendingMedia[] = [];
     let last: number | undefined;
+    const business = this.opts.business;
+    try {
+      await business?.prepare(account, updates, {
+        getBusinessConnection: (id) => this.bot.api.getBusinessConnection(id, grammySignal(signal)),
+      });
+    } catch (err) {
+      this.log.error(
+        { err: describeError(err) },
+        'storing Telegram business connections failed; the batch stays unconfirmed and comes again',
+      );
+      await this.pause(this.backoffMs(), signal);
+      return;
+    }
     for (const u of updates) {
       const id = updateIdOf(u);
       if (id !== null) last = last === undefined ? id : Math.max(last, id);
-      const r = normalizeUpdate(u, { account });
+      const r = normalizeTelegramUpdate(u, { account, businessOwnerOf: (id) => business?.ownerOf(account, id) ?? null });
       if ('malformed' in r) {
         this.log.warn({ updateId: id, reason: r.malformed }, 'skipping a Telegram update the connector cannot use');
         continue;

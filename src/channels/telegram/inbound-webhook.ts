@@ -20,7 +20,9 @@ import {
   type Logger,
   type MediaStore,
 } from '../../core/index.ts';
-import { normalizeUpdate, updateIdOf } from './inbound-normalize.ts';
+import { updateIdOf } from './inbound-normalize.ts';
+import { normalizeTelegramUpdate } from './inbound-business.ts';
+import type { BusinessConnections } from './inbound-business-connections.ts';
 import { attachMedia, grammySignal, redact } from './inbound-media.ts';
 import { ALLOWED_UPDATES, botIdOf, createGrammyBot } from './inbound-poller.ts';
 
@@ -43,6 +45,8 @@ export interface TelegramWebhookRunnerOptions {
   /** First back-off of getMe / setWebhook retries, ms (default 1000), doubled up to 30 s. */
   backoffMinMs?: number;
   onAccount?: (username: string) => void;
+  /** Telegram Business connections (saved before the update is answered 200). */
+  business?: BusinessConnections;
 }
 
 /** Compares two secrets in constant time (on their hashes, so lengths never leak). */
@@ -166,7 +170,17 @@ export class TelegramWebhookRunner extends EventEmitter implements AccountRunner
       };
     }
     const updateId = updateIdOf(body);
-    const r = normalizeUpdate(body, { account });
+    const business = this.opts.business;
+    try {
+      await business?.prepare(account, [body], { getBusinessConnection: (id) => this.bot.api.getBusinessConnection(id) });
+    } catch (err) {
+      this.log.error(
+        { updateId, err: describeError(err) },
+        'storing a Telegram business connection failed; Telegram will deliver it again',
+      );
+      return { status: 500, error: { code: 'ingest_failed', message: 'The update could not be stored; Telegram will deliver it again.' } };
+    }
+    const r = normalizeTelegramUpdate(body, { account, businessOwnerOf: (id) => business?.ownerOf(account, id) ?? null });
     if ('malformed' in r) {
       this.log.warn({ updateId, reason: r.malformed }, 'skipping a Telegram update the connector cannot use');
       return { status: 200 };
