@@ -14,7 +14,7 @@ import {
   type TgUser,
   type WebhookDelivery,
 } from './emulator-types.ts';
-import type { BusinessConnectionState } from './emulator-business.ts';
+import type { BusinessConnectionState } from './emulator-business-state.ts';
 
 /** Update kinds Telegram leaves out when allowed_updates is empty or never set. */
 const OPT_IN_KINDS = new Set(['chat_member', 'message_reaction', 'message_reaction_count']);

@@ -14,35 +14,9 @@
  */
 import type { BotState } from './bot-state.ts';
 import { ApiFailure, type TgChat, type TgObject, type TgUser } from './emulator-types.ts';
+import type { BusinessConnectionState } from './emulator-business-state.ts';
 
-export class BusinessConnectionState {
-  readonly chats = new Map<number, TgChat>();
-  readonly messageIds = new Map<number, number>();
-  readonly knownMessages = new Map<number, Set<number>>();
-  enabled = true;
-  canReply: boolean;
-  readonly date = Math.floor(Date.now() / 1000);
-
-  constructor(
-    readonly id: string,
-    readonly owner: TgUser,
-    canReply: boolean,
-  ) {
-    this.canReply = canReply;
-  }
-
-  /** The BusinessConnection object of the Bot API. */
-  object(): TgObject {
-    return {
-      id: this.id,
-      user: this.owner,
-      user_chat_id: this.owner.id,
-      date: this.date,
-      rights: this.canReply ? { can_reply: true, can_read_messages: true } : { can_read_messages: true },
-      is_enabled: this.enabled,
-    };
-  }
-}
+export { BusinessConnectionState } from './emulator-business-state.ts';
 
 /** Checks a send's business_connection_id; returns the bot as seen through the connection. */
 export function businessView(bot: BotState, params: Record<string, unknown>): { view: BotState; conn: BusinessConnectionState } | null {
