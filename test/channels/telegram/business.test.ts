@@ -196,4 +196,30 @@ describe('Telegram Business through the Bot API', () => {
     expect((await sink3.waitFor(1))[0]).toMatchObject({ chatId: `tgb:${BOT}:${owner.id}:${chat.id}`, text: 'm5' });
     expect(emu.stats(TOKEN).calls.getBusinessConnection).toBe(1);
   });
+  it('webhook mode: asks for business updates, stores the connection before answering 200, files the message under tgb:', async () => {
+    const tg = createTelegramConnector({
+      tokens: [TOKEN],
+      apiRoot: emu.apiRoot,
+      mode: 'webhook',
+      // Updates are handed to handleWebhook below; nothing is queued for the emulator to deliver.
+      webhookUrl: 'http://127.0.0.1:9',
+      webhookSecret: 'hook_secret',
+      mediaStore: new FileMediaStore({ dir, publicUrl: 'http://127.0.0.1:8080' }),
+      backoffMinMs: 10,
+      businessStore: new RedisBusinessConnectionStore(redis, prefix),
+    });
+    connectors.push(tg);
+    const sink = new MemorySink();
+    await tg.runners()[0].start(sink);
+    await until(() => tg.runners()[0].state().state === 'open', { what: 'webhook set' });
+    expect(emu.webhookInfo(TOKEN).allowed_updates).toEqual(expect.arrayContaining(['business_message', 'deleted_business_messages']));
+    const owner = { id: 555, is_bot: false, first_name: 'Ирина' };
+    const chat = { id: 777, type: 'private', first_name: 'Клиент' };
+    const connection = { id: 'bc-1', user: owner, user_chat_id: 555, date: 1, rights: { can_reply: true }, is_enabled: true };
+    expect(await tg.handleWebhook(BOT, 'hook_secret', { update_id: 1, business_connection: connection })).toEqual({ status: 200 });
+    const msg = { message_id: 9, from: owner, chat, date: 2, business_connection_id: 'bc-1', text: 'от владельца' };
+    expect(await tg.handleWebhook(BOT, 'hook_secret', { update_id: 2, business_message: msg })).toEqual({ status: 200 });
+    expect(sink.stored).toEqual([expect.objectContaining({ chatId: `tgb:${BOT}:555:777`, text: 'от владельца', outgoing: true })]);
+    expect((await tg.businessAccounts())[0]).toMatchObject({ account: `${BOT}:555`, state: 'open' });
+  });
 });
