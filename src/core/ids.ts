@@ -10,9 +10,10 @@ export const CHANNEL_PREFIX: Record<Channel, string> = { telegram: 'tg', whatsap
 
 /**
  * Further prefixes a channel builds itself: `tgb:<bot>:<business user id>:<chat id>` is a chat
- * of a Telegram Business account served through a bot (its account part is the bot).
+ * of a Telegram Business account served through a bot (its account part is the bot);
+ * `tgu:<account>:<chat id>` a chat of a Telegram user account served through TDLib.
  */
-export const EXTRA_CHAT_PREFIXES: Record<string, Channel> = { tgb: 'telegram' };
+export const EXTRA_CHAT_PREFIXES: Record<string, Channel> = { tgb: 'telegram', tgu: 'telegram' };
 
 export interface ChatKeyParts {
   channel: Channel;
