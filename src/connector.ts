@@ -43,6 +43,7 @@ import { UpdateLogDrainer } from './pull/update-log-drainer.ts';
 import { onecPullRoutes } from './http/routes/onec-pull-routes.ts';
 import { UpdateLog } from './queues/update-log.ts';
 import { createTelegramConnector, type TelegramConnector } from './channels/telegram/telegram-connector.ts';
+import { RedisBusinessConnectionStore } from './channels/telegram/inbound-business-connections.ts';
 import type { WhatsappConnector } from './channels/whatsapp/whatsapp-connector.ts';
 import { AccountSupervisor } from './queues/account-supervisor.ts';
 import { InboundPipeline, type InboundObserver, type InboundRouter } from './queues/inbound-pipeline.ts';
@@ -254,6 +255,7 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
         webhookSecret: config.telegram.webhookSecret,
         mediaStore: media,
         logger: logger.child({ channel: 'telegram' }),
+        businessStore: new RedisBusinessConnectionStore(redis, config.queuePrefix),
       })
     : null;
   let operatorAccess: OperatorAccess | null = null;
@@ -405,7 +407,11 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
             healthRoutes({ readiness, apiToken: config.apiToken }),
             mediaRoutes({ media }),
             licenseRoutes({ report: licenseReporter({ check: () => gate.state().document, seats }) }),
-            accountRoutes({ accounts: () => supervisor.states(), holders: () => supervisor.holders() }),
+            accountRoutes({
+              // Telegram Business connections are accounts of their own, learned from updates.
+              accounts: async () => [...supervisor.states(), ...(telegram ? await telegram.businessAccounts() : [])],
+              holders: () => supervisor.holders(),
+            }),
             onecPullRoutes(new OnecPullService(updateLog, inbound)),
             ...(telegram ? [telegramWebhookRoutes({ telegram, licensed: () => licensed })] : []),
             ...(whatsapp ? [whatsappRoutes({ runner: (a: string) => whatsapp.runner(a) })] : []),

@@ -66,7 +66,7 @@ export async function runDemo(args: string[]): Promise<number> {
   const arrived = (m: InboundMessage) => {
     if (seen.has(m.id)) return;
     seen.add(m.id);
-    const what = describeMessage(m);
+    const what = `${m.outgoing ? '(owner, from the phone) ' : ''}${describeMessage(m)}`;
     say(`[1C] ${m.chatId.padEnd(30)} #${String(m.seq).padEnd(3)} ${(m.sender.name ?? '').padEnd(16)} ${what}`);
   };
   const connector = await createConnector(stack.config, {
@@ -117,6 +117,11 @@ export async function runDemo(args: string[]): Promise<number> {
   say('Simulated customers are writing; each line below is a message as 1C stored it (chat, seq, sender, content). Ctrl-C stops.');
 
   const customers = runSimulatedCustomers(stack, { ratePerSec: rate, rounds: once ? 1 : Infinity });
+  say(
+    `Telegram Business  a business account is connected to @${stack.bots[0].username}; answer its customer through the connection:\n` +
+      `  curl -H "Authorization: Bearer ${token}" -H 'content-type: application/json' ${api}/api/v1/messages ` +
+      `-d '{"id":"demo-biz-1","chatId":"${customers.businessChatKey}","text":"Ждём вас!","media":[],"replyTo":null,"operatorId":null}'`,
+  );
   const replies = watchReplies(stack, say);
   let stopping = false;
   const stop = async (code: number) => {

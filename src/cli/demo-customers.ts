@@ -1,7 +1,8 @@
 /**
  * Simulated customers for the demo: a few chats on the emulated Bot API writing a script of
  * mixed messages (text, photo with caption, reply, edit, location, contact, voice, a group
- * conversation), paced at a steady rate. Everything goes through the emulator exactly as
+ * conversation, and a Telegram Business account connected to the shop bot, whose customer
+ * writes and whose owner answers from the phone), paced at a steady rate. Everything goes through the emulator exactly as
  * Telegram would deliver it, so the connector under demo is the real one.
  */
 import type { LocalStack } from '../infra/local-stack.ts';
@@ -12,6 +13,8 @@ export interface CustomersHandle {
   done: Promise<void>;
   /** Messages sent so far that should reach 1C. */
   sent(): number;
+  /** The chat key of the demo's Telegram Business chat (answer it through the API). */
+  businessChatKey: string;
   stop(): void;
 }
 
@@ -44,6 +47,11 @@ export function runSimulatedCustomers(stack: LocalStack, opts: { ratePerSec: num
     stack.telegram.chat((support ?? shop).token, { firstName: 'Алексей', username: 'alexey' }),
   ];
   const group = stack.telegram.group((support ?? shop).token, { title: 'Оптовики 🛒' });
+  // A business account (the salon's own number) connected to the shop bot: its customers write
+  // to the person, not to the bot; the owner also answers from the phone.
+  const salon = stack.telegram.connectBusiness(shop.token, { firstName: 'Салон', lastName: '«Лето»' });
+  const guest = stack.telegram.user({ firstName: 'Ольга', username: 'olga' });
+  const bizChat = salon.customer(guest);
   let count = 0;
   let stopped = false;
   const interval = Math.max(10, Math.round(1000 / Math.max(0.1, opts.ratePerSec)));
@@ -64,11 +72,16 @@ export function runSimulatedCustomers(stack: LocalStack, opts: { ratePerSec: num
       group.text(`Раунд ${round + 1}: есть ли скидки для опта?`);
       count++;
       await new Promise((r) => setTimeout(r, interval));
+      bizChat.text(`Можно записаться на стрижку? (${round + 1})`);
+      bizChat.text('Да, завтра в 11:00 свободно', { fromOwner: true });
+      count += 2;
+      await new Promise((r) => setTimeout(r, interval));
     }
   })();
   return {
     done,
     sent: () => count,
+    businessChatKey: `tgb:${shop.username}:${salon.conn.owner.id}:${guest.id}`,
     stop: () => {
       stopped = true;
     },

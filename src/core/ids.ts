@@ -8,6 +8,13 @@ import type { Channel } from './message.ts';
 
 export const CHANNEL_PREFIX: Record<Channel, string> = { telegram: 'tg', whatsapp: 'wa' };
 
+/**
+ * Further prefixes a channel builds itself: `tgb:<bot>:<business user id>:<chat id>` is a chat
+ * of a Telegram Business account served through a bot (its account part is the bot);
+ * `tgu:<account>:<chat id>` a chat of a Telegram user account served through TDLib.
+ */
+export const EXTRA_CHAT_PREFIXES: Record<string, Channel> = { tgb: 'telegram', tgu: 'telegram' };
+
 export interface ChatKeyParts {
   channel: Channel;
   account: string;
@@ -25,7 +32,7 @@ export function parseChatKey(key: string): ChatKeyParts | null {
   const second = first < 0 ? -1 : key.indexOf(':', first + 1);
   if (first < 0 || second < 0 || second === key.length - 1) return null;
   const prefix = key.slice(0, first);
-  const channel = (Object.keys(CHANNEL_PREFIX) as Channel[]).find((c) => CHANNEL_PREFIX[c] === prefix);
+  const channel = (Object.keys(CHANNEL_PREFIX) as Channel[]).find((c) => CHANNEL_PREFIX[c] === prefix) ?? EXTRA_CHAT_PREFIXES[prefix];
   if (!channel) return null;
   const account = key.slice(first + 1, second);
   if (!account) return null;

@@ -86,6 +86,12 @@ interface InboundBase {
   sentAt: string;
   /** When the connector took it over (ISO 8601). */
   receivedAt: string;
+  /**
+   * Additive to the spec: present (true) only on a message the account's owner sent from their
+   * own app (a Telegram Business owner typing on the phone), so 1C shows the whole conversation
+   * and does not treat it as the customer's.
+   */
+  outgoing?: true;
 }
 
 type PlainKind = Exclude<MessageKind, 'location' | 'contact' | 'poll' | 'reaction' | 'edit' | 'delete'>;

@@ -10,8 +10,12 @@
  * - A reaction that removes every emoji has `text: null`. Custom emoji reactions are written
  *   `custom:<id>`, paid ones `⭐`.
  * - Edits carry no media (the original's media was stored when it arrived).
- * - Update kinds other than (edited_)message, (edited_)channel_post and message_reaction
- *   (callback queries, chat member changes, …) are `malformed` with a reason naming the kind.
+ * - Update kinds other than (edited_)message, (edited_)channel_post, message_reaction and
+ *   the business kinds (callback queries, chat member changes, …) are `malformed` with a
+ *   reason naming the kind.
+ * - Telegram Business (inbound-business.ts, which wraps normalizeUpdate): `business_message`, `edited_business_message` and
+ *   `deleted_business_messages` land in `tgb:<bot>:<owner id>:<chat id>` chats; what the owner
+ *   typed themselves carries `outgoing: true`; `business_connection` gives no message.
  */
 import { buildChatKey, describeError, buildMessageId, type ChatInfo, type NewInboundMessage, type Sender } from '../../core/index.ts';
 
@@ -55,13 +59,13 @@ function personName(u: Obj): string | null {
   return name || str(u.title) || str(u.username);
 }
 
-function chatInfo(chat: Obj): ChatInfo {
+export function chatInfo(chat: Obj): ChatInfo {
   const type = str(chat.type);
   if (type === 'private') return { type: 'private', title: personName(chat) };
   return { type: type === 'channel' ? 'channel' : 'group', title: str(chat.title) };
 }
 
-function senderOf(msg: Obj, chat: Obj): Sender {
+export function senderOf(msg: Obj, chat: Obj): Sender {
   const from = obj(msg.from) ?? obj(msg.user) ?? obj(msg.sender_chat) ?? obj(msg.actor_chat) ?? chat;
   const id = num(from.id);
   return { id: `tg:${id ?? 'unknown'}`, name: personName(from), username: str(from.username), phone: null };
@@ -69,9 +73,11 @@ function senderOf(msg: Obj, chat: Obj): Sender {
 
 const iso = (unix: number): string => new Date(unix * 1000).toISOString();
 
-interface Ctx {
+export interface Ctx {
   account: string;
   receivedAt: string;
+  /** The chat key of a chat id (default `tg:<account>:<chat id>`). */
+  chatKey?: (chatId: number) => string;
 }
 
 interface Located {
@@ -90,7 +96,7 @@ function locate(msg: Obj, ctx: Ctx): Located | string {
   if (messageId === null) return 'message without message_id';
   const date = num(msg.date);
   if (date === null) return 'message without date';
-  return { chat, chatId, chatKey: telegramChatKey(ctx.account, chatId), messageId, date };
+  return { chat, chatId, chatKey: ctx.chatKey ? ctx.chatKey(chatId) : telegramChatKey(ctx.account, chatId), messageId, date };
 }
 
 const SERVICE: Record<string, (v: unknown, msg: Obj) => string> = {
@@ -184,7 +190,7 @@ function largestPhoto(v: unknown): unknown {
 }
 
 /** One Message → one normalized message (plus the file to fetch, if any). */
-function fromMessage(msg: Obj, ctx: Ctx): { message: NewInboundMessage; media: PendingMedia | null } | string {
+export function fromMessage(msg: Obj, ctx: Ctx): { message: NewInboundMessage; media: PendingMedia | null } | string {
   const at = locate(msg, ctx);
   if (typeof at === 'string') return at;
   const id = buildMessageId(at.chatKey, at.messageId);
@@ -268,7 +274,7 @@ function fromMessage(msg: Obj, ctx: Ctx): { message: NewInboundMessage; media: P
   return { message, media: f ? { ...f, messageId: id } : null };
 }
 
-function fromEdit(msg: Obj, ctx: Ctx): NewInboundMessage | string {
+export function fromEdit(msg: Obj, ctx: Ctx): NewInboundMessage | string {
   const at = locate(msg, ctx);
   if (typeof at === 'string') return at;
   const editDate = num(msg.edit_date) ?? at.date;

@@ -19,14 +19,22 @@ import {
   type MediaStore,
   type NewInboundMessage,
 } from '../../core/index.ts';
-import { normalizeUpdate, updateIdOf, type PendingMedia } from './inbound-normalize.ts';
+import { updateIdOf, type PendingMedia } from './inbound-normalize.ts';
+import { BUSINESS_UPDATES, normalizeTelegramUpdate } from './inbound-business.ts';
 import { attachMedia, grammySignal } from './inbound-media.ts';
 import { TelegramAccountRunner, type TelegramRunnerBaseOptions } from './telegram-account-runner.ts';
 
 export { botIdOf, createGrammyBot } from './telegram-account-runner.ts';
 
 /** Update kinds we ask Telegram for (reactions and edits are opt-in or easy to forget). */
-export const ALLOWED_UPDATES = ['message', 'edited_message', 'channel_post', 'edited_channel_post', 'message_reaction'] as const;
+export const ALLOWED_UPDATES = [
+  'message',
+  'edited_message',
+  'channel_post',
+  'edited_channel_post',
+  'message_reaction',
+  ...BUSINESS_UPDATES,
+] as const;
 
 export interface TelegramPollerOptions extends TelegramRunnerBaseOptions {
   /** Where inbound files go. */
@@ -183,10 +191,23 @@ export class TelegramPoller extends TelegramAccountRunner {
     let messages: NewInboundMessage[] = [];
     const pending: PendingMedia[] = [];
     let last: number | undefined;
+    const business = this.business;
+    try {
+      await business?.prepare(account, updates, {
+        getBusinessConnection: (id) => this.bot.api.getBusinessConnection(id, grammySignal(signal)),
+      });
+    } catch (err) {
+      this.log.error(
+        { err: describeError(err) },
+        'storing Telegram business connections failed; the batch stays unconfirmed and comes again',
+      );
+      await this.pause(this.backoffMs(), signal);
+      return;
+    }
     for (const u of updates) {
       const id = updateIdOf(u);
       if (id !== null) last = last === undefined ? id : Math.max(last, id);
-      const r = normalizeUpdate(u, { account });
+      const r = normalizeTelegramUpdate(u, { account, businessOwnerOf: (bid) => business?.ownerOf(account, bid) ?? null });
       if ('malformed' in r) {
         this.log.warn({ updateId: id, reason: r.malformed }, 'skipping a Telegram update the connector cannot use');
         continue;

@@ -9,7 +9,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { GrammyError } from 'grammy';
 import { abortableSleep, backoffDelayMs, describeError, type InboundSink, type MediaStore } from '../../core/index.ts';
-import { normalizeUpdate, updateIdOf } from './inbound-normalize.ts';
+import { updateIdOf } from './inbound-normalize.ts';
+import { normalizeTelegramUpdate } from './inbound-business.ts';
 import { attachMedia, grammySignal } from './inbound-media.ts';
 import { ALLOWED_UPDATES } from './inbound-poller.ts';
 import { TelegramAccountRunner, type TelegramRunnerBaseOptions } from './telegram-account-runner.ts';
@@ -126,7 +127,17 @@ export class TelegramWebhookRunner extends TelegramAccountRunner {
       };
     }
     const updateId = updateIdOf(body);
-    const r = normalizeUpdate(body, { account });
+    const business = this.business;
+    try {
+      await business?.prepare(account, [body], { getBusinessConnection: (id) => this.bot.api.getBusinessConnection(id) });
+    } catch (err) {
+      this.log.error(
+        { updateId, err: describeError(err) },
+        'storing a Telegram business connection failed; Telegram will deliver it again',
+      );
+      return { status: 500, error: { code: 'ingest_failed', message: 'The update could not be stored; Telegram will deliver it again.' } };
+    }
+    const r = normalizeTelegramUpdate(body, { account, businessOwnerOf: (id) => business?.ownerOf(account, id) ?? null });
     if ('malformed' in r) {
       this.log.warn({ updateId, reason: r.malformed }, 'skipping a Telegram update the connector cannot use');
       return { status: 200 };

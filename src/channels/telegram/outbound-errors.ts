@@ -31,6 +31,12 @@ export function classifyTelegramError(err: unknown): unknown {
         cause: err,
       });
     }
+    if (/BUSINESS_CONNECTION|BUSINESS_PEER|BOT_ACCESS_FORBIDDEN/.test(d)) {
+      return new RemoteRefusedError('telegram_business_refused', `Telegram refused to send through the business connection (${d}).`, {
+        httpStatus: 409,
+        cause: err,
+      });
+    }
     if (code >= 500) {
       return new UnreachableError('telegram_server_error', `Telegram failed with ${code} (${d}).`, { cause: err });
     }

@@ -9,6 +9,10 @@
  *   it fits (1024 characters); a longer text is sent as message(s) before the media.
  * - `replyTo` (`tg:<account>:<chat>:<message_id>`) → `reply_parameters` on the first item,
  *   with allow_sending_without_reply.
+ * - A Telegram Business chat (`tgb:<bot>:<owner>:<chat>`) is answered through the owner's
+ *   current business connection (`business_connection_id` on every call); a connection that
+ *   is unknown, disconnected or without the right to reply fails at once, not retried, with a
+ *   sentence saying which (outbound-business.ts).
  * - Once the first item is sent, a retry of the whole message would send it twice; so a 429
  *   on a later item waits `retry_after` and tries that item again (up to `laterItemMaxWaitMs`),
  *   and a 5xx / network failure on a later item is tried again twice before giving up.
@@ -20,6 +24,7 @@ import {
   buildMessageId,
   parseChatKey,
   ConnectorError,
+  RemoteRefusedError,
   ValidationError,
   type MediaStore,
   type OutboundMedia,
@@ -28,6 +33,8 @@ import {
   type SendResult,
 } from '../../core/index.ts';
 import { classifyTelegramError } from './outbound-errors.ts';
+import { parseBusinessChatKey } from './inbound-business.ts';
+import type { BusinessConnectionRecord } from './inbound-business-connections.ts';
 import { splitText, TELEGRAM_CAPTION_LIMIT } from './outbound-split.ts';
 
 export type MediaKind = 'photo' | 'document' | 'voice' | 'audio' | 'video';
@@ -39,6 +46,8 @@ export interface TelegramSenderOptions {
   mediaStore: MediaStore;
   /** Longest wait for a 429 on the second and later items of one message, ms (default 60000). */
   laterItemMaxWaitMs?: number;
+  /** The current business connection of a business account to a bot (Telegram Business chats). */
+  businessFor?: (bot: string, ownerId: number) => Promise<BusinessConnectionRecord | null>;
 }
 
 export function inferMediaKind(m: OutboundMedia): MediaKind {
@@ -69,13 +78,15 @@ export class TelegramSender {
 
   async send(message: OutboundMessage, hooks?: SendHooks): Promise<SendResult> {
     const parts = parseChatKey(message.chatId);
-    if (!parts || parts.channel !== 'telegram' || !/^-?\d+$/.test(parts.native)) {
+    const biz = parseBusinessChatKey(message.chatId);
+    if (!parts || parts.channel !== 'telegram' || (!biz && !/^-?\d+$/.test(parts.native))) {
       throw new ValidationError(`The chat id "${message.chatId}" is not a Telegram chat key.`, 'invalid_chat_id');
     }
     const bot = await this.opts.botFor(parts.account);
     if (!bot) throw new ConnectorError('unknown_account', `No Telegram bot named "${parts.account}" is configured.`, { httpStatus: 404 });
-    const chatId = Number(parts.native);
-    const steps = await this.plan(bot, chatId, message);
+    const chatId = biz ? biz.chatId : Number(parts.native);
+    const via = biz ? { business_connection_id: await this.connectionFor(biz.bot, biz.ownerId) } : {};
+    const steps = await this.plan(bot, chatId, message, via);
     if (steps.length === 0) throw new ValidationError('The message has neither text nor media.', 'empty_message');
     const replyId = nativeMessageId(message.chatId, message.replyTo);
     const nativeIds: string[] = [];
@@ -114,13 +125,41 @@ export class TelegramSender {
     }
   }
 
-  private async plan(bot: Bot, chatId: number, m: OutboundMessage): Promise<Step[]> {
+  /** The business_connection_id to answer a business chat through, or a refusal saying why not. */
+  private async connectionFor(bot: string, ownerId: number): Promise<string> {
+    const rec = (await this.opts.businessFor?.(bot, ownerId)) ?? null;
+    if (!rec) {
+      throw new RemoteRefusedError(
+        'telegram_business_unknown',
+        `The business account ${ownerId} has no connection to the bot @${bot}; its chats cannot be answered.`,
+        { httpStatus: 404 },
+      );
+    }
+    const who = rec.ownerName ? `${rec.ownerName} (${ownerId})` : String(ownerId);
+    if (!rec.enabled) {
+      throw new RemoteRefusedError(
+        'telegram_business_disconnected',
+        `The business account ${who} disconnected the bot @${bot}; replies cannot be sent until it connects the bot again.`,
+        { httpStatus: 409 },
+      );
+    }
+    if (!rec.canReply) {
+      throw new RemoteRefusedError(
+        'telegram_business_no_reply_right',
+        `The business account ${who} does not let the bot @${bot} reply in its chats.`,
+        { httpStatus: 409 },
+      );
+    }
+    return rec.id;
+  }
+
+  private async plan(bot: Bot, chatId: number, m: OutboundMessage, via: { business_connection_id?: string }): Promise<Step[]> {
     const text = m.text ?? '';
     const steps: Step[] = [];
     const captionFits = m.media.length > 0 && text.length <= TELEGRAM_CAPTION_LIMIT;
     if (!captionFits && text.trim() !== '') {
       for (const part of splitText(text)) {
-        steps.push((reply) => bot.api.sendMessage(chatId, part, reply ? { reply_parameters: reply } : {}));
+        steps.push((reply) => bot.api.sendMessage(chatId, part, { ...via, ...(reply ? { reply_parameters: reply } : {}) }));
       }
     }
     for (let i = 0; i < m.media.length; i += 1) {
@@ -129,7 +168,7 @@ export class TelegramSender {
       const caption = i === 0 && captionFits && text !== '' ? text : undefined;
       const kind = inferMediaKind(item);
       steps.push((reply) => {
-        const other = { ...(caption !== undefined ? { caption } : {}), ...(reply ? { reply_parameters: reply } : {}) };
+        const other = { ...via, ...(caption !== undefined ? { caption } : {}), ...(reply ? { reply_parameters: reply } : {}) };
         switch (kind) {
           case 'photo':
             return bot.api.sendPhoto(chatId, file(), other);

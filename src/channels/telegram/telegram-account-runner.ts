@@ -4,6 +4,7 @@
  * token (401/404) means, the Bot API root, and keeping the token out of every log line.
  * Kept in one place because the two runners had drifted apart.
  */
+import type { BusinessConnections } from './inbound-business-connections.ts';
 import { EventEmitter } from 'node:events';
 import { Bot, GrammyError } from 'grammy';
 import {
@@ -41,6 +42,8 @@ export interface TelegramRunnerBaseOptions {
   logger?: Logger;
   /** Called once getMe told the bot's username. */
   onAccount?: (username: string) => void;
+  /** Telegram Business connections (saved before the updates that carry them are confirmed). */
+  business?: BusinessConnections;
 }
 
 /** Emits `state` (AccountState) on every state change (never for an unchanged one). */
@@ -50,6 +53,7 @@ export abstract class TelegramAccountRunner extends EventEmitter implements Acco
   readonly bot: Bot;
   protected readonly token: string;
   protected readonly apiRoot: string;
+  protected readonly business: BusinessConnections | undefined;
   protected log: Logger;
   protected username: string | null = null;
   private st: AccountState;
@@ -60,6 +64,7 @@ export abstract class TelegramAccountRunner extends EventEmitter implements Acco
     this.token = o.token;
     this.apiRoot = apiRootOf(o.apiRoot);
     this.onAccount = o.onAccount;
+    this.business = o.business;
     this.leaseKey = `tg:${botIdOf(o.token)}`;
     this.log = (o.logger ?? silentLogger).child({ bot: this.leaseKey });
     this.bot = createGrammyBot(o.token, this.apiRoot, clientTimeoutS);

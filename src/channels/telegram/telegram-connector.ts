@@ -9,6 +9,7 @@ import {
   ValidationError,
   type AccountRunner,
   type InboundSink,
+  type AccountState,
   type ChannelConnector,
   type Logger,
   type MediaStore,
@@ -22,6 +23,7 @@ import { apiRootOf, botIdOf, createGrammyBot } from './telegram-account-runner.t
 import { TelegramWebhookRunner, type WebhookAnswer } from './inbound-webhook.ts';
 import { redact } from './inbound-media.ts';
 import { TelegramSender } from './outbound-send.ts';
+import { BusinessConnections, MemoryBusinessConnectionStore, type BusinessConnectionStore } from './inbound-business-connections.ts';
 
 export interface TelegramConnectorOptions {
   /** Bot tokens (TELEGRAM_BOT_TOKENS), one account each. */
@@ -44,6 +46,8 @@ export interface TelegramConnectorOptions {
   backoffMaxMs?: number;
   /** Longest wait for a 429 on a later item of one outbound message, ms (default 60000). */
   laterItemMaxWaitMs?: number;
+  /** Where Telegram Business connections are kept; shared by every instance (default: this process only). */
+  businessStore?: BusinessConnectionStore;
 }
 
 export interface TelegramConnector extends ChannelConnector, OutboundCapable {
@@ -59,6 +63,8 @@ export interface TelegramConnector extends ChannelConnector, OutboundCapable {
   ready(): Promise<void>;
   /** The usernames known so far. */
   accounts(): string[];
+  /** One account per Telegram Business account connected to one of our bots (`<bot>:<user id>`). */
+  businessAccounts(): Promise<AccountState[]>;
 }
 
 interface BotEntry {
@@ -76,6 +82,7 @@ export function createTelegramConnector(opts: TelegramConnectorOptions): Telegra
   if (mode === 'webhook' && (!opts.webhookUrl || !opts.webhookSecret)) {
     throw new ValidationError('Telegram webhook mode needs TELEGRAM_WEBHOOK_URL and TELEGRAM_WEBHOOK_SECRET.', 'invalid_config');
   }
+  const business = new BusinessConnections(opts.businessStore ?? new MemoryBusinessConnectionStore());
   const entries: BotEntry[] = [];
   const seen = new Set<string>();
   for (const token of opts.tokens) {
@@ -98,6 +105,7 @@ export function createTelegramConnector(opts: TelegramConnectorOptions): Telegra
             logger,
             backoffMinMs: opts.backoffMinMs,
             onAccount,
+            business,
           })
         : new TelegramPoller({
             token,
@@ -108,6 +116,7 @@ export function createTelegramConnector(opts: TelegramConnectorOptions): Telegra
             backoffMinMs: opts.backoffMinMs,
             backoffMaxMs: opts.backoffMaxMs,
             onAccount,
+            business,
           });
     entry.sendBot = createGrammyBot(token, apiRoot, 60);
     entries.push(entry);
@@ -139,6 +148,7 @@ export function createTelegramConnector(opts: TelegramConnectorOptions): Telegra
   const sender = new TelegramSender({
     mediaStore: opts.mediaStore,
     laterItemMaxWaitMs: opts.laterItemMaxWaitMs,
+    businessFor: (bot, ownerId) => business.forSend(bot, ownerId),
     botFor: async (account) => {
       let e = byAccount(account);
       if (!e) {
@@ -161,6 +171,7 @@ export function createTelegramConnector(opts: TelegramConnectorOptions): Telegra
     acceptWebhookUpdates: (sink) => {
       for (const e of entries) if (e.runner instanceof TelegramWebhookRunner) e.runner.acceptUpdates(sink);
     },
+    businessAccounts: () => business.states(entries.flatMap((e) => (e.username ? [e.username] : []))),
     handleWebhook: async (account, secretHeader, body) => {
       let e = byAccount(account);
       if (!e && entries.some((x) => !x.username)) {

@@ -14,6 +14,7 @@ import {
   type TgUser,
   type WebhookDelivery,
 } from './emulator-types.ts';
+import type { BusinessConnectionState } from './emulator-business-state.ts';
 
 /** Update kinds Telegram leaves out when allowed_updates is empty or never set. */
 const OPT_IN_KINDS = new Set(['chat_member', 'message_reaction', 'message_reaction_count']);
@@ -60,6 +61,8 @@ export class BotState {
   readonly sent: SentRecord[] = [];
   readonly files = new Map<string, StoredFile>();
   readonly faults = new Map<string, Fault>();
+  /** Telegram Business connections by id. */
+  readonly business = new Map<string, BusinessConnectionState>();
   readonly sendTimes: number[] = [];
   readonly chatSendTimes = new Map<number, number[]>();
   readonly stats: BotStats = {

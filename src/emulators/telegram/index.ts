@@ -1,5 +1,6 @@
 export { TelegramEmulator } from './telegram-emulator.ts';
 export { SimulatedChat, autoEntities } from './simulated-chat.ts';
+export { SimulatedBusiness, SimulatedBusinessChat } from './emulator-business.ts';
 export type { SimulatedUserInput, MessageOptions, FileOptions, SentUpdate } from './simulated-chat.ts';
 export type {
   TelegramEmulatorOptions,

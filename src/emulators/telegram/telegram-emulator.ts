@@ -27,6 +27,7 @@ import {
 import { BodyError, parseBody, readAll } from './http-body.ts';
 import { getFile, MEDIA_METHODS, registerFile, sendMedia, sendMessage, chatOf } from './emulator-methods.ts';
 import { SimulatedChat, type SimulatedUserInput } from './simulated-chat.ts';
+import { asBusinessMessage, businessView, BusinessConnectionState, SimulatedBusiness } from './emulator-business.ts';
 
 const DEFAULT_LIMITS: RateLimits = { enabled: false, perChatPerSec: 1, perGroupPerMin: 20, perBotPerSec: 30 };
 
@@ -142,6 +143,21 @@ export class TelegramEmulator extends EventEmitter {
     const bot = this.bot(token);
     bot.chats.set(chat.id, chat);
     return new SimulatedChat(bot, chat, defaultFrom);
+  }
+
+  /**
+   * A Telegram Business account (`owner`) connects this bot: appends the `business_connection`
+   * update. `canReply` false gives a read-only connection.
+   */
+  connectBusiness(token: string, owner: TgUser | SimulatedUserInput, o: { canReply?: boolean; id?: string } = {}): SimulatedBusiness {
+    const bot = this.bot(token);
+    const u = 'is_bot' in owner ? owner : this.user(owner);
+    const id = o.id ?? `biz${u.id}${Math.random().toString(36).slice(2, 10)}`;
+    const conn = new BusinessConnectionState(id, u, o.canReply ?? true);
+    bot.business.set(id, conn);
+    const b = new SimulatedBusiness(bot, conn);
+    b.connected();
+    return b;
   }
 
   /** Appends any object as an update (malformed ones included); update_id assigned unless present. */
@@ -270,15 +286,25 @@ export class TelegramEmulator extends EventEmitter {
     switch (method.toLowerCase()) {
       case 'getme':
         return { ...bot.user, can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: false };
-      case 'sendmessage':
-        return sendMessage(bot, params, this.limits);
+      case 'sendmessage': {
+        const biz = businessView(bot, params);
+        if (!biz) return sendMessage(bot, params, this.limits);
+        return asBusinessMessage(sendMessage(biz.view, params, this.limits), bot, biz.conn);
+      }
       case 'sendphoto':
       case 'senddocument':
       case 'sendvoice':
       case 'sendaudio':
       case 'sendvideo': {
         const name = Object.keys(MEDIA_METHODS).find((k) => k.toLowerCase() === method.toLowerCase()) as string;
-        return sendMedia(bot, name, params, files, this.limits);
+        const biz = businessView(bot, params);
+        if (!biz) return sendMedia(bot, name, params, files, this.limits);
+        return asBusinessMessage(sendMedia(biz.view, name, params, files, this.limits), bot, biz.conn);
+      }
+      case 'getbusinessconnection': {
+        const conn = bot.business.get(String(params.business_connection_id ?? ''));
+        if (!conn) throw new ApiFailure(400, 'Bad Request: BUSINESS_CONNECTION_INVALID');
+        return conn.object();
       }
       case 'sendchataction':
         chatOf(bot, params);

@@ -3,7 +3,7 @@ import type { AccountState } from '../../core/index.ts';
 import { errorResponses, objectReply, security } from '../route-schema.ts';
 
 export interface AccountRoutesDeps {
-  accounts(): AccountState[];
+  accounts(): AccountState[] | Promise<AccountState[]>;
   /** Which connector instance runs each account (by lease key). */
   holders(): Promise<Record<string, string | null>>;
 }
@@ -28,7 +28,7 @@ export function accountRoutes(deps: AccountRoutesDeps): FastifyPluginAsync {
           },
         },
       },
-      async () => ({ accounts: deps.accounts(), instances: await deps.holders() }),
+      async () => ({ accounts: await deps.accounts(), instances: await deps.holders() }),
     );
   };
 }
