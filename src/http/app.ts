@@ -114,6 +114,14 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
               'This endpoint needs "Authorization: Bearer <operator token>" from a current operator login.',
             ),
           );
+      case 'api_or_operator':
+        if (bearerOf(req.headers.authorization)) return undefined;
+        reply.header('WWW-Authenticate', 'Bearer');
+        return reply
+          .code(401)
+          .send(
+            errorBody('unauthorized', 'This API needs "Authorization: Bearer <token>": the connector\'s API token or an operator token.'),
+          );
       case 'admin':
         if (opts.admin && basicAuthorized(req.headers.authorization, opts.admin)) return undefined;
         reply.header('WWW-Authenticate', 'Basic realm="chat-connector", charset="UTF-8"');

@@ -47,6 +47,8 @@ export function security(auth: RouteAuth): Record<string, string[]>[] {
       return [{ apiToken: [] }];
     case 'operator':
       return [{ operatorToken: [] }];
+    case 'api_or_operator':
+      return [{ apiToken: [] }, { operatorToken: [] }];
     case 'admin':
       return [{ dashboardLogin: [] }];
     case 'public':

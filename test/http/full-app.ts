@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { OperatorAccess } from '../../src/core/index.ts';
 import { buildHttpApp } from '../../src/http/app.ts';
 import { accountRoutes } from '../../src/http/routes/account-routes.ts';
 import { chatRoutes } from '../../src/http/routes/chat-routes.ts';
@@ -18,7 +19,11 @@ import { healthRoutes } from '../../src/http/routes/health-routes.ts';
 import { licenseRoutes } from '../../src/http/routes/license-routes.ts';
 import { mediaRoutes } from '../../src/http/routes/media-routes.ts';
 import { messageRoutes } from '../../src/http/routes/message-routes.ts';
+import { onecPullRoutes } from '../../src/http/routes/onec-pull-routes.ts';
 import { operatorRoutes } from '../../src/http/routes/operator-routes.ts';
+import { panelRoutes } from '../../src/http/routes/panel-routes.ts';
+import { settingsRoutes } from '../../src/http/routes/settings-routes.ts';
+import { PANEL_STATIC_DIR } from '../../src/panel/panel-feature.ts';
 import { telegramWebhookRoutes } from '../../src/http/routes/telegram-webhook-routes.ts';
 import { whatsappRoutes, type WhatsappRunnerLike } from '../../src/http/routes/whatsapp-routes.ts';
 import { FileMediaStore } from '../../src/media/file-media-store.ts';
@@ -76,6 +81,18 @@ const runner: WhatsappRunnerLike = {
   requestPairingCode: async () => 'ABCD-EFGH',
 };
 
+// Like the operators feature: the API token, or a current operator login, else the 401.
+const operatorAccess: OperatorAccess = {
+  actorOf: async (bearer) => {
+    if (bearer === API_TOKEN) return { kind: 'api' };
+    const login = await operatorOnly(bearer);
+    return { kind: 'operator', id: login.operator.id, groups: login.operator.groups };
+  },
+  checkRead: async () => undefined,
+  takeForReply: async () => undefined,
+  chatState: async () => null,
+};
+
 export async function buildFullApp(extra: FastifyPluginAsync[] = []): Promise<FullApp> {
   const dir = mkdtempSync(join(tmpdir(), 'full-app-'));
   const media = new FileMediaStore({ dir, publicUrl: 'http://x', maxBytes: 1024 });
@@ -114,6 +131,8 @@ export async function buildFullApp(extra: FastifyPluginAsync[] = []): Promise<Fu
       telegramWebhookRoutes({ telegram: { handleWebhook: async () => ({ status: 200 }) }, licensed: () => true }),
       whatsappRoutes({ runner: (a) => (a === 'main' ? runner : undefined) }),
       messageRoutes({
+        apiToken: API_TOKEN,
+        access: () => operatorAccess,
         checkChat: async () => null,
         mediaExists: async () => true,
         submit: async () => ({ created: true }),
@@ -160,6 +179,21 @@ export async function buildFullApp(extra: FastifyPluginAsync[] = []): Promise<Fu
         chatNotFound: () => new Error('no chat'),
       }),
       metricsRoutes({ text: async () => ({ contentType: 'text/plain', body: 'up 1\n' }) }),
+      onecPullRoutes({ fetch: async () => ({ updates: [], next: '' }), ack: async () => 0 }),
+      settingsRoutes({ get: async () => ({}), effective: async () => ({}), put: async () => ({}) }),
+      panelRoutes({
+        staticDir: PANEL_STATIC_DIR,
+        userHeader: null,
+        // Like the operators feature: the API token, or a current operator login, else the 401.
+        access: () => operatorAccess,
+        history: {
+          page: async () => ({ items: [], before: null }),
+          hasMedia: async () => true,
+          recentChats: async () => [],
+          lastMessage: async () => null,
+        },
+        media,
+      }),
       async (app) => registerDashboard(app, { catalog, admin: ADMIN, scrubber: new JobDataScrubber([]) }),
     ],
   });

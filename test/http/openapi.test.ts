@@ -55,7 +55,7 @@ describe('OpenAPI document', () => {
     const text = JSON.stringify(d);
     for (const secret of [API_TOKEN, OPERATOR_TOKEN, ADMIN.password]) expect(text).not.toContain(secret);
     // The credential is named per route.
-    expect(d.paths['/api/v1/messages'].post.security).toEqual([{ apiToken: [] }]);
+    expect(d.paths['/api/v1/messages'].post.security).toEqual([{ apiToken: [] }, { operatorToken: [] }]);
     expect(d.paths['/api/v1/operators/heartbeat'].post.security).toEqual([{ operatorToken: [] }]);
   });
 

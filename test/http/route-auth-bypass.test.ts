@@ -24,11 +24,16 @@ const ALL: Cred[] = ['none', 'wrong', 'api', 'operator', 'admin', 'adminWrong'];
 function accepted(method: string, url: string): Cred[] | 'public' {
   if (['/healthz', '/readyz', '/metrics', '/telegram/:account/webhook', '/api/v1/openapi.json'].includes(url)) return 'public';
   if (url === '/docs' || url.startsWith('/docs/')) return 'public';
+  // The operator panel's page and its static files (the page logs in with the operator's credentials).
+  if (url === '/panel' || url.startsWith('/panel/')) return 'public';
   // The operator's own credentials authenticate the login (connector-api.md); it is throttled.
   if (url === '/api/v1/operators/login') return 'public';
   if (url === '/admin/queues' || url.startsWith('/admin/queues/')) return ['admin'];
   if (/^\/api\/v1\/operators\/(heartbeat|logout|feed)$/.test(url)) return ['operator'];
   if (url.startsWith('/api/v1/chats/')) return ['api', 'operator'];
+  // The panel writes and lists with the operator token (connector-api.md: outbound with an operator token).
+  if (url === '/api/v1/messages' && method === 'POST') return ['api', 'operator'];
+  if (url === '/api/v1/panel/chats') return ['api', 'operator'];
   void method;
   return ['api'];
 }

@@ -231,12 +231,12 @@ export function messageRoutes(deps: MessageRoutesDeps): FastifyPluginAsync {
   const postSchema: FastifySchema = {
     summary: 'Send an outbound message (idempotent by id)',
     tags: ['messages'],
-    security: security('api'),
+    security: security('api_or_operator'),
     body: bodySchema(limits),
     response: {
       202: objectReply('Queued.', { id: { type: 'string' }, status: { type: 'string' } }),
       200: statusView,
-      ...errorResponses(400, 401, 404, 409, 413, 415),
+      ...errorResponses(400, 401, 403, 404, 409, 413, 415),
     },
   };
   const getSchema: FastifySchema = {
@@ -247,7 +247,7 @@ export function messageRoutes(deps: MessageRoutesDeps): FastifyPluginAsync {
     response: { 200: statusView, ...errorResponses(401, 404) },
   };
   return async (app) => {
-    app.post('/api/v1/messages', { config: { auth: 'operator' }, schema: postSchema }, async (req, reply) => {
+    app.post('/api/v1/messages', { config: { auth: 'api_or_operator' }, schema: postSchema }, async (req, reply) => {
       const bearer = bearerOf(req.headers.authorization);
       const access = secretEquals(bearer, deps.apiToken ?? null) ? null : deps.access?.();
       if (!access && !secretEquals(bearer, deps.apiToken ?? null)) {
