@@ -40,6 +40,7 @@ async function another(t: TestStack, env: Record<string, string>, roles?: ('http
     logger: createLogger({ level: 'silent', format: 'json' }),
     retryPolicy: new RetryPolicy({ baseMs: 20, capMs: 300 }),
     roles,
+    trustedKeysDir: t.stack.keysDir, // the stack's throwaway license key, trusted in code only
   });
   extra.push(c);
   await c.start();
@@ -206,7 +207,7 @@ describe('pull mode', () => {
     const url = ts.connector.url!;
     type Ready = { ready: boolean; checks: { name: string; ok: boolean; advisory?: boolean; detail: string }[] };
     const readyz = async () => {
-      const r = await fetch(`${url}/readyz`);
+      const r = await fetch(`${url}/readyz`, { headers: { authorization: `Bearer ${ts!.stack.env.API_TOKEN}` } }); // details need the token
       return { status: r.status, body: (await r.json()) as Ready };
     };
     // Ready (the bot's account opens) while 1C has never polled: the note does not fail readiness.
