@@ -83,6 +83,7 @@ describe('Telegram webhook mode, two instances', () => {
       const c = await createConnector(config, {
         logger: createLogger({ level: 'silent', format: 'json' }),
         retryPolicy: new RetryPolicy({ baseMs: 20, capMs: 300 }),
+        trustedKeysDir: stack!.keysDir, // the stack's throwaway license key, trusted in code only
       });
       connectors.push(c);
       await c.start();
