@@ -62,11 +62,22 @@ interface TdlModule {
 
 let configured: Promise<TdlModule> | null = null;
 
+/**
+ * The packages are not dependencies of the connector: `prebuilt-tdlib` lists one optional
+ * package per platform, and a registry that lacks any of them makes `npm ci` fail for everyone.
+ * Whoever runs TDLib accounts installs them (`npm install tdl prebuilt-tdlib`); the names
+ * are variables so the type checker does not need them.
+ */
+const TDL_PACKAGE = 'tdl';
+const TDJSON_PACKAGE = 'prebuilt-tdlib';
+
 /** Loads tdl and points it at the bundled tdjson (once per process). */
 async function loadTdl(): Promise<TdlModule> {
   configured ??= (async () => {
-    const tdl = (await import('tdl')) as unknown as TdlModule;
-    const { getTdjson } = (await import('prebuilt-tdlib')) as unknown as { getTdjson(): string };
+    const tdl = (await import(TDL_PACKAGE).catch(() => {
+      throw new Error('TDLib is not installed: run "npm install tdl prebuilt-tdlib" in the connector folder.');
+    })) as TdlModule;
+    const { getTdjson } = (await import(TDJSON_PACKAGE)) as { getTdjson(): string };
     tdl.configure({ tdjson: getTdjson(), verbosityLevel: 0 });
     return tdl;
   })();

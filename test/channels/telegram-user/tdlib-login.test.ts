@@ -1,20 +1,14 @@
 /**
- * TDLib user accounts (issue 20, part 2, first piece): the bundled native library loads and
- * answers offline, and the login state machine walks phone → code → password → ready on
+ * TDLib user accounts (issue 20, part 2, first piece): the login state machine walks phone → code → password → ready on
  * TDLib's real AuthorizationState objects (from a scripted double: TDLib cannot reach
  * Telegram here), refusing out-of-turn and wrong steps with a sentence.
  */
 import { describe, expect, it } from 'vitest';
-import { tdlibVersion } from '../../../src/channels/telegram-user/tdlib-client.ts';
 import { TdLogin } from '../../../src/channels/telegram-user/login-state.ts';
 import { ConnectorError } from '../../../src/core/index.ts';
 import { TdlibDouble } from './tdlib-double.ts';
 
 describe('TDLib', () => {
-  it('the native library from prebuilt-tdlib loads and tells its version offline', async () => {
-    expect(await tdlibVersion()).toMatch(/^1\.\d+\.\d+$/);
-  });
-
   it('logs in by phone, code and 2FA password, following updateAuthorizationState', async () => {
     const td = new TdlibDouble();
     td.on('setAuthenticationPhoneNumber', () => {
