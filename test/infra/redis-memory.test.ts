@@ -76,27 +76,33 @@ describe('Redis memory policy and OOM', () => {
     cleanups.push(async () => filler.disconnect());
     // Ever smaller values until even a tiny one is refused: memory is then really at the limit
     // (a refused large value alone leaves room for small writes once its buffer is freed).
-    let full = false;
+    // Near the limit other clients' buffers come and go, so it is filled again before each check.
     let n = 0;
-    for (const size of [100_000, 10_000, 1_000, 100, 10]) {
-      full = false;
-      for (let i = 0; i < 2_000 && !full; i++) {
-        full = await filler.set(`filler:${n++}`, 'x'.repeat(size)).then(
-          () => false,
-          (e: Error) => /OOM/.test(e.message),
-        );
+    const fillUp = async (): Promise<boolean> => {
+      let full = false;
+      for (const size of [100_000, 10_000, 1_000, 100, 10]) {
+        full = false;
+        for (let i = 0; i < 2_000 && !full; i++) {
+          full = await filler.set(`filler:${n++}`, 'x'.repeat(size)).then(
+            () => false,
+            (e: Error) => /OOM/.test(e.message),
+          );
+        }
       }
-    }
-    expect(full).toBe(true);
+      return full;
+    };
+    expect(await fillUp()).toBe(true);
 
     const res = await fetch(`${url}/readyz`);
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('30');
+    expect(await fillUp()).toBe(true);
     const check = (await ts.connector.readiness()).find((c) => c.name === 'redis_writes');
     expect(check).toMatchObject({ ok: false, retryAfterS: 30 });
     expect(check?.detail).toMatch(/^Redis refuses writes because its memory is full/);
 
     const out: string[] = [];
+    expect(await fillUp()).toBe(true);
     await runDoctor([], {
       io: { out: (l) => out.push(l), err: (l) => out.push(l) },
       env: ts.stack.env,

@@ -23,6 +23,8 @@ async function startWorker(env: Record<string, string>): Promise<ChildProcess> {
       if (d.toString().includes('ready')) resolve();
     });
     child.once('exit', (code) => reject(new Error(`worker exited (${code}) before ready: ${err.slice(0, 500)}`)));
+    // A worker that never gets ready fails the test with what it printed, not a bare timeout.
+    setTimeout(() => reject(new Error(`worker not ready within 30 s: ${err.slice(0, 1000)}`)), 30_000).unref();
   });
   return child;
 }
@@ -80,5 +82,5 @@ describe('outbound worker killed with SIGKILL mid-stream', () => {
     const ids = chats.flatMap((c) => Array.from({ length: perChat }, (_, i) => `kill-${c.chat.id}-${i + 1}`));
     await until(() => ids.every((id) => h.onecStatuses(id).length === 1), { what: 'statuses at 1C' });
     for (const id of ids) expect(h.onecStatuses(id)).toEqual(['sent']);
-  });
+  }, 120_000);
 });
