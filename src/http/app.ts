@@ -92,6 +92,11 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
     return authenticate(req, reply);
   });
 
+  const bearerRefused = (reply: FastifyReply, code: string, message: string): FastifyReply => {
+    reply.header('WWW-Authenticate', 'Bearer');
+    return reply.code(401).send(errorBody(code, message));
+  };
+
   const authenticate = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
     const auth = req.routeOptions.config?.auth;
     switch (auth) {
@@ -99,29 +104,22 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
         return undefined;
       case 'api':
         if (secretEquals(bearerOf(req.headers.authorization), opts.apiToken)) return undefined;
-        reply.header('WWW-Authenticate', 'Bearer');
-        return reply
-          .code(401)
-          .send(errorBody('unauthorized', 'This API needs "Authorization: Bearer <API_TOKEN>" with the connector\'s API token.'));
+        return bearerRefused(reply, 'unauthorized', 'This API needs "Authorization: Bearer <API_TOKEN>" with the connector\'s API token.');
+      // The handler verifies the token; here only that one was sent.
       case 'operator':
         if (bearerOf(req.headers.authorization)) return undefined;
-        reply.header('WWW-Authenticate', 'Bearer');
-        return reply
-          .code(401)
-          .send(
-            errorBody(
-              'invalid_operator_token',
-              'This endpoint needs "Authorization: Bearer <operator token>" from a current operator login.',
-            ),
-          );
+        return bearerRefused(
+          reply,
+          'invalid_operator_token',
+          'This endpoint needs "Authorization: Bearer <operator token>" from a current operator login.',
+        );
       case 'api_or_operator':
         if (bearerOf(req.headers.authorization)) return undefined;
-        reply.header('WWW-Authenticate', 'Bearer');
-        return reply
-          .code(401)
-          .send(
-            errorBody('unauthorized', 'This API needs "Authorization: Bearer <token>": the connector\'s API token or an operator token.'),
-          );
+        return bearerRefused(
+          reply,
+          'unauthorized',
+          'This API needs "Authorization: Bearer <token>": the connector\'s API token or an operator token.',
+        );
       case 'admin':
         if (opts.admin && basicAuthorized(req.headers.authorization, opts.admin)) return undefined;
         reply.header('WWW-Authenticate', 'Basic realm="chat-connector", charset="UTF-8"');

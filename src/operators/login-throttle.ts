@@ -123,7 +123,7 @@ elseif ARGV[3] == 'bad' then
     local fails = redis.call('HINCRBY', KEYS[i], 'fails', 1)
     local block = 0
     if fails > free then
-      -- 2^(n-1) stays an exact integer in a Lua double far beyond any cap we use.
+      -- 2^(n-1) stays an exact integer in a Lua double far beyond every cap we use.
       block = math.min(base * math.pow(2, fails - free - 1), max)
       redis.call('HSET', KEYS[i], 'until', now + block)
     end

@@ -200,10 +200,16 @@ export class ConnectorMetrics {
       },
     });
     // Redis refuses writes at maxmemory (noeviction): the alert needs both sides of the ratio.
-    const redisMemory = async (): Promise<{ used: number; max: number }> => {
-      const info = await o.redis.info('memory');
-      const field = (name: string): number => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
-      return { used: field('used_memory'), max: field('maxmemory') };
+    // Both gauges read one INFO per scrape (they are collected a moment apart).
+    let memo: { at: number; read: Promise<{ used: number; max: number }> } | null = null;
+    const redisMemory = (): Promise<{ used: number; max: number }> => {
+      if (memo && Date.now() - memo.at < 1_000) return memo.read;
+      const read = o.redis.info('memory').then((info) => {
+        const field = (name: string): number => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+        return { used: field('used_memory'), max: field('maxmemory') };
+      });
+      memo = { at: Date.now(), read };
+      return read;
     };
     new Gauge({
       name: 'chat_connector_redis_memory_used_bytes',

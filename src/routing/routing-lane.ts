@@ -95,15 +95,6 @@ export class RoutingLane {
     return this.lane.kickKey(chatId, seq);
   }
 
-  /**
-   * Stores the events durably (deduplicated by id) and kicks their chats. ChatRouting no
-   * longer needs it (its scripts write the lane themselves); kept for callers with events
-   * made elsewhere.
-   */
-  async append(events: RoutingEvent[]): Promise<void> {
-    await this.lane.append(events.map((e) => ({ key: e.chatId, id: e.id, body: toOnecEvent(e) })));
-  }
-
   start(): Promise<void> {
     return this.lane.start();
   }

@@ -56,7 +56,7 @@ export const CONTRACT_FAULTS: Readonly<Record<Exclude<ContractFault, 'none'>, st
   'statuses-no-duplicate': 'a status already stored is answered "accepted" again, not "duplicate"',
   'routing-no-duplicate': 'a routing event already stored is answered "accepted" again, not "duplicate"',
   'auth-wrong-password-200': 'POST /auth logs an operator in with a wrong password',
-  'wrong-pin-200': 'POST /auth logs an operator in with any PIN',
+  'wrong-pin-200': 'POST /auth logs an operator in with a wrong PIN',
   'html-error-page': 'a body the handler cannot read gets a 500 HTML exception page instead of a 400 sentence',
   'wrong-content-type': '200 answers are labelled text/plain instead of application/json; charset=utf-8',
   'slow-statuses': `POST /statuses takes ${SLOW_VARIANT_MS} ms more than it should`,
