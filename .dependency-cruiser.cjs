@@ -4,7 +4,7 @@
  *
  *   core            ← imports nothing of ours (types, errors, logger interface, back-off)
  *   channels/<x>    ← core only (each channel is a plug-in behind core's interfaces)
- *   config, onec, licensing, media, queues, http (app, secret-compare), infra
+ *   config, onec, licensing, media, redis, coordination, lanes, http (app, secret-compare), infra
  *                   ← core (+ their own folder; infra may use config; the local harness more)
  *   emulators/<x>, onec/emulator
  *                   ← standalone: nothing of ours outside themselves
@@ -96,9 +96,16 @@ module.exports = {
     {
       name: 'base-layer-imports-only-core',
       severity: 'error',
-      comment: 'config, onec, licensing, media, queues and http basics import core (and their own folder).',
-      from: { path: '^src/(config|onec|licensing|media|queues)/', pathNot: '^src/onec/emulator/' },
+      comment: 'config, onec, licensing, media, redis and coordination import core (and their own folder).',
+      from: { path: '^src/(config|onec|licensing|media|redis|coordination)/', pathNot: '^src/onec/emulator/' },
       to: { path: OURS, pathNot: ['^src/core/', '^src/$1/'] },
+    },
+    {
+      name: 'lanes-import-core-and-redis',
+      severity: 'error',
+      comment: 'The ordered lanes sit on the Redis connection (replica waits) and core, nothing above them.',
+      from: { path: '^src/lanes/' },
+      to: { path: OURS, pathNot: ['^src/core/', '^src/lanes/', '^src/redis/'] },
     },
     {
       name: 'http-basics-import-only-core',

@@ -12,9 +12,9 @@ import { Redis } from 'ioredis';
 import type { NewInboundMessage } from '../src/core/index.ts';
 import { OnecClient } from '../src/onec/onec-client.ts';
 import { OnecEmulator } from '../src/onec/emulator/index.ts';
-import { InboundPipeline } from '../src/queues/inbound-pipeline.ts';
-import { deleteKeysWithPrefix } from '../src/queues/redis-connection.ts';
-import { RetryPolicy } from '../src/queues/retry-policy.ts';
+import { InboundPipeline } from '../src/lanes/inbound-pipeline.js';
+import { deleteKeysWithPrefix } from '../src/redis/redis-connection.js';
+import { RetryPolicy } from '../src/lanes/retry-policy.js';
 import { fakeMessage } from '../src/infra/fake-messages.ts';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

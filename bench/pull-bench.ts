@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import type { NewInboundMessage } from '../src/core/index.ts';
 import { EmulatorPullPoller } from '../src/onec/emulator/index.ts';
-import { InboundPipeline } from '../src/queues/inbound-pipeline.ts';
+import { InboundPipeline } from '../src/lanes/inbound-pipeline.js';
 import { fakeMessage } from '../src/infra/fake-messages.ts';
 import { cleanup, REDIS_URL } from './inbound-bench.ts';
 

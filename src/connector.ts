@@ -41,16 +41,16 @@ import { OnecPullService } from './pull/onec-pull-service.ts';
 import { pullHealth } from './pull/pull-health.ts';
 import { UpdateLogDrainer } from './pull/update-log-drainer.ts';
 import { onecPullRoutes } from './http/routes/onec-pull-routes.ts';
-import { UpdateLog } from './queues/update-log.ts';
+import { UpdateLog } from './lanes/update-log.js';
 import { createTelegramConnector, type TelegramConnector } from './channels/telegram/telegram-connector.ts';
 import { RedisBusinessConnectionStore } from './channels/telegram/inbound-business-connections.ts';
 import type { WhatsappConnector } from './channels/whatsapp/whatsapp-connector.ts';
-import { AccountSupervisor } from './queues/account-supervisor.ts';
-import { InboundPipeline, type InboundObserver, type InboundRouter } from './queues/inbound-pipeline.ts';
-import { RedisSessionPermits } from './queues/onec-session-permits.ts';
-import { createRedis, describeRedisTarget, redisOptions } from './queues/redis-connection.ts';
+import { AccountSupervisor } from './coordination/account-supervisor.js';
+import { InboundPipeline, type InboundObserver, type InboundRouter } from './lanes/inbound-pipeline.js';
+import { RedisSessionPermits } from './coordination/onec-session-permits.js';
+import { createRedis, describeRedisTarget, redisOptions } from './redis/redis-connection.js';
 import { checkRedisWrites, REDIS_FULL_RETRY_AFTER_S } from './infra/redis-memory.ts';
-import { RetryPolicy } from './queues/retry-policy.ts';
+import { RetryPolicy } from './lanes/retry-policy.js';
 
 /** Which parts run in this process (`start` = all; `worker <name>` = some). */
 export type Role = 'http' | 'inbound' | 'channels' | 'outbound';

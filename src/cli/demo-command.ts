@@ -15,7 +15,7 @@ import type { InboundMessage } from '../core/index.ts';
 import { freePort } from '../infra/embedded-redis.ts';
 import { startLocalStack } from '../infra/local-stack.ts';
 import { createLogger } from '../infra/logger.ts';
-import { deleteKeysWithPrefix } from '../queues/redis-connection.ts';
+import { deleteKeysWithPrefix } from '../redis/redis-connection.js';
 import { productFeatures } from './features.ts';
 import { runSimulatedCustomers } from './demo-customers.ts';
 import { configureDemoSettings } from './demo-settings.ts';

@@ -10,7 +10,7 @@ import { JobDataScrubber } from '../ops/job-view.ts';
 import { secretsOf } from '../config/secrets.ts';
 import { QueueAdmin, QueueAdminError, type FailedJob, type QueueStats } from '../ops/queue-admin.ts';
 import { QueueCatalog } from '../ops/queue-catalog.ts';
-import { describeRedisTarget, pingRedisTarget } from '../queues/redis-connection.ts';
+import { describeRedisTarget, pingRedisTarget } from '../redis/redis-connection.js';
 
 export interface QueuesIo {
   out(line: string): void;

@@ -9,7 +9,7 @@ import { createConnector, type Connector, type Role } from '../connector.ts';
 import { evictionRefusal, readEvictionPolicy } from '../infra/redis-memory.ts';
 import { describeError } from '../core/index.ts';
 import { createLogger } from '../infra/logger.ts';
-import { createRedis, describeRedisTarget, pingRedisTarget, type RedisTarget } from '../queues/redis-connection.ts';
+import { createRedis, describeRedisTarget, pingRedisTarget, type RedisTarget } from '../redis/redis-connection.js';
 import { productFeatures } from './features.ts';
 
 const WORKERS: Record<string, Role[]> = {

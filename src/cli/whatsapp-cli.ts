@@ -10,8 +10,8 @@ import { secretsOf } from '../config/secrets.ts';
 import { createWhatsappConnector } from '../channels/whatsapp/whatsapp-connector.ts';
 import { createLogger } from '../infra/logger.ts';
 import { FileMediaStore } from '../media/file-media-store.ts';
-import { InboundPipeline } from '../queues/inbound-pipeline.ts';
-import { createRedis, redisOptions } from '../queues/redis-connection.ts';
+import { InboundPipeline } from '../lanes/inbound-pipeline.js';
+import { createRedis, redisOptions } from '../redis/redis-connection.js';
 import { runWhatsappCommand } from './whatsapp-command.ts';
 
 export async function runWhatsappCli(args: string[], config: Readonly<Config>): Promise<number> {

@@ -24,7 +24,7 @@ import type { Redis } from 'ioredis';
 import { silentLogger, type Logger } from '../core/index.ts';
 import { OnecLicenseRefusedError } from '../onec/onec-errors.ts';
 import type { OnecLicenses } from '../onec/onec-types.ts';
-import { RedisSemaphore, type SemaphorePermit } from '../queues/redis-semaphore.ts';
+import { RedisSemaphore, type SemaphorePermit } from '../coordination/redis-semaphore.js';
 
 export interface LicenseAdmissionOptions {
   redis: Redis;

@@ -26,7 +26,7 @@ import type { SeatManager } from '../licensing/seats.ts';
 import type { OnecClient } from '../onec/onec-client.ts';
 import { OnecAuthError, OnecLicenseRefusedError } from '../onec/onec-errors.ts';
 import type { OnecAuthCredentials } from '../onec/onec-types.ts';
-import { SemaphoreTimeoutError } from '../queues/redis-semaphore.ts';
+import { SemaphoreTimeoutError } from '../coordination/redis-semaphore.js';
 import type { LicenseAdmission } from './license-admission.ts';
 import type { LoginSessionJournal } from './login-sessions.ts';
 import type { LoginThrottle } from './login-throttle.ts';

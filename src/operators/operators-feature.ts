@@ -10,7 +10,7 @@
  * lane to 1C (in the `inbound` role), and at start finishes 1C login sessions a crashed
  * process left open (then every `orphanSweepMs`).
  */
-import { redisOptions } from '../queues/redis-connection.ts';
+import { redisOptions } from '../redis/redis-connection.js';
 import { describeError } from '../core/index.ts';
 import type { ConnectorContext, ConnectorFeature } from '../connector.ts';
 import { chatRoutes } from '../http/routes/chat-routes.ts';

@@ -19,10 +19,10 @@ import { computeHostId } from '../licensing/host-id.ts';
 import { chatModuleGranted, checkLicenseFile } from '../licensing/license-document.ts';
 import { loadTrustedKeys } from '../licensing/trusted-keys.ts';
 import { OnecClient } from '../onec/onec-client.ts';
-import { describeRedisTarget, redisOptions } from '../queues/redis-connection.ts';
+import { describeRedisTarget, redisOptions } from '../redis/redis-connection.js';
 import { checkRedisWrites, readEvictionPolicy, SAFE_POLICY } from '../infra/redis-memory.ts';
 import { pullHealth } from '../pull/pull-health.ts';
-import { UpdateLog } from '../queues/update-log.ts';
+import { UpdateLog } from '../lanes/update-log.js';
 
 export type DoctorMark = '✓' | '✗' | 'ℹ';
 

@@ -14,7 +14,7 @@ import type { LicenseGate } from '../licensing/license-gate.ts';
 import type { FeatureState } from '../licensing/license-document.ts';
 import type { SeatManager } from '../licensing/seats.ts';
 import type { OnecObserver } from '../onec/onec-types.ts';
-import type { UpdateLogStats } from '../queues/update-log.ts';
+import type { UpdateLogStats } from '../lanes/update-log.js';
 import { isDeadLetterQueue, laneOfQueue, type QueueCatalog } from './queue-catalog.ts';
 
 export const JOB_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'failed', 'completed'] as const;

@@ -9,7 +9,7 @@
  */
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { redisOptions, type RedisTarget } from '../queues/redis-connection.ts';
+import { redisOptions, type RedisTarget } from '../redis/redis-connection.js';
 
 /** Lanes of the product: inbound (messenger → 1C), outbound (1C → messenger), statuses, routing. */
 export const KNOWN_LANES: readonly string[] = ['inbound', 'outbound', 'statuses', 'routing'];

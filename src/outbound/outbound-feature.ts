@@ -9,13 +9,13 @@
  *   start paused and follow `onLicense` (queued messages wait, nothing fails).
  * - Any role can append (the HTTP API) and report statuses (channels); both are plain Redis writes.
  */
-import { redisOptions } from '../queues/redis-connection.ts';
+import { redisOptions } from '../redis/redis-connection.js';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ConnectorError, parseChatKey, type OutboundMessage } from '../core/index.ts';
 import type { ConnectorContext, ConnectorFeature } from '../connector.ts';
 import { messageRoutes, type MessageStatusView, type SubmitAnswer } from '../http/routes/message-routes.ts';
-import type { RetryPolicy } from '../queues/retry-policy.ts';
+import type { RetryPolicy } from '../lanes/retry-policy.js';
 import type { PacingOptions } from './outbound-pacing.ts';
 import { OutboundService, type StatusNotice } from './outbound-service.ts';
 import type { OutboundRecord } from './outbound-store.ts';

@@ -12,7 +12,7 @@
  * WhatsApp paces itself in the channel (WHATSAPP min interval per account); by default the
  * queue adds nothing there, so it is not paced twice.
  */
-import type { RateLimiter, RateRule } from '../queues/rate-limiter.ts';
+import type { RateLimiter, RateRule } from '../coordination/rate-limiter.js';
 
 export interface PacingOptions {
   /** Spacing of messages to one Telegram private chat, ms (default 1 050: 1/s with a 5 % margin). */

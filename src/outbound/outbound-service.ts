@@ -1,7 +1,7 @@
 /**
  * Outbound messages: accepted once by id, sent per chat in order through the channel's
  * OutboundCapable, paced within the messenger's limits, their statuses sent to 1C in order
- * per message. Two ordered lanes (src/queues/ordered-lane.ts) carry the work:
+ * per message. Two ordered lanes (src/lanes/ordered-lane.ts) carry the work:
  *
  *   POST ──accept (record, Lua)──▶ lane `outbound` (key = chat) ──pace──▶ channel.send
  *                                        │ sent / failed
@@ -39,10 +39,10 @@ import {
   type StatusSink,
 } from '../core/index.ts';
 import type { OnecItemResult, OnecStatusUpdate } from '../onec/onec-types.ts';
-import { OrderedLane, type DeliveryContext, type ItemOutcome, type LaneItem } from '../queues/ordered-lane.ts';
-import { RateLimiter } from '../queues/rate-limiter.ts';
-import type { RetryPolicy } from '../queues/retry-policy.ts';
-import type { UpdateLog } from '../queues/update-log.ts';
+import { OrderedLane, type DeliveryContext, type ItemOutcome, type LaneItem } from '../lanes/ordered-lane.js';
+import { RateLimiter } from '../coordination/rate-limiter.js';
+import type { RetryPolicy } from '../lanes/retry-policy.js';
+import type { UpdateLog } from '../lanes/update-log.js';
 import { OutboundPacing, type PacingOptions } from './outbound-pacing.ts';
 import { fingerprintOf, OutboundStore, type OutboundRecord } from './outbound-store.ts';
 

@@ -7,8 +7,8 @@
  */
 import type { InboundMessage } from '../core/index.ts';
 import type { OnecPullRoutesDeps, PulledPage } from '../http/routes/onec-pull-routes.ts';
-import type { InboundPipeline } from '../queues/inbound-pipeline.ts';
-import { encodeCursor, type UpdateLog } from '../queues/update-log.ts';
+import type { InboundPipeline } from '../lanes/inbound-pipeline.js';
+import { encodeCursor, type UpdateLog } from '../lanes/update-log.js';
 
 /** Entries read per step while looking for rejected ids. */
 const SCAN_PAGE = 1000;

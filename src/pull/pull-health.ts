@@ -3,7 +3,7 @@
  * age of the oldest, and whether 1C still polls. Never a reason for "not ready": updates
  * wait safely in Redis for as long as 1C is away; this only says so, loudly.
  */
-import type { UpdateLogStats } from '../queues/update-log.ts';
+import type { UpdateLogStats } from '../lanes/update-log.js';
 
 export interface PullHealth {
   /** 1C polled within ONEC_PULL_STALE_S. */

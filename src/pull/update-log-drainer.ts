@@ -15,9 +15,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { describeError, type InboundMessage, type Logger, silentLogger } from '../core/index.ts';
-import type { InboundPipeline } from '../queues/inbound-pipeline.ts';
-import { RetryPolicy } from '../queues/retry-policy.ts';
-import type { UpdateEntry, UpdateLog } from '../queues/update-log.ts';
+import type { InboundPipeline } from '../lanes/inbound-pipeline.js';
+import { RetryPolicy } from '../lanes/retry-policy.js';
+import type { UpdateEntry, UpdateLog } from '../lanes/update-log.js';
 import type { OnecDelivery } from '../onec/onec-client.ts';
 import type { OnecItemResult, OnecRoutingEvent, OnecStatusUpdate } from '../onec/onec-types.ts';
 

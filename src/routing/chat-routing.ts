@@ -16,9 +16,9 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ConnectorError, type InboundMessage, type Route, type RouteStatus } from '../core/index.ts';
-import type { InboundRouter } from '../queues/inbound-pipeline.ts';
+import type { InboundRouter } from '../lanes/inbound-pipeline.js';
 import { KeywordMatcher, loadRulesFile, validateRules, type KeywordRule } from './keyword-rules.ts';
-import { KICK_FLAG_TTL_S } from '../queues/ordered-lane.ts';
+import { KICK_FLAG_TTL_S } from '../lanes/ordered-lane.js';
 import { CLAIM, CLOSE, ROUTE_MESSAGE, TRANSFER } from './routing-scripts.ts';
 
 /** The OrderedLane name of routing events (src/routing/routing-lane.ts). */

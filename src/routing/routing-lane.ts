@@ -12,9 +12,9 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../core/index.ts';
 import type { OnecDelivery } from '../onec/onec-client.ts';
 import type { OnecRoutingEvent } from '../onec/onec-types.ts';
-import { OrderedLane, type ItemOutcome } from '../queues/ordered-lane.ts';
-import type { RetryPolicy } from '../queues/retry-policy.ts';
-import type { UpdateLog } from '../queues/update-log.ts';
+import { OrderedLane, type ItemOutcome } from '../lanes/ordered-lane.js';
+import type { RetryPolicy } from '../lanes/retry-policy.js';
+import type { UpdateLog } from '../lanes/update-log.js';
 import { ROUTING_LANE, type RoutingEvent } from './chat-routing.ts';
 
 export interface RoutingLaneOptions {

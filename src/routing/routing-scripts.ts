@@ -5,7 +5,7 @@
  * Empty strings stand for "none" (Redis hashes have no null).
  *
  * Outbox: a script that changes a chat also appends the routing event to the `routing`
- * lane (the per-chat sorted set of src/queues/ordered-lane.ts) in the same atomic step.
+ * lane (the per-chat sorted set of src/lanes/ordered-lane.ts) in the same atomic step.
  * Before, the event was appended by a second call after the script; a crash between the
  * two lost the event for good (the chat had changed, 1C never heard of it). Now the state
  * change and the event exist together or not at all. What may still be lost in a crash
@@ -24,7 +24,7 @@
 
 /**
  * The shared outbox part. Appends one event to the routing lane exactly as the lane's
- * APPEND would (src/queues/lane-scripts.ts — keep the two in step): per-chat seq, the item
+ * APPEND would (src/lanes/lane-scripts.ts — keep the two in step): per-chat seq, the item
  * `{"seq":N,…body}` in `q:<chat>` scored by seq, the chat in `active` (for the sweep),
  * and the kick flag. `o` is the index of the first lane key in KEYS:
  * KEYS[o] lane `seq` hash, KEYS[o+1] lane `q:<chat>`, KEYS[o+2] lane `active`, KEYS[o+3] lane `kick:<chat>`.

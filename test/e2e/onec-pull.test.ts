@@ -11,7 +11,7 @@ import { createConnector, type Connector } from '../../src/connector.ts';
 import type { SimulatedChat } from '../../src/emulators/telegram/index.ts';
 import { createLogger } from '../../src/infra/logger.ts';
 import { opsFeature } from '../../src/ops/ops-feature.ts';
-import { RetryPolicy } from '../../src/queues/retry-policy.ts';
+import { RetryPolicy } from '../../src/lanes/retry-policy.js';
 import { pullPoller, startTestStack, storedOf, type TestStack } from '../helpers/stack.ts';
 import { until } from '../helpers/redis.ts';
 

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createConnector, type Connector } from '../../src/connector.ts';
 import { startLocalStack, type LocalStack } from '../../src/infra/local-stack.ts';
 import { createLogger } from '../../src/infra/logger.ts';
-import { RetryPolicy } from '../../src/queues/retry-policy.ts';
+import { RetryPolicy } from '../../src/lanes/retry-policy.js';
 import type { GetUpdatesCall, WebhookDelivery } from '../../src/emulators/telegram/index.ts';
 import { startTestStack, storedOf, type TestStack } from '../helpers/stack.ts';
 import { cleanupPrefix, until } from '../helpers/redis.ts';

@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outboundFeature } from '../../src/outbound/outbound-feature.ts';
-import { RetryPolicy } from '../../src/queues/retry-policy.ts';
+import { RetryPolicy } from '../../src/lanes/retry-policy.js';
 import { until } from '../helpers/redis.ts';
 import { FAST_PACING } from '../outbound/outbound-helpers.ts';
 import { startTestStack, storedOf, type TestStack } from '../helpers/stack.ts';

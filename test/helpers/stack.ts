@@ -7,7 +7,7 @@ import { createConnector, type Connector, type ConnectorOptions } from '../../sr
 import { EmulatorPullPoller, type EmulatorPullPollerOptions } from '../../src/onec/emulator/index.ts';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../src/infra/local-stack.ts';
 import { createLogger } from '../../src/infra/logger.ts';
-import { RetryPolicy } from '../../src/queues/retry-policy.ts';
+import { RetryPolicy } from '../../src/lanes/retry-policy.js';
 import { cleanupPrefix } from './redis.ts';
 
 export interface TestStack {

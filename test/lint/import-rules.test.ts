@@ -47,11 +47,12 @@ const CASES: Record<string, Record<string, string>> = {
   'no-orphans': { 'src/core/lonely.ts': leaf },
   'no-unreachable': { 'src/cli/main.ts': imp('../core/a.ts'), 'src/core/a.ts': leaf, 'src/ops/dead.ts': imp('../core/a.ts') },
   'not-to-unresolvable': { 'src/cli/main.ts': imp('../core/missing.ts') },
-  'core-imports-nothing-of-ours': { 'src/core/a.ts': imp('../queues/q.ts'), 'src/queues/q.ts': leaf },
+  'core-imports-nothing-of-ours': { 'src/core/a.ts': imp('../lanes/q.ts'), 'src/lanes/q.ts': leaf },
   'channel-imports-only-core': { 'src/channels/telegram/t.ts': imp('../whatsapp/w.ts'), 'src/channels/whatsapp/w.ts': leaf },
   'base-layer-imports-only-core': { 'src/onec/o.ts': imp('../licensing/l.ts'), 'src/licensing/l.ts': leaf },
-  'http-basics-import-only-core': { 'src/http/app.ts': imp('../queues/q.ts'), 'src/queues/q.ts': leaf },
-  'infra-imports-core-and-config': { 'src/infra/logger.ts': imp('../queues/q.ts'), 'src/queues/q.ts': leaf },
+  'lanes-import-core-and-redis': { 'src/lanes/l.ts': imp('../coordination/c.ts'), 'src/coordination/c.ts': leaf },
+  'http-basics-import-only-core': { 'src/http/app.ts': imp('../lanes/q.ts'), 'src/lanes/q.ts': leaf },
+  'infra-imports-core-and-config': { 'src/infra/logger.ts': imp('../lanes/q.ts'), 'src/lanes/q.ts': leaf },
   'local-harness-imports-no-feature': { 'src/infra/local-stack.ts': imp('../operators/o.ts'), 'src/operators/o.ts': leaf },
   'emulators-standalone': { 'src/emulators/telegram/e.ts': imp('../../core/a.ts'), 'src/core/a.ts': leaf },
   'routes-depend-on-deps-interfaces': {
@@ -66,9 +67,9 @@ const CASES: Record<string, Record<string, string>> = {
   'features-not-composition-root': { 'src/routing/r.ts': imp('../connector.ts'), 'src/connector.ts': leaf },
   'features-import-no-cli': { 'src/operators/operators-feature.ts': imp('../cli/c.ts'), 'src/cli/c.ts': leaf },
   'composition-root-not-cli': { 'src/connector.ts': imp('./cli/c.ts'), 'src/cli/c.ts': leaf },
-  'src-not-tests-or-tools': { 'src/queues/q.ts': imp('../../test/helpers/h.ts'), 'test/helpers/h.ts': leaf },
-  'workers-only-entry': { 'workers/http.ts': imp('../src/queues/q.ts'), 'src/queues/q.ts': leaf },
-  'test-not-bench': { 'test/queues/x.test.ts': imp('../../bench/inbound-bench.ts'), 'bench/inbound-bench.ts': leaf },
+  'src-not-tests-or-tools': { 'src/lanes/q.ts': imp('../../test/helpers/h.ts'), 'test/helpers/h.ts': leaf },
+  'workers-only-entry': { 'workers/http.ts': imp('../src/lanes/q.ts'), 'src/lanes/q.ts': leaf },
+  'test-not-bench': { 'test/lanes/x.test.ts': imp('../../bench/inbound-bench.ts'), 'bench/inbound-bench.ts': leaf },
   'tools-not-test': { 'bench/b.ts': imp('../test/helpers/h.ts'), 'test/helpers/h.ts': leaf },
 };
 

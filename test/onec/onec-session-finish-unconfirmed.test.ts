@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import type { OutageMode } from '../../src/onec/emulator/index.ts';
 import { OnecClient, type OnecClientOptions } from '../../src/onec/index.ts';
-import { RedisSessionPermits } from '../../src/queues/onec-session-permits.ts';
+import { RedisSessionPermits } from '../../src/coordination/onec-session-permits.js';
 import { cleanupPrefix, newRedis, uniquePrefix, until } from '../helpers/redis.ts';
 import { msg, useEmulator } from './onec-test-helpers.ts';
 

@@ -7,7 +7,7 @@ import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loginSemaphoreKey } from '../../src/operators/license-admission.ts';
 import { LoginSessionJournal } from '../../src/operators/login-sessions.ts';
-import { RedisSemaphore } from '../../src/queues/redis-semaphore.ts';
+import { RedisSemaphore } from '../../src/coordination/redis-semaphore.js';
 import { until } from '../helpers/redis.ts';
 import { cookieOf, raw } from '../onec/onec-test-helpers.ts';
 import { errorOf, IVANOV, startOperators, type OperatorsHarness } from './operators-helpers.ts';

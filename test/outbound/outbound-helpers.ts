@@ -7,7 +7,7 @@ import type { ConnectorOptions } from '../../src/connector.ts';
 import type { SentRecord, SimulatedChat } from '../../src/emulators/telegram/index.ts';
 import { outboundFeature, type OutboundFeatureOptions } from '../../src/outbound/outbound-feature.ts';
 import type { OutboundService } from '../../src/outbound/outbound-service.ts';
-import { RetryPolicy } from '../../src/queues/retry-policy.ts';
+import { RetryPolicy } from '../../src/lanes/retry-policy.js';
 import { startTestStack, type OnecMode, type TestStack } from '../helpers/stack.ts';
 import { until } from '../helpers/redis.ts';
 

@@ -8,7 +8,7 @@ import { DisconnectReason } from '@whiskeysockets/baileys';
 import { buildHttpApp } from '../../../src/http/app.ts';
 import { whatsappRoutes } from '../../../src/http/routes/whatsapp-routes.ts';
 import { createWhatsappConnector, type WhatsappConnector } from '../../../src/channels/whatsapp/whatsapp-connector.ts';
-import { AccountSupervisor } from '../../../src/queues/account-supervisor.ts';
+import { AccountSupervisor } from '../../../src/coordination/account-supervisor.js';
 import { silentLogger } from '../../../src/core/index.ts';
 import { cleanupPrefix, newRedis, until, uniquePrefix } from '../../helpers/redis.ts';
 import { FakeSocketFactory, MemoryMediaStore, MemorySink, boom, type FakeSocket } from './fakes.ts';

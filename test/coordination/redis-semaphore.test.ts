@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { RedisSemaphore, SemaphoreTimeoutError } from '../../src/queues/redis-semaphore.ts';
+import { RedisSemaphore, SemaphoreTimeoutError } from '../../src/coordination/redis-semaphore.js';
 import { cleanupPrefix, newRedis, uniquePrefix, until } from '../helpers/redis.ts';
 
 const prefixes: string[] = [];

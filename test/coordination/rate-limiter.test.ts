@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { RateLimiter } from '../../src/queues/rate-limiter.ts';
+import { RateLimiter } from '../../src/coordination/rate-limiter.js';
 import { cleanupPrefix, newRedis, uniquePrefix } from '../helpers/redis.ts';
 
 const prefixes: string[] = [];

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { OnecClient } from '../../src/onec/onec-client.ts';
 import { OnecEmulator } from '../../src/onec/emulator/index.ts';
-import { RedisSessionPermits } from '../../src/queues/onec-session-permits.ts';
+import { RedisSessionPermits } from '../../src/coordination/onec-session-permits.js';
 import { fakeMessage } from '../../src/infra/fake-messages.ts';
 import { cleanupPrefix, newRedis, uniquePrefix } from '../helpers/redis.ts';
 

@@ -20,7 +20,7 @@
  * failed job with the reason); retrying that job puts the item back at its own `seq`.
  *
  * Pull mode (onec-pull.md) swaps only the delivery end: with a `handoff`, items leave the
- * head of their key into the update log (src/queues/update-log.ts) — XADD and the ack in
+ * head of their key into the update log (src/lanes/update-log.ts) — XADD and the ack in
  * one Lua script, fenced by the key's lock — instead of going to `sink.deliver`.
  *
  *   kick ──lock key──▶ ZRANGE head ──▶ handoff-4 (XADD updates + ZREMRANGEBYSCORE) ──▶ …
@@ -30,12 +30,12 @@ import { randomBytes } from 'node:crypto';
 import { Queue, Worker, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { describeError, type Logger, silentLogger } from '../core/index.ts';
-import { awaitReplicas } from './redis-connection.ts';
-import { RetryPolicy } from './retry-policy.ts';
-import { DeadLetterRecords } from './dead-letter-records.ts';
-import { ACK, APPEND, REINSERT, RELEASE, RELEASE_IF_EMPTY, RENEW } from './lane-scripts.ts';
-import type { UpdateLog, UpdateType } from './update-log.ts';
-import { HANDOFF } from './update-log-scripts.ts';
+import { awaitReplicas } from '../redis/redis-connection.js';
+import { RetryPolicy } from './retry-policy.js';
+import { DeadLetterRecords } from './dead-letter-records.js';
+import { ACK, APPEND, REINSERT, RELEASE, RELEASE_IF_EMPTY, RENEW } from './lane-scripts.js';
+import type { UpdateLog, UpdateType } from './update-log.js';
+import { HANDOFF } from './update-log-scripts.js';
 
 /** An item as stored: the body the appender gave, plus its per-key `seq`. */
 export interface LaneItem<T> {

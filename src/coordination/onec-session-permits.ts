@@ -6,7 +6,7 @@
  * long 1C keeps the orphaned session (and its license).
  */
 import type { Redis } from 'ioredis';
-import { RedisSemaphore } from './redis-semaphore.ts';
+import { RedisSemaphore } from './redis-semaphore.js';
 
 export interface RedisSessionPermitsOptions {
   redis: Redis;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { OrderedLane, type ItemOutcome, type LaneItem } from '../../src/queues/ordered-lane.ts';
-import { RetryPolicy } from '../../src/queues/retry-policy.ts';
+import { OrderedLane, type ItemOutcome, type LaneItem } from '../../src/lanes/ordered-lane.js';
+import { RetryPolicy } from '../../src/lanes/retry-policy.js';
 import { cleanupPrefix, newRedis, REDIS_URL, uniquePrefix, until } from '../helpers/redis.ts';
 
 interface Body {

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
-import { KNOWN_CHAT_TTL_S } from '../../src/queues/inbound-pipeline.ts';
+import { KNOWN_CHAT_TTL_S } from '../../src/lanes/inbound-pipeline.js';
 import { until } from '../helpers/redis.ts';
 import { storedOf } from '../helpers/stack.ts';
 import { startOutbound, type OutboundHarness } from '../outbound/outbound-helpers.ts';

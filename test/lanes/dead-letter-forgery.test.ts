@@ -10,8 +10,8 @@ import { buildHttpApp } from '../../src/http/app.ts';
 import { registerDashboard } from '../../src/ops/dashboard.ts';
 import { JobDataScrubber } from '../../src/ops/job-view.ts';
 import { QueueCatalog } from '../../src/ops/queue-catalog.ts';
-import { OrderedLane, type ItemOutcome, type LaneItem } from '../../src/queues/ordered-lane.ts';
-import { RetryPolicy } from '../../src/queues/retry-policy.ts';
+import { OrderedLane, type ItemOutcome, type LaneItem } from '../../src/lanes/ordered-lane.js';
+import { RetryPolicy } from '../../src/lanes/retry-policy.js';
 import { cleanupPrefix, newRedis, REDIS_URL, uniquePrefix, until } from '../helpers/redis.ts';
 
 interface Body {

@@ -25,7 +25,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ConnectorError } from '../core/index.ts';
-import { ACK_LOG } from './update-log-scripts.ts';
+import { ACK_LOG } from './update-log-scripts.js';
 
 export type UpdateType = 'message' | 'status' | 'routing';
 

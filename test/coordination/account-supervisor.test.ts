@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AccountRunner, AccountState, InboundSink } from '../../src/core/index.ts';
-import { AccountSupervisor } from '../../src/queues/account-supervisor.ts';
+import { AccountSupervisor } from '../../src/coordination/account-supervisor.js';
 import { cleanupPrefix, newRedis, uniquePrefix, until } from '../helpers/redis.ts';
 
 class CountingRunner implements AccountRunner {

@@ -8,9 +8,9 @@
 import type { RedisOptions as BullRedisOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { IngestResult, InboundMessage, InboundSink, Logger, NewInboundMessage, Route } from '../core/index.ts';
-import { OrderedLane, type ItemOutcome, type LaneItem, type LaneHooks } from './ordered-lane.ts';
-import type { RetryPolicy } from './retry-policy.ts';
-import type { UpdateLog } from './update-log.ts';
+import { OrderedLane, type ItemOutcome, type LaneItem, type LaneHooks } from './ordered-lane.js';
+import type { RetryPolicy } from './retry-policy.js';
+import type { UpdateLog } from './update-log.js';
 
 /** A chat silent this long is forgotten (known-chat state): 180 days. */
 export const KNOWN_CHAT_TTL_S = 180 * 24 * 3600;
