@@ -9,8 +9,11 @@
  *   emulators/<x>, onec/emulator
  *                   ← standalone: nothing of ours outside themselves
  *   http/routes     ← core and http only: they get what they need through `*Deps` interfaces
- *   features (routing, operators, outbound, ops, pull, settings)
- *                   ← the layers above, never a channel, the composition root or the CLI
+ *   features/feature-contract.ts
+ *                   ← the contract features are built on (a narrow context of named services;
+ *                     channels through core's capabilities): the layers above, no feature
+ *   features (routing, operators, outbound, ops, pull, settings, panel)
+ *                   ← the layers above and the contract, never a channel, the composition root or the CLI
  *   connector.ts    ← the composition root: everything in src/ but the CLI
  *   cli             ← everything in src/
  *   workers         ← the CLI or the composition root only
@@ -23,16 +26,11 @@
 const ROUTES_IMPORTING_FEATURE_INTERNALS = ['^src/http/routes/operator-routes\\.ts$', '^src/http/routes/chat-routes\\.ts$'];
 /** TODO(issue 12, item 5): the WhatsApp pairing routes take the runner's type from the channel. */
 const ROUTES_IMPORTING_CHANNELS = ['^src/http/routes/whatsapp-routes\\.ts$'];
-/** TODO(issue 12, item 2): the feature contract moves out of connector.ts into its own module. */
-const FEATURES_IMPORTING_COMPOSITION_ROOT = [
-  '^src/operators/operators-feature\\.ts$',
-  '^src/outbound/outbound-feature\\.ts$',
-  '^src/ops/ops-feature\\.ts$',
-  '^src/settings/settings-feature\\.ts$',
-];
 
 const OURS = '^(src|workers|test|bench|soak|scripts)/';
-const FEATURES = '^src/(routing|operators|outbound|ops|pull|settings)/';
+/** The feature modules, and the folder of the contract they are built on (`features/`). */
+const FEATURE_MODULES = '^src/(routing|operators|outbound|ops|pull|settings|panel)/';
+const FEATURES = '^src/(routing|operators|outbound|ops|pull|settings|panel|features)/';
 const ENTRY_POINTS = [
   '^src/cli/main\\.ts$',
   '^workers/',
@@ -162,14 +160,21 @@ module.exports = {
     {
       name: 'features-not-composition-root',
       severity: 'error',
-      comment: 'Features do not reach into the composition root, the CLI, the emulators or the workers.',
-      from: { path: FEATURES, pathNot: FEATURES_IMPORTING_COMPOSITION_ROOT },
-      to: { path: ['^src/connector\\.ts$', '^src/cli/', '^src/emulators/', '^src/onec/emulator/', '^workers/'] },
+      comment: 'Features do not reach into the composition root: they get the services they name (src/features/feature-contract.ts).',
+      from: { path: FEATURES },
+      to: { path: '^src/connector\\.ts$' },
+    },
+    {
+      name: 'feature-contract-imports-no-feature',
+      severity: 'error',
+      comment: 'The feature contract sits below every feature: it names services by type and imports no feature module.',
+      from: { path: '^src/features/' },
+      to: { path: FEATURE_MODULES },
     },
     {
       name: 'features-import-no-cli',
       severity: 'error',
-      comment: 'Features never import the CLI, the emulators or the workers (even the listed exceptions).',
+      comment: 'Features never import the CLI, the emulators or the workers.',
       from: { path: FEATURES },
       to: { path: ['^src/cli/', '^src/emulators/', '^src/onec/emulator/', '^workers/'] },
     },

@@ -13,6 +13,7 @@
  * how many 1C license probes (`GET /licenses` asked for the semaphore size) were made.
  */
 import { createConnector } from '../src/connector.ts';
+import { observed } from '../src/features/feature-contract.ts';
 import { startLocalStack } from '../src/infra/local-stack.ts';
 import { operatorsFeature, type OperatorsFeature } from '../src/operators/operators-feature.ts';
 import { cleanup } from './inbound-bench.ts';
@@ -31,7 +32,11 @@ export async function benchLogins(): Promise<Record<string, number>> {
     trustedKeysDir: stack.keysDir,
     roles: ['http'],
     hostId: stack.hostId,
-    features: [(ctx) => (feature = operatorsFeature()(ctx))],
+    features: [
+      observed(operatorsFeature(), (f) => {
+        feature = f;
+      }),
+    ],
   });
   await connector.start();
   try {

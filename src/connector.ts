@@ -1,26 +1,25 @@
 /**
  * The composition root: builds the connector from a validated Config. The only file that
  * knows every module; each module knows only its own options. Feature modules contribute
- * through `ConnectorFeature` (routes, start/stop, readiness, gate reaction), so this file
- * stays a list of parts and the order they start and stop in.
+ * through `ConnectorFeature` (routes, start/stop, readiness, gate reaction) and get only the
+ * services they name (src/features/feature-contract.ts), so this file stays a list of parts
+ * and the order they start and stop in.
  */
 import { hostname } from 'node:os';
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Config } from './config/config.ts';
 import { secretsOf } from './config/secrets.ts';
-import {
-  describeError,
-  isOutboundCapable,
-  type AccountRunner,
-  type AccountState,
-  type ChannelConnector,
-  type Logger,
-  type OutboundCapable,
-  type StatusEvent,
-  type StatusSink,
-} from './core/index.ts';
+import { describeError, type AccountRunner, type ChannelConnector, type StatusEvent, type StatusSink } from './core/index.ts';
 import type { OperatorAccess } from './core/index.ts';
+import {
+  ALL_ROLES,
+  contextFor,
+  type ConnectorFeature,
+  type FeatureModule,
+  type FeatureServices,
+  type Role,
+} from './features/feature-contract.ts';
 import { ConnectorBus } from './connector-bus.ts';
 import { createLogger, type AppLogger } from './infra/logger.ts';
 import { buildHttpApp } from './http/app.ts';
@@ -42,9 +41,8 @@ import { pullHealth } from './pull/pull-health.ts';
 import { UpdateLogDrainer } from './pull/update-log-drainer.ts';
 import { onecPullRoutes } from './http/routes/onec-pull-routes.ts';
 import { UpdateLog } from './lanes/update-log.js';
-import { createTelegramConnector, type TelegramConnector } from './channels/telegram/telegram-connector.ts';
+import { createTelegramConnector } from './channels/telegram/telegram-connector.ts';
 import { RedisBusinessConnectionStore } from './channels/telegram/inbound-business-connections.ts';
-import type { WhatsappConnector } from './channels/whatsapp/whatsapp-connector.ts';
 import { AccountSupervisor } from './coordination/account-supervisor.js';
 import { InboundPipeline, type InboundObserver, type InboundRouter } from './lanes/inbound-pipeline.js';
 import { RedisSessionPermits } from './coordination/onec-session-permits.js';
@@ -52,57 +50,20 @@ import { createRedis, describeRedisTarget, redisOptions } from './redis/redis-co
 import { checkRedisWrites, REDIS_FULL_RETRY_AFTER_S } from './infra/redis-memory.ts';
 import { RetryPolicy } from './lanes/retry-policy.js';
 
-/** Which parts run in this process (`start` = all; `worker <name>` = some). */
-export type Role = 'http' | 'inbound' | 'channels' | 'outbound';
-export const ALL_ROLES: readonly Role[] = ['http', 'inbound', 'channels', 'outbound'];
+export { ALL_ROLES, type Role };
 
-/** Everything a feature module may use. */
-export interface ConnectorContext {
-  config: Readonly<Config>;
-  logger: Logger;
-  redis: Redis;
-  instanceId: string;
+/**
+ * The services as the composition root holds them (tests, the CLI): what features may ask for,
+ * with the concrete classes behind them. A feature sees only the part it names.
+ */
+export interface ConnectorContext extends FeatureServices {
   onec: OnecClient;
   seats: SeatManager;
   gate: LicenseGate;
   inbound: InboundPipeline;
   media: FileMediaStore;
-  telegram: TelegramConnector | null;
-  whatsapp: WhatsappConnector | null;
-  /** Outbound-capable channels by channel name. */
-  senders: Map<string, OutboundCapable>;
-  roles: ReadonlySet<Role>;
-  /** Events between features (inbound delivered, outbound accepted, statuses). */
   bus: ConnectorBus;
-  /** Replaces the inbound router (the routing feature installs its own). */
-  setInboundRouter(router: InboundRouter): void;
-  /** Where receipts and late failures from channels go (the outbound feature installs it). */
-  setStatusSink(sink: StatusSink): void;
-  /** Readiness of the whole connector (for doctor and metrics). */
-  readiness(): Promise<ReadyCheck[]>;
-  /** Every account's state as this instance sees it (`standby`: another instance runs it; `unlicensed`: gated). */
-  accounts(): AccountState[];
-  /** The update log of pull mode (onec-pull.md); in push mode it only holds what a switch from pull left. */
   updateLog: UpdateLog;
-  /** The update log when ONEC_MODE=pull (lanes hand their items off into it), else null. */
-  pullLog: UpdateLog | null;
-  /** Push mode's deliveries to 1C (waits until a switch from pull mode left nothing behind). */
-  onecPush: OnecDelivery;
-  /** Installs who-is-this-bearer and the chat rights of operators (the operators feature does). */
-  setOperatorAccess(access: OperatorAccess): void;
-  /** The operators' access rules, or null when no operators feature runs (operator tokens are then refused). */
-  operatorAccess(): OperatorAccess | null;
-}
-
-/** A feature plugged into the connector (outbound, operators, operations…). */
-export interface ConnectorFeature {
-  name: string;
-  routes?: FastifyPluginAsync;
-  start?(): Promise<void>;
-  stop?(): Promise<void>;
-  readiness?(): Promise<ReadyCheck[]>;
-  /** Feature 42 granted (true) or withdrawn (false). */
-  onLicense?(licensed: boolean): Promise<void>;
 }
 
 export interface ConnectorOptions {
@@ -114,8 +75,8 @@ export interface ConnectorOptions {
   retryPolicy?: RetryPolicy;
   lockMs?: number;
   sweepIntervalMs?: number;
-  /** Feature modules built from the context (outbound, operators, metrics…). */
-  features?: ((ctx: ConnectorContext) => ConnectorFeature | Promise<ConnectorFeature>)[];
+  /** Feature modules, each built from the services it names (outbound, operators, metrics…). */
+  features?: FeatureModule[];
   /** Host id override (tests). */
   hostId?: string;
   /**
@@ -287,8 +248,6 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
       })
     : null;
   const channels: ChannelConnector[] = [telegram, whatsapp].filter((c): c is NonNullable<typeof c> => c !== null);
-  const senders = new Map<string, OutboundCapable>();
-  for (const c of channels) if (isOutboundCapable(c)) senders.set(c.channel, c);
   const runners: AccountRunner[] = channels.flatMap((c) => c.runners());
   const supervisor = new AccountSupervisor({ redis, prefix: config.queuePrefix, sink: inbound, runners, instanceId, logger });
 
@@ -302,16 +261,13 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
     gate,
     inbound,
     media,
-    telegram,
-    whatsapp,
-    senders,
+    channels,
     roles,
     bus,
     setInboundRouter: (r) => inbound.setRouter(r),
     setStatusSink: (s) => {
       statusSink = s;
     },
-    readiness: () => readiness(),
     accounts: () => supervisor.states(),
     updateLog,
     pullLog,
@@ -322,7 +278,7 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
     operatorAccess: () => operatorAccess,
   };
   const features: ConnectorFeature[] = [];
-  for (const f of opts.features ?? []) features.push(await f(ctx));
+  for (const f of opts.features ?? []) features.push(await f.create(contextFor(ctx, f.needs)));
 
   const readiness = async (): Promise<ReadyCheck[]> => {
     const checks: ReadyCheck[] = [];
@@ -422,7 +378,7 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
         logger.info({ url }, `HTTP API listening on ${url}`);
       }
       // Learn the bots' usernames (getMe) so the API can tell known accounts on every instance.
-      if (telegram) await telegram.ready();
+      if (telegram) await telegram.discoverAccounts();
       // Webhook mode: every instance takes deliveries (licensed, idempotent by update id).
       telegram?.acceptWebhookUpdates(inbound);
       if (roles.has('inbound')) {

@@ -1,8 +1,9 @@
 /**
  * The feature modules of the product, in the order they start. Each is built from the
- * connector's context by its own module; they meet only through the context and its bus.
+ * connector's services by its own module (each names the services it needs:
+ * src/features/feature-contract.ts); they meet only through the bus and the installers there.
  */
-import type { ConnectorContext, ConnectorFeature } from '../connector.ts';
+import { observed, type FeatureModule } from '../features/feature-contract.ts';
 import { operatorsFeature, type OperatorsFeature } from '../operators/operators-feature.ts';
 import { opsFeature } from '../ops/ops-feature.ts';
 import { outboundFeature } from '../outbound/outbound-feature.ts';
@@ -10,17 +11,16 @@ import type { OutboundService } from '../outbound/outbound-service.ts';
 import { settingsFeature } from '../settings/settings-feature.ts';
 import { panelFeature } from '../panel/panel-feature.ts';
 
-export type FeatureFactory = (ctx: ConnectorContext) => ConnectorFeature | Promise<ConnectorFeature>;
-
-export function productFeatures(o: { defaultGroup?: string } = {}): FeatureFactory[] {
+export function productFeatures(o: { defaultGroup?: string } = {}): FeatureModule[] {
   // Operators before outbound: routing subscribes to "outbound.accepted" to claim owners.
   // Auto-replies (settings) are accepted by the outbound service itself, as `system`.
   let outbound: OutboundService | null = null;
   // The duty operator/group (settings) decides where new chats go inside routing (operators).
   let operators: OperatorsFeature | null = null;
-  const ops = operatorsFeature({ defaultGroup: o.defaultGroup });
   return [
-    (ctx) => (operators = ops(ctx)),
+    observed(operatorsFeature({ defaultGroup: o.defaultGroup }), (f) => {
+      operators = f;
+    }),
     outboundFeature({ onService: (s) => (outbound = s) }),
     settingsFeature({
       submit: () => {

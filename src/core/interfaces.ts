@@ -132,3 +132,17 @@ export interface OutboundCapable {
 export function isOutboundCapable<T extends object>(c: T): c is T & OutboundCapable {
   return typeof (c as Partial<OutboundCapable>).send === 'function';
 }
+
+/**
+ * Optional capability: the channel learns its accounts' names from the network (Telegram: a
+ * bot's username comes from `getMe`), so `hasAccount` may say no for an account it runs until
+ * it has asked. `discoverAccounts` asks for the names not known yet; failures are logged by
+ * the channel, not thrown (the caller looks at `hasAccount` again).
+ */
+export interface AccountDiscovery {
+  discoverAccounts(): Promise<void>;
+}
+
+export function supportsAccountDiscovery<T extends object>(c: T): c is T & AccountDiscovery {
+  return typeof (c as Partial<AccountDiscovery>).discoverAccounts === 'function';
+}

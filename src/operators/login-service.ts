@@ -64,7 +64,7 @@ export interface LoginStats {
 
 export interface LoginServiceOptions {
   gate: Pick<LicenseGate, 'state'>;
-  seats: SeatManager;
+  seats: Pick<SeatManager, 'acquire' | 'acquireOrThrow' | 'heartbeat' | 'release' | 'usage'>;
   onec: Pick<OnecClient, 'authorize'>;
   store: OperatorStore;
   journal: LoginSessionJournal;

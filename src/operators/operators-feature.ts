@@ -12,7 +12,7 @@
  */
 import { redisOptions } from '../redis/redis-connection.js';
 import { describeError } from '../core/index.ts';
-import type { ConnectorContext, ConnectorFeature } from '../connector.ts';
+import { defineFeature, type ConnectorFeature, type FeatureModule } from '../features/feature-contract.ts';
 import { chatRoutes } from '../http/routes/chat-routes.ts';
 import { operatorRoutes } from '../http/routes/operator-routes.ts';
 import { ChatRouting, type RoutingEvent } from '../routing/chat-routing.ts';
@@ -65,8 +65,24 @@ export interface OperatorsFeature extends ConnectorFeature {
   throttle: LoginThrottle;
 }
 
-export function operatorsFeature(opts: OperatorsFeatureOptions = {}): (ctx: ConnectorContext) => OperatorsFeature {
-  return (ctx) => {
+const NEEDS = [
+  'config',
+  'logger',
+  'redis',
+  'instanceId',
+  'roles',
+  'bus',
+  'onec',
+  'onecPush',
+  'pullLog',
+  'gate',
+  'seats',
+  'setInboundRouter',
+  'setOperatorAccess',
+] as const;
+
+export function operatorsFeature(opts: OperatorsFeatureOptions = {}): FeatureModule<(typeof NEEDS)[number], OperatorsFeature> {
+  return defineFeature(NEEDS, (ctx) => {
     const { config, redis } = ctx;
     const prefix = config.queuePrefix;
     const log = ctx.logger.child({ component: 'operators' });
@@ -215,5 +231,5 @@ export function operatorsFeature(opts: OperatorsFeatureOptions = {}): (ctx: Conn
         ];
       },
     };
-  };
+  });
 }

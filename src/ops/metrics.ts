@@ -25,8 +25,8 @@ export interface ConnectorMetricsOptions {
   /** Shared Redis of the connector (lease keys). */
   redis: Redis;
   prefix: string;
-  gate: LicenseGate;
-  seats: SeatManager;
+  gate: Pick<LicenseGate, 'state'>;
+  seats: Pick<SeatManager, 'usage'>;
   /** Routing sessions this process holds open in 1C. */
   onecSessionsOpen: () => number;
   /** Every account's state as this instance sees it (standby, unlicensed, or the runner's own). */

@@ -12,7 +12,7 @@
  * loopback.
  */
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import type { ConnectorContext, ConnectorFeature } from '../connector.ts';
+import { defineFeature, type ConnectorFeature, type FeatureModule } from '../features/feature-contract.ts';
 import { secretsOf } from '../config/secrets.ts';
 import { registerDashboard } from './dashboard.ts';
 import { JobDataScrubber } from './job-view.ts';
@@ -53,8 +53,10 @@ export function metricsRoutes(metrics: Pick<ConnectorMetrics, 'text'>): FastifyP
   };
 }
 
-export function opsFeature(opts: OpsFeatureOptions = {}): (ctx: ConnectorContext) => ConnectorFeature {
-  return (ctx) => {
+const NEEDS = ['config', 'logger', 'redis', 'roles', 'bus', 'onec', 'gate', 'seats', 'accounts', 'updateLog'] as const;
+
+export function opsFeature(opts: OpsFeatureOptions = {}): FeatureModule<(typeof NEEDS)[number]> {
+  return defineFeature(NEEDS, (ctx): ConnectorFeature => {
     const { config } = ctx;
     const log = ctx.logger.child({ component: 'ops' });
     const catalog = new QueueCatalog({ redisUrl: config.redis, prefix: config.queuePrefix, lanes: opts.lanes ?? KNOWN_LANES });
@@ -100,7 +102,7 @@ export function opsFeature(opts: OpsFeatureOptions = {}): (ctx: ConnectorContext
         await catalog.close();
       },
     };
-  };
+  });
 }
 
 export { ConnectorMetrics } from './metrics.ts';

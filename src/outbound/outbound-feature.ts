@@ -12,8 +12,15 @@
 import { redisOptions } from '../redis/redis-connection.js';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { ConnectorError, parseChatKey, type OutboundMessage } from '../core/index.ts';
-import type { ConnectorContext, ConnectorFeature } from '../connector.ts';
+import {
+  ConnectorError,
+  isOutboundCapable,
+  parseChatKey,
+  supportsAccountDiscovery,
+  type OutboundCapable,
+  type OutboundMessage,
+} from '../core/index.ts';
+import { defineFeature, type ConnectorFeature, type FeatureModule } from '../features/feature-contract.ts';
 import { messageRoutes, type MessageStatusView, type SubmitAnswer } from '../http/routes/message-routes.ts';
 import type { RetryPolicy } from '../lanes/retry-policy.js';
 import type { PacingOptions } from './outbound-pacing.ts';
@@ -58,18 +65,42 @@ export function viewOf(r: OutboundRecord): MessageStatusView {
   };
 }
 
-export function outboundFeature(opts: OutboundFeatureOptions = {}): (ctx: ConnectorContext) => ConnectorFeature {
-  return (ctx) => {
+const NEEDS = [
+  'config',
+  'logger',
+  'redis',
+  'roles',
+  'bus',
+  'channels',
+  'inbound',
+  'media',
+  'onecPush',
+  'pullLog',
+  'setStatusSink',
+  'operatorAccess',
+] as const;
+
+export function outboundFeature(opts: OutboundFeatureOptions = {}): FeatureModule<(typeof NEEDS)[number]> {
+  return defineFeature(NEEDS, (ctx): ConnectorFeature => {
     const { config } = ctx;
     const workers = ctx.roles.has('outbound');
+    const senders = new Map<string, OutboundCapable>();
+    for (const c of ctx.channels) if (isOutboundCapable(c)) senders.set(c.channel, c);
+    // A channel that learns its accounts' names from the network (Telegram's getMe) asks again.
+    const discover = async (channel: string): Promise<boolean> => {
+      const c = ctx.channels.find((x) => x.channel === channel);
+      if (!c || !supportsAccountDiscovery(c)) return false;
+      await c.discoverAccounts();
+      return true;
+    };
     const service = new OutboundService({
       redis: ctx.redis,
       bullConnection: redisOptions(config.redis),
       prefix: config.queuePrefix,
-      senders: ctx.senders,
+      senders,
       chatType: (k) => ctx.inbound.chatType(k),
       refreshAccounts: async (channel) => {
-        if (channel === 'telegram') await ctx.telegram?.ready();
+        await discover(channel);
       },
       deliverStatuses: (events) => ctx.onecPush.deliverStatuses(events),
       updateLog: ctx.pullLog,
@@ -88,13 +119,10 @@ export function outboundFeature(opts: OutboundFeatureOptions = {}): (ctx: Connec
 
     const checkChat = async (chatId: string): Promise<ConnectorError | null> => {
       const parts = parseChatKey(chatId);
-      const sender = parts ? ctx.senders.get(parts.channel) : undefined;
+      const sender = parts ? senders.get(parts.channel) : undefined;
       let known = !!(parts && sender?.hasAccount(parts.account));
-      if (!known && parts?.channel === 'telegram' && ctx.telegram) {
-        // A process that runs no bot learns the usernames on demand (getMe).
-        await ctx.telegram.ready();
-        known = !!sender?.hasAccount(parts.account);
-      }
+      // A process that runs no bot learns the usernames on demand (getMe).
+      if (!known && parts && (await discover(parts.channel))) known = !!sender?.hasAccount(parts.account);
       if (!parts || !known) {
         return new ConnectorError(
           'unknown_account',
@@ -173,5 +201,5 @@ export function outboundFeature(opts: OutboundFeatureOptions = {}): (ctx: Connec
         ];
       },
     };
-  };
+  });
 }

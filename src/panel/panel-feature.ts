@@ -6,11 +6,11 @@
  * routing events (`routing.events`). A history write that fails is logged and skipped: the
  * panel's history is a convenience, never a reason to hold up delivery.
  *
- * Operator rights come from ConnectorContext.operatorAccess (the operators feature).
+ * Operator rights come from the context's `operatorAccess` (the operators feature installs them).
  */
 import { fileURLToPath } from 'node:url';
 import { describeError } from '../core/index.ts';
-import type { ConnectorContext, ConnectorFeature } from '../connector.ts';
+import { defineFeature, type ConnectorFeature, type FeatureModule } from '../features/feature-contract.ts';
 import { panelRoutes } from '../http/routes/panel-routes.ts';
 import { PanelHistory } from './panel-history.ts';
 
@@ -20,8 +20,10 @@ export interface PanelFeature extends ConnectorFeature {
   history: PanelHistory;
 }
 
-export function panelFeature(): (ctx: ConnectorContext) => PanelFeature {
-  return (ctx) => {
+const NEEDS = ['config', 'logger', 'redis', 'bus', 'media', 'operatorAccess'] as const;
+
+export function panelFeature(): FeatureModule<(typeof NEEDS)[number], PanelFeature> {
+  return defineFeature(NEEDS, (ctx) => {
     const { config } = ctx;
     const log = ctx.logger.child({ component: 'panel' });
     const history = new PanelHistory({
@@ -72,5 +74,5 @@ export function panelFeature(): (ctx: ConnectorContext) => PanelFeature {
         for (const u of unsubscribe.splice(0)) u();
       },
     };
-  };
+  });
 }

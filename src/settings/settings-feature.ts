@@ -6,7 +6,7 @@
  * customer's message (so 1C shows the message, then the `system` reply), and their ids
  * are derived from the message, so a redelivery or a second instance makes no second reply.
  */
-import type { ConnectorContext, ConnectorFeature } from '../connector.ts';
+import { defineFeature, type ConnectorFeature, type FeatureModule } from '../features/feature-contract.ts';
 import { describeError, type InboundMessage, type OutboundMessage } from '../core/index.ts';
 import { settingsRoutes } from '../http/routes/settings-routes.ts';
 import { AllBusyWatch } from './all-busy.ts';
@@ -49,8 +49,10 @@ export interface SettingsFeature extends ConnectorFeature {
   readonly roundRobin: RoundRobin | null;
 }
 
-export function settingsFeature(opts: SettingsFeatureOptions = {}): (ctx: ConnectorContext) => SettingsFeature {
-  return (ctx) => {
+const NEEDS = ['config', 'logger', 'redis', 'bus'] as const;
+
+export function settingsFeature(opts: SettingsFeatureOptions = {}): FeatureModule<(typeof NEEDS)[number], SettingsFeature> {
+  return defineFeature(NEEDS, (ctx) => {
     const store = new SettingsStore({ redis: ctx.redis, prefix: ctx.config.queuePrefix });
     const log = ctx.logger.child({ component: 'settings' });
     const autoReplies = new AutoReplies({
@@ -135,5 +137,5 @@ export function settingsFeature(opts: SettingsFeatureOptions = {}): (ctx: Connec
         for (const u of unsubscribe.splice(0)) u();
       },
     };
-  };
+  });
 }

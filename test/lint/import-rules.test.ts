@@ -65,6 +65,10 @@ const CASES: Record<string, Record<string, string>> = {
     'src/channels/whatsapp/redis-keys.ts': leaf,
   },
   'features-not-composition-root': { 'src/routing/r.ts': imp('../connector.ts'), 'src/connector.ts': leaf },
+  'feature-contract-imports-no-feature': {
+    'src/features/feature-contract.ts': imp('../outbound/outbound-service.ts'),
+    'src/outbound/outbound-service.ts': leaf,
+  },
   'features-import-no-cli': { 'src/operators/operators-feature.ts': imp('../cli/c.ts'), 'src/cli/c.ts': leaf },
   'composition-root-not-cli': { 'src/connector.ts': imp('./cli/c.ts'), 'src/cli/c.ts': leaf },
   'src-not-tests-or-tools': { 'src/lanes/q.ts': imp('../../test/helpers/h.ts'), 'test/helpers/h.ts': leaf },

@@ -5,6 +5,7 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { createConnector, type Connector } from '../../src/connector.ts';
 import type { NewInboundMessage } from '../../src/core/index.ts';
+import { observed } from '../../src/features/feature-contract.ts';
 import type { FeatureId } from '../../src/licensing/features.ts';
 import { startLocalStack, type LocalStack } from '../../src/infra/local-stack.ts';
 import type { OnecEmulatorOptions } from '../../src/onec/emulator/index.ts';
@@ -50,7 +51,11 @@ export async function startOperators(o: HarnessOptions = {}): Promise<OperatorsH
       hostId: stack.hostId,
       lockMs: 2_000,
       sweepIntervalMs: 500,
-      features: [(ctx) => (feature = operatorsFeature({ laneSweepIntervalMs: 500, ...fo })(ctx))],
+      features: [
+        observed(operatorsFeature({ laneSweepIntervalMs: 500, ...fo }), (f) => {
+          feature = f;
+        }),
+      ],
     });
     await connector.start();
     return { connector, feature };

@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
+import { observed } from '../../src/features/feature-contract.ts';
 import { operatorsFeature } from '../../src/operators/operators-feature.ts';
 import { outboundFeature } from '../../src/outbound/outbound-feature.ts';
 import { panelFeature, type PanelFeature } from '../../src/panel/panel-feature.ts';
@@ -31,7 +32,9 @@ async function setup(env: Record<string, string> = {}) {
       features: [
         operatorsFeature({ defaultGroup: 'sales', laneSweepIntervalMs: 500 }),
         outboundFeature(),
-        (ctx) => (panel = panelFeature()(ctx)),
+        observed(panelFeature(), (f) => {
+          panel = f;
+        }),
       ],
     },
   });

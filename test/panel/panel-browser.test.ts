@@ -13,6 +13,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { observed } from '../../src/features/feature-contract.ts';
 import { operatorsFeature, type OperatorsFeature } from '../../src/operators/operators-feature.ts';
 import { outboundFeature } from '../../src/outbound/outbound-feature.ts';
 import { panelFeature } from '../../src/panel/panel-feature.ts';
@@ -71,7 +72,9 @@ describe('operator panel in a browser', () => {
       env: { ONEC_AUTH_WAIT_MS: '300' },
       connector: {
         features: [
-          (ctx) => (ops = operatorsFeature({ defaultGroup: 'sales', laneSweepIntervalMs: 500 })(ctx)),
+          observed(operatorsFeature({ defaultGroup: 'sales', laneSweepIntervalMs: 500 }), (f) => {
+            ops = f;
+          }),
           outboundFeature(),
           panelFeature(),
         ],

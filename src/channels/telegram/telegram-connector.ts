@@ -7,6 +7,7 @@ import {
   describeError,
   silentLogger,
   ValidationError,
+  type AccountDiscovery,
   type AccountRunner,
   type InboundSink,
   type AccountState,
@@ -50,7 +51,7 @@ export interface TelegramConnectorOptions {
   businessStore?: BusinessConnectionStore;
 }
 
-export interface TelegramConnector extends ChannelConnector, OutboundCapable {
+export interface TelegramConnector extends ChannelConnector, OutboundCapable, AccountDiscovery {
   readonly channel: 'telegram';
   /** `POST /telegram/:account/webhook`: 200 only once stored; 401 bad secret; 404 unknown account; 503 not running here; 500 store failed. */
   handleWebhook(account: string, secretHeader: string | undefined, body: unknown): Promise<WebhookAnswer>;
@@ -60,7 +61,7 @@ export interface TelegramConnector extends ChannelConnector, OutboundCapable {
    */
   acceptWebhookUpdates(sink: InboundSink): void;
   /** Asks getMe of every bot whose username is not known yet (failures are logged, not thrown). */
-  ready(): Promise<void>;
+  discoverAccounts(): Promise<void>;
   /** The usernames known so far. */
   accounts(): string[];
   /** One account per Telegram Business account connected to one of our bots (`<bot>:<user id>`). */
@@ -164,7 +165,7 @@ export function createTelegramConnector(opts: TelegramConnectorOptions): Telegra
     runners: (): AccountRunner[] => entries.map((e) => e.runner),
     hasAccount: (account: string) => byAccount(account) !== null,
     send: (message: OutboundMessage, hooks?: SendHooks): Promise<SendResult> => sender.send(message, hooks),
-    ready: async () => {
+    discoverAccounts: async () => {
       await Promise.all(entries.map(resolve));
     },
     accounts: () => entries.flatMap((e) => (e.username ? [e.username] : [])),

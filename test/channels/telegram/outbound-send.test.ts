@@ -73,7 +73,7 @@ describe('Telegram outbound send against the emulated Bot API', () => {
     dir = await mkdtemp(join(tmpdir(), 'tg-out-'));
     store = new FileMediaStore({ dir, publicUrl: 'http://127.0.0.1:8080' });
     tg = createTelegramConnector({ tokens: [TOKEN], apiRoot: emu.apiRoot, mediaStore: store, laterItemMaxWaitMs: 5000 });
-    await tg.ready();
+    await tg.discoverAccounts();
   });
   afterEach(async () => {
     await emu.stop();
