@@ -36,7 +36,6 @@ const child = spawn(cmd, args, { stdio: 'inherit', env, shell: false });
 const forward = (sig: NodeJS.Signals) => child.kill(sig);
 process.on('SIGINT', forward);
 process.on('SIGTERM', forward);
-child.on('exit', async (code, signal) => {
-  await redis.stop();
-  process.exit(code ?? (signal ? 1 : 0));
+child.on('exit', (code, signal) => {
+  void redis.stop().then(() => process.exit(code ?? (signal ? 1 : 0)));
 });

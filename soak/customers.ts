@@ -104,7 +104,7 @@ export class Customers {
   async stop(): Promise<void> {
     this.running = false;
     await this.loop;
-    await Promise.all(this.chats.map((c) => c.wa?.chain));
+    await Promise.all(this.chats.flatMap((c) => (c.wa ? [c.wa.chain] : [])));
   }
 
   private async run(): Promise<void> {

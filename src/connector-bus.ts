@@ -50,7 +50,7 @@ export class ConnectorBus {
   }
 
   async emit<K extends keyof BusEvents>(event: K, payload: BusEvents[K]): Promise<void> {
-    for (const h of (this.handlers[event] ?? []) as Handler<K>[]) {
+    for (const h of this.handlers[event] ?? []) {
       try {
         await h(payload);
       } catch (err) {

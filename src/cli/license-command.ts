@@ -9,7 +9,7 @@
  */
 import { Redis } from 'ioredis';
 import { describeError, redactUrl, ValidationError } from '../core/index.ts';
-import { FEATURE_IDS, HOST_FEATURES, type FeatureId } from '../licensing/features.ts';
+import { FEATURE_IDS } from '../licensing/features.ts';
 import { describeHostId } from '../licensing/host-id.ts';
 import { chatModuleGranted, checkLicenseFile } from '../licensing/license-document.ts';
 import { buildLicenseReport, renderLicenseReport } from '../licensing/license-report.ts';

@@ -263,7 +263,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       r.problems.push(`REDIS_SENTINELS item ${i + 1} must be host:port, got "${item}"`);
       return [];
     }
-    return [{ host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) }];
+    return [{ host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) }];
   });
   const sentinelName = r.opt('REDIS_SENTINEL_NAME');
   if (sentinelNodes.length && !sentinelName)

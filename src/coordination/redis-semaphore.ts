@@ -125,15 +125,13 @@ export class RedisSemaphore {
     const token = randomBytes(12).toString('hex');
     const started = this.now();
     const deadline = opts.waitMs === undefined ? Infinity : started + opts.waitMs;
-    let position = 0;
     try {
       for (;;) {
         opts.signal?.throwIfAborted();
         const lim = typeof limit === 'function' ? await limit() : limit;
         const r = await this.tryAcquire(lim, token);
         if (r.permit) return r.permit;
-        position = r.position;
-        if (this.now() >= deadline) throw new SemaphoreTimeoutError(this.now() - started, position);
+        if (this.now() >= deadline) throw new SemaphoreTimeoutError(this.now() - started, r.position);
         // An abort cuts the wait short; the check at the top of the loop then throws its reason.
         await abortableSleep(Math.min(this.pollMs, Math.max(1, deadline - this.now())), opts.signal);
       }

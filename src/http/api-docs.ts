@@ -39,7 +39,7 @@ export async function registerApiDocs(app: FastifyInstance): Promise<void> {
     // swagger-ui's own routes (page, assets, a copy of the document): public, not documented.
     scope.addHook('onRoute', (r: RouteOptions) => {
       r.config = { ...r.config, auth: 'public' };
-      r.schema = { ...r.schema, hide: true } as RouteOptions['schema'];
+      r.schema = { ...r.schema, hide: true };
     });
     await scope.register(swaggerUi, { routePrefix: DOCS_PATH, staticCSP: true, uiConfig: { deepLinking: false } });
   });

@@ -97,10 +97,10 @@ function wrap(p: PinoLogger, scrubber: SecretScrubber): AppLogger {
   return {
     pino: p,
     scrubber,
-    debug: p.debug.bind(p) as Logger['debug'],
-    info: p.info.bind(p) as Logger['info'],
-    warn: p.warn.bind(p) as Logger['warn'],
-    error: p.error.bind(p) as Logger['error'],
+    debug: p.debug.bind(p),
+    info: p.info.bind(p),
+    warn: p.warn.bind(p),
+    error: p.error.bind(p),
     child: (bindings) => wrap(p.child(bindings), scrubber),
   };
 }

@@ -26,7 +26,7 @@ export function parseInfo(text: string): Record<string, string> {
 /** `maxmemory-policy` by CONFIG GET, else by INFO memory; null when neither answers. */
 export async function readEvictionPolicy(redis: Redis): Promise<{ policy: string | null; via: 'config' | 'info' | null; error?: string }> {
   try {
-    const r = (await redis.config('GET', 'maxmemory-policy')) as string[];
+    const r = await redis.config('GET', 'maxmemory-policy');
     if (r[1]) return { policy: r[1], via: 'config' };
   } catch {
     // CONFIG disabled or renamed (managed Redis): INFO below

@@ -117,7 +117,7 @@ export class InboundPipeline implements InboundSink {
     const reason = `1C rejected the message: ${error ?? 'no reason given'}`;
     this.o.observer?.rejected?.(message, reason);
     const { route: _route, seq, ...body } = message;
-    await this.lane.deadLetterItem(message.chatId, { seq, body: body as StoredMessage }, reason);
+    await this.lane.deadLetterItem(message.chatId, { seq, body }, reason);
   }
 
   private async routed(items: LaneItem<StoredMessage>[]): Promise<InboundMessage[]> {

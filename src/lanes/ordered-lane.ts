@@ -369,8 +369,7 @@ export class OrderedLane<T extends object> {
 
   async resume(): Promise<void> {
     this.drainSignal = new AbortController();
-    this.worker?.resume();
-    this.deadWorker?.resume();
+    await Promise.all([this.worker?.resume(), this.deadWorker?.resume()]);
     await this.sweep(0);
   }
 
@@ -450,6 +449,7 @@ export class OrderedLane<T extends object> {
         const outcomes = await this.o.sink.deliver(key, items, ctx);
         const n = await this.settle(key, items, outcomes);
         delivered += n.done;
+        // eslint-disable-next-line @typescript-eslint/only-throw-error -- the sink's own failure, rethrown as given
         if (n.retry) throw n.retry;
       }
     } catch (err) {
@@ -616,7 +616,6 @@ export class OrderedLane<T extends object> {
 }
 
 function idOf(body: unknown): string | null {
-  if (body && typeof body === 'object' && 'id' in body && typeof (body as { id: unknown }).id === 'string')
-    return (body as { id: string }).id;
+  if (body && typeof body === 'object' && 'id' in body && typeof body.id === 'string') return (body as { id: string }).id;
   return null;
 }

@@ -119,10 +119,12 @@ export class UpdateLog {
 
   /** The log's epoch, committed pointer and last stream id (the epoch is made on first use). */
   private async meta(): Promise<Meta> {
-    let [epoch, committed, last] = await this.redis.hmget(this.metaKey, 'epoch', 'committed', 'last');
+    const [stored, committed, last] = await this.redis.hmget(this.metaKey, 'epoch', 'committed', 'last');
+    let epoch = stored;
     if (!epoch) {
-      await this.redis.hsetnx(this.metaKey, 'epoch', randomBytes(6).readUIntBE(0, 6).toString(36).padStart(8, '0').slice(-8));
-      epoch = (await this.redis.hget(this.metaKey, 'epoch')) as string;
+      const made = randomBytes(6).readUIntBE(0, 6).toString(36).padStart(8, '0').slice(-8);
+      await this.redis.hsetnx(this.metaKey, 'epoch', made);
+      epoch = (await this.redis.hget(this.metaKey, 'epoch')) ?? made;
     }
     return { epoch, committed: committed ?? '0-0', last: last ?? '0-0' };
   }
@@ -169,8 +171,7 @@ export class UpdateLog {
     const onAbort = () => conn.disconnect();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const res = (await conn.xread('COUNT', limit, 'BLOCK', waitMs, 'STREAMS', this.streamKey, from)) as
-        [string, [string, string[]][]][] | null;
+      const res = await conn.xread('COUNT', limit, 'BLOCK', waitMs, 'STREAMS', this.streamKey, from);
       return res?.[0]?.[1].map(entryOf) ?? [];
     } catch (err) {
       if (signal?.aborted || this.closed) return [];

@@ -248,7 +248,7 @@ function parseOperator(data: unknown): OnecOperator {
   if (typeof o.id !== 'string' || typeof o.name !== 'string' || !Array.isArray(groups) || !groups.every((g) => typeof g === 'string')) {
     throw new OnecProtocolError('1C answered /auth without an operator {id, name, groups}.');
   }
-  return { id: o.id, name: o.name, groups: [...(groups as string[])] };
+  return { id: o.id, name: o.name, groups: [...groups] };
 }
 
 function parseLicenses(data: unknown): OnecLicenses {

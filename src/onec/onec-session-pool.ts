@@ -100,6 +100,7 @@ export class OnecSessionPool {
         },
         reject: (e) => {
           signal?.removeEventListener('abort', onAbort);
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the opener's own failure, passed on as given
           reject(e);
         },
       };

@@ -101,7 +101,7 @@ export class LoginSessionJournal {
     const owners = new Map<string, boolean>();
     let cleared = 0;
     for (const [id, raw] of Object.entries(all)) {
-      let owner = '';
+      let owner: string;
       try {
         owner = (JSON.parse(raw) as Entry).owner;
       } catch {

@@ -126,7 +126,7 @@ export class OperatorFeed {
       while (!closed) {
         let batch: [string, [string, string[]][]][] | null;
         try {
-          batch = (await conn.xread('COUNT', 100, 'BLOCK', this.heartbeatMs, 'STREAMS', key, last)) as typeof batch;
+          batch = await conn.xread('COUNT', 100, 'BLOCK', this.heartbeatMs, 'STREAMS', key, last);
         } catch (err) {
           if (closed) break;
           this.log.warn({ err: describeError(err) }, 'feed read failed; retrying');

@@ -86,17 +86,15 @@ export async function registerDashboard(app: FastifyInstance, o: DashboardOption
       }
       // Only the page itself is in the API description; bull-board's internals are not ours to document.
       const entry = (rel === '' || rel === '/') && ([] as string[]).concat(r.method).includes('GET');
-      r.schema = (
-        entry
-          ? {
-              ...r.schema,
-              hide: false,
-              summary: 'Queue dashboard (retry, inspect, clean)',
-              tags: ['operations'],
-              security: [{ dashboardLogin: [] }],
-            }
-          : { ...r.schema, hide: true }
-      ) as RouteOptions['schema'];
+      r.schema = entry
+        ? {
+            ...r.schema,
+            hide: false,
+            summary: 'Queue dashboard (retry, inspect, clean)',
+            tags: ['operations'],
+            security: [{ dashboardLogin: [] }],
+          }
+        : { ...r.schema, hide: true };
     });
     scope.addHook('onRequest', async () => {
       if (Date.now() - lastRefresh > refreshMs) {

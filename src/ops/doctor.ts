@@ -136,8 +136,8 @@ async function checkRedis(config: Readonly<Config>, timeoutMs: number, push: (l:
     push(bad('redis_writes', `Redis refused a probe write (${describeError(e)}).`));
   }
   try {
-    const [, aof] = (await redis.config('GET', 'appendonly')) as string[];
-    const [, save] = (await redis.config('GET', 'save')) as string[];
+    const [, aof] = await redis.config('GET', 'appendonly');
+    const [, save] = await redis.config('GET', 'save');
     const rdb = typeof save === 'string' && save.trim() !== '';
     if (aof === 'yes') push(info('redis_persistence', `Redis persistence: AOF on${rdb ? ' and RDB snapshots' : ''}.`));
     else if (rdb)

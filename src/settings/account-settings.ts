@@ -132,7 +132,7 @@ function intervals(v: unknown, field: string): Interval[] {
   const out = v.map((iv, i): Interval => {
     if (!Array.isArray(iv) || iv.length !== 2) throw bad(`${field}[${i}]`, 'must be a pair ["HH:MM", "HH:MM"]');
     for (const j of [0, 1]) {
-      if (typeof iv[j] !== 'string' || !HHMM.test(iv[j] as string)) throw bad(`${field}[${i}][${j}]`, 'must be HH:MM');
+      if (typeof iv[j] !== 'string' || !HHMM.test(iv[j])) throw bad(`${field}[${i}][${j}]`, 'must be HH:MM');
     }
     const [a, b] = iv as [string, string];
     if (minutesOf(a) >= minutesOf(b)) throw bad(`${field}[${i}]`, `must end after it starts (${a}–${b})`);

@@ -107,7 +107,7 @@ describe('queues CLI', () => {
     [['failed', 'inbound-dead', '--limit', 'ten'], '--limit needs a whole number'],
     [['stats', '--verbose'], 'Unknown option "--verbose"'],
   ])('bad arguments %j → exit 2 with one line', async (args, msg) => {
-    const r = await run(...(args as string[]));
+    const r = await run(...args);
     expect(r.code).toBe(2);
     expect(r.err[0]).toContain(msg);
     expect(r.err[0].split('\n')).toHaveLength(1);

@@ -95,7 +95,7 @@ describe('metric names', () => {
     const text = await (await fetch(`${ts.connector.url}/metrics`)).text();
     const exported = new Set<string>();
     for (const m of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
-      const [name, type] = [m[1]!, m[2]!];
+      const [name, type] = [m[1], m[2]];
       exported.add(name);
       if (type === 'histogram') for (const s of ['_bucket', '_count', '_sum']) exported.add(name + s);
       if (type === 'summary') for (const s of ['_count', '_sum']) exported.add(name + s);

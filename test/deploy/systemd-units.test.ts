@@ -43,7 +43,7 @@ function directives(unit: string): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const line of readFileSync(join(unitsDir, unit), 'utf8').split('\n')) {
     const m = /^([A-Za-z]+)=(.*)$/.exec(line.trim());
-    if (m) out.set(m[1]!, [...(out.get(m[1]!) ?? []), m[2]!]);
+    if (m) out.set(m[1], [...(out.get(m[1]) ?? []), m[2]]);
   }
   return out;
 }

@@ -73,7 +73,7 @@ describe.each(['push', 'pull'] as const)('inbound under kill -9, ONEC_MODE=%s', 
           ),
         { what: 'HTTP worker up', timeoutMs: 60_000, intervalMs: 100 },
       );
-    let http = mode === 'pull' ? worker(httpEnv, 'http') : null;
+    const http = mode === 'pull' ? worker(httpEnv, 'http') : null;
     const job = pullPoller(ts.stack, () => ({ url: `http://127.0.0.1:${port}` }), { pageSize: 20, waitS: 1 });
     if (http) {
       await listening();
@@ -85,7 +85,7 @@ describe.each(['push', 'pull'] as const)('inbound under kill -9, ONEC_MODE=%s', 
     await until(() => onec.state().messages.stored >= total / 4, { what: 'a quarter stored', timeoutMs: 60_000 });
     if (http) {
       await killed(http);
-      http = worker(httpEnv, 'http');
+      worker(httpEnv, 'http');
       await listening();
     }
     await killed(a);

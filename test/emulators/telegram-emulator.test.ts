@@ -118,7 +118,7 @@ describe('TelegramEmulator', () => {
     expect(rec.file?.source).toBe('upload');
     expect(rec.file?.bytes?.equals(bytes)).toBe(true);
     expect(rec.caption).toBe('Ваш счёт');
-    const file = await api.getFile(msg.document!.file_id);
+    const file = await api.getFile(msg.document.file_id);
     expect(file.file_size).toBe(bytes.length);
     const res = await fetch(`${emu.apiRoot}/file/bot${TOKEN}/${file.file_path}`);
     expect(Buffer.from(await res.arrayBuffer()).equals(bytes)).toBe(true);

@@ -25,7 +25,7 @@ const NAME = 'chats';
 let topo: RedisTopology;
 let primary: RedisProcess;
 let replica: RedisProcess;
-let sentinels: RedisProcess[] = [];
+const sentinels: RedisProcess[] = [];
 let ts: TestStack | null = null;
 
 beforeAll(async () => {
@@ -75,7 +75,7 @@ describe('Redis Sentinel failover', () => {
       connector: { features: [outboundFeature({ retryPolicy: new RetryPolicy({ baseMs: 20, capMs: 300 }), pacing: FAST_PACING })] },
     });
     const { telegram, bots, onec, config } = ts.stack;
-    const bot = bots[0]!;
+    const bot = bots[0];
     const CHATS = 3;
     const PER_CHAT = 40;
     const chats = Array.from({ length: CHATS }, (_, i) => telegram.chat(bot.token, { firstName: `Customer ${i}` }));
@@ -118,7 +118,7 @@ describe('Redis Sentinel failover', () => {
           primary.kill();
           killedAt = Date.now();
           // Watched from the kill on: when Sentinel names the replica, and when 1C gets the next message.
-          promotion = until(async () => ((await primaryPortOf(sentinels[0]!.port, NAME)) === replica.port ? Date.now() : 0), {
+          promotion = until(async () => ((await primaryPortOf(sentinels[0].port, NAME)) === replica.port ? Date.now() : 0), {
             timeoutMs: 30_000,
             intervalMs: 50,
             what: 'Sentinel to promote the replica',

@@ -49,7 +49,7 @@ describe('HTTP app', () => {
     for (const auth of [undefined, 'Bearer wrong', `Basic ${TOKEN}`, `Bearer ${TOKEN}x`]) {
       const r = await a.inject({ method: 'GET', url: '/api/v1/media/abc', headers: auth ? { authorization: auth } : {} });
       expect(r.statusCode).toBe(401);
-      expect(r.json().error.code).toBe('unauthorized');
+      expect(r.json<{ error: { code: string; message: string } }>().error.code).toBe('unauthorized');
     }
   });
 
@@ -69,7 +69,7 @@ describe('HTTP app', () => {
     expect(r.headers['x-content-sha256']).toBe(ref.sha256);
     const missing = await a.inject({ method: 'GET', url: '/api/v1/media/nope', headers: { authorization: `Bearer ${TOKEN}` } });
     expect(missing.statusCode).toBe(404);
-    expect(missing.json().error.code).toBe('unknown_media');
+    expect(missing.json<{ error: { code: string; message: string } }>().error.code).toBe('unknown_media');
   });
 
   it('customer files: attachment unless image/audio/video, always nosniff and a sandbox CSP', async () => {
@@ -104,15 +104,15 @@ describe('HTTP app', () => {
     const h = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
     const bad = await a.inject({ method: 'POST', url: '/api/v1/echo', headers: h, payload: '{"chatId":' });
     expect(bad.statusCode).toBe(400);
-    expect(bad.json().error.code).toBe('invalid_request');
+    expect(bad.json<{ error: { code: string; message: string } }>().error.code).toBe('invalid_request');
     const missing = await a.inject({ method: 'POST', url: '/api/v1/echo', headers: h, payload: '{}' });
     expect(missing.statusCode).toBe(400);
-    expect(missing.json().error.message).toContain('chatId');
+    expect(missing.json<{ error: { code: string; message: string } }>().error.message).toContain('chatId');
     const typed = await a.inject({ method: 'GET', url: '/api/v1/boom', headers: h });
     expect(typed.json()).toEqual({ error: { code: 'invalid_request', message: 'Field "x" is wrong.' } });
     const none = await a.inject({ method: 'GET', url: '/nowhere' });
     expect(none.statusCode).toBe(404);
-    expect(none.json().error.code).toBe('not_found');
+    expect(none.json<{ error: { code: string; message: string } }>().error.code).toBe('not_found');
   });
 
   it('a route that declares no credential stops the start, naming it (default deny)', async () => {

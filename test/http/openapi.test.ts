@@ -30,7 +30,7 @@ interface Doc {
 async function doc(): Promise<Doc> {
   const r = await full.app.inject({ url: '/api/v1/openapi.json' });
   expect(r.statusCode).toBe(200);
-  return r.json() as Doc;
+  return r.json<Doc>();
 }
 
 describe('OpenAPI document', () => {

@@ -140,12 +140,14 @@ describe('route credentials do not depend on the spelling of the path', () => {
           const where = `${r.method} ${sp.path} with ${cred}: ${res.statusCode} ${res.body.slice(0, 120)}`;
           if (sp.routes === 'maybe') {
             const refused =
-              res.statusCode === 401 || (res.statusCode === 404 && (r.method === 'HEAD' || res.json().error?.code === 'not_found'));
+              res.statusCode === 401 ||
+              (res.statusCode === 404 && (r.method === 'HEAD' || res.json<{ error?: { code: string } }>().error?.code === 'not_found'));
             if (!ok && !refused) leaks.push(where);
             continue;
           }
           if (!sp.routes) {
-            if (res.statusCode !== 404 || (r.method !== 'HEAD' && res.json().error?.code !== 'not_found')) leaks.push(where);
+            if (res.statusCode !== 404 || (r.method !== 'HEAD' && res.json<{ error?: { code: string } }>().error?.code !== 'not_found'))
+              leaks.push(where);
             continue;
           }
           if (!ok && res.statusCode !== 401) leaks.push(where);

@@ -73,7 +73,9 @@ describe('dead letters: only the lane’s own are re-queued', () => {
       { key, id: 'm3', body: { id: 'm3', text: 'three #reject' } },
     ]);
     await until(async () => (await lane.deadQueue.getFailedCount()) === 2, { what: 'two dead letters' });
-    const [real2, real3] = (await lane.deadQueue.getFailed()).sort((a, b) => a.data.seq - b.data.seq);
+    const [real2, real3] = ((await lane.deadQueue.getFailed()) as Job<{ seq: number; body: unknown }>[]).sort(
+      (a, b) => a.data.seq - b.data.seq,
+    );
     sink.rejecting = false;
 
     // 1. A job added by hand, already "parked" (what the dashboard's add/duplicate allowed).
@@ -145,11 +147,14 @@ describe('dead letters: only the lane’s own are re-queued', () => {
         payload: { name: 'x', data: { key: 'k', seq: 1, id: 'x', body: { id: 'x', text: 'evil' }, reason: 'r', parked: true } },
       });
       expect(add.statusCode).toBe(403);
-      expect(add.json().error.code).toBe('dashboard_read_only');
+      expect(add.json<{ error: { code: string; message: string } }>().error.code).toBe('dashboard_read_only');
       await lane.append([{ key: 'tg:b:5', id: 'd1', body: { id: 'd1', text: 'dash #reject' } }]);
       sink.rejecting = true;
       const dead = await until(
-        async () => (await lane.deadQueue.getFailed()).find((j) => j.data.id === 'd1' && !/^Refused/.test(j.failedReason ?? '')),
+        async () =>
+          ((await lane.deadQueue.getFailed()) as Job<{ id: string }>[]).find(
+            (j) => j.data.id === 'd1' && !/^Refused/.test(j.failedReason ?? ''),
+          ),
         { what: 'dead letter d1' },
       );
       sink.rejecting = false;

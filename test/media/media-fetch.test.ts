@@ -49,11 +49,11 @@ afterAll(async () => {
 /** A fixed DNS: names of this test → addresses; counts lookups. */
 function resolver(map: Record<string, string[]>): Resolver & { calls: string[] } {
   const calls: string[] = [];
-  const r = async (host: string) => {
+  const r: Resolver = async (host) => {
     calls.push(host);
     const a = map[host];
     if (!a) throw new Error(`ENOTFOUND ${host}`);
-    return a.map((address) => ({ address, family: (address.includes(':') ? 6 : 4) as 4 | 6 }));
+    return a.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
   };
   return Object.assign(r, { calls });
 }

@@ -51,7 +51,7 @@ describe('1C emulator contract', () => {
 
   it('authorizes by PIN with the service user; a wrong PIN is 401', async () => {
     const a = await raw(`${emu.url}/auth`, { method: 'POST', body: { pin: '5678' }, creds: SERVICE, ibsession: 'start' });
-    expect(JSON.parse(a.body).operator).toEqual({ id: 'u-petrova', name: 'Петрова А.С.', groups: ['support'] });
+    expect((JSON.parse(a.body) as { operator: unknown }).operator).toEqual({ id: 'u-petrova', name: 'Петрова А.С.', groups: ['support'] });
     const b = await raw(`${emu.url}/auth`, { method: 'POST', body: { pin: '0000' }, creds: SERVICE, cookie: cookieOf(a) });
     expect(b.status).toBe(401);
     expect(emu.state().auth).toEqual({ ok: 1, failed: 1 });
@@ -81,7 +81,7 @@ describe('1C emulator contract', () => {
     expect(a.body).toBe('bad gateway');
     const expired = await raw(`${emu.origin}/_emulator/expire-sessions`, { method: 'POST' });
     expect(JSON.parse(expired.body)).toEqual({ expired: 1 });
-    const st = JSON.parse((await raw(`${emu.origin}/_emulator/state`)).body);
+    const st = JSON.parse((await raw(`${emu.origin}/_emulator/state`)).body) as { licenses: unknown; sessions: unknown };
     expect(st.licenses).toMatchObject({ takenByOthers: 1, used: 1 });
     expect(st.sessions).toMatchObject({ open: 0, opened: 1, expired: 1 });
   });
@@ -94,14 +94,18 @@ describe('1C emulator contract', () => {
       cookie: s,
       body: { messages: [msg('a', 1), msg('a', 2), msg('b', 1, 'x #reject-me')] },
     });
-    expect(JSON.parse(first.body).results.map((r: { status: string }) => r.status)).toEqual(['accepted', 'accepted', 'rejected']);
+    expect((JSON.parse(first.body) as { results: { status: string }[] }).results.map((r) => r.status)).toEqual([
+      'accepted',
+      'accepted',
+      'rejected',
+    ]);
     const again = await raw(`${emu.url}/messages`, {
       method: 'POST',
       creds: SERVICE,
       cookie: s,
       body: { messages: [msg('a', 2), msg('a', 3)] },
     });
-    expect(JSON.parse(again.body).results).toEqual([
+    expect((JSON.parse(again.body) as { results: unknown }).results).toEqual([
       { id: 'tg:bot:a:2', status: 'duplicate' },
       { id: 'tg:bot:a:3', status: 'accepted' },
     ]);
@@ -134,7 +138,11 @@ describe('1C emulator contract', () => {
         ],
       },
     });
-    expect(JSON.parse(st1.body).results.map((r: { status: string }) => r.status)).toEqual(['accepted', 'accepted', 'duplicate']);
+    expect((JSON.parse(st1.body) as { results: { status: string }[] }).results.map((r) => r.status)).toEqual([
+      'accepted',
+      'accepted',
+      'duplicate',
+    ]);
     const ev = { id: 'e1', chatId: 'tg:bot:a', type: 'assigned', operatorId: 'u-ivanov', at };
     await raw(`${emu.url}/routing`, { method: 'POST', creds: SERVICE, cookie: s, body: { events: [ev, ev] } });
     const state = emu.state();

@@ -76,7 +76,7 @@ const status = (n: number) => ({ id: `out-${n}`, status: 'sent' as const, at: ne
 describe('operator feed', () => {
   it('resumes after a dropped connection from Last-Event-ID: no gaps, no repeats', async () => {
     h = await startOperators();
-    const { token } = (await h.login({ workstationUser: 'CORP\\ivanov', client: '1c', ...IVANOV })).json() as { token: string };
+    const { token } = (await h.login({ workstationUser: 'CORP\\ivanov', client: '1c', ...IVANOV })).json<{ token: string }>();
     const base = h.connector.url as string;
     const bus = h.connector.ctx.bus;
     const emit = (n: number) => bus.emit('outbound.status', { event: status(n), chatId: 'tg:test_bot:1', operatorId: 'u-ivanov' });
@@ -120,8 +120,8 @@ describe('operator feed', () => {
       headers: { authorization: `Bearer ${h.apiToken}` },
       payload: { rules: [{ keywords: ['заказ'], group: 'sales' }] },
     });
-    const iv = (await h.login({ workstationUser: 'CORP\\ivanov', client: '1c', ...IVANOV })).json() as { token: string };
-    const pe = (await h.login({ workstationUser: 'CORP\\petrova', client: '1c', ...PETROVA })).json() as { token: string };
+    const iv = (await h.login({ workstationUser: 'CORP\\ivanov', client: '1c', ...IVANOV })).json<{ token: string }>();
+    const pe = (await h.login({ workstationUser: 'CORP\\petrova', client: '1c', ...PETROVA })).json<{ token: string }>();
     const base = h.connector.url as string;
     const fi = await openFeed(base, iv.token);
     const fp = await openFeed(base, pe.token);
@@ -160,7 +160,7 @@ describe('operator feed', () => {
 
   it('heartbeat comments while idle; the feed ends at logout; bad Last-Event-ID and missing token are refused', async () => {
     h = await startOperators({ feature: { feedHeartbeatMs: 100 } });
-    const { token } = (await h.login({ workstationUser: 'CORP\\ivanov', client: '1c', ...IVANOV })).json() as { token: string };
+    const { token } = (await h.login({ workstationUser: 'CORP\\ivanov', client: '1c', ...IVANOV })).json<{ token: string }>();
     const base = h.connector.url as string;
     const f = await openFeed(base, token);
     await until(() => f.raw.includes(': heartbeat\n\n'), { what: 'a heartbeat comment' });
@@ -173,7 +173,7 @@ describe('operator feed', () => {
     const noToken = await h.app.inject({ method: 'GET', url: '/api/v1/operators/feed' });
     expect(noToken.statusCode).toBe(401);
     expect(errorOf(noToken).code).toBe('invalid_operator_token');
-    const again = (await h.login({ workstationUser: 'CORP\\ivanov', client: '1c', ...IVANOV })).json() as { token: string };
+    const again = (await h.login({ workstationUser: 'CORP\\ivanov', client: '1c', ...IVANOV })).json<{ token: string }>();
     const bad = await h.app.inject({
       method: 'GET',
       url: '/api/v1/operators/feed',

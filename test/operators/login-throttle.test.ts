@@ -113,14 +113,14 @@ describe('operator token lifetime and revoke', () => {
     h = await startOperators({ feature: { clock: () => now }, env: { OPERATOR_TOKEN_MAX_AGE_S: '3600', SEAT_TTL_S: '300' } });
     const issued = now;
     const res = await h.login({ workstationUser: 'CORP\\ivanov', client: '1c', ...IVANOV });
-    const { token } = res.json() as { token: string };
+    const { token } = res.json<{ token: string }>();
     const beat = () => h!.app.inject({ method: 'POST', url: '/api/v1/operators/heartbeat', headers: { authorization: `Bearer ${token}` } });
     // Heart-beat every 4 minutes (inside the 5-minute sliding expiry) for the whole hour.
     while (now + 240_000 < issued + 3_600_000) {
       now += 240_000;
       const b = await beat();
       expect(b.statusCode).toBe(200);
-      expect(Date.parse((b.json() as { expiresAt: string }).expiresAt)).toBeLessThanOrEqual(issued + 3_600_000);
+      expect(Date.parse(b.json<{ expiresAt: string }>().expiresAt)).toBeLessThanOrEqual(issued + 3_600_000);
     }
     now = issued + 3_600_000;
     const late = await beat();
@@ -130,9 +130,9 @@ describe('operator token lifetime and revoke', () => {
 
   it('DELETE /api/v1/operators/:id/sessions (API token) ends every login of the operator: tokens refused, seats freed, feed closed', async () => {
     h = await startOperators();
-    const a = (await h.login({ workstationUser: 'CORP\\ivanov', client: '1c', ...IVANOV })).json() as { token: string };
-    const b = (await h.login({ workstationUser: 'CORP\\ivanov-laptop', client: 'panel', ...IVANOV })).json() as { token: string };
-    const p = (await h.login({ workstationUser: 'CORP\\petrova', client: '1c', ...PETROVA })).json() as { token: string };
+    const a = (await h.login({ workstationUser: 'CORP\\ivanov', client: '1c', ...IVANOV })).json<{ token: string }>();
+    const b = (await h.login({ workstationUser: 'CORP\\ivanov-laptop', client: 'panel', ...IVANOV })).json<{ token: string }>();
+    const p = (await h.login({ workstationUser: 'CORP\\petrova', client: '1c', ...PETROVA })).json<{ token: string }>();
     expect(await h.connector.ctx.seats.usage(48)).toBe(2);
     expect(await h.connector.ctx.seats.usage(49)).toBe(1);
 

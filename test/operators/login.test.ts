@@ -18,7 +18,7 @@ describe('operator login', () => {
     h = await startOperators();
     const res = await h.login({ workstationUser: ws('Ivanov'), client: '1c', ...IVANOV });
     expect(res.statusCode).toBe(200);
-    const body = res.json() as { token: string; operator: unknown; seat: unknown; expiresAt: string };
+    const body = res.json<{ token: string; operator: unknown; seat: unknown; expiresAt: string }>();
     expect(body.operator).toEqual({ id: 'u-ivanov', name: 'Иванов И.И.', groups: ['sales'] });
     expect(body.seat).toEqual({ feature: 48, used: 1, total: 10 });
     expect(body.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -39,7 +39,7 @@ describe('operator login', () => {
     h = await startOperators();
     const res = await h.login({ workstationUser: 'petrova@corp', client: 'panel', pin: '5678' });
     expect(res.statusCode).toBe(200);
-    const body = res.json() as { operator: { id: string }; seat: unknown };
+    const body = res.json<{ operator: { id: string }; seat: unknown }>();
     expect(body.operator.id).toBe('u-petrova');
     expect(body.seat).toEqual({ feature: 49, used: 1, total: 10 });
     expect(h.stack.onec.state().sessions.open).toBe(0);
@@ -74,7 +74,7 @@ describe('operator login', () => {
     expect(first.statusCode).toBe(200);
     const again = await h.login({ workstationUser: 'ivanov@corp', client: '1c', ...IVANOV });
     expect(again.statusCode).toBe(200);
-    expect((again.json() as { seat: unknown }).seat).toEqual({ feature: 48, used: 1, total: 1 });
+    expect(again.json<{ seat: unknown }>().seat).toEqual({ feature: 48, used: 1, total: 1 });
     const other = await h.login({ workstationUser: ws('Petrova'), client: '1c', ...PETROVA });
     expect(other.statusCode).toBe(403);
     expect(errorOf(other)).toEqual({
@@ -160,11 +160,11 @@ describe('operator login', () => {
   it('heartbeat keeps token and seat; logout frees both; the token is refused afterwards', async () => {
     h = await startOperators();
     const res = await h.login({ workstationUser: ws('Ivanov'), client: '1c', ...IVANOV });
-    const { token, expiresAt } = res.json() as { token: string; expiresAt: string };
+    const { token, expiresAt } = res.json<{ token: string; expiresAt: string }>();
     const auth = { authorization: `Bearer ${token}` };
     const hb = await h.app.inject({ method: 'POST', url: '/api/v1/operators/heartbeat', headers: auth });
     expect(hb.statusCode).toBe(200);
-    const hbBody = hb.json() as { expiresAt: string; seat: unknown };
+    const hbBody = hb.json<{ expiresAt: string; seat: unknown }>();
     expect(Date.parse(hbBody.expiresAt)).toBeGreaterThanOrEqual(Date.parse(expiresAt));
     expect(hbBody.seat).toEqual({ feature: 48, used: 1, total: 10 });
     expect(await h.feature.store.isOnline('u-ivanov')).toBe(true);

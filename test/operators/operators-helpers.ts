@@ -92,7 +92,7 @@ export async function startOperators(o: HarnessOptions = {}): Promise<OperatorsH
 }
 
 export function errorOf(res: LightMyRequestResponse): { code: string; message: string } {
-  return (res.json() as { error: { code: string; message: string } }).error;
+  return res.json<{ error: { code: string; message: string } }>().error;
 }
 
 export function inbound(chat: string, n: number, text: string): NewInboundMessage {

@@ -73,7 +73,9 @@ describe('dashboard in a browser', () => {
         viewport: { width: 1400, height: 900 },
       });
     } catch (e) {
-      throw new Error(`chromium at ${CHROMIUM} did not start: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`);
+      throw new Error(`chromium at ${CHROMIUM} did not start: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`, {
+        cause: e,
+      });
     }
     const page = await browser.newPage();
     const res = await page.goto(`${ts.connector.url}/admin/queues/queue/inbound-dead?status=failed`);

@@ -42,7 +42,7 @@ async function setup(env: Record<string, string> = {}) {
   const login = async (body: Record<string, unknown>) => {
     const res = await app.inject({ method: 'POST', url: '/api/v1/operators/login', payload: { client: 'panel', ...body } });
     expect(res.statusCode).toBe(200);
-    return (res.json() as { token: string }).token;
+    return res.json<{ token: string }>().token;
   };
   const history = async (token: string, chatId: string, q = '') =>
     app.inject({
@@ -68,7 +68,7 @@ describe('panel API', () => {
     // Another group's operator may neither read nor write it.
     const denied = await history(petrova, chatId);
     expect(denied.statusCode).toBe(403);
-    expect((denied.json() as { error: { code: string } }).error.code).toBe('not_chat_owner');
+    expect(denied.json<{ error: { code: string } }>().error.code).toBe('not_chat_owner');
     const body = { id: 'panel-msg-1', chatId, text: 'Здравствуйте, Олег!', operatorId: 'u-petrova' };
     const post = (tok: string, b: Record<string, unknown> = body) =>
       app.inject({ method: 'POST', url: '/api/v1/messages', headers: { authorization: `Bearer ${tok}` }, payload: b });
@@ -91,12 +91,12 @@ describe('panel API', () => {
 
     await until(
       async () => {
-        const items = (((await history(ivanov, chatId)).json() as { items: Item[] }).items ?? []).filter((i) => i.id === 'panel-msg-1');
+        const items = ((await history(ivanov, chatId)).json<{ items: Item[] }>().items ?? []).filter((i) => i.id === 'panel-msg-1');
         return items[0]?.status?.status === 'sent';
       },
       { what: 'the sent status in the history' },
     );
-    const h1 = (await history(ivanov, chatId)).json() as { items: Item[]; before: string | null };
+    const h1 = (await history(ivanov, chatId)).json<{ items: Item[]; before: string | null }>();
     expect(h1.items.map((i) => i.dir)).toEqual(['in', 'routing', 'out', 'routing']);
     expect(h1.items.find((i) => i.dir === 'out')?.message?.operatorId).toBe('u-ivanov');
 
@@ -105,18 +105,18 @@ describe('panel API', () => {
     c.text('три');
     c.photo({ caption: 'фото' });
     await until(() => storedOf(stack, chatId).length === 4, { what: 'all four in 1C' });
-    await until(async () => ((await history(ivanov, chatId)).json() as { items: Item[] }).items.at(-1)?.message?.text === 'фото', {
+    await until(async () => (await history(ivanov, chatId)).json<{ items: Item[] }>().items.at(-1)?.message?.text === 'фото', {
       what: 'the photo in the history',
     });
-    const all = (await history(ivanov, chatId)).json() as { items: Item[]; before: string | null };
+    const all = (await history(ivanov, chatId)).json<{ items: Item[]; before: string | null }>();
     expect(all.items).toHaveLength(4);
     expect(all.items.map((i) => i.message?.text ?? i.dir)).toEqual(['routing', 'два', 'три', 'фото']);
-    const newest2 = (await history(ivanov, chatId, '?limit=2')).json() as { items: Item[]; before: string };
+    const newest2 = (await history(ivanov, chatId, '?limit=2')).json<{ items: Item[]; before: string }>();
     expect(newest2.items.map((i) => i.message?.text)).toEqual(['три', 'фото']);
-    const older = (await history(ivanov, chatId, `?limit=2&before=${encodeURIComponent(newest2.before)}`)).json() as {
+    const older = (await history(ivanov, chatId, `?limit=2&before=${encodeURIComponent(newest2.before)}`)).json<{
       items: Item[];
       before: string | null;
-    };
+    }>();
     expect(older.items.map((i) => i.message?.text ?? i.dir)).toEqual(['routing', 'два']);
     expect(older.before).toBeNull();
     const ttl = await ts!.connector.ctx.redis.ttl(`${ts!.stack.config.queuePrefix}:panel:h:${chatId}`);
@@ -148,8 +148,7 @@ describe('panel API', () => {
     expect((await post(ivanov, { id: 'panel-msg-3', chatId, text: 'Вы здесь?' })).statusCode).toBe(202);
     const failed = await until(
       async () => {
-        const items = ((await history(ivanov, chatId)).json() as { items: (Item & { status?: { status: string; error?: string } })[] })
-          .items;
+        const items = (await history(ivanov, chatId)).json<{ items: (Item & { status?: { status: string; error?: string } })[] }>().items;
         const it = items.find((i) => i.id === 'panel-msg-3');
         return it?.status?.status === 'failed' ? it.status : null;
       },
@@ -159,11 +158,9 @@ describe('panel API', () => {
 
     // The list after a (re)login: my chats and my groups' queued chats, with the last message.
     const list = async (tok: string) =>
-      (
-        (await app.inject({ method: 'GET', url: '/api/v1/panel/chats', headers: { authorization: `Bearer ${tok}` } })).json() as {
-          chats: { chatId: string; status: string; last: Item | null }[];
-        }
-      ).chats;
+      (await app.inject({ method: 'GET', url: '/api/v1/panel/chats', headers: { authorization: `Bearer ${tok}` } })).json<{
+        chats: { chatId: string; status: string; last: Item | null }[];
+      }>().chats;
     const ivanovList = await list(ivanov);
     expect(ivanovList.map((x) => [x.chatId, x.status])).toEqual([
       [chatId, 'assigned'],

@@ -180,7 +180,7 @@ describe('operator panel in a browser', () => {
     await ctxB.setOffline(false);
     await b.locator('#history .item.in', { hasText: 'Второе, пока вы были без связи' }).waitFor({ timeout: 30_000 });
     await expect.poll(() => b.locator('#conn').textContent(), { timeout: 20_000 }).toContain('●');
-    const seen = (await b.evaluate('window.__panel.state.feedIds')) as string[];
+    const seen = await b.evaluate<string[]>('window.__panel.state.feedIds');
     const stream = (await ts.connector.ctx.redis.xrange(streamKey, '-', '+')).map(([id]) => id);
     expect(seen).toEqual(stream);
     expect(await b.locator('#history .item.in', { hasText: 'Первое, пока вы были без связи' }).count()).toBe(1);

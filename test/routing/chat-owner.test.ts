@@ -31,7 +31,7 @@ const reply = (chatId: string, operatorId: string): OutboundMessage => ({
 async function tokenOf(creds: { login: string; password: string }, ws: string): Promise<string> {
   const r = await h!.login({ workstationUser: ws, client: '1c', ...creds });
   expect(r.statusCode).toBe(200);
-  return (r.json() as { token: string }).token;
+  return r.json<{ token: string }>().token;
 }
 
 describe('transfer and close: who may act', () => {

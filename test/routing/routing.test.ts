@@ -119,7 +119,7 @@ describe('chat routing', () => {
     await h.connector.ctx.bus.emit('outbound.accepted', { message: reply(chatId, 'u-ivanov') });
     expect((await h.feature.routing.state(chatId))?.owner).toBe('u-ivanov');
 
-    const petrova = (await h.login({ workstationUser: 'CORP\\petrova', client: '1c', ...PETROVA })).json() as { token: string };
+    const petrova = (await h.login({ workstationUser: 'CORP\\petrova', client: '1c', ...PETROVA })).json<{ token: string }>();
     const tr = await api('POST', `${chatUrl(chatId)}/transfer`, { operatorId: 'u-petrova', comment: 'VIP, скидка 10%' });
     expect(tr.statusCode).toBe(200);
     expect(tr.json()).toMatchObject({

@@ -157,7 +157,7 @@ describe('auto-replies', () => {
     await instances[a].replies.onDelivered([message('tg:acme_bot:3003', 1)]);
     expect(accepted.map((m) => m.text)).toEqual(['Мы откроемся в 13:30.']);
     await instances[a].replies.onDelivered([
-      message('tg:acme_bot:-100', 1, { chat: { type: 'group', title: 'Team' } } as Partial<InboundMessage>),
+      message('tg:acme_bot:-100', 1, { chat: { type: 'group', title: 'Team' } }),
       message('tg:acme_bot:4004', 2, { kind: 'reaction' }),
     ]);
     expect(accepted).toHaveLength(1);

@@ -86,13 +86,15 @@ describe('account and group settings API', () => {
       payload: { language: 'en', mayWriteFirst: true },
     });
     await app.inject({ method: 'PUT', url: '/api/v1/accounts/main/settings', headers: auth, payload: { mayWriteFirst: false } });
-    const eff = (await app.inject({ method: 'GET', url: '/api/v1/accounts/main/settings?effective=true', headers: auth })).json();
+    const eff = (await app.inject({ method: 'GET', url: '/api/v1/accounts/main/settings?effective=true', headers: auth })).json<unknown>();
     expect(eff).toMatchObject({ language: 'en', mayWriteFirst: false, timeZone: 'Europe/Moscow' });
   });
 
   it('group settings: assignment, caps; defaults for groups never set', async () => {
     const bad = await app.inject({ method: 'PUT', url: '/api/v1/groups/sales/settings', headers: auth, payload: { assignment: 'random' } });
-    expect(bad.json().error.message).toBe('Field "assignment" must be "manual" or "round_robin".');
+    expect(bad.json<{ error: { code: string; message: string } }>().error.message).toBe(
+      'Field "assignment" must be "manual" or "round_robin".',
+    );
     await app.inject({
       method: 'PUT',
       url: '/api/v1/groups/sales/settings',

@@ -11,7 +11,6 @@
  *   photos one by one (TDLib sends each with the same media_album_id).
  */
 import { buildMessageId, type ChatInfo, type NewInboundMessage, type Sender } from '../../core/index.ts';
-import type { TdObject } from './tdlib-client.ts';
 
 export interface TdPendingFile {
   messageId: string;

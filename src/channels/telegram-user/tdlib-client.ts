@@ -77,7 +77,7 @@ async function loadTdl(): Promise<TdlModule> {
     const tdl = (await import(TDL_PACKAGE).catch(() => {
       throw new Error('TDLib is not installed: run "npm install tdl prebuilt-tdlib" in the connector folder.');
     })) as TdlModule;
-    const { getTdjson } = (await import(TDJSON_PACKAGE)) as { getTdjson(): string };
+    const { getTdjson } = (await import(TDJSON_PACKAGE)) as { getTdjson: () => string };
     tdl.configure({ tdjson: getTdjson(), verbosityLevel: 0 });
     return tdl;
   })();

@@ -8,7 +8,6 @@
  * Transient failures (network, 5xx) are tried `attempts` times first.
  */
 import { Readable } from 'node:stream';
-import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import type { Api } from 'grammy';
 import { GrammyError } from 'grammy';
 import { ConnectorError, describeError, type Logger, type MediaRef, type MediaStore, type NewInboundMessage } from '../../core/index.ts';
@@ -73,7 +72,7 @@ async function fetchOne(ctx: MediaDownloadContext, chatKey: string, p: PendingMe
         throw new DownloadError(`The file download failed (${redact(describeError(err), ctx.token)}).`, true);
       }
       if (!res.ok || !res.body) throw new DownloadError(`The file download answered HTTP ${res.status}.`, res.status >= 500);
-      return Readable.fromWeb(res.body as unknown as NodeReadableStream<Uint8Array>) as AsyncIterable<Uint8Array>;
+      return Readable.fromWeb(res.body) as AsyncIterable<Uint8Array>;
     },
   });
 }

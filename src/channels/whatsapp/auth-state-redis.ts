@@ -74,7 +74,7 @@ export function makeRedisSignalKeyStore(redis: Redis, hashKey: string): SignalKe
         let value: unknown = decode<unknown>(raw);
         if (type === 'app-state-sync-key' && value) {
           // as useMultiFileAuthState does: Baileys expects the proto object here
-          value = proto.Message.AppStateSyncKeyData.fromObject(value as Record<string, unknown>);
+          value = proto.Message.AppStateSyncKeyData.fromObject(value);
         }
         out[id] = value as SignalDataTypeMap[T];
       });

@@ -156,7 +156,7 @@ export class InboundProcessor {
       // Not silently dropped: 1C gets a `service` message under an id of its own, so that a
       // later successful retry of the real message (same WhatsApp id) is not a duplicate.
       logger.warn(
-        { waId: msg.key.id, remoteJid, why: msg.messageStubParameters },
+        { waId: msg.key.id, remoteJid, why: msg.messageStubParameters as unknown },
         'WhatsApp message could not be decrypted; Baileys asks the sender to resend it; 1C is told',
       );
       return {
@@ -275,7 +275,7 @@ export class InboundProcessor {
           logger: this.o.logger,
           download: this.o.download,
           timeoutMs: this.o.mediaTimeoutMs,
-          socket: this.o.socket,
+          socket: () => this.o.socket(),
           signal: this.abort.signal,
         });
         const note = `[${pendingNote(p.part)}]`;

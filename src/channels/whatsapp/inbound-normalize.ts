@@ -152,7 +152,7 @@ export function skipReason(msg: WAMessage): string | null {
 }
 
 function timestampIso(msg: WAMessage, fallback: string): string {
-  const t = msg.messageTimestamp === null || msg.messageTimestamp === undefined ? 0 : toNumber(msg.messageTimestamp as number);
+  const t = msg.messageTimestamp === null || msg.messageTimestamp === undefined ? 0 : toNumber(msg.messageTimestamp);
   return t > 0 ? new Date(t * 1000).toISOString() : fallback;
 }
 

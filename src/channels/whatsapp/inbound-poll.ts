@@ -36,7 +36,7 @@ export async function decodePollVote(
   if (!poll || !secret) return { unknown: 'the poll has no encryption secret' };
   const meId = jidNormalizedUser(ctx.meId) || ctx.meId;
   try {
-    const vote = decryptPollVote(update.vote as { encPayload: Uint8Array; encIv: Uint8Array }, {
+    const vote = decryptPollVote(update.vote, {
       pollCreatorJid: getKeyAuthor(creation.key, meId),
       pollMsgId: creationKey.id,
       pollEncKey: secret,

@@ -65,7 +65,12 @@ export function receiptCandidates(
     const status = u.update?.status;
     if (!id || !u.key.fromMe || status === null || status === undefined) continue;
     if (status === S.ERROR) {
-      out.push({ waId: id, status: 'failed', at: now, ...describeAckError(u.update.messageStubParameters) });
+      out.push({
+        waId: id,
+        status: 'failed',
+        at: now,
+        ...describeAckError(u.update.messageStubParameters as readonly unknown[] | null | undefined),
+      });
       continue;
     }
     const mapped: Status | null = status === S.DELIVERY_ACK ? 'delivered' : status === S.READ || status === S.PLAYED ? 'read' : null;

@@ -36,14 +36,14 @@ export interface SocketFactoryInput {
   /** The Redis auth state (its key store is already wrapped by makeCacheableSignalKeyStore). */
   auth: AuthenticationState;
   /** Serves what we sent, for recipients' decrypt retries. */
-  getMessage(key: WAMessageKey): Promise<proto.IMessage | undefined>;
+  getMessage: (key: WAMessageKey) => Promise<proto.IMessage | undefined>;
   logger: Logger;
   /** Protocol version (pinned, fetched at start, or Baileys' bundled one). */
   version?: WAVersion;
   /** One per account, kept across reconnects (decrypt retry counts). */
   msgRetryCounterCache?: CacheStore;
   /** Group metadata from our cache (undefined: Baileys asks WhatsApp). */
-  cachedGroupMetadata?(jid: string): Promise<GroupMetadata | undefined>;
+  cachedGroupMetadata?: (jid: string) => Promise<GroupMetadata | undefined>;
   /** Only for tests: a loopback WebSocket url instead of WhatsApp's. */
   waWebSocketUrl?: string;
 }

@@ -147,7 +147,7 @@ export function sendMedia(
   const caption = typeof params.caption === 'string' ? params.caption : null;
   if (caption !== null && caption.length > 1024) throw new ApiFailure(400, 'Bad Request: message caption is too long');
   const value = params[spec.field];
-  let stored: StoredFile | null = null;
+  let stored: StoredFile | null;
   let source: 'upload' | 'url' | 'file_id';
   let url: string | null = null;
   if (typeof value === 'string' && value.startsWith('attach://')) {

@@ -66,6 +66,7 @@ export interface MessageRoutesDeps {
 }
 
 const MEDIA_KINDS = new Set(['photo', 'document', 'voice', 'audio', 'video']);
+// eslint-disable-next-line no-control-regex -- control characters are exactly what it matches
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
 
@@ -127,7 +128,7 @@ function parseMedia(raw: unknown, path: string, maxBytes: number): OutboundMedia
   const out: OutboundMedia = {};
   if (m.url !== undefined && m.url !== null) {
     const url = optString(m, 'url', `${path}.url`, 2048) ?? '';
-    let ok = false;
+    let ok: boolean;
     try {
       ok = /^https?:$/.test(new URL(url).protocol);
     } catch {

@@ -35,8 +35,8 @@ function checkUsers(value: unknown, file: string): EmulatorUser[] {
       password: o.password as string,
       id: o.id as string,
       name: o.name as string,
-      groups: (o.groups as string[] | undefined) ?? [],
-      pin: o.pin as string | undefined,
+      groups: o.groups ?? [],
+      pin: o.pin,
       serviceRights: o.serviceRights === undefined ? undefined : o.serviceRights !== false,
     };
   });

@@ -83,7 +83,7 @@ export class EmulatorPullPoller {
     const q = new URLSearchParams({ limit: String(this.o.pageSize ?? 100), wait: String(waitS) });
     if (this.cursor) q.set('after', this.cursor);
     this.stats.polls++;
-    const res = await fetch(`${base}/api/v1/onec/updates?${q}`, {
+    const res = await fetch(`${base}/api/v1/onec/updates?${q.toString()}`, {
       headers: { authorization: `Bearer ${this.o.apiToken}` },
       signal: this.abort.signal,
     });

@@ -492,7 +492,7 @@ export class OnecEmulator {
     } catch {
       return json(400, { error: 'body is not JSON' });
     }
-    const num = (k: string, d: number): number => (typeof body[k] === 'number' ? (body[k] as number) : d);
+    const num = (k: string, d: number): number => (typeof body[k] === 'number' ? body[k] : d);
     const route = `${method} ${path}`;
     switch (route) {
       case 'GET /state':
@@ -532,7 +532,7 @@ export class OnecEmulator {
       case 'POST /expire-sessions':
         return json(200, { expired: this.expireSessions() });
       case 'POST /latency':
-        return json(200, this.setLatency(body as Partial<EmulatorLatency>));
+        return json(200, this.setLatency(body));
       case 'POST /contract-fault': {
         if (!isContractFault(body.fault))
           return json(400, { error: 'fault must be one of the names in emulator-contract-faults.ts, or none' });

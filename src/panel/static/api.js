@@ -24,7 +24,7 @@ export async function call(method, path, { token, body, signal, keepalive } = {}
     throw new ApiError(0, 'network', navigator.onLine === false ? 'No network connection.' : 'The connector did not answer.', 3);
   }
   const text = await res.text();
-  let json = null;
+  let json;
   try {
     json = text ? JSON.parse(text) : null;
   } catch {
@@ -90,7 +90,7 @@ export function openFeed(token, { onEvent, onState, onEnded, lastEventId = null 
           onEnded('logout');
           return;
         }
-      } catch (e) {
+      } catch {
         if (stopped) return;
       }
       if (stopped) return;

@@ -152,7 +152,7 @@ describe('item 2: bounded reconnects per close code (sockets opened)', () => {
     expect(runner.state().lastError).toMatch(why);
     expect(runner.diagnostics()).toMatchObject({ reconnectPending: false, running: true });
     expect(fake.sockets.length).toBe(1);
-    const saved = JSON.parse((await redis.get(`${prefix}:wa:c${code}:state`)) ?? '{}');
+    const saved = JSON.parse((await redis.get(`${prefix}:wa:c${code}:state`)) ?? '{}') as { state?: string };
     expect(saved.state).toBe(state); // what doctor reads
   });
 

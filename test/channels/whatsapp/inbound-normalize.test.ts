@@ -196,7 +196,7 @@ describe('normalizeWaMessage', () => {
       wa(null, {}, { messageStubType: proto.WebMessageInfo.StubType.GROUP_PARTICIPANT_ADD, messageStubParameters: ['1@s.whatsapp.net'] }),
     );
     expect(stub).toMatchObject({ kind: 'service', text: 'GROUP_PARTICIPANT_ADD: 1@s.whatsapp.net' });
-    expect(normalizeWaMessage({ key: {} } as WAMessage, ctx).action).toBe('malformed');
+    expect(normalizeWaMessage({ key: {} }, ctx).action).toBe('malformed');
     expect(normalizeWaMessage(wa({ protocolMessage: { type: proto.Message.ProtocolMessage.Type.REVOKE } }), ctx).action).toBe('malformed');
   });
 

@@ -4,7 +4,7 @@ import { runWhatsappCommand } from '../../../src/cli/whatsapp-command.ts';
 import { createWhatsappConnector } from '../../../src/channels/whatsapp/whatsapp-connector.ts';
 import { silentLogger } from '../../../src/core/index.ts';
 import { cleanupPrefix, newRedis, uniquePrefix, until } from '../../helpers/redis.ts';
-import { FakeSocketFactory, MemoryMediaStore, MemorySink, boom, type FakeSocket } from './fakes.ts';
+import { FakeSocketFactory, MemoryMediaStore, MemorySink, boom } from './fakes.ts';
 
 const prefix = uniquePrefix('wa-paircli');
 const redis = newRedis();
@@ -44,7 +44,7 @@ describe('whatsapp pair, in sentences', () => {
       const s = await Promise.race([fake.nth(i), done.then(() => null)]);
       if (!s) break;
       // what Baileys reports when DNS fails (Socket/socket.js: WebSocket Error … (408))
-      await (s as FakeSocket).end(boom(408, 'WebSocket Error (getaddrinfo ENOTFOUND web.whatsapp.com)'));
+      await s.end(boom(408, 'WebSocket Error (getaddrinfo ENOTFOUND web.whatsapp.com)'));
     }
     expect(await done).toBe(1);
     expect(out()).toContain('Cannot reach WhatsApp (web.whatsapp.com: DNS lookup failed) — retrying in 1 s; Ctrl-C to stop');

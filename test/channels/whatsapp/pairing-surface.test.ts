@@ -35,9 +35,11 @@ describe('pairing over HTTP', () => {
       const runner = c.runner('main')!;
       await runner.start(new MemorySink());
       const sock = await fake.nth(1);
-      expect((await app.inject({ method: 'GET', url: '/api/v1/whatsapp/main/qr', headers: auth })).json().error.code).toBe(
-        'qr_not_available',
-      );
+      expect(
+        (await app.inject({ method: 'GET', url: '/api/v1/whatsapp/main/qr', headers: auth })).json<{
+          error: { code: string; message: string };
+        }>().error.code,
+      ).toBe('qr_not_available');
       sock.qr('2@ref,noise,identity,adv');
       const png = await app.inject({ method: 'GET', url: '/api/v1/whatsapp/main/qr', headers: auth });
       expect(png.statusCode).toBe(200);
@@ -45,18 +47,24 @@ describe('pairing over HTTP', () => {
       expect(png.rawPayload.subarray(1, 4).toString()).toBe('PNG');
       expect((await app.inject({ method: 'GET', url: '/api/v1/whatsapp/main/qr' })).statusCode).toBe(401);
       const unknown = await app.inject({ method: 'GET', url: '/api/v1/whatsapp/other/qr', headers: auth });
-      expect([unknown.statusCode, unknown.json().error.code]).toEqual([404, 'account_not_found']);
+      expect([unknown.statusCode, unknown.json<{ error: { code: string; message: string } }>().error.code]).toEqual([
+        404,
+        'account_not_found',
+      ]);
 
       const bad = await app.inject({ method: 'POST', url: '/api/v1/whatsapp/main/pairing-code', headers: auth, payload: {} });
       expect(bad.statusCode).toBe(400);
-      expect(bad.json().error.message).toMatch(/phone/);
+      expect(bad.json<{ error: { code: string; message: string } }>().error.message).toMatch(/phone/);
       const badDigits = await app.inject({
         method: 'POST',
         url: '/api/v1/whatsapp/main/pairing-code',
         headers: auth,
         payload: { phone: 'abc' },
       });
-      expect([badDigits.statusCode, badDigits.json().error.message]).toEqual([400, expect.stringMatching(/^phone/)]);
+      expect([badDigits.statusCode, badDigits.json<{ error: { code: string; message: string } }>().error.message]).toEqual([
+        400,
+        expect.stringMatching(/^phone/),
+      ]);
       const code = await app.inject({
         method: 'POST',
         url: '/api/v1/whatsapp/main/pairing-code',
@@ -67,7 +75,7 @@ describe('pairing over HTTP', () => {
 
       sock.open();
       const paired = await app.inject({ method: 'GET', url: '/api/v1/whatsapp/main/qr', headers: auth });
-      expect([paired.statusCode, paired.json().error.code]).toEqual([404, 'already_paired']);
+      expect([paired.statusCode, paired.json<{ error: { code: string; message: string } }>().error.code]).toEqual([404, 'already_paired']);
       await runner.stop();
     } finally {
       await app.close();
