@@ -19,7 +19,7 @@ describe('feature contract', () => {
     const ctx = contextFor(services, ['instanceId', 'accounts']);
     expect(Object.keys(ctx).sort()).toEqual(['accounts', 'instanceId']);
     expect(ctx.instanceId).toBe('host-1');
-    expect(ctx.accounts).toBe(services.accounts);
+    expect(Object.getOwnPropertyDescriptor(ctx, 'accounts')?.value).toBe(Object.getOwnPropertyDescriptor(services, 'accounts')?.value);
     expect('roles' in ctx).toBe(false);
     expect(Object.isFrozen(ctx)).toBe(true);
   });
