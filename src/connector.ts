@@ -51,6 +51,7 @@ import { RedisSessionPermits } from './coordination/onec-session-permits.js';
 import { createRedis, describeRedisTarget, redisOptions } from './redis/redis-connection.js';
 import { checkRedisWrites, REDIS_FULL_RETRY_AFTER_S } from './infra/redis-memory.ts';
 import { RetryPolicy } from './lanes/retry-policy.js';
+import { telegramSender, wireTelegramUsers, type TdClientFactory } from './telegram-user-wiring.ts';
 
 /** Which parts run in this process (`start` = all; `worker <name>` = some). */
 export type Role = 'http' | 'inbound' | 'channels' | 'outbound';
@@ -124,6 +125,10 @@ export interface ConnectorOptions {
    * configuration can (licensing.md, "Trusted keys").
    */
   trustedKeysDir?: string;
+  /** Opens a Telegram user account's TDLib client instead of the real TDLib (tests, demo). */
+  telegramUserClient?: TdClientFactory;
+  /** First back-off after a failed ingest of a Telegram user account (tests). */
+  telegramUserBackoffMs?: number;
 }
 
 export interface Connector {
@@ -286,10 +291,23 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
         },
       })
     : null;
+  // Telegram user accounts (TDLib): runners under `tgu:<account>`, sends of `tgu:` chats, login routes.
+  const tgUsers = wireTelegramUsers({
+    config,
+    redis,
+    media,
+    statusSink: statusRelay,
+    logger,
+    chatType: (k) => inbound.chatType(k),
+    openClient: opts.telegramUserClient,
+    backoffMinMs: opts.telegramUserBackoffMs,
+  });
   const channels: ChannelConnector[] = [telegram, whatsapp].filter((c): c is NonNullable<typeof c> => c !== null);
   const senders = new Map<string, OutboundCapable>();
   for (const c of channels) if (isOutboundCapable(c)) senders.set(c.channel, c);
-  const runners: AccountRunner[] = channels.flatMap((c) => c.runners());
+  const tgSender = telegramSender(senders.get('telegram'), tgUsers?.connector ?? null);
+  if (tgSender) senders.set('telegram', tgSender);
+  const runners: AccountRunner[] = [...channels.flatMap((c) => c.runners()), ...(tgUsers?.connector.runners() ?? [])];
   const supervisor = new AccountSupervisor({ redis, prefix: config.queuePrefix, sink: inbound, runners, instanceId, logger });
 
   const ctx: ConnectorContext = {
@@ -415,6 +433,7 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
             onecPullRoutes(new OnecPullService(updateLog, inbound)),
             ...(telegram ? [telegramWebhookRoutes({ telegram, licensed: () => licensed })] : []),
             ...(whatsapp ? [whatsappRoutes({ runner: (a: string) => whatsapp.runner(a) })] : []),
+            ...(tgUsers ? [tgUsers.routes] : []),
             ...features.flatMap((f) => (f.routes ? [f.routes] : [])),
           ],
         });

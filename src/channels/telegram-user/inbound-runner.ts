@@ -9,8 +9,10 @@
  * reconnect keeps per-chat order. A failed ingest is tried again with back-off before the next
  * update is touched; TDLib does not deliver an update twice, so the chain holds it meanwhile.
  * Names and chat types come from updateUser / updateNewChat, which TDLib sends before the
- * messages that need them. Not built yet: recovery by getChatHistory after the process died
- * with messages held, outbound, groups (only private chats are taken).
+ * messages that need them. Group chats are taken only with `groups` (TELEGRAM_USER_GROUPS).
+ * `updateChatReadOutbox` (the customer read our messages up to an id) goes to `onReadOutbox`;
+ * a flood wait a send met shows in the account's `lastError` until it is over.
+ * Not built: recovery by getChatHistory after the process died with messages held.
  */
 import { createReadStream } from 'node:fs';
 import { EventEmitter } from 'node:events';
@@ -40,6 +42,12 @@ export interface TdUserRunnerOptions {
   logger?: Logger;
   /** First back-off after a failed ingest, ms (default 500), doubled up to 30 s. */
   backoffMinMs?: number;
+  /** Take group chats too (default: private chats only). */
+  groups?: boolean;
+  /** The customer read our messages in `chatId` up to `lastReadId` (updateChatReadOutbox). */
+  onReadOutbox?: (chatId: number, lastReadId: number) => void;
+  /** Added to the state while TDLib waits for a phone number (e.g. why a takeover needs a login). */
+  loginHint?: () => string | null;
 }
 
 type Obj = Record<string, unknown>;
@@ -57,6 +65,8 @@ export class TdUserRunner extends EventEmitter implements AccountRunner {
   private readonly users = new Map<number, { name: string | null; username: string | null; phone: string | null }>();
   private readonly chats = new Map<number, ChatInfo>();
   private readonly log: Logger;
+  private floodUntil = 0;
+  private floodNote: string | null = null;
 
   constructor(private readonly opts: TdUserRunnerOptions) {
     super();
@@ -66,7 +76,25 @@ export class TdUserRunner extends EventEmitter implements AccountRunner {
   }
 
   state(): AccountState {
+    if (this.st.state === 'open' && this.floodUntil > Date.now()) return { ...this.st, lastError: this.floodNote };
     return { ...this.st };
+  }
+
+  /** The TDLib client while this instance runs the account and it is logged in, else null. */
+  openClient(): TdClient | null {
+    return this.st.state === 'open' ? this.client : null;
+  }
+
+  /** Whether this instance runs the account (holds its lease and started it). */
+  running(): boolean {
+    return this.client !== null;
+  }
+
+  /** A send met a flood wait: shown in the account's state until it is over. */
+  noteFloodWait(waitMs: number, sentence: string): void {
+    this.floodUntil = Date.now() + waitMs;
+    this.floodNote = `${sentence} (until ${new Date(this.floodUntil).toISOString()})`;
+    this.emit('state', this.state());
   }
 
   private setState(state: AccountConnectionState, lastError: string | null = null): void {
@@ -102,8 +130,10 @@ export class TdUserRunner extends EventEmitter implements AccountRunner {
         // TdLogin saw it first (subscribed earlier): mirror its step.
         const step = this.login?.step();
         if (step === 'ready') this.setState('open');
-        else if (step === 'wait_phone' || step === 'wait_code' || step === 'wait_password')
-          this.setState('pairing', `login: ${step.replace('_', ' ')}`);
+        else if (step === 'wait_phone') {
+          const hint = this.opts.loginHint?.();
+          this.setState('pairing', `login: wait phone${hint ? ` (${hint})` : ''}`);
+        } else if (step === 'wait_code' || step === 'wait_password') this.setState('pairing', `login: ${step.replace('_', ' ')}`);
         else if (step === 'logging_out' || step === 'closed') this.setState('logged_out', 'the session ended; log in again');
         return;
       }
@@ -135,8 +165,16 @@ export class TdUserRunner extends EventEmitter implements AccountRunner {
         }
         return;
       }
+      case 'updateChatReadOutbox': {
+        if (typeof u.chat_id === 'number' && typeof u.last_read_outbox_message_id === 'number')
+          this.opts.onReadOutbox?.(u.chat_id, u.last_read_outbox_message_id);
+        return;
+      }
       case 'updateNewMessage': {
         const message = u.message;
+        // Our own sends: TDLib announces the pending copy as a new message (sending_state
+        // set); 1C has them as outbound messages already. The owner's phone sends have none.
+        if (obj(message)?.sending_state) return;
         this.chain = this.chain.then(() => this.take(message, sink));
         return;
       }
@@ -156,7 +194,7 @@ export class TdUserRunner extends EventEmitter implements AccountRunner {
       this.log.warn({ reason: r.malformed }, 'skipping a TDLib message the connector cannot use');
       return;
     }
-    if (r.ok.chat.type !== 'private') return;
+    if (r.ok.chat.type === 'channel' || (r.ok.chat.type !== 'private' && !this.opts.groups)) return;
     let delay = this.opts.backoffMinMs ?? 500;
     for (;;) {
       try {

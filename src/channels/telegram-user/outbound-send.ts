@@ -10,6 +10,7 @@ import {
   buildMessageId,
   parseChatKey,
   RemoteRefusedError,
+  UnreachableError,
   ValidationError,
   type OutboundMessage,
   type SendResult,
@@ -37,7 +38,11 @@ export function tdRefusal(code: number, message: string): RemoteRefusedError {
   return new RemoteRefusedError('telegram_rejected', `Telegram refused the message: ${message}.`, { httpStatus: 400 });
 }
 
-export async function sendTdText(client: TdClient, message: OutboundMessage): Promise<SendResult> {
+/**
+ * How long a pending message may wait for TDLib's outcome (default 2 minutes): after it the
+ * send is retried (TDLib lost the connection for longer; at-least-once, as for bots).
+ */
+export async function sendTdText(client: TdClient, message: OutboundMessage, outcomeTimeoutMs = 120_000): Promise<SendResult> {
   const parts = parseChatKey(message.chatId);
   if (!parts || !message.chatId.startsWith('tgu:') || !/^-?\d+$/.test(parts.native)) {
     throw new ValidationError(`The chat id "${message.chatId}" is not a Telegram user-account chat key.`, 'invalid_chat_id');
@@ -72,7 +77,22 @@ export async function sendTdText(client: TdClient, message: OutboundMessage): Pr
       throw tdRefusal(e.code, e.message);
     }
     const tempId = pending.id as number;
-    while (!outcomes.has(tempId)) await new Promise<void>((r) => (wake = r));
+    const deadline = Date.now() + outcomeTimeoutMs;
+    while (!outcomes.has(tempId)) {
+      const left = deadline - Date.now();
+      if (left <= 0)
+        throw new UnreachableError(
+          'telegram_user_no_outcome',
+          'TDLib did not say within the time limit whether Telegram took the message.',
+        );
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, left);
+        wake = () => {
+          clearTimeout(t);
+          r();
+        };
+      });
+    }
     const outcome = outcomes.get(tempId) as TdObject;
     if (outcome._ === 'updateMessageSendFailed') {
       const e = (outcome.error ?? {}) as { code?: number; message?: string };
