@@ -90,6 +90,12 @@ export class TdUserRunner extends EventEmitter implements AccountRunner {
     return this.client !== null;
   }
 
+  /** While a flood wait is on: how long it still lasts (ms) and its sentence; else null. */
+  floodWait(): { leftMs: number; sentence: string } | null {
+    const left = this.floodUntil - Date.now();
+    return left > 0 ? { leftMs: left, sentence: this.floodNote ?? '' } : null;
+  }
+
   /** A send met a flood wait: shown in the account's state until it is over. */
   noteFloodWait(waitMs: number, sentence: string): void {
     this.floodUntil = Date.now() + waitMs;

@@ -145,6 +145,12 @@ export function createTelegramUserConnector(opts: TelegramUserConnectorOptions):
         { httpStatus: 503, ...(elsewhere ? { retryAfterMs: 250 } : {}) },
       );
     }
+    // Obeyed here too, per account: the lane's own wait can be cut short by its sweep, and a
+    // user account that sends during a flood wait is punished with a longer one.
+    const flood = runner.floodWait();
+    if (flood) {
+      throw new RemoteRefusedError('telegram_flood_wait', flood.sentence, { retryable: true, retryAfterMs: flood.leftMs, httpStatus: 429 });
+    }
     if (!(await opts.chatKnown(message.chatId)) && !(await opts.mayWriteFirst(parts.account))) {
       throw new RemoteRefusedError(
         'telegram_first_contact_refused',

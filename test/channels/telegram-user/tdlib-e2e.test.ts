@@ -1,0 +1,300 @@
+/**
+ * A TDLib user account through the whole connector (the composition root with an injected
+ * client factory, Redis real, the 1C emulator): the scripted double emits TDLib's real update
+ * objects. Login over the API (phone → code → 2FA password) with the state in
+ * GET /api/v1/accounts; a burst of updateNewMessage after a reconnect reaches 1C in order and
+ * each message is marked read only after the pipeline stored it; a reply from 1C goes out by
+ * sendMessage and its status comes from updateMessageSendSucceeded, then `read` from
+ * updateChatReadOutbox; a flood wait is obeyed and shown; updateMessageSendFailed fails the
+ * message with a sentence; writing first follows the account's "may write first" setting;
+ * the session ending shows as logged_out.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ConnectorError, OutboundCapable } from '../../../src/core/index.ts';
+import { SettingsStore } from '../../../src/settings/settings-store.ts';
+import { until } from '../../helpers/redis.ts';
+import { startOutbound, type OutboundHarness } from '../../outbound/outbound-helpers.ts';
+import { TdlibDouble } from './tdlib-double.ts';
+import type { TdObject } from '../../../src/channels/telegram-user/tdlib-client.ts';
+
+const CUSTOMER = 111;
+const KEY = `tgu:sales:${CUSTOMER}`;
+let h: OutboundHarness;
+let dir: string;
+const td = new TdlibDouble();
+let opened = 0;
+/** Message ids TDLib was asked to mark read before the pipeline had confirmed them (must stay empty). */
+const readBeforeStored: string[] = [];
+const readIds: number[] = [];
+
+const text = (id: number, body: string, chat = CUSTOMER): TdObject => ({
+  _: 'updateNewMessage',
+  message: {
+    _: 'message',
+    id,
+    sender_id: { _: 'messageSenderUser', user_id: chat },
+    chat_id: chat,
+    is_outgoing: false,
+    date: 1_764_590_400,
+    content: { _: 'messageText', text: { _: 'formattedText', text: body, entities: [] } },
+  },
+});
+
+/** The double answers sendMessage as TDLib does: the pending copy now, the outcome later. */
+let nextTemp = 1_000_000;
+let sendScript: (req: TdObject, temp: number) => TdObject | null = () => null;
+td.on('sendMessage', (req) => {
+  const temp = (nextTemp += 1);
+  const refusal = sendScript(req, temp);
+  if (refusal?._ === 'error') return refusal;
+  const pending = { _: 'message', id: temp, chat_id: req.chat_id, is_outgoing: true, sending_state: { _: 'messageSendingStatePending' } };
+  setImmediate(() => {
+    // TDLib announces the pending copy as a new message: it must not go to 1C as inbound.
+    td.emit({ _: 'updateNewMessage', message: { ...pending, date: 1_764_590_500, content: req.input_message_content } });
+    if (refusal) td.emit(refusal);
+    else td.emit({ _: 'updateMessageSendSucceeded', old_message_id: temp, message: { ...pending, id: temp * 1024, sending_state: null } });
+  });
+  return pending;
+});
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tgu-e2e-'));
+  h = await startOutbound({
+    env: {
+      TELEGRAM_USER_ACCOUNTS: 'sales',
+      TELEGRAM_API_ID: '12345',
+      TELEGRAM_API_HASH: '0123456789abcdef0123456789abcdef',
+      TELEGRAM_USER_DB_KEY: 'a-test-key-of-enough-length',
+      TELEGRAM_USER_DATA_DIR: join(dir, 'tdlib'),
+    },
+    connector: {
+      telegramUserClient: async (account) => {
+        expect(account).toBe('sales');
+        opened += 1;
+        // TDLib's first states after the client is created (tdl answers the parameters itself).
+        setImmediate(() => {
+          td.authState({ _: 'authorizationStateWaitTdlibParameters' });
+          td.authState({ _: 'authorizationStateWaitPhoneNumber' });
+        });
+        return td;
+      },
+      telegramUserBackoffMs: 10,
+    },
+  });
+}, 60_000);
+afterAll(async () => {
+  await h?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const account = async () => {
+  const r = await h.api('GET', '/api/v1/accounts');
+  return (r.json.accounts as { account: string; state: string; lastError: string | null }[]).find((a) => a.account === 'tgu:sales');
+};
+
+describe('a TDLib user account through the connector', () => {
+  it('logs in over the API: phone → code → 2FA password, with the state in GET /api/v1/accounts', async () => {
+    td.on('setAuthenticationPhoneNumber', () => {
+      setImmediate(() =>
+        td.authState({
+          _: 'authorizationStateWaitCode',
+          code_info: {
+            _: 'authenticationCodeInfo',
+            phone_number: '+79991234567',
+            type: { _: 'authenticationCodeTypeTelegramMessage', length: 5 },
+            timeout: 0,
+          },
+        }),
+      );
+      return { _: 'ok' };
+    });
+    td.on('checkAuthenticationCode', (r) => {
+      if (r.code !== '12345') return { _: 'error', code: 400, message: 'PHONE_CODE_INVALID' };
+      setImmediate(() => td.authState({ _: 'authorizationStateWaitPassword', password_hint: 'кот', has_recovery_email_address: false }));
+      return { _: 'ok' };
+    });
+    td.on('checkAuthenticationPassword', () => {
+      setImmediate(() => td.authState({ _: 'authorizationStateReady' }));
+      return { _: 'ok' };
+    });
+
+    await until(async () => (await account())?.state === 'pairing', { what: 'the account waiting for its login' });
+    expect(opened).toBe(1);
+    // A fresh data dir: the state says why a phone is asked for (takeover without shared storage).
+    expect((await account())?.lastError).toMatch(/^login: wait phone \(this host has no TDLib database of the account/);
+    expect((await h.api('GET', '/api/v1/telegram/sales/login')).json).toMatchObject({ step: 'wait_phone' });
+
+    const early = await h.api('POST', '/api/v1/telegram/sales/login', { code: '12345' });
+    expect([early.status, early.json.error]).toEqual([
+      409,
+      { code: 'login_out_of_turn', message: 'A code is not expected now: TDLib waits for the phone.' },
+    ]);
+    const two = await h.api('POST', '/api/v1/telegram/sales/login', { phone: '+79991234567', code: '1' });
+    expect(two.status).toBe(400);
+    const unknown = await h.api('POST', '/api/v1/telegram/nobody/login', { phone: '+79991234567' });
+    expect([unknown.status, (unknown.json.error as { code: string }).code]).toEqual([404, 'account_not_found']);
+    const noAuth = await h.api('POST', '/api/v1/telegram/sales/login', { phone: '+79991234567' }, { auth: false });
+    expect(noAuth.status).toBe(401);
+
+    const phone = await h.api('POST', '/api/v1/telegram/sales/login', { phone: '+79991234567' });
+    expect(phone.json).toEqual({ account: 'sales', step: 'wait_code', codeSentTo: '+79991234567', passwordHint: null });
+    expect((await account())?.lastError).toBe('login: wait code');
+    const wrong = await h.api('POST', '/api/v1/telegram/sales/login', { code: '00000' });
+    expect([wrong.status, wrong.json.error]).toEqual([400, { code: 'invalid_code', message: 'The login code is wrong.' }]);
+    expect((await h.api('POST', '/api/v1/telegram/sales/login', { code: '12345' })).json).toMatchObject({
+      step: 'wait_password',
+      passwordHint: 'кот',
+    });
+    expect((await h.api('POST', '/api/v1/telegram/sales/login', { password: 'secret' })).json).toMatchObject({ step: 'ready' });
+    expect(await account()).toMatchObject({ state: 'open', lastError: null });
+  });
+
+  it('a burst after a reconnect reaches 1C in order, each marked read only after it was stored', async () => {
+    // The pipeline's ingest, observed: what it confirmed (stored in Redis) so far.
+    const pipeline = h.connector.ctx.inbound;
+    const ingest = pipeline.ingest.bind(pipeline);
+    const confirmed = new Set<string>();
+    pipeline.ingest = async (messages) => {
+      const r = await ingest(messages);
+      for (const m of messages) confirmed.add(m.id);
+      return r;
+    };
+    td.on('viewMessages', (r) => {
+      for (const id of r.message_ids as number[]) {
+        readIds.push(id);
+        if (!confirmed.has(`${KEY}:${id}`)) readBeforeStored.push(`${KEY}:${id}`);
+      }
+      return { _: 'ok' };
+    });
+    const photoPath = join(dir, 'photo.jpg');
+    await writeFile(photoPath, Buffer.alloc(256, 7));
+    td.on('downloadFile', (r) => ({
+      _: 'file',
+      id: r.file_id,
+      size: 256,
+      local: { _: 'localFile', path: photoPath, is_downloading_completed: true },
+      remote: { _: 'remoteFile', id: 'AgAC', unique_id: 'AQADe2e' },
+    }));
+    td.emit({ _: 'updateUser', user: { _: 'user', id: CUSTOMER, first_name: 'Иван', last_name: '', phone_number: '79990001122' } });
+    td.emit({ _: 'updateNewChat', chat: { _: 'chat', id: CUSTOMER, type: { _: 'chatTypePrivate', user_id: CUSTOMER }, title: 'Иван' } });
+    // The connection dropped and came back: TDLib delivers what was missed, in order, at once.
+    td.emit({ _: 'updateConnectionState', state: { _: 'connectionStateConnecting' } });
+    td.emit({ _: 'updateConnectionState', state: { _: 'connectionStateReady' } });
+    for (let i = 1; i <= 6; i += 1) td.emit(text(i << 20, `m${i}`));
+    td.emit({
+      _: 'updateNewMessage',
+      message: {
+        _: 'message',
+        id: 7 << 20,
+        sender_id: { _: 'messageSenderUser', user_id: CUSTOMER },
+        chat_id: CUSTOMER,
+        is_outgoing: false,
+        date: 1_764_590_460,
+        content: {
+          _: 'messagePhoto',
+          photo: { _: 'photo', sizes: [{ _: 'photoSize', type: 'x', photo: { _: 'file', id: 77, size: 256 }, width: 10, height: 10 }] },
+          caption: { _: 'formattedText', text: 'фото', entities: [] },
+        },
+      },
+    });
+    const stored = await until(() => {
+      const list = h.stack.onec.state().messages.byChat[KEY] ?? [];
+      return list.length === 7 ? list : null;
+    });
+    expect(stored.map((m) => m.id)).toEqual([1, 2, 3, 4, 5, 6, 7].map((i) => `${KEY}:${i << 20}`));
+    expect(stored.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(h.stack.onec.storedMessage(`${KEY}:${1 << 20}`)).toMatchObject({
+      channel: 'telegram',
+      account: 'sales',
+      text: 'm1',
+      sender: { id: `tg:${CUSTOMER}`, name: 'Иван', phone: '79990001122' },
+    });
+    expect(h.stack.onec.storedMessage(`${KEY}:${7 << 20}`)).toMatchObject({ kind: 'photo', text: 'фото', media: [{ size: 256 }] });
+    await until(() => readIds.length === 7, { what: 'every message marked read' });
+    expect(readIds).toEqual([1, 2, 3, 4, 5, 6, 7].map((i) => i << 20));
+    expect(readBeforeStored).toEqual([]);
+  });
+
+  it('a reply from 1C goes out by sendMessage: sent from the outcome, read from updateChatReadOutbox; not echoed back', async () => {
+    const r = await h.api('POST', '/api/v1/messages', { id: 'tgu-1', chatId: KEY, text: 'Здравствуйте!', replyTo: `${KEY}:${1 << 20}` });
+    expect(r.status, JSON.stringify(r.json)).toBe(202);
+    const sent = await h.statusOf('tgu-1', ['sent']);
+    const req = td.requests.filter((x) => x._ === 'sendMessage').at(-1) as TdObject;
+    expect(req).toMatchObject({
+      chat_id: CUSTOMER,
+      reply_to: { _: 'inputMessageReplyToMessage', message_id: 1 << 20 },
+      input_message_content: { _: 'inputMessageText', text: { text: 'Здравствуйте!' } },
+    });
+    const finalId = (nextTemp * 1024) as number;
+    expect(sent.nativeIds).toEqual([`${KEY}:${finalId}`]);
+    td.emit({ _: 'updateChatReadOutbox', chat_id: CUSTOMER, last_read_outbox_message_id: finalId });
+    await until(() => h.onecStatuses('tgu-1').includes('read'), { what: 'read in 1C' });
+    expect(h.onecStatuses('tgu-1')).toEqual(['sent', 'read']);
+    // The pending copy TDLib announced as a new message did not reach 1C as inbound.
+    expect(h.stack.onec.state().messages.byChat[KEY]).toHaveLength(7);
+  });
+
+  it('a flood wait is obeyed and shown on the account; a later send failure fails the message with a sentence', async () => {
+    const tries: number[] = [];
+    sendScript = () => {
+      tries.push(Date.now());
+      return tries.length === 1 ? { _: 'error', code: 429, message: 'Too Many Requests: retry after 1' } : null;
+    };
+    await h.api('POST', '/api/v1/messages', { id: 'tgu-2', chatId: KEY, text: 'Ещё одно' });
+    await until(async () => /wait 1 s before sending more/.test((await account())?.lastError ?? ''), { what: 'the flood wait shown' });
+    await h.statusOf('tgu-2', ['sent']);
+    expect(tries).toHaveLength(2);
+    expect(tries[1] - tries[0]).toBeGreaterThanOrEqual(950);
+
+    sendScript = (_req, temp) => ({
+      _: 'updateMessageSendFailed',
+      old_message_id: temp,
+      message: { _: 'message', id: temp },
+      error: { _: 'error', code: 400, message: 'USER_IS_BLOCKED' },
+      error_code: 400,
+    });
+    await h.api('POST', '/api/v1/messages', { id: 'tgu-3', chatId: KEY, text: 'Вы здесь?' });
+    expect(await h.statusOf('tgu-3', ['failed'])).toMatchObject({
+      errorCode: 'telegram_blocked',
+      error: 'The customer blocked this account.',
+    });
+    sendScript = () => null;
+  });
+
+  it('writing first follows the account’s "may write first" setting', async () => {
+    const sender = h.connector.ctx.senders.get('telegram') as OutboundCapable;
+    const first = {
+      id: 'tgu-first',
+      chatId: 'tgu:sales:999',
+      text: 'Добрый день',
+      media: [],
+      replyTo: null,
+      operatorId: null,
+      createdAt: '',
+    };
+    const e = (await sender.send(first).catch((x: unknown) => x)) as ConnectorError;
+    expect([e.code, e.retryable]).toEqual(['telegram_first_contact_refused', false]);
+    expect(td.requests.filter((r) => r._ === 'sendMessage' && r.chat_id === 999)).toHaveLength(0);
+    await new SettingsStore({ redis: h.connector.ctx.redis, prefix: h.stack.config.queuePrefix }).put('account', 'sales', {
+      mayWriteFirst: true,
+    });
+    expect((await sender.send(first)).nativeIds).toHaveLength(1);
+    // The bots are still served by the same sender.
+    const { key } = await h.customer('Пётр');
+    await h.api('POST', '/api/v1/messages', { id: 'bot-1', chatId: key, text: 'to the bot chat' });
+    await h.statusOf('bot-1', ['sent']);
+  });
+
+  it('the session ending (authorizationStateLoggingOut/Closed) shows as logged_out, and sends wait', async () => {
+    td.authState({ _: 'authorizationStateLoggingOut' });
+    expect(await account()).toMatchObject({ state: 'logged_out', lastError: 'the session ended; log in again' });
+    const sender = h.connector.ctx.senders.get('telegram') as OutboundCapable;
+    const e = (await sender
+      .send({ id: 'tgu-4', chatId: KEY, text: 'x', media: [], replyTo: null, operatorId: null, createdAt: '' })
+      .catch((x: unknown) => x)) as ConnectorError;
+    expect([e.code, e.retryable]).toEqual(['telegram_user_not_connected', true]);
+  });
+});
