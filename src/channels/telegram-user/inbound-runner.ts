@@ -113,7 +113,13 @@ export class TdUserRunner extends EventEmitter implements AccountRunner {
     if (this.client) return;
     this.stopping = false;
     this.setState('connecting');
-    const client = await this.opts.open();
+    let client: TdClient;
+    try {
+      client = await this.opts.open();
+    } catch (err) {
+      this.setState('error', describeError(err));
+      throw err;
+    }
     this.client = client;
     this.login = new TdLogin(client);
     this.unsubscribe = client.onUpdate((u) => this.onUpdate(u, sink));
