@@ -78,6 +78,7 @@ export function wireTelegramUsers(d: TelegramUserWiringDeps): TelegramUserWiring
         : null,
     redis: d.redis,
     prefix: d.config.queuePrefix,
+    spoolDir: (account) => join(dataDir, account, 'outbox'),
     mediaStore: d.media,
     statusSink: d.statusSink,
     logger: d.logger.child({ channel: 'telegram-user' }),

@@ -12,6 +12,9 @@
  * Only the instance that holds an account's lease has its TDLib client: a send or a login step
  * elsewhere is refused with a sentence (the send is retried and reaches the holder's worker).
  */
+import { createHash } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import type { Redis } from 'ioredis';
 import {
   ConnectorError,
@@ -24,13 +27,15 @@ import {
   type Logger,
   type MediaStore,
   type OutboundCapable,
+  type OutboundMedia,
   type OutboundMessage,
+  type SendHooks,
   type SendResult,
   type StatusSink,
 } from '../../core/index.ts';
 import { TdUserRunner } from './inbound-runner.ts';
 import type { LoginInput, LoginStep } from './login-state.ts';
-import { sendTdText } from './outbound-send.ts';
+import { sendTdMessage, type TdLocalFile } from './outbound-send.ts';
 import type { TdClient } from './tdlib-client.ts';
 
 export interface TelegramUserConnectorOptions {
@@ -51,6 +56,8 @@ export interface TelegramUserConnectorOptions {
   chatKnown(chatKey: string): Promise<boolean>;
   /** The account's "may write first" setting: may it send to a chat that never wrote? */
   mayWriteFirst(account: string): Promise<boolean>;
+  /** Where outbound files from a url or base64 are written for TDLib to upload (per account). */
+  spoolDir(account: string): string;
   /** How long a send waits for TDLib's outcome (default 2 minutes). */
   outcomeTimeoutMs?: number;
   /** First back-off after a failed ingest (tests). */
@@ -131,7 +138,31 @@ export function createTelegramUserConnector(opts: TelegramUserConnectorOptions):
     return { account, step: r.login.step(), ...r.login.hints() };
   };
 
-  async function send(message: OutboundMessage): Promise<SendResult> {
+  /** A media item as a local file: a stored one where it is, the others written to the spool (named by content). */
+  async function localFile(account: string, item: OutboundMedia, spooled: string[]): Promise<TdLocalFile> {
+    if (item.mediaId) {
+      const stored = await opts.mediaStore.open(item.mediaId);
+      if (!stored) throw new ValidationError(`The media item "${item.mediaId}" is not in the media store.`, 'media_not_found', 404);
+      return { path: stored.path, mime: item.mime ?? stored.ref.mime, fileName: item.fileName ?? stored.ref.fileName };
+    }
+    let bytes: Buffer;
+    let mime = item.mime ?? null;
+    if (item.base64) bytes = Buffer.from(item.base64, 'base64');
+    else if (item.url && opts.mediaStore.fetchUrl) {
+      const got = await opts.mediaStore.fetchUrl(item.url);
+      bytes = got.bytes;
+      mime ??= got.mime;
+    } else throw new ValidationError('A media item needs url, base64 or mediaId.', 'invalid_media');
+    // TDLib names a document after its file: keep the caller's name, in a folder per content.
+    const dir = join(opts.spoolDir(account), createHash('sha256').update(bytes).digest('hex').slice(0, 32));
+    const name = basename(item.fileName ?? 'file').replace(/[^\p{L}\p{N}._ -]/gu, '_') || 'file';
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    spooled.push(dir);
+    await writeFile(join(dir, name), bytes, { mode: 0o600 });
+    return { path: join(dir, name), mime, fileName: item.fileName ?? null };
+  }
+
+  async function send(message: OutboundMessage, hooks?: SendHooks): Promise<SendResult> {
     const parts = parseChatKey(message.chatId);
     if (!parts || !message.chatId.startsWith('tgu:'))
       throw new ValidationError(`chatId ${message.chatId} is not a Telegram user-account chat.`, 'invalid_request');
@@ -159,16 +190,25 @@ export function createTelegramUserConnector(opts: TelegramUserConnectorOptions):
       );
     }
     let result: SendResult;
+    const spooled: string[] = [];
     try {
-      result = await sendTdText(client, message, opts.outcomeTimeoutMs);
+      result = await sendTdMessage(client, message, {
+        localFile: (item) => localFile(parts.account, item, spooled),
+        outcomeTimeoutMs: opts.outcomeTimeoutMs,
+        hooks,
+      });
     } catch (err) {
       if (err instanceof ConnectorError && err.code === 'telegram_flood_wait' && err.retryAfterMs) {
         runner.noteFloodWait(err.retryAfterMs, err.message);
         log.warn({ account: parts.account, waitMs: err.retryAfterMs }, 'Telegram asked a user account to wait before sending more');
       }
       throw err;
+    } finally {
+      // Uploaded once TDLib gave its outcome (or written again by a retry).
+      for (const dir of spooled) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
     }
-    const finalId = Number(result.nativeIds[0]?.slice(message.chatId.length + 1));
+    // The last part's id: the message is read when all of it is.
+    const finalId = Number(result.nativeIds.at(-1)?.slice(message.chatId.length + 1));
     if (Number.isFinite(finalId)) {
       const key = sentKey(parts.account, parts.native);
       await opts.redis

@@ -10,6 +10,9 @@
  * the session ending shows as logged_out.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +27,10 @@ const CUSTOMER = 111;
 const KEY = `tgu:sales:${CUSTOMER}`;
 let h: OutboundHarness;
 let dir: string;
+/** Serves the outbound media fetched by url (OUTBOUND_MEDIA_ALLOW lets the connector reach loopback). */
+const PDF = Buffer.from('%PDF-1.4 счёт');
+let files: Server;
+let filesUrl: string;
 const td = new TdlibDouble();
 let opened = 0;
 /** Message ids TDLib was asked to mark read before the pipeline had confirmed them (must stay empty). */
@@ -46,8 +53,15 @@ const text = (id: number, body: string, chat = CUSTOMER): TdObject => ({
 /** The double answers sendMessage as TDLib does: the pending copy now, the outcome later. */
 let nextTemp = 1_000_000;
 let sendScript: (req: TdObject, temp: number) => TdObject | null = () => null;
+/** The bytes of each input file as TDLib would have read them when sendMessage came. */
+const uploaded: Buffer[] = [];
 td.on('sendMessage', (req) => {
   const temp = (nextTemp += 1);
+  const content = req.input_message_content as Record<string, { _: string; path: string } | unknown>;
+  for (const v of Object.values(content)) {
+    const f = v as { _?: string; path?: string };
+    if (f?._ === 'inputFileLocal' && f.path) uploaded.push(existsSync(f.path) ? readFileSync(f.path) : Buffer.alloc(0));
+  }
   const refusal = sendScript(req, temp);
   if (refusal?._ === 'error') return refusal;
   const pending = { _: 'message', id: temp, chat_id: req.chat_id, is_outgoing: true, sending_state: { _: 'messageSendingStatePending' } };
@@ -62,6 +76,9 @@ td.on('sendMessage', (req) => {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tgu-e2e-'));
+  files = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/pdf' }).end(PDF));
+  await new Promise<void>((r) => files.listen(0, '127.0.0.1', r));
+  filesUrl = `http://127.0.0.1:${(files.address() as AddressInfo).port}/invoice.pdf`;
   h = await startOutbound({
     env: {
       TELEGRAM_USER_ACCOUNTS: 'sales',
@@ -69,6 +86,7 @@ beforeAll(async () => {
       TELEGRAM_API_HASH: '0123456789abcdef0123456789abcdef',
       TELEGRAM_USER_DB_KEY: 'a-test-key-of-enough-length',
       TELEGRAM_USER_DATA_DIR: join(dir, 'tdlib'),
+      OUTBOUND_MEDIA_ALLOW: '127.0.0.1',
     },
     connector: {
       telegramUserClient: async (account) => {
@@ -87,6 +105,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await h?.stop();
+  await new Promise<void>((r) => files?.close(() => r()));
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -235,6 +254,38 @@ describe('a TDLib user account through the connector', () => {
     expect(h.onecStatuses('tgu-1')).toEqual(['sent', 'read']);
     // The pending copy TDLib announced as a new message did not reach 1C as inbound.
     expect(h.stack.onec.state().messages.byChat[KEY]).toHaveLength(7);
+  });
+
+  it('media go out as TDLib input files: stored items where they are, a url spooled, the text as caption', async () => {
+    const stored = h.stack.onec.storedMessage(`${KEY}:${7 << 20}`) as { media: { id: string }[] };
+    const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001', 'hex');
+    const before = td.requests.length;
+    const r = await h.api('POST', '/api/v1/messages', {
+      id: 'tgu-media',
+      chatId: KEY,
+      text: 'Вот счёт и фото',
+      media: [
+        { base64: png.toString('base64'), mime: 'image/png', fileName: 'photo.png' },
+        { mediaId: stored.media[0].id, kind: 'document', fileName: 'back.jpg' },
+        { url: filesUrl, fileName: 'Счёт 17.pdf' },
+      ],
+    });
+    expect(r.status, JSON.stringify(r.json)).toBe(202);
+    const view = await h.statusOf('tgu-media', ['sent']);
+    expect(view.nativeIds).toHaveLength(3);
+    const sends = td.requests.slice(before).filter((x) => x._ === 'sendMessage');
+    expect(sends.map((x) => (x.input_message_content as { _: string })._)).toEqual([
+      'inputMessagePhoto',
+      'inputMessageDocument',
+      'inputMessageDocument',
+    ]);
+    expect(sends[0].input_message_content).toMatchObject({ caption: { text: 'Вот счёт и фото' }, photo: { _: 'inputFileLocal' } });
+    expect(uploaded.slice(-3)).toEqual([png, Buffer.alloc(256, 7), PDF]);
+    // The fetched file is spooled under its name (TDLib names the document after it), removed after the outcome.
+    const spooled = (sends[2].input_message_content as { document: { path: string } }).document.path;
+    expect(spooled.startsWith(join(dir, 'tdlib', 'sales', 'outbox'))).toBe(true);
+    expect(spooled.endsWith('/Счёт 17.pdf')).toBe(true);
+    expect(existsSync(spooled)).toBe(false);
   });
 
   it('a flood wait is obeyed and shown on the account; a later send failure fails the message with a sentence', async () => {
