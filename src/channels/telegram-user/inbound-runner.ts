@@ -136,6 +136,19 @@ export class TdUserRunner extends EventEmitter implements AccountRunner {
     this.setState('stopped');
   }
 
+  private async reopen(sink: InboundSink): Promise<void> {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    await this.chain;
+    this.login?.close();
+    const old = this.client;
+    this.client = null;
+    await old?.close().catch(() => undefined);
+    if (this.stopping) return;
+    this.log.info('the TDLib session ended; opening a new one for the next login');
+    await this.start(sink).catch((err: unknown) => this.log.error({ err: describeError(err) }, 'could not open a new TDLib session'));
+  }
+
   private onUpdate(u: TdObject, sink: InboundSink): void {
     switch (u._) {
       case 'updateAuthorizationState': {
@@ -147,6 +160,9 @@ export class TdUserRunner extends EventEmitter implements AccountRunner {
           this.setState('pairing', `login: wait phone${hint ? ` (${hint})` : ''}`);
         } else if (step === 'wait_code' || step === 'wait_password') this.setState('pairing', `login: ${step.replace('_', ' ')}`);
         else if (step === 'logging_out' || step === 'closed') this.setState('logged_out', 'the session ended; log in again');
+        // A closed TDLib instance takes no more requests: a new one asks for the phone again,
+        // so a logged-out account can be logged in again without a restart.
+        if (obj(u.authorization_state)?._ === 'authorizationStateClosed' && !this.stopping) void this.reopen(sink);
         return;
       }
       case 'updateUser': {

@@ -339,7 +339,7 @@ describe('a TDLib user account through the connector', () => {
     await h.statusOf('bot-1', ['sent']);
   });
 
-  it('the session ending (authorizationStateLoggingOut/Closed) shows as logged_out, and sends wait', async () => {
+  it('the session ending shows as logged_out, sends wait, and a closed TDLib is replaced by a new one for the next login', async () => {
     td.authState({ _: 'authorizationStateLoggingOut' });
     expect(await account()).toMatchObject({ state: 'logged_out', lastError: 'the session ended; log in again' });
     const sender = h.connector.ctx.senders.get('telegram') as OutboundCapable;
@@ -347,5 +347,10 @@ describe('a TDLib user account through the connector', () => {
       .send({ id: 'tgu-4', chatId: KEY, text: 'x', media: [], replyTo: null, operatorId: null, createdAt: '' })
       .catch((x: unknown) => x)) as ConnectorError;
     expect([e.code, e.retryable]).toEqual(['telegram_user_not_connected', true]);
+    // TDLib closes the instance: a new one is opened, waiting for a login again (no restart needed).
+    td.authState({ _: 'authorizationStateClosed' });
+    await until(() => opened === 2, { what: 'a new TDLib session' });
+    await until(async () => (await account())?.state === 'pairing', { what: 'the account waiting for a new login' });
+    expect((await h.api('GET', '/api/v1/telegram/sales/login')).json).toMatchObject({ step: 'wait_phone' });
   });
 });
