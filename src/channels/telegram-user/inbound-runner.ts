@@ -206,13 +206,32 @@ export class TdUserRunner extends EventEmitter implements AccountRunner {
         this.chain = this.chain.then(() => this.take(message, sink));
         return;
       }
+      case 'updateMessageEdited': {
+        // The new content came just before (updateMessageContent); getMessage gives it with
+        // the sender and is_outgoing, in the chain so the edit follows what it edits.
+        const chatId = u.chat_id;
+        const messageId = u.message_id;
+        const editDate = typeof u.edit_date === 'number' ? u.edit_date : Math.floor(Date.now() / 1000);
+        this.chain = this.chain.then(async () => {
+          const message = await this.client?.invoke({ _: 'getMessage', chat_id: chatId, message_id: messageId }).catch((err: unknown) => {
+            this.log.warn({ err: describeError(err) }, 'could not read an edited TDLib message; the edit is skipped');
+            return null;
+          });
+          if (message) await this.take(message, sink, editDate);
+        });
+        return;
+      }
       default:
         return;
     }
   }
 
-  /** One message: normalized, its file stored, ingested (retried until stored or stopping), then marked read. */
-  private async take(message: unknown, sink: InboundSink): Promise<void> {
+  /**
+   * One message: normalized, its file stored, ingested (retried until stored or stopping), then
+   * marked read. With `editDate`: an `edit` of it instead (id `<message id>:edit:<edit_date>`,
+   * `target` = the message, the new text), as the bot channel sends edits.
+   */
+  private async take(message: unknown, sink: InboundSink, editDate?: number): Promise<void> {
     const r = normalizeTdMessage(message, {
       account: this.opts.account,
       userOf: (id) => this.users.get(id) ?? null,
@@ -223,10 +242,29 @@ export class TdUserRunner extends EventEmitter implements AccountRunner {
       return;
     }
     if (r.ok.chat.type === 'channel' || (r.ok.chat.type !== 'private' && !this.opts.groups)) return;
+    const edit: NewInboundMessage | null =
+      editDate === undefined
+        ? null
+        : {
+            id: `${r.ok.id}:edit:${editDate}`,
+            chatId: r.ok.chatId,
+            channel: r.ok.channel,
+            account: r.ok.account,
+            chat: r.ok.chat,
+            sender: r.ok.sender,
+            kind: 'edit',
+            text: r.ok.text,
+            media: [],
+            replyTo: null,
+            target: r.ok.id,
+            sentAt: new Date(editDate * 1000).toISOString(),
+            receivedAt: r.ok.receivedAt,
+            ...(r.ok.outgoing ? { outgoing: true as const } : {}),
+          };
     let delay = this.opts.backoffMinMs ?? 500;
     for (;;) {
       try {
-        const m: NewInboundMessage = r.file ? { ...r.ok, media: [await this.fetchFile(r.ok.chatId, r.file)] } : r.ok;
+        const m: NewInboundMessage = edit ?? (r.file ? { ...r.ok, media: [await this.fetchFile(r.ok.chatId, r.file)] } : r.ok);
         await sink.ingest([m]);
         break;
       } catch (err) {
@@ -236,6 +274,7 @@ export class TdUserRunner extends EventEmitter implements AccountRunner {
         delay = Math.min(delay * 2, 30_000);
       }
     }
+    if (edit) return;
     const msg = obj(message) as Obj;
     await this.client
       ?.invoke({ _: 'viewMessages', chat_id: msg.chat_id, message_ids: [msg.id], force_read: true })

@@ -237,6 +237,22 @@ describe('a TDLib user account through the connector', () => {
     expect(readBeforeStored).toEqual([]);
   });
 
+  it('an edit (updateMessageContent + updateMessageEdited) reaches 1C as kind edit with its target', async () => {
+    const edited = text(2 << 20, 'm2, исправлено').message as TdObject;
+    td.on('getMessage', (r) => ({ ...edited, id: r.message_id, chat_id: r.chat_id, edit_date: 1_764_590_999 }));
+    td.emit({
+      _: 'updateMessageContent',
+      chat_id: CUSTOMER,
+      message_id: 2 << 20,
+      new_content: edited.content as TdObject,
+    });
+    td.emit({ _: 'updateMessageEdited', chat_id: CUSTOMER, message_id: 2 << 20, edit_date: 1_764_590_999, reply_markup: null });
+    const id = `${KEY}:${2 << 20}:edit:1764590999`;
+    await until(() => h.stack.onec.storedMessage(id), { what: 'the edit in 1C' });
+    expect(h.stack.onec.storedMessage(id)).toMatchObject({ kind: 'edit', text: 'm2, исправлено', target: `${KEY}:${2 << 20}`, seq: 8 });
+    expect(readIds).toHaveLength(7); // an edit is not marked read again
+  });
+
   it('a reply from 1C goes out by sendMessage: sent from the outcome, read from updateChatReadOutbox; not echoed back', async () => {
     const r = await h.api('POST', '/api/v1/messages', { id: 'tgu-1', chatId: KEY, text: 'Здравствуйте!', replyTo: `${KEY}:${1 << 20}` });
     expect(r.status, JSON.stringify(r.json)).toBe(202);
@@ -253,7 +269,7 @@ describe('a TDLib user account through the connector', () => {
     await until(() => h.onecStatuses('tgu-1').includes('read'), { what: 'read in 1C' });
     expect(h.onecStatuses('tgu-1')).toEqual(['sent', 'read']);
     // The pending copy TDLib announced as a new message did not reach 1C as inbound.
-    expect(h.stack.onec.state().messages.byChat[KEY]).toHaveLength(7);
+    expect(h.stack.onec.state().messages.byChat[KEY]).toHaveLength(8);
   });
 
   it('media go out as TDLib input files: stored items where they are, a url spooled, the text as caption', async () => {
