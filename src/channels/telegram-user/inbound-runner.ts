@@ -29,7 +29,7 @@ import {
   type MediaStore,
   type NewInboundMessage,
 } from '../../core/index.ts';
-import { normalizeTdMessage, type TdPendingFile } from './inbound-normalize.ts';
+import { normalizeTdMessage, userChatKey, type TdPendingFile } from './inbound-normalize.ts';
 import { TdLogin } from './login-state.ts';
 import type { TdClient, TdObject } from './tdlib-client.ts';
 
@@ -206,6 +206,14 @@ export class TdUserRunner extends EventEmitter implements AccountRunner {
         this.chain = this.chain.then(() => this.take(message, sink));
         return;
       }
+      case 'updateDeleteMessages': {
+        // Only real deletions: TDLib also "deletes" messages it merely drops from its cache.
+        if (u.is_permanent !== true || u.from_cache === true || typeof u.chat_id !== 'number' || !Array.isArray(u.message_ids)) return;
+        const chatId = u.chat_id;
+        const ids = u.message_ids.filter((x): x is number => typeof x === 'number');
+        this.chain = this.chain.then(() => this.takeDeletes(chatId, ids, sink));
+        return;
+      }
       case 'updateMessageEdited': {
         // The new content came just before (updateMessageContent); getMessage gives it with
         // the sender and is_outgoing, in the chain so the edit follows what it edits.
@@ -223,6 +231,41 @@ export class TdUserRunner extends EventEmitter implements AccountRunner {
       }
       default:
         return;
+    }
+  }
+
+  /** Deleted messages → one kind `delete` each (target = the message; sentAt = when we learned of it). */
+  private async takeDeletes(chatId: number, ids: number[], sink: InboundSink): Promise<void> {
+    const chat = this.chats.get(chatId) ?? { type: chatId > 0 ? ('private' as const) : ('group' as const), title: null };
+    if (chat.type === 'channel' || (chat.type !== 'private' && !this.opts.groups) || !ids.length) return;
+    const chatKey = userChatKey(this.opts.account, chatId);
+    const now = new Date().toISOString();
+    const user = chatId > 0 ? this.users.get(chatId) : undefined;
+    const messages: NewInboundMessage[] = ids.map((id) => ({
+      id: `${chatKey}:${id}:delete`,
+      chatId: chatKey,
+      channel: 'telegram',
+      account: this.opts.account,
+      chat,
+      sender: { id: `tg:${chatId}`, name: user?.name ?? null, username: user?.username ?? null, phone: user?.phone ?? null },
+      kind: 'delete',
+      text: null,
+      media: [],
+      replyTo: null,
+      target: `${chatKey}:${id}`,
+      sentAt: now,
+      receivedAt: now,
+    }));
+    let delay = this.opts.backoffMinMs ?? 500;
+    while (!this.stopping) {
+      try {
+        await sink.ingest(messages);
+        return;
+      } catch (err) {
+        this.log.error({ err: describeError(err) }, 'storing TDLib deletions failed; trying again');
+        await sleep(delay);
+        delay = Math.min(delay * 2, 30_000);
+      }
     }
   }
 

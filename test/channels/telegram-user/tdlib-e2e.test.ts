@@ -237,7 +237,7 @@ describe('a TDLib user account through the connector', () => {
     expect(readBeforeStored).toEqual([]);
   });
 
-  it('an edit (updateMessageContent + updateMessageEdited) reaches 1C as kind edit with its target', async () => {
+  it('an edit reaches 1C as kind edit, a permanent deletion as kind delete, each with its target', async () => {
     const edited = text(2 << 20, 'm2, исправлено').message as TdObject;
     td.on('getMessage', (r) => ({ ...edited, id: r.message_id, chat_id: r.chat_id, edit_date: 1_764_590_999 }));
     td.emit({
@@ -251,6 +251,14 @@ describe('a TDLib user account through the connector', () => {
     await until(() => h.stack.onec.storedMessage(id), { what: 'the edit in 1C' });
     expect(h.stack.onec.storedMessage(id)).toMatchObject({ kind: 'edit', text: 'm2, исправлено', target: `${KEY}:${2 << 20}`, seq: 8 });
     expect(readIds).toHaveLength(7); // an edit is not marked read again
+
+    // A deletion TDLib only made in its cache is not one; a permanent one is.
+    td.emit({ _: 'updateDeleteMessages', chat_id: CUSTOMER, message_ids: [3 << 20], is_permanent: false, from_cache: true });
+    td.emit({ _: 'updateDeleteMessages', chat_id: CUSTOMER, message_ids: [4 << 20], is_permanent: true, from_cache: false });
+    const del = `${KEY}:${4 << 20}:delete`;
+    await until(() => h.stack.onec.storedMessage(del), { what: 'the deletion in 1C' });
+    expect(h.stack.onec.storedMessage(del)).toMatchObject({ kind: 'delete', target: `${KEY}:${4 << 20}`, seq: 9 });
+    expect(h.stack.onec.storedMessage(`${KEY}:${3 << 20}:delete`)).toBeUndefined();
   });
 
   it('a reply from 1C goes out by sendMessage: sent from the outcome, read from updateChatReadOutbox; not echoed back', async () => {
@@ -269,7 +277,7 @@ describe('a TDLib user account through the connector', () => {
     await until(() => h.onecStatuses('tgu-1').includes('read'), { what: 'read in 1C' });
     expect(h.onecStatuses('tgu-1')).toEqual(['sent', 'read']);
     // The pending copy TDLib announced as a new message did not reach 1C as inbound.
-    expect(h.stack.onec.state().messages.byChat[KEY]).toHaveLength(8);
+    expect(h.stack.onec.state().messages.byChat[KEY]).toHaveLength(9);
   });
 
   it('media go out as TDLib input files: stored items where they are, a url spooled, the text as caption', async () => {
