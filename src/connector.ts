@@ -49,6 +49,7 @@ import { RedisSessionPermits } from './coordination/onec-session-permits.js';
 import { createRedis, describeRedisTarget, redisOptions } from './redis/redis-connection.js';
 import { checkRedisWrites, REDIS_FULL_RETRY_AFTER_S } from './infra/redis-memory.ts';
 import { RetryPolicy } from './lanes/retry-policy.js';
+import { withTelegramUsers, wireTelegramUsers, type TdClientFactory } from './telegram-user-wiring.ts';
 
 export { ALL_ROLES, type Role };
 
@@ -85,6 +86,10 @@ export interface ConnectorOptions {
    * configuration can (licensing.md, "Trusted keys").
    */
   trustedKeysDir?: string;
+  /** Opens a Telegram user account's TDLib client instead of the real TDLib (tests, demo). */
+  telegramUserClient?: TdClientFactory;
+  /** First back-off after a failed ingest of a Telegram user account (tests). */
+  telegramUserBackoffMs?: number;
 }
 
 export interface Connector {
@@ -247,7 +252,20 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
         },
       })
     : null;
-  const channels: ChannelConnector[] = [telegram, whatsapp].filter((c): c is NonNullable<typeof c> => c !== null);
+  // Telegram user accounts (TDLib): runners under `tgu:<account>`, sends of `tgu:` chats, login routes.
+  const tgUsers = wireTelegramUsers({
+    config,
+    redis,
+    media,
+    statusSink: statusRelay,
+    logger,
+    chatType: (k) => inbound.chatType(k),
+    openClient: opts.telegramUserClient,
+    backoffMinMs: opts.telegramUserBackoffMs,
+  });
+  const channels: ChannelConnector[] = [withTelegramUsers(telegram, tgUsers?.connector ?? null), whatsapp].filter(
+    (c): c is NonNullable<typeof c> => c !== null,
+  );
   const runners: AccountRunner[] = channels.flatMap((c) => c.runners());
   const supervisor = new AccountSupervisor({ redis, prefix: config.queuePrefix, sink: inbound, runners, instanceId, logger });
 
@@ -371,6 +389,7 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
             onecPullRoutes(new OnecPullService(updateLog, inbound)),
             ...(telegram ? [telegramWebhookRoutes({ telegram, licensed: () => licensed })] : []),
             ...(whatsapp ? [whatsappRoutes({ runner: (a: string) => whatsapp.runner(a) })] : []),
+            ...(tgUsers ? [tgUsers.routes] : []),
             ...features.flatMap((f) => (f.routes ? [f.routes] : [])),
           ],
         });

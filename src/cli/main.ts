@@ -19,6 +19,7 @@ Usage: chat-connector <command> [options]
   license host-id|verify|report
   queues stats|failed|retry|remove
   whatsapp pair <account> [--phone N]
+  telegram login <account>      log a Telegram user account (TDLib) in: phone, code, password
 
 Every listing takes --json. Configuration comes from the environment or ./.env (see .env.example).`;
 
@@ -74,6 +75,11 @@ async function main(argv: string[]): Promise<number> {
       const cfg = configOrExit('cli');
       const { runWhatsappCli } = await import('./whatsapp-cli.ts');
       return runWhatsappCli(rest, cfg);
+    }
+    case 'telegram': {
+      const cfg = configOrExit('cli');
+      const { runTelegramCli } = await import('./telegram-cli.ts');
+      return runTelegramCli(rest, cfg);
     }
     case undefined:
     case 'help':

@@ -65,6 +65,20 @@ export interface Config {
     firstContactPerHour: number;
     firstContactPerDay: number;
   };
+  /**
+   * Telegram user accounts through TDLib (docs/telegram.md): TELEGRAM_API_ID / _API_HASH (the
+   * app from my.telegram.org), TELEGRAM_USER_ACCOUNTS (names), TELEGRAM_USER_DATA_DIR (one
+   * TDLib database per account below it), TELEGRAM_USER_DB_KEY (encrypts those databases; a
+   * secret), TELEGRAM_USER_GROUPS (accounts whose group chats are taken too).
+   */
+  telegramUser: {
+    accounts: string[];
+    apiId: number | null;
+    apiHash: string | null;
+    dataDir: string;
+    dbKey: string | null;
+    groups: string[];
+  };
   /** The license document; the keys that verify it ship in the package (keys/license/), never in configuration. */
   license: { file: string | null };
   seatTtlS: number;
@@ -230,6 +244,35 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   for (const a of waWriteFirst)
     if (!waAccounts.includes(a)) r.problems.push(`WHATSAPP_MAY_WRITE_FIRST names "${a}", which is not in WHATSAPP_ACCOUNTS`);
 
+  const tguAccounts = r.list('TELEGRAM_USER_ACCOUNTS');
+  for (const a of tguAccounts) {
+    if (!ACCOUNT_NAME.test(a))
+      r.problems.push(`TELEGRAM_USER_ACCOUNTS item "${a}" is not a valid account name (letters, digits, _ and -, up to 64)`);
+    // Bot usernames end in "bot": a user account named so could not be told from a bot in chat keys' account part.
+    else if (/bot$/i.test(a))
+      r.problems.push(`TELEGRAM_USER_ACCOUNTS item "${a}" ends in "bot", which only bot usernames do; choose another name`);
+  }
+  if (new Set(tguAccounts).size !== tguAccounts.length) r.problems.push('TELEGRAM_USER_ACCOUNTS names an account twice');
+  const tguApiIdText = r.opt('TELEGRAM_API_ID');
+  const tguApiId = tguApiIdText === null ? null : /^\d{1,10}$/.test(tguApiIdText) && Number(tguApiIdText) > 0 ? Number(tguApiIdText) : NaN;
+  if (Number.isNaN(tguApiId))
+    r.problems.push(`TELEGRAM_API_ID must be the number my.telegram.org shows as "App api_id", got "${tguApiIdText}"`);
+  const tguApiHash = r.opt('TELEGRAM_API_HASH');
+  // The hash is a secret: its shape is checked, its value never repeated.
+  if (tguApiHash !== null && !/^[0-9a-f]{32}$/i.test(tguApiHash))
+    r.problems.push('TELEGRAM_API_HASH must be the 32 hexadecimal characters my.telegram.org shows as "App api_hash"');
+  const tguDbKey = r.opt('TELEGRAM_USER_DB_KEY');
+  if (tguDbKey !== null && tguDbKey.length < 16)
+    r.problems.push(`TELEGRAM_USER_DB_KEY is too short: use at least 16 characters (it has ${tguDbKey.length})`);
+  if (tguAccounts.length) {
+    if (tguApiIdText === null) r.require('TELEGRAM_API_ID', 'TELEGRAM_USER_ACCOUNTS needs the app credentials from my.telegram.org');
+    if (tguApiHash === null) r.require('TELEGRAM_API_HASH', 'TELEGRAM_USER_ACCOUNTS needs the app credentials from my.telegram.org');
+    if (tguDbKey === null) r.require('TELEGRAM_USER_DB_KEY', "TELEGRAM_USER_ACCOUNTS needs a key to encrypt each account's TDLib database");
+  }
+  const tguGroups = r.list('TELEGRAM_USER_GROUPS');
+  for (const a of tguGroups)
+    if (!tguAccounts.includes(a)) r.problems.push(`TELEGRAM_USER_GROUPS names "${a}", which is not in TELEGRAM_USER_ACCOUNTS`);
+
   const adminUser = r.opt('ADMIN_USER');
   const adminPassword = r.opt('ADMIN_PASSWORD');
   if ((adminUser === null) !== (adminPassword === null)) {
@@ -316,6 +359,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       mayWriteFirst: waWriteFirst,
       firstContactPerHour: r.int('WHATSAPP_FIRST_CONTACT_PER_HOUR', 5, 1, 1000),
       firstContactPerDay: r.int('WHATSAPP_FIRST_CONTACT_PER_DAY', 20, 1, 10_000),
+    },
+    telegramUser: {
+      accounts: tguAccounts,
+      apiId: tguApiId !== null && Number.isFinite(tguApiId) ? tguApiId : null,
+      apiHash: tguApiHash,
+      dataDir: r.str('TELEGRAM_USER_DATA_DIR', './data/telegram-user'),
+      dbKey: tguDbKey,
+      groups: tguGroups,
     },
     license: { file: r.opt('LICENSE_FILE') },
     seatTtlS: r.int('SEAT_TTL_S', 300, 5, 86_400),

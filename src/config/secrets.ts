@@ -13,6 +13,8 @@ export function secretsOf(config: Readonly<Config>): (string | null | undefined)
     config.redis.sentinel?.password,
     redisUrlPassword(config.redisUrl),
     ...config.telegram.tokens,
+    config.telegramUser.apiHash,
+    config.telegramUser.dbKey,
   ];
 }
 

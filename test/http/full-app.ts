@@ -25,6 +25,7 @@ import { panelRoutes } from '../../src/http/routes/panel-routes.ts';
 import { settingsRoutes } from '../../src/http/routes/settings-routes.ts';
 import { PANEL_STATIC_DIR } from '../../src/panel/panel-feature.ts';
 import { telegramWebhookRoutes } from '../../src/http/routes/telegram-webhook-routes.ts';
+import { telegramUserRoutes } from '../../src/http/routes/telegram-user-routes.ts';
 import { whatsappRoutes, type WhatsappRunnerLike } from '../../src/http/routes/whatsapp-routes.ts';
 import { FileMediaStore } from '../../src/media/file-media-store.ts';
 import { OperatorTokenError } from '../../src/operators/operator-errors.ts';
@@ -130,6 +131,10 @@ export async function buildFullApp(extra: FastifyPluginAsync[] = []): Promise<Fu
       accountRoutes({ accounts: () => [], holders: async () => ({}) }),
       telegramWebhookRoutes({ telegram: { handleWebhook: async () => ({ status: 200 }) }, licensed: () => true }),
       whatsappRoutes({ runner: (a) => (a === 'main' ? runner : undefined) }),
+      telegramUserRoutes({
+        loginView: (account) => ({ account, step: 'wait_phone', codeSentTo: null, passwordHint: null }),
+        login: async (account) => ({ account, step: 'wait_code', codeSentTo: '+79991234567', passwordHint: null }),
+      }),
       messageRoutes({
         apiToken: API_TOKEN,
         access: () => operatorAccess,

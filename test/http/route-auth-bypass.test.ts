@@ -95,6 +95,7 @@ function bodyFor(method: string, url: string): string | undefined {
   if (url === '/api/v1/messages') return JSON.stringify({ id: 'm1', chatId: 'tg:bot:1', text: 'hi' });
   if (url.endsWith('/transfer')) return JSON.stringify({ group: 'sales' });
   if (url.endsWith('/pairing-code')) return JSON.stringify({ phone: '79991234567' });
+  if (url.endsWith('/login') && url.startsWith('/api/v1/telegram/')) return JSON.stringify({ phone: '+79991234567' });
   if (url === '/api/v1/routing/rules') return JSON.stringify({ rules: [] });
   if (url === '/api/v1/operators/login')
     return JSON.stringify({ workstationUser: 'CORP\\petrova', client: 'panel', login: 'petrova', password: 'secret-password' });
@@ -109,6 +110,7 @@ describe('route credentials do not depend on the spelling of the path', () => {
       '/api/v1/media/:id',
       '/api/v1/accounts',
       '/api/v1/whatsapp/:account/qr',
+      '/api/v1/telegram/:account/login',
       '/telegram/:account/webhook',
       '/api/v1/operators/feed',
       '/admin/queues',

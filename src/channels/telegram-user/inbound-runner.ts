@@ -9,8 +9,10 @@
  * reconnect keeps per-chat order. A failed ingest is tried again with back-off before the next
  * update is touched; TDLib does not deliver an update twice, so the chain holds it meanwhile.
  * Names and chat types come from updateUser / updateNewChat, which TDLib sends before the
- * messages that need them. Not built yet: recovery by getChatHistory after the process died
- * with messages held, outbound, groups (only private chats are taken).
+ * messages that need them. Group chats are taken only with `groups` (TELEGRAM_USER_GROUPS).
+ * `updateChatReadOutbox` (the customer read our messages up to an id) goes to `onReadOutbox`;
+ * a flood wait a send met shows in the account's `lastError` until it is over.
+ * Not built: recovery by getChatHistory after the process died with messages held.
  */
 import { createReadStream } from 'node:fs';
 import { EventEmitter } from 'node:events';
@@ -27,7 +29,7 @@ import {
   type MediaStore,
   type NewInboundMessage,
 } from '../../core/index.ts';
-import { normalizeTdMessage, type TdPendingFile } from './inbound-normalize.ts';
+import { normalizeTdMessage, userChatKey, type TdPendingFile } from './inbound-normalize.ts';
 import { TdLogin } from './login-state.ts';
 import type { TdClient, TdObject } from './tdlib-client.ts';
 
@@ -40,6 +42,12 @@ export interface TdUserRunnerOptions {
   logger?: Logger;
   /** First back-off after a failed ingest, ms (default 500), doubled up to 30 s. */
   backoffMinMs?: number;
+  /** Take group chats too (default: private chats only). */
+  groups?: boolean;
+  /** The customer read our messages in `chatId` up to `lastReadId` (updateChatReadOutbox). */
+  onReadOutbox?: (chatId: number, lastReadId: number) => void;
+  /** Added to the state while TDLib waits for a phone number (e.g. why a takeover needs a login). */
+  loginHint?: () => string | null;
 }
 
 type Obj = Record<string, unknown>;
@@ -57,6 +65,8 @@ export class TdUserRunner extends EventEmitter implements AccountRunner {
   private readonly users = new Map<number, { name: string | null; username: string | null; phone: string | null }>();
   private readonly chats = new Map<number, ChatInfo>();
   private readonly log: Logger;
+  private floodUntil = 0;
+  private floodNote: string | null = null;
 
   constructor(private readonly opts: TdUserRunnerOptions) {
     super();
@@ -66,7 +76,31 @@ export class TdUserRunner extends EventEmitter implements AccountRunner {
   }
 
   state(): AccountState {
+    if (this.st.state === 'open' && this.floodUntil > Date.now()) return { ...this.st, lastError: this.floodNote };
     return { ...this.st };
+  }
+
+  /** The TDLib client while this instance runs the account and it is logged in, else null. */
+  openClient(): TdClient | null {
+    return this.st.state === 'open' ? this.client : null;
+  }
+
+  /** Whether this instance runs the account (holds its lease and started it). */
+  running(): boolean {
+    return this.client !== null;
+  }
+
+  /** While a flood wait is on: how long it still lasts (ms) and its sentence; else null. */
+  floodWait(): { leftMs: number; sentence: string } | null {
+    const left = this.floodUntil - Date.now();
+    return left > 0 ? { leftMs: left, sentence: this.floodNote ?? '' } : null;
+  }
+
+  /** A send met a flood wait: shown in the account's state until it is over. */
+  noteFloodWait(waitMs: number, sentence: string): void {
+    this.floodUntil = Date.now() + waitMs;
+    this.floodNote = `${sentence} (until ${new Date(this.floodUntil).toISOString()})`;
+    this.emit('state', this.state());
   }
 
   private setState(state: AccountConnectionState, lastError: string | null = null): void {
@@ -79,7 +113,13 @@ export class TdUserRunner extends EventEmitter implements AccountRunner {
     if (this.client) return;
     this.stopping = false;
     this.setState('connecting');
-    const client = await this.opts.open();
+    let client: TdClient;
+    try {
+      client = await this.opts.open();
+    } catch (err) {
+      this.setState('error', describeError(err));
+      throw err;
+    }
     this.client = client;
     this.login = new TdLogin(client);
     this.unsubscribe = client.onUpdate((u) => this.onUpdate(u, sink));
@@ -96,15 +136,33 @@ export class TdUserRunner extends EventEmitter implements AccountRunner {
     this.setState('stopped');
   }
 
+  private async reopen(sink: InboundSink): Promise<void> {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    await this.chain;
+    this.login?.close();
+    const old = this.client;
+    this.client = null;
+    await old?.close().catch(() => undefined);
+    if (this.stopping) return;
+    this.log.info('the TDLib session ended; opening a new one for the next login');
+    await this.start(sink).catch((err: unknown) => this.log.error({ err: describeError(err) }, 'could not open a new TDLib session'));
+  }
+
   private onUpdate(u: TdObject, sink: InboundSink): void {
     switch (u._) {
       case 'updateAuthorizationState': {
         // TdLogin saw it first (subscribed earlier): mirror its step.
         const step = this.login?.step();
         if (step === 'ready') this.setState('open');
-        else if (step === 'wait_phone' || step === 'wait_code' || step === 'wait_password')
-          this.setState('pairing', `login: ${step.replace('_', ' ')}`);
+        else if (step === 'wait_phone') {
+          const hint = this.opts.loginHint?.();
+          this.setState('pairing', `login: wait phone${hint ? ` (${hint})` : ''}`);
+        } else if (step === 'wait_code' || step === 'wait_password') this.setState('pairing', `login: ${step.replace('_', ' ')}`);
         else if (step === 'logging_out' || step === 'closed') this.setState('logged_out', 'the session ended; log in again');
+        // A closed TDLib instance takes no more requests: a new one asks for the phone again,
+        // so a logged-out account can be logged in again without a restart.
+        if (obj(u.authorization_state)?._ === 'authorizationStateClosed' && !this.stopping) void this.reopen(sink);
         return;
       }
       case 'updateUser': {
@@ -135,9 +193,40 @@ export class TdUserRunner extends EventEmitter implements AccountRunner {
         }
         return;
       }
+      case 'updateChatReadOutbox': {
+        if (typeof u.chat_id === 'number' && typeof u.last_read_outbox_message_id === 'number')
+          this.opts.onReadOutbox?.(u.chat_id, u.last_read_outbox_message_id);
+        return;
+      }
       case 'updateNewMessage': {
         const message = u.message;
+        // Our own sends: TDLib announces the pending copy as a new message (sending_state
+        // set); 1C has them as outbound messages already. The owner's phone sends have none.
+        if (obj(message)?.sending_state) return;
         this.chain = this.chain.then(() => this.take(message, sink));
+        return;
+      }
+      case 'updateDeleteMessages': {
+        // Only real deletions: TDLib also "deletes" messages it merely drops from its cache.
+        if (u.is_permanent !== true || u.from_cache === true || typeof u.chat_id !== 'number' || !Array.isArray(u.message_ids)) return;
+        const chatId = u.chat_id;
+        const ids = u.message_ids.filter((x): x is number => typeof x === 'number');
+        this.chain = this.chain.then(() => this.takeDeletes(chatId, ids, sink));
+        return;
+      }
+      case 'updateMessageEdited': {
+        // The new content came just before (updateMessageContent); getMessage gives it with
+        // the sender and is_outgoing, in the chain so the edit follows what it edits.
+        const chatId = u.chat_id;
+        const messageId = u.message_id;
+        const editDate = typeof u.edit_date === 'number' ? u.edit_date : Math.floor(Date.now() / 1000);
+        this.chain = this.chain.then(async () => {
+          const message = await this.client?.invoke({ _: 'getMessage', chat_id: chatId, message_id: messageId }).catch((err: unknown) => {
+            this.log.warn({ err: describeError(err) }, 'could not read an edited TDLib message; the edit is skipped');
+            return null;
+          });
+          if (message) await this.take(message, sink, editDate);
+        });
         return;
       }
       default:
@@ -145,8 +234,47 @@ export class TdUserRunner extends EventEmitter implements AccountRunner {
     }
   }
 
-  /** One message: normalized, its file stored, ingested (retried until stored or stopping), then marked read. */
-  private async take(message: unknown, sink: InboundSink): Promise<void> {
+  /** Deleted messages → one kind `delete` each (target = the message; sentAt = when we learned of it). */
+  private async takeDeletes(chatId: number, ids: number[], sink: InboundSink): Promise<void> {
+    const chat = this.chats.get(chatId) ?? { type: chatId > 0 ? ('private' as const) : ('group' as const), title: null };
+    if (chat.type === 'channel' || (chat.type !== 'private' && !this.opts.groups) || !ids.length) return;
+    const chatKey = userChatKey(this.opts.account, chatId);
+    const now = new Date().toISOString();
+    const user = chatId > 0 ? this.users.get(chatId) : undefined;
+    const messages: NewInboundMessage[] = ids.map((id) => ({
+      id: `${chatKey}:${id}:delete`,
+      chatId: chatKey,
+      channel: 'telegram',
+      account: this.opts.account,
+      chat,
+      sender: { id: `tg:${chatId}`, name: user?.name ?? null, username: user?.username ?? null, phone: user?.phone ?? null },
+      kind: 'delete',
+      text: null,
+      media: [],
+      replyTo: null,
+      target: `${chatKey}:${id}`,
+      sentAt: now,
+      receivedAt: now,
+    }));
+    let delay = this.opts.backoffMinMs ?? 500;
+    while (!this.stopping) {
+      try {
+        await sink.ingest(messages);
+        return;
+      } catch (err) {
+        this.log.error({ err: describeError(err) }, 'storing TDLib deletions failed; trying again');
+        await sleep(delay);
+        delay = Math.min(delay * 2, 30_000);
+      }
+    }
+  }
+
+  /**
+   * One message: normalized, its file stored, ingested (retried until stored or stopping), then
+   * marked read. With `editDate`: an `edit` of it instead (id `<message id>:edit:<edit_date>`,
+   * `target` = the message, the new text), as the bot channel sends edits.
+   */
+  private async take(message: unknown, sink: InboundSink, editDate?: number): Promise<void> {
     const r = normalizeTdMessage(message, {
       account: this.opts.account,
       userOf: (id) => this.users.get(id) ?? null,
@@ -156,11 +284,30 @@ export class TdUserRunner extends EventEmitter implements AccountRunner {
       this.log.warn({ reason: r.malformed }, 'skipping a TDLib message the connector cannot use');
       return;
     }
-    if (r.ok.chat.type !== 'private') return;
+    if (r.ok.chat.type === 'channel' || (r.ok.chat.type !== 'private' && !this.opts.groups)) return;
+    const edit: NewInboundMessage | null =
+      editDate === undefined
+        ? null
+        : {
+            id: `${r.ok.id}:edit:${editDate}`,
+            chatId: r.ok.chatId,
+            channel: r.ok.channel,
+            account: r.ok.account,
+            chat: r.ok.chat,
+            sender: r.ok.sender,
+            kind: 'edit',
+            text: r.ok.text,
+            media: [],
+            replyTo: null,
+            target: r.ok.id,
+            sentAt: new Date(editDate * 1000).toISOString(),
+            receivedAt: r.ok.receivedAt,
+            ...(r.ok.outgoing ? { outgoing: true as const } : {}),
+          };
     let delay = this.opts.backoffMinMs ?? 500;
     for (;;) {
       try {
-        const m: NewInboundMessage = r.file ? { ...r.ok, media: [await this.fetchFile(r.ok.chatId, r.file)] } : r.ok;
+        const m: NewInboundMessage = edit ?? (r.file ? { ...r.ok, media: [await this.fetchFile(r.ok.chatId, r.file)] } : r.ok);
         await sink.ingest([m]);
         break;
       } catch (err) {
@@ -170,6 +317,7 @@ export class TdUserRunner extends EventEmitter implements AccountRunner {
         delay = Math.min(delay * 2, 30_000);
       }
     }
+    if (edit) return;
     const msg = obj(message) as Obj;
     await this.client
       ?.invoke({ _: 'viewMessages', chat_id: msg.chat_id, message_ids: [msg.id], force_read: true })
