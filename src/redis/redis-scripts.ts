@@ -60,6 +60,23 @@ export function defineScripts(redis: Redis, scripts: readonly RedisScript[]): vo
   }
 }
 
+type ScriptCommands = Record<string, (...args: (string | number)[]) => Promise<unknown>>;
+
+/** Runs a script with its keys and arguments (the number of keys goes first where the script takes any number). */
+export function runScript(
+  redis: Redis,
+  script: RedisScript,
+  keys: readonly string[],
+  args: readonly (string | number)[],
+): Promise<unknown> {
+  if (script.numberOfKeys !== null && script.numberOfKeys !== keys.length)
+    throw new Error(`${script.command} takes ${script.numberOfKeys} keys, got ${keys.length}`);
+  defineScripts(redis, [script]);
+  const run = (redis as unknown as ScriptCommands)[script.command];
+  const head = script.numberOfKeys === null ? [keys.length] : [];
+  return run.call(redis, ...head, ...keys, ...args);
+}
+
 /** Redis's clock in ms: the one clock of leases, rates and permits, for the rare read outside a script. */
 export async function redisNowMs(redis: Redis): Promise<number> {
   const [s, us] = await redis.time();
