@@ -4,8 +4,10 @@
  *
  *   core            ← imports nothing of ours (types, errors, logger interface, back-off)
  *   channels/<x>    ← core only (each channel is a plug-in behind core's interfaces)
- *   config, onec, licensing, media, redis, coordination, lanes, http (app, secret-compare), infra
+ *   config, onec, media, redis, http (app, secret-compare), infra
  *                   ← core (+ their own folder; infra may use config; the local harness more)
+ *   licensing, coordination, lanes
+ *                   ← core and redis (the connection, the script loader, the token lock)
  *   emulators/<x>, onec/emulator
  *                   ← standalone: nothing of ours outside themselves
  *   http/routes     ← core and http only: they get what they need through `*Deps` interfaces
@@ -94,9 +96,16 @@ module.exports = {
     {
       name: 'base-layer-imports-only-core',
       severity: 'error',
-      comment: 'config, onec, licensing, media, redis and coordination import core (and their own folder).',
-      from: { path: '^src/(config|onec|licensing|media|redis|coordination)/', pathNot: '^src/onec/emulator/' },
+      comment: 'config, onec, media and redis import core (and their own folder).',
+      from: { path: '^src/(config|onec|media|redis)/', pathNot: '^src/onec/emulator/' },
       to: { path: OURS, pathNot: ['^src/core/', '^src/$1/'] },
+    },
+    {
+      name: 'redis-users-import-core-and-redis',
+      severity: 'error',
+      comment: 'licensing and coordination import core, src/redis (script loader, token lock) and their own folder.',
+      from: { path: '^src/(licensing|coordination)/' },
+      to: { path: OURS, pathNot: ['^src/core/', '^src/redis/', '^src/$1/'] },
     },
     {
       name: 'lanes-import-core-and-redis',

@@ -1,8 +1,9 @@
 /**
  * Runs each account (bot, WhatsApp number) on exactly one connector instance: a Redis lease
- * per account, renewed while this instance is alive, taken over by another instance within
- * `leaseMs` + `retryMs` when the holder dies. Telegram answers 409 to a second poller and
- * WhatsApp replaces a second socket — two instances must never both connect.
+ * per account (a token lock, src/redis/token-lock.ts), renewed while this instance is alive,
+ * taken over by another instance within `leaseMs` + `retryMs` when the holder dies. Telegram
+ * answers 409 to a second poller and WhatsApp replaces a second socket — two instances must
+ * never both connect.
  *
  * The supervisor also carries the license gate: runners start only while `enabled` (feature
  * 42 granted to this host) and stop when it is withdrawn, without a restart.
@@ -10,18 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { describeError, type AccountRunner, type AccountState, type InboundSink, type Logger, silentLogger } from '../core/index.ts';
-
-const RENEW = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
-  return 1
-end
-return 0
-`;
-const RELEASE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`;
+import { acquireLock, releaseLock, renewLock } from '../redis/token-lock.ts';
 
 export interface AccountSupervisorOptions {
   redis: Redis;
@@ -38,11 +28,6 @@ export interface AccountSupervisorOptions {
   logger?: Logger;
 }
 
-type LeaseRedis = Redis & {
-  leaseRenew(key: string, token: string, ms: number): Promise<number>;
-  leaseRelease(key: string, token: string): Promise<number>;
-};
-
 interface Slot {
   runner: AccountRunner;
   key: string;
@@ -53,7 +38,7 @@ interface Slot {
 }
 
 export class AccountSupervisor {
-  private readonly redis: LeaseRedis;
+  private readonly redis: Redis;
   private readonly slots: Slot[];
   private readonly token: string;
   private readonly leaseMs: number;
@@ -64,11 +49,7 @@ export class AccountSupervisor {
   private closed = false;
 
   constructor(private readonly o: AccountSupervisorOptions) {
-    this.redis = o.redis as LeaseRedis;
-    if (typeof this.redis.leaseRenew !== 'function') {
-      o.redis.defineCommand('leaseRenew', { numberOfKeys: 1, lua: RENEW });
-      o.redis.defineCommand('leaseRelease', { numberOfKeys: 1, lua: RELEASE });
-    }
+    this.redis = o.redis;
     this.token = `${o.instanceId}#${randomBytes(6).toString('hex')}`;
     this.leaseMs = o.leaseMs ?? 15_000;
     this.retryMs = o.retryMs ?? 5_000;
@@ -111,7 +92,7 @@ export class AccountSupervisor {
     await Promise.all(
       this.slots.map(async (s) => {
         if (s.held) {
-          const ok = Number(await this.redis.leaseRenew(s.key, this.token, this.leaseMs)) === 1;
+          const ok = await renewLock(this.redis, s.key, this.token, this.leaseMs);
           if (!ok) {
             s.held = false;
             this.log.error(
@@ -122,8 +103,7 @@ export class AccountSupervisor {
           }
           return;
         }
-        const got = await this.redis.set(s.key, this.token, 'PX', this.leaseMs, 'NX');
-        if (got === 'OK') {
+        if (await acquireLock(this.redis, s.key, this.token, this.leaseMs)) {
           s.held = true;
           this.log.info({ account: s.runner.leaseKey }, `this instance now runs ${s.runner.leaseKey}`);
           await this.startSlot(s);
@@ -152,7 +132,7 @@ export class AccountSupervisor {
         s.running = false;
       }
       if (releaseLease && s.held) {
-        await this.redis.leaseRelease(s.key, this.token).catch(() => undefined);
+        await releaseLock(this.redis, s.key, this.token).catch(() => undefined);
         s.held = false;
       }
     });

@@ -14,6 +14,7 @@
  */
 import type { Redis } from 'ioredis';
 import { abortableSleep } from '../core/index.ts';
+import { defineScripts, luaScript } from '../redis/redis-scripts.ts';
 
 /** One limit. Keys are full Redis keys; build them with `RateLimiter.key()`. */
 export interface RateRule {
@@ -46,32 +47,8 @@ export interface AcquireOptions {
 
 export type AcquireResult = { ok: true; waitedMs: number } | { ok: false; retryAfterMs: number; aborted: boolean };
 
-/**
- * KEYS: the rules' keys. ARGV: per rule intervalUs, toleranceUs, cost (integers; microseconds).
- * Returns 0 when allowed (every key charged), else microseconds until it would be allowed.
- */
-const GCRA = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local wait = 0
-local tats = {}
-for i = 1, #KEYS do
-  local interval = tonumber(ARGV[3 * i - 2])
-  local tolerance = tonumber(ARGV[3 * i - 1])
-  local cost = tonumber(ARGV[3 * i])
-  local tat = tonumber(redis.call('GET', KEYS[i]) or '0')
-  if tat < now then tat = now end
-  local allowAt = tat - tolerance
-  if allowAt > now and allowAt - now > wait then wait = allowAt - now end
-  tats[i] = tat + interval * cost
-end
-if wait > 0 then return wait end
-for i = 1, #KEYS do
-  local ttlMs = math.ceil((tats[i] - now) / 1000) + 1000
-  redis.call('SET', KEYS[i], string.format('%.0f', tats[i]), 'PX', ttlMs)
-end
-return 0
-`;
+/** rateGcra: the rules' keys (their number first), per rule interval, tolerance, cost (µs). */
+const GCRA = luaScript(new URL('./scripts/rateGcra.lua', import.meta.url));
 
 type LimiterRedis = Redis & { rateGcra(numKeys: number, ...args: (string | number)[]): Promise<number> };
 
@@ -81,7 +58,7 @@ export class RateLimiter {
 
   constructor(opts: RateLimiterOptions) {
     const r = opts.redis as LimiterRedis;
-    if (typeof r.rateGcra !== 'function') opts.redis.defineCommand('rateGcra', { lua: GCRA });
+    defineScripts(opts.redis, [GCRA]);
     this.redis = r;
     this.base = `${opts.prefix}:rate:`;
   }

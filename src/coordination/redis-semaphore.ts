@@ -7,46 +7,17 @@
  * permit falls free after `holdTtlMs`. Waiters take a ticket (a counter) and are admitted in
  * ticket order; a waiter that stops asking (its process died) is dropped after
  * `waiterTtlMs`. The limit is given on each acquire, so it can follow what 1C reports.
+ * Expiries are on Redis's clock (`TIME` in the scripts), the same for every instance.
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { abortableSleep } from '../core/index.ts';
+import { defineScripts, luaScript, redisNowMs } from '../redis/redis-scripts.ts';
 
-const ACQUIRE = `
-local holders, waiters, seen, counter = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local now, limit, token = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
-local holdTtl, waiterTtl = tonumber(ARGV[4]), tonumber(ARGV[5])
-redis.call('ZREMRANGEBYSCORE', holders, '-inf', now)
-local stale = redis.call('ZRANGEBYSCORE', seen, '-inf', now - waiterTtl)
-for _, t in ipairs(stale) do
-  if t ~= token then redis.call('ZREM', waiters, t); redis.call('ZREM', seen, t) end
-end
-if redis.call('ZSCORE', holders, token) then
-  redis.call('ZADD', holders, now + holdTtl, token)
-  return {1, 0}
-end
-if not redis.call('ZSCORE', waiters, token) then
-  redis.call('ZADD', waiters, redis.call('INCR', counter), token)
-end
-redis.call('ZADD', seen, now, token)
-local rank = redis.call('ZRANK', waiters, token)
-local free = limit - redis.call('ZCARD', holders)
-if rank < free then
-  redis.call('ZREM', waiters, token)
-  redis.call('ZREM', seen, token)
-  redis.call('ZADD', holders, now + holdTtl, token)
-  return {1, 0}
-end
-return {0, rank}
-`;
-
-const RENEW = `
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
-  redis.call('ZADD', KEYS[1], tonumber(ARGV[2]), ARGV[1])
-  return 1
-end
-return 0
-`;
+const SCRIPTS = [
+  luaScript(new URL('./scripts/semAcquire-4.lua', import.meta.url)),
+  luaScript(new URL('./scripts/semRenew-1.lua', import.meta.url)),
+];
 
 export interface RedisSemaphoreOptions {
   redis: Redis;
@@ -58,8 +29,6 @@ export interface RedisSemaphoreOptions {
   waiterTtlMs?: number;
   /** How often a waiter asks again (default 20 ms). */
   pollMs?: number;
-  /** Clock (ms); injectable for tests. Redis keeps no clock of its own here so all instances must agree within a second or so. */
-  now?: () => number;
 }
 
 export interface SemaphorePermit {
@@ -80,7 +49,7 @@ export class SemaphoreTimeoutError extends Error {
 
 type SemRedis = Redis & {
   semAcquire(k1: string, k2: string, k3: string, k4: string, ...args: (string | number)[]): Promise<[number, number]>;
-  semRenew(k: string, token: string, until: number): Promise<number>;
+  semRenew(k: string, token: string, holdTtlMs: number): Promise<number>;
 };
 
 export class RedisSemaphore {
@@ -88,19 +57,14 @@ export class RedisSemaphore {
   private readonly holdTtlMs: number;
   private readonly waiterTtlMs: number;
   private readonly pollMs: number;
-  private readonly now: () => number;
   private readonly keys: [string, string, string, string];
 
   constructor(opts: RedisSemaphoreOptions) {
     this.redis = opts.redis as SemRedis;
-    if (typeof this.redis.semAcquire !== 'function') {
-      opts.redis.defineCommand('semAcquire', { numberOfKeys: 4, lua: ACQUIRE });
-      opts.redis.defineCommand('semRenew', { numberOfKeys: 1, lua: RENEW });
-    }
+    defineScripts(opts.redis, SCRIPTS);
     this.holdTtlMs = opts.holdTtlMs ?? 30_000;
     this.waiterTtlMs = opts.waiterTtlMs ?? 5_000;
     this.pollMs = opts.pollMs ?? 20;
-    this.now = opts.now ?? Date.now;
     this.keys = [`${opts.key}:holders`, `${opts.key}:waiters`, `${opts.key}:seen`, `${opts.key}:counter`];
   }
 
@@ -109,7 +73,7 @@ export class RedisSemaphore {
     limit: number,
     token = randomBytes(12).toString('hex'),
   ): Promise<{ permit: SemaphorePermit | null; position: number; token: string }> {
-    const [ok, rank] = await this.redis.semAcquire(...this.keys, this.now(), limit, token, this.holdTtlMs, this.waiterTtlMs);
+    const [ok, rank] = await this.redis.semAcquire(...this.keys, limit, token, this.holdTtlMs, this.waiterTtlMs);
     return { permit: Number(ok) === 1 ? this.permit(token) : null, position: Number(rank), token };
   }
 
@@ -123,7 +87,7 @@ export class RedisSemaphore {
     opts: { waitMs?: number; signal?: AbortSignal } = {},
   ): Promise<SemaphorePermit> {
     const token = randomBytes(12).toString('hex');
-    const started = this.now();
+    const started = Date.now();
     const deadline = opts.waitMs === undefined ? Infinity : started + opts.waitMs;
     try {
       for (;;) {
@@ -131,9 +95,9 @@ export class RedisSemaphore {
         const lim = typeof limit === 'function' ? await limit() : limit;
         const r = await this.tryAcquire(lim, token);
         if (r.permit) return r.permit;
-        if (this.now() >= deadline) throw new SemaphoreTimeoutError(this.now() - started, r.position);
+        if (Date.now() >= deadline) throw new SemaphoreTimeoutError(Date.now() - started, r.position);
         // An abort cuts the wait short; the check at the top of the loop then throws its reason.
-        await abortableSleep(Math.min(this.pollMs, Math.max(1, deadline - this.now())), opts.signal);
+        await abortableSleep(Math.min(this.pollMs, Math.max(1, deadline - Date.now())), opts.signal);
       }
     } catch (err) {
       await this.leaveLine(token);
@@ -153,7 +117,7 @@ export class RedisSemaphore {
   private permit(token: string): SemaphorePermit {
     return {
       token,
-      renew: async () => Number(await this.redis.semRenew(this.keys[0], token, this.now() + this.holdTtlMs)) === 1,
+      renew: async () => Number(await this.redis.semRenew(this.keys[0], token, this.holdTtlMs)) === 1,
       release: async () => {
         await this.redis.zrem(this.keys[0], token);
       },
@@ -162,7 +126,7 @@ export class RedisSemaphore {
 
   /** Permits held right now (expired ones not counted). */
   async holders(): Promise<number> {
-    return this.redis.zcount(this.keys[0], String(this.now()), '+inf');
+    return this.redis.zcount(this.keys[0], String(await redisNowMs(this.redis)), '+inf');
   }
 
   /** Callers waiting in line right now. */

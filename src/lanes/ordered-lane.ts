@@ -7,9 +7,9 @@
  * `seq`. A BullMQ job is only a *kick*: "key K has pending items". Whoever processes a kick
  * takes the key's lock and delivers the key's pending items from the head, in `seq` order,
  * until none are left; it releases the lock only atomically with "nothing pending" (see
- * RELEASE_IF_EMPTY). So it does not matter which kick runs, when, how often, or after how
- * many retries: items always leave from the head of their key. A kick that finds the lock
- * taken completes at once — the holder will deliver its items.
+ * scripts/laneReleaseIfEmpty-3.lua). So it does not matter which kick runs, when, how
+ * often, or after how many retries: items always leave from the head of their key. A kick
+ * that finds the lock taken completes at once — the holder will deliver its items.
  *
  *   append ──Lua: dedupe id, seq = HINCRBY, ZADD q:<key>──▶ kick job (BullMQ)
  *   kick ──lock key──▶ ZRANGE head ──▶ sink.deliver(items) ──▶ ack (ZREMRANGEBYSCORE) ──▶ …
@@ -23,7 +23,7 @@
  * head of their key into the update log (src/lanes/update-log.ts) — XADD and the ack in
  * one Lua script, fenced by the key's lock — instead of going to `sink.deliver`.
  *
- *   kick ──lock key──▶ ZRANGE head ──▶ handoff-4 (XADD updates + ZREMRANGEBYSCORE) ──▶ …
+ *   kick ──lock key──▶ ZRANGE head ──▶ laneHandoff-4 (XADD updates + ZREMRANGEBYSCORE) ──▶ …
  */
 import type { RedisOptions as BullRedisOptions } from 'bullmq';
 import { randomBytes } from 'node:crypto';
@@ -31,11 +31,13 @@ import { Queue, Worker, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { describeError, type Logger, silentLogger } from '../core/index.ts';
 import { awaitReplicas } from '../redis/redis-connection.js';
+import { defineScripts } from '../redis/redis-scripts.ts';
+import { acquireLock, releaseLock, renewLock } from '../redis/token-lock.ts';
 import { RetryPolicy } from './retry-policy.js';
 import { DeadLetterRecords } from './dead-letter-records.js';
-import { ACK, APPEND, REINSERT, RELEASE, RELEASE_IF_EMPTY, RENEW } from './lane-scripts.js';
+import { LANE_SCRIPTS } from './lane-scripts.js';
 import type { UpdateLog, UpdateType } from './update-log.js';
-import { HANDOFF } from './update-log-scripts.js';
+import { HANDOFF_SCRIPT } from './update-log-scripts.js';
 
 /** An item as stored: the body the appender gave, plus its per-key `seq`. */
 export interface LaneItem<T> {
@@ -155,23 +157,12 @@ type LaneRedis = Redis & {
   laneReinsert(...args: (string | number)[]): Promise<number>;
   laneAck(...args: (string | number)[]): Promise<number>;
   laneReleaseIfEmpty(...args: (string | number)[]): Promise<number>;
-  laneRenew(...args: (string | number)[]): Promise<number>;
-  laneRelease(...args: (string | number)[]): Promise<number>;
   laneHandoff(...args: (string | number)[]): Promise<number>;
 };
 
-function defineScripts(redis: Redis): LaneRedis {
-  const r = redis as LaneRedis;
-  if (typeof r.laneAppend !== 'function') {
-    redis.defineCommand('laneAppend', { numberOfKeys: 0, lua: APPEND });
-    redis.defineCommand('laneReinsert', { numberOfKeys: 0, lua: REINSERT });
-    redis.defineCommand('laneAck', { numberOfKeys: 0, lua: ACK });
-    redis.defineCommand('laneReleaseIfEmpty', { numberOfKeys: 0, lua: RELEASE_IF_EMPTY });
-    redis.defineCommand('laneRenew', { numberOfKeys: 0, lua: RENEW });
-    redis.defineCommand('laneRelease', { numberOfKeys: 0, lua: RELEASE });
-  }
-  if (typeof r.laneHandoff !== 'function') redis.defineCommand('laneHandoff', { numberOfKeys: 4, lua: HANDOFF });
-  return r;
+function withLaneScripts(redis: Redis): LaneRedis {
+  defineScripts(redis, [...LANE_SCRIPTS, HANDOFF_SCRIPT]);
+  return redis as LaneRedis;
 }
 
 /** BullMQ job ids may not contain `:`; keys (chat keys) do. */
@@ -201,7 +192,7 @@ export class OrderedLane<T extends object> {
     if (o.name.includes(':')) throw new Error(`lane name may not contain ':' (${o.name})`);
     this.name = o.name;
     this.deadName = `${o.name}-dead`;
-    this.redis = defineScripts(o.redis);
+    this.redis = withLaneScripts(o.redis);
     this.base = `${o.prefix}:lane:${o.name}:`;
     this.deadRecords = new DeadLetterRecords(this.redis, this.base);
     this.opts = {
@@ -229,19 +220,16 @@ export class OrderedLane<T extends object> {
    */
   async append(entries: AppendEntry<T>[]): Promise<AppendResult[]> {
     if (entries.length === 0) return [];
-    const args: (string | number)[] = [
-      this.base,
-      Date.now(),
-      this.opts.dedupeTtlS,
-      KICK_FLAG_TTL_S,
-      this.o.seqScope === 'lane' ? LANE_SEQ_FIELD : '',
-    ];
+    const keys: string[] = [`${this.base}seq`, `${this.base}active`];
+    const args: (string | number)[] = [Date.now(), this.opts.dedupeTtlS, KICK_FLAG_TTL_S, this.o.seqScope === 'lane' ? LANE_SEQ_FIELD : ''];
     for (const e of entries) {
       const json = JSON.stringify(e.body);
+      // laneAppend splices `"seq":N,` into the JSON text after its `{` (see the script).
       if (!json.startsWith('{') || json === '{}') throw new Error('lane item body must be a non-empty JSON object');
-      args.push(e.key, e.id, json);
+      keys.push(`${this.base}id:${e.id}`, `${this.base}q:${e.key}`, `${this.base}kick:${e.key}`);
+      args.push(e.key, json);
     }
-    const flat = await this.redis.laneAppend(...args);
+    const flat = await this.redis.laneAppend(keys.length, ...keys, ...args);
     // The append is what callers confirm outside (Telegram offset, 202 to 1C): with Redis
     // replicas configured, they must hold it first (REDIS_WAIT_REPLICAS).
     await awaitReplicas(this.redis);
@@ -397,16 +385,14 @@ export class OrderedLane<T extends object> {
     await this.redis.del(`${this.base}kick:${key}`);
     const lockKey = `${this.base}lock:${key}`;
     const token = randomBytes(12).toString('hex');
-    const got = await this.redis.set(lockKey, token, 'PX', this.opts.lockMs, 'NX');
-    if (got !== 'OK') return 'handed over: another driver holds this key';
+    if (!(await acquireLock(this.redis, lockKey, token, this.opts.lockMs))) return 'handed over: another driver holds this key';
 
     let lost = false;
     const renew = setInterval(
       () => {
-        this.redis
-          .laneRenew(lockKey, token, this.opts.lockMs)
+        renewLock(this.redis, lockKey, token, this.opts.lockMs)
           .then((ok) => {
-            if (Number(ok) !== 1) lost = true;
+            if (!ok) lost = true;
           })
           .catch(() => undefined);
       },
@@ -429,13 +415,16 @@ export class OrderedLane<T extends object> {
         if (lost) return `lock lost after ${delivered} items; another driver continues`;
         const raw = await this.redis.zrange(`${this.base}q:${key}`, '0', String(this.opts.batchMax - 1));
         if (raw.length === 0) {
-          const rel = Number(await this.redis.laneReleaseIfEmpty(this.base, key, token));
+          const rel = Number(await this.redis.laneReleaseIfEmpty(lockKey, `${this.base}q:${key}`, `${this.base}active`, token, key));
+          // -1 (the lock is not ours) counts as done too: our lock expired and another driver
+          // took the key over — it delivers whatever is still pending, in order, and releases
+          // the key itself. Every item this driver acked was delivered; nothing is dropped.
           if (rel === 1 || rel === -1) return `delivered ${delivered} items`;
           continue;
         }
         if (signal.aborted) {
           // Pausing (license gate, shutdown): leave the rest pending; resume() sweeps it.
-          await this.redis.laneRelease(lockKey, token);
+          await releaseLock(this.redis, lockKey, token);
           return `paused after ${delivered} items`;
         }
         const items = raw.map((s) => this.parse(s));
@@ -453,7 +442,7 @@ export class OrderedLane<T extends object> {
         if (n.retry) throw n.retry;
       }
     } catch (err) {
-      await this.redis.laneRelease(lockKey, token).catch(() => undefined);
+      await releaseLock(this.redis, lockKey, token).catch(() => undefined);
       this.o.hooks?.onRetry?.(key, err, job.attemptsMade + 1);
       this.log.warn(
         {
@@ -520,7 +509,7 @@ export class OrderedLane<T extends object> {
       else doneItems.push(items[i]);
       upTo = i;
     }
-    if (upTo >= 0) await this.redis.laneAck(this.base, key, items[upTo].seq);
+    if (upTo >= 0) await this.redis.laneAck(`${this.base}q:${key}`, items[upTo].seq);
     if (doneItems.length) this.o.hooks?.onDelivered?.(key, doneItems);
     return { done: upTo + 1, retry };
   }
@@ -567,7 +556,7 @@ export class OrderedLane<T extends object> {
     }
     await this.redis.incr(`${this.base}round:${id}`);
     await this.redis.expire(`${this.base}round:${id}`, this.opts.dedupeTtlS);
-    await this.redis.laneReinsert(this.base, Date.now(), key, seq, JSON.stringify({ ...body, seq }));
+    await this.redis.laneReinsert(`${this.base}q:${key}`, `${this.base}active`, Date.now(), key, seq, JSON.stringify({ ...body, seq }));
     await this.kick([{ key, seq, jobId: encodeJobId(key, seq, 'retry', Date.now()) }]);
     // Spent last: a crash before this re-runs the job, and the re-insert is idempotent.
     await this.deadRecords.spend(jobId);

@@ -4,9 +4,9 @@
  * routing events — which a job in 1C reads with `GET /api/v1/onec/updates` and commits
  * with `POST /api/v1/onec/ack`.
  *
- *   lane driver ──handoff-4 (Lua: XADD … + ZREMRANGEBYSCORE, lock-fenced)──▶ stream
+ *   lane driver ──laneHandoff-4 (Lua: XADD … + ZREMRANGEBYSCORE, lock-fenced)──▶ stream
  *   GET /updates ──XRANGE (after ──▶ or XREAD BLOCK on a dedicated connection──▶ 1C
- *   POST /ack ──ack-2 (Lua: committed = max(committed, cursor); XTRIM MINID)──▶ trimmed
+ *   POST /ack ──updateLogAck-2 (Lua: committed = max(committed, cursor); XTRIM MINID)──▶ trimmed
  *
  * - A Redis Stream, no MAXLEN: unacknowledged entries stay for as long as it takes.
  *   Acknowledged ones are trimmed, so XLEN is "updates waiting" and the first entry's id
@@ -25,7 +25,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ConnectorError } from '../core/index.ts';
-import { ACK_LOG } from './update-log-scripts.js';
+import { defineScripts } from '../redis/redis-scripts.ts';
+import { UPDATE_LOG_ACK_SCRIPT } from './update-log-scripts.js';
 
 export type UpdateType = 'message' | 'status' | 'routing';
 
@@ -114,7 +115,7 @@ export class UpdateLog {
     this.streamKey = `${o.prefix}:updates:stream`;
     this.metaKey = `${o.prefix}:updates:meta`;
     this.redis = o.redis as LogRedis;
-    if (typeof this.redis.updateLogAck !== 'function') this.redis.defineCommand('updateLogAck', { numberOfKeys: 2, lua: ACK_LOG });
+    defineScripts(this.redis, [UPDATE_LOG_ACK_SCRIPT]);
   }
 
   /** The log's epoch, committed pointer and last stream id (the epoch is made on first use). */

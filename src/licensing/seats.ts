@@ -17,7 +17,8 @@
 import type { Redis } from 'ioredis';
 import { ConnectorError, describeError, UnreachableError, ValidationError } from '../core/index.ts';
 import { featureLabel, type SeatFeatureId } from './features.ts';
-import { SEAT_SCRIPTS, type SeatScript } from './seat-scripts.ts';
+import { redisNowMs, runScript, type RedisScript } from '../redis/redis-scripts.ts';
+import { SEAT_SCRIPTS } from './seat-scripts.ts';
 import { normalizeWorkstationUser } from './workstation-user.ts';
 
 export { normalizeWorkstationUser, InvalidWorkstationUserError } from './workstation-user.ts';
@@ -127,7 +128,13 @@ export class SeatManager {
     const session = checkSession(meta.session);
     const t = Math.max(0, Math.floor(total));
     const json = JSON.stringify({ operatorId: meta.operatorId ?? null, client: meta.client ?? null });
-    const r = (await this.run(SEAT_SCRIPTS.acquire, feature, [user, session, String(t), json, String(this.historyMs)])) as unknown[];
+    const day = Math.floor((await this.clockMs()) / DAY_MS);
+    const r = (await this.run(
+      SEAT_SCRIPTS.acquire,
+      feature,
+      [this.sessKey(feature, user), this.dayKey(feature, day)],
+      [user, session, String(t), json, String(this.historyMs)],
+    )) as unknown[];
     return {
       ok: Number(r[0]) === 1,
       feature,
@@ -147,20 +154,29 @@ export class SeatManager {
 
   /** Keeps one session's seat alive. False when the seat or this session has expired (acquire again). */
   async heartbeat(feature: SeatFeatureId, workstationUser: string, session: string): Promise<boolean> {
-    const r = await this.run(SEAT_SCRIPTS.heartbeat, feature, [this.normalize(workstationUser), checkSession(session)]);
+    const user = this.normalize(workstationUser);
+    const r = await this.run(SEAT_SCRIPTS.heartbeat, feature, [this.sessKey(feature, user)], [user, checkSession(session)]);
     return Number(r) === 1;
   }
 
   /** Ends one session (or, without `session`, every session) of the user; frees the seat when none is left. */
   async release(feature: SeatFeatureId, workstationUser: string, session?: string): Promise<ReleaseResult> {
     const s = session === undefined ? '' : checkSession(session);
-    const r = (await this.run(SEAT_SCRIPTS.release, feature, [this.normalize(workstationUser), s])) as unknown[];
+    const user = this.normalize(workstationUser);
+    const r = (await this.run(SEAT_SCRIPTS.release, feature, [this.sessKey(feature, user)], [user, s])) as unknown[];
     return { freed: Number(r[0]) === 1, sessions: Number(r[1]) };
   }
 
   /** Who holds seats of this feature, oldest seat first. */
   async holders(feature: SeatFeatureId): Promise<SeatHolder[]> {
-    const r = (await this.run(SEAT_SCRIPTS.holders, feature, [])) as unknown[];
+    // The script takes each holder's sessions key, so it gets the holders read just before.
+    const users = await this.redis.zrange(`${this.base(feature)}users`, '0', '-1');
+    const r = (await this.run(
+      SEAT_SCRIPTS.holders,
+      feature,
+      users.map((u) => this.sessKey(feature, u)),
+      users,
+    )) as unknown[];
     const out: SeatHolder[] = [];
     for (let i = 0; i + 4 < r.length; i += 5) {
       let meta: { operatorId?: unknown; client?: unknown } = {};
@@ -188,32 +204,52 @@ export class SeatManager {
 
   /** Distinct users who tried to take a seat over the last `windows` days, and per day. */
   async demand(feature: SeatFeatureId, windows: number[] = [7, 30], dailyBuckets = 30): Promise<SeatDemand> {
-    const r = (await this.run(SEAT_SCRIPTS.demand, feature, [windows.join(','), String(dailyBuckets)])) as unknown[];
-    const now = Number(r[0]);
+    const today = Math.floor((await this.clockMs()) / DAY_MS);
+    const days = Array.from({ length: dailyBuckets }, (_, i) => this.dayKey(feature, today - (dailyBuckets - 1 - i)));
+    const r = (await this.run(SEAT_SCRIPTS.demand, feature, days, [windows.join(',')])) as unknown[];
     const distinctUsers: Record<number, number> = {};
     windows.forEach((w, i) => {
-      distinctUsers[w] = Number(r[1 + i]);
+      distinctUsers[w] = Number(r[i]);
     });
-    const today = Math.floor(now / DAY_MS);
-    const daily = r.slice(1 + windows.length).map((n, i) => ({
+    const daily = r.slice(windows.length).map((n, i) => ({
       day: new Date((today - (dailyBuckets - 1 - i)) * DAY_MS).toISOString().slice(0, 10),
       users: Number(n),
     }));
     return { feature, distinctUsers, daily };
   }
 
-  private async run(s: SeatScript, feature: SeatFeatureId, extra: string[]): Promise<unknown> {
-    const base = `${this.prefix}:seats:${feature}:`;
-    const keys = [`${base}users`, `${base}since`, `${base}meta`, `${base}seen`];
-    const now = this.clock ? String(Math.floor(this.clock())) : '';
-    const args = [base, now, String(this.ttlMs), ...extra];
+  private base(feature: SeatFeatureId): string {
+    return `${this.prefix}:seats:${feature}:`;
+  }
+
+  private sessKey(feature: SeatFeatureId, user: string): string {
+    return `${this.base(feature)}sess:${user}`;
+  }
+
+  /** The set of users who attempted on UTC day `day` (days since 1970-01-01). */
+  private dayKey(feature: SeatFeatureId, day: number): string {
+    return `${this.base(feature)}day:${day}`;
+  }
+
+  /** The test's clock, else Redis's (the scripts read TIME themselves; this names day keys). */
+  private async clockMs(): Promise<number> {
+    if (this.clock) return Math.floor(this.clock());
     try {
-      try {
-        return await this.redis.evalsha(s.sha, keys.length, ...keys, ...args);
-      } catch (e) {
-        if (!(e instanceof Error) || !e.message.startsWith('NOSCRIPT')) throw e;
-        return await this.redis.eval(s.lua, keys.length, ...keys, ...args);
-      }
+      return await redisNowMs(this.redis);
+    } catch (e) {
+      throw new UnreachableError('redis_unreachable', `Redis did not answer the seat operation (${describeError(e)}).`, {
+        httpStatus: 503,
+      });
+    }
+  }
+
+  /** Runs a seat script: the feature's four keys, then `keys`; `now` ('' = Redis TIME) and the TTL, then `extra`. */
+  private async run(s: RedisScript, feature: SeatFeatureId, keys: string[], extra: string[]): Promise<unknown> {
+    const base = this.base(feature);
+    const allKeys = [`${base}users`, `${base}since`, `${base}meta`, `${base}seen`, ...keys];
+    const now = this.clock ? String(Math.floor(this.clock())) : '';
+    try {
+      return await runScript(this.redis, s, allKeys, [now, String(this.ttlMs), ...extra]);
     } catch (e) {
       if (e instanceof ConnectorError) throw e;
       const msg = describeError(e);

@@ -77,7 +77,7 @@ export function chatActions(o: ChatActionsOptions): ChatRouteDeps {
   };
 }
 
-/** The rule of MAY_ACT in routing-scripts.ts, for the early answer (the script has the last word). */
+/** The rule of mayAct (src/routing/scripts/includes/mayAct.lua), for the early answer (the script has the last word). */
 export function mayAct(actor: RoutingActor, st: ChatRouteState): boolean {
   if (actor.kind === 'api') return true;
   if (st.owner !== null && st.owner === actor.id) return true;

@@ -22,11 +22,13 @@
  *    operator's login that got a place waits behind at most that many attempts.
  *
  * Entries of rules 2–3 are sorted-set members scored by their expiry (`holdMs`, longer
- * than any login can take), so a crashed process's attempts free themselves.
+ * than any login can take), so a crashed process's attempts free themselves. Blocks and
+ * expiries are on Redis's clock (`TIME` in the scripts), the same for every instance.
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ConnectorError, RemoteRefusedError } from '../core/index.ts';
+import { defineScripts, luaScript, redisNowMs } from '../redis/redis-scripts.ts';
 
 /** `429`: this workstation user or address is blocked for a while (or has too many logins at once). */
 export class TooManyLoginAttemptsError extends ConnectorError {
@@ -77,62 +79,14 @@ export interface LoginThrottleOptions {
   holdMs: number;
   /** Retry-After of `503 login_queue_full` (default 5 000 ms). */
   queueRetryAfterMs?: number;
-  /** The clock (tests move it; default Date.now). */
+  /** A test's clock (tests move it); default: Redis TIME inside the scripts (one clock for all instances). */
   now?: () => number;
 }
 
-/**
- * KEYS: user failures hash, address failures hash, user in-flight zset, address in-flight zset, pending zset.
- * ARGV: nowMs, attemptId, holdMs, maxInFlightUser, maxInFlightAddress, maxPending.
- * Returns {0} admitted, {1, waitMs} blocked by backoff, {2} too many at once, {3} queue full.
- */
-const BEGIN = `
-local now = tonumber(ARGV[1])
-local wait = 0
-for i = 1, 2 do
-  local u = tonumber(redis.call('HGET', KEYS[i], 'until') or '0')
-  if u - now > wait then wait = u - now end
-end
-if wait > 0 then return {1, wait} end
-for i = 3, 5 do redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now) end
-if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[4]) or redis.call('ZCARD', KEYS[4]) >= tonumber(ARGV[5]) then return {2} end
-if redis.call('ZCARD', KEYS[5]) >= tonumber(ARGV[6]) then return {3} end
-local exp = now + tonumber(ARGV[3])
-for i = 3, 5 do
-  redis.call('ZADD', KEYS[i], exp, ARGV[2])
-  redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[3]))
-end
-return {0}
-`;
-
-/**
- * KEYS: as BEGIN. ARGV: nowMs, attemptId, outcome (ok|bad|other), freeUser, freeAddress,
- * baseMs, maxMs, windowMs.
- * Returns the block (ms) the failure set for the user and for the address (0 = none).
- */
-const END = `
-local now = tonumber(ARGV[1])
-for i = 3, 5 do redis.call('ZREM', KEYS[i], ARGV[2]) end
-local out = {0, 0}
-if ARGV[3] == 'ok' then
-  redis.call('DEL', KEYS[1])
-elseif ARGV[3] == 'bad' then
-  local base, max, window = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
-  for i = 1, 2 do
-    local free = tonumber(ARGV[3 + i])
-    local fails = redis.call('HINCRBY', KEYS[i], 'fails', 1)
-    local block = 0
-    if fails > free then
-      -- 2^(n-1) stays an exact integer in a Lua double far beyond every cap we use.
-      block = math.min(base * math.pow(2, fails - free - 1), max)
-      redis.call('HSET', KEYS[i], 'until', now + block)
-    end
-    redis.call('PEXPIRE', KEYS[i], math.max(window, block))
-    out[i] = block
-  end
-end
-return out
-`;
+const SCRIPTS = [
+  luaScript(new URL('./scripts/loginThrottleBegin-5.lua', import.meta.url)),
+  luaScript(new URL('./scripts/loginThrottleEnd-5.lua', import.meta.url)),
+];
 
 type ThrottleRedis = Redis & {
   loginThrottleBegin(...a: (string | number)[]): Promise<number[]>;
@@ -151,16 +105,13 @@ export class LoginThrottle {
   private readonly base: string;
   readonly maxPending: number;
   private readonly o: Required<Omit<LoginThrottleOptions, 'redis' | 'prefix' | 'now'>>;
-  private readonly now: () => number;
+  private readonly clock: (() => number) | undefined;
 
   constructor(opts: LoginThrottleOptions) {
     this.r = opts.redis as ThrottleRedis;
-    if (typeof this.r.loginThrottleBegin !== 'function') {
-      opts.redis.defineCommand('loginThrottleBegin', { numberOfKeys: 5, lua: BEGIN });
-      opts.redis.defineCommand('loginThrottleEnd', { numberOfKeys: 5, lua: END });
-    }
+    defineScripts(opts.redis, SCRIPTS);
     this.base = `${opts.prefix}:operators:throttle:`;
-    this.now = opts.now ?? Date.now;
+    this.clock = opts.now;
     this.o = {
       maxPending: opts.maxPending ?? 100,
       freeFailuresUser: opts.freeFailuresUser ?? 3,
@@ -174,6 +125,11 @@ export class LoginThrottle {
       queueRetryAfterMs: opts.queueRetryAfterMs ?? 5_000,
     };
     this.maxPending = this.o.maxPending;
+  }
+
+  /** ARGV `now` of the scripts: '' = Redis TIME, or the test's clock. */
+  private nowArg(): string {
+    return this.clock ? String(Math.floor(this.clock())) : '';
   }
 
   private keys(user: string, address: string): string[] {
@@ -195,7 +151,7 @@ export class LoginThrottle {
     const id = randomBytes(9).toString('base64url');
     const r = await this.r.loginThrottleBegin(
       ...keys,
-      this.now(),
+      this.nowArg(),
       id,
       this.o.holdMs,
       this.o.maxInFlightUser,
@@ -223,7 +179,7 @@ export class LoginThrottle {
         ended = true;
         await this.r.loginThrottleEnd(
           ...keys,
-          this.now(),
+          this.nowArg(),
           id,
           outcome,
           this.o.freeFailuresUser,
@@ -238,7 +194,8 @@ export class LoginThrottle {
 
   /** Logins in progress or waiting now (all instances). */
   async pending(): Promise<number> {
-    await this.r.zremrangebyscore(`${this.base}pending`, '-inf', String(this.now()));
+    const now = this.clock ? this.clock() : await redisNowMs(this.r);
+    await this.r.zremrangebyscore(`${this.base}pending`, '-inf', String(now));
     return this.r.zcard(`${this.base}pending`);
   }
 }

@@ -47,7 +47,7 @@ export interface OperatorsFeatureOptions {
   /** Routing lane timings (tests). */
   laneLockMs?: number;
   laneSweepIntervalMs?: number;
-  /** The operators' clock: token lifetimes and the login throttle (tests move it; default Date.now). */
+  /** The operators' clock: token lifetimes and the login throttle (tests move it; default Date.now, and Redis TIME for the throttle). */
   clock?: () => number;
   /** Login throttle settings beyond OPERATOR_LOGIN_QUEUE_MAX (tests; defaults in login-throttle.ts). */
   throttle?: Partial<Omit<LoginThrottleOptions, 'redis' | 'prefix' | 'now'>>;

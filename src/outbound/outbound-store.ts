@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { DeliveryStatus, OutboundMessage, StatusEvent } from '../core/index.ts';
+import { defineScripts, luaScript } from '../redis/redis-scripts.ts';
 
 /**
  * Order of statuses. `failed` ranks above `sent` (a late failure after the send was
@@ -52,41 +53,10 @@ export interface OutboundStoreOptions {
   recordTtlS?: number;
 }
 
-/** ARGV: key, ttlS, then field/value pairs. Returns {1} created, or {0} when the key exists. */
-const ACCEPT = `
-if redis.call('EXISTS', ARGV[1]) == 1 then return {0} end
-local kv = {}
-for i = 3, #ARGV do kv[#kv + 1] = ARGV[i] end
-redis.call('HSET', ARGV[1], unpack(kv))
-redis.call('EXPIRE', ARGV[1], tonumber(ARGV[2]))
-return {1}
-`;
-
-/**
- * ARGV: key, status, rank, at, error, errorCode, nativeIdsJson ('' = none).
- * Returns {outcome, chatId, operatorId}.
- */
-const ADVANCE = `
-local key = ARGV[1]
-if redis.call('EXISTS', key) == 0 then return {'missing'} end
-local ranks = { queued = 0, sent = 1, failed = 2, delivered = 3, read = 4 }
-local status, rank, at = ARGV[2], tonumber(ARGV[3]), ARGV[4]
-local cur = redis.call('HGET', key, 'status') or 'queued'
-local curRank = ranks[cur] or 0
-redis.call('HSETNX', key, status .. 'At', at)
-if ARGV[7] ~= '' then redis.call('HSET', key, 'nativeIds', ARGV[7]) end
-local outcome = 'stale'
-if rank > curRank then
-  outcome = 'advanced'
-  redis.call('HSET', key, 'status', status, 'updatedAt', at)
-  if status == 'failed' then redis.call('HSET', key, 'error', ARGV[5], 'errorCode', ARGV[6]) end
-  redis.call('HDEL', key, 'message')
-elseif rank == curRank then
-  outcome = 'same'
-end
-local ids = redis.call('HMGET', key, 'chatId', 'operatorId')
-return {outcome, ids[1] or '', ids[2] or ''}
-`;
+const SCRIPTS = [
+  luaScript(new URL('./scripts/outboundAccept-1.lua', import.meta.url)),
+  luaScript(new URL('./scripts/outboundAdvance-1.lua', import.meta.url)),
+];
 
 type StoreRedis = Redis & {
   outboundAccept(...args: (string | number)[]): Promise<number[]>;
@@ -112,10 +82,7 @@ export class OutboundStore {
 
   constructor(o: OutboundStoreOptions) {
     const r = o.redis as StoreRedis;
-    if (typeof r.outboundAccept !== 'function') {
-      o.redis.defineCommand('outboundAccept', { numberOfKeys: 0, lua: ACCEPT });
-      o.redis.defineCommand('outboundAdvance', { numberOfKeys: 0, lua: ADVANCE });
-    }
+    defineScripts(o.redis, SCRIPTS);
     this.redis = r;
     this.prefix = o.prefix;
     this.recordTtlS = o.recordTtlS ?? 30 * 24 * 3600;

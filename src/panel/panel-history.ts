@@ -16,47 +16,15 @@
  */
 import type { Redis } from 'ioredis';
 import type { DeliveryStatus, InboundMessage, OutboundMessage } from '../core/index.ts';
+import { defineScripts, luaScript } from '../redis/redis-scripts.ts';
 
 export type { HistoryItem, HistoryStatus } from '../http/routes/panel-routes.ts';
 import type { HistoryItem, HistoryStatus } from '../http/routes/panel-routes.ts';
 
-/**
- * PUT-2… KEYS: order zset, items hash, media set. ARGV: id, score (ms), item JSON, max,
- * minScore (older goes), ttlS, then media ids. Adds the item unless present (a redelivery
- * is the same item), trims by age then by count, refreshes the TTLs. Returns 1 if added.
- */
-const PUT = `
-local added = redis.call('ZADD', KEYS[1], 'NX', tonumber(ARGV[2]), ARGV[1])
-if added == 1 then redis.call('HSET', KEYS[2], ARGV[1], ARGV[3]) end
-local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[5])
-local n = redis.call('ZCARD', KEYS[1]) - #old
-if n > tonumber(ARGV[4]) then
-  local extra = redis.call('ZRANGE', KEYS[1], #old, #old + n - tonumber(ARGV[4]) - 1)
-  for _, id in ipairs(extra) do table.insert(old, id) end
-end
-for _, id in ipairs(old) do
-  redis.call('ZREM', KEYS[1], id)
-  redis.call('HDEL', KEYS[2], id, id .. '|s')
-end
-for i = 7, #ARGV do redis.call('SADD', KEYS[3], ARGV[i]) end
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[6]))
-redis.call('EXPIRE', KEYS[2], tonumber(ARGV[6]))
-if #ARGV >= 7 then redis.call('EXPIRE', KEYS[3], tonumber(ARGV[6])) end
-return added
-`;
-
-/**
- * STATUS-2. KEYS: order zset, items hash. ARGV: id, status JSON, rank of the status.
- * Sets the status of an item still in the history; a status never goes back (a late
- * "sent" after "read" is ignored; "failed" wins). Returns 1 if written.
- */
-const STATUS = `
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) == false then return 0 end
-local cur = redis.call('HGET', KEYS[2], ARGV[1] .. '|r')
-if cur and tonumber(cur) >= tonumber(ARGV[3]) then return 0 end
-redis.call('HSET', KEYS[2], ARGV[1] .. '|s', ARGV[2], ARGV[1] .. '|r', ARGV[3])
-return 1
-`;
+const SCRIPTS = [
+  luaScript(new URL('./scripts/panelPut-3.lua', import.meta.url)),
+  luaScript(new URL('./scripts/panelStatus-2.lua', import.meta.url)),
+];
 
 /** Chats remembered for the panel's chat list after a (re)login; older ones still work, they just are not listed. */
 export const RECENT_MAX = 5000;
@@ -87,10 +55,7 @@ export class PanelHistory {
     this.r = o.redis as HistoryRedis;
     this.base = `${o.prefix}:panel:`;
     this.now = o.now ?? Date.now;
-    if (!('panelPut' in this.r)) {
-      o.redis.defineCommand('panelPut', { numberOfKeys: 3, lua: PUT });
-      o.redis.defineCommand('panelStatus', { numberOfKeys: 2, lua: STATUS });
-    }
+    defineScripts(o.redis, SCRIPTS);
   }
 
   private keys(chatId: string): [string, string, string] {
@@ -99,7 +64,6 @@ export class PanelHistory {
 
   async add(chatId: string, item: HistoryItem, mediaIds: string[] = []): Promise<boolean> {
     const ms = Date.parse(item.at) || this.now();
-    const minScore = this.now() - this.o.days * 86_400_000;
     const ttlS = String(this.o.days * 86_400);
     const added = await this.r.panelPut(
       ...this.keys(chatId),
@@ -107,7 +71,7 @@ export class PanelHistory {
       String(ms),
       JSON.stringify(item),
       String(this.o.maxItems),
-      String(minScore),
+      String(this.o.days * 86_400_000),
       ttlS,
       ...mediaIds,
     );

@@ -19,7 +19,8 @@ import { ConnectorError, type InboundMessage, type Route, type RouteStatus } fro
 import type { InboundRouter } from '../lanes/inbound-pipeline.js';
 import { KeywordMatcher, loadRulesFile, validateRules, type KeywordRule } from './keyword-rules.ts';
 import { KICK_FLAG_TTL_S } from '../lanes/ordered-lane.js';
-import { CLAIM, CLOSE, ROUTE_MESSAGE, TRANSFER } from './routing-scripts.ts';
+import { defineScripts } from '../redis/redis-scripts.ts';
+import { ROUTING_SCRIPTS } from './routing-scripts.ts';
 
 /** The OrderedLane name of routing events (src/routing/routing-lane.ts). */
 export const ROUTING_LANE = 'routing';
@@ -123,9 +124,6 @@ type RoutingRedis = Redis & {
   routeClose(...keysThenArgs: string[]): Promise<(string | number)[]>;
 };
 
-/** How many lane keys follow the chat's own keys in KEYS (routing-scripts.ts OUTBOX). */
-const LANE_KEYS = 4;
-
 const s = (v: unknown): string | null => (v === undefined || v === null || v === '' ? null : String(v));
 
 export class ChatRouting implements InboundRouter {
@@ -142,12 +140,7 @@ export class ChatRouting implements InboundRouter {
 
   constructor(private readonly o: ChatRoutingOptions) {
     this.redis = o.redis as RoutingRedis;
-    if (typeof this.redis.routeMessage !== 'function') {
-      o.redis.defineCommand('routeMessage', { numberOfKeys: 2 + LANE_KEYS, lua: ROUTE_MESSAGE });
-      o.redis.defineCommand('routeClaim', { numberOfKeys: 1 + LANE_KEYS, lua: CLAIM });
-      o.redis.defineCommand('routeTransfer', { numberOfKeys: 1 + LANE_KEYS, lua: TRANSFER });
-      o.redis.defineCommand('routeClose', { numberOfKeys: 1 + LANE_KEYS, lua: CLOSE });
-    }
+    defineScripts(o.redis, ROUTING_SCRIPTS);
     this.base = `${o.prefix}:routing:`;
     this.laneBase = `${o.prefix}:lane:${ROUTING_LANE}:`;
     this.defaultGroup = o.defaultGroup ?? 'default';
@@ -160,7 +153,7 @@ export class ChatRouting implements InboundRouter {
     return routingChatKey(this.o.prefix, chatId);
   }
 
-  /** The lane keys the outbox touches, in the order the scripts expect (OUTBOX in routing-scripts.ts). */
+  /** The lane keys the outbox touches, in the order the scripts expect (scripts/includes/outbox.lua). */
   private laneKeys(chatId: string): string[] {
     const b = this.laneBase;
     return [`${b}seq`, `${b}q:${chatId}`, `${b}active`, `${b}kick:${chatId}`];

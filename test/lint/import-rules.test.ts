@@ -50,6 +50,7 @@ const CASES: Record<string, Record<string, string>> = {
   'core-imports-nothing-of-ours': { 'src/core/a.ts': imp('../lanes/q.ts'), 'src/lanes/q.ts': leaf },
   'channel-imports-only-core': { 'src/channels/telegram/t.ts': imp('../whatsapp/w.ts'), 'src/channels/whatsapp/w.ts': leaf },
   'base-layer-imports-only-core': { 'src/onec/o.ts': imp('../licensing/l.ts'), 'src/licensing/l.ts': leaf },
+  'redis-users-import-core-and-redis': { 'src/coordination/c.ts': imp('../lanes/l.ts'), 'src/lanes/l.ts': leaf },
   'lanes-import-core-and-redis': { 'src/lanes/l.ts': imp('../coordination/c.ts'), 'src/coordination/c.ts': leaf },
   'http-basics-import-only-core': { 'src/http/app.ts': imp('../lanes/q.ts'), 'src/lanes/q.ts': leaf },
   'infra-imports-core-and-config': { 'src/infra/logger.ts': imp('../lanes/q.ts'), 'src/lanes/q.ts': leaf },

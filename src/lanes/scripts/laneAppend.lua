@@ -1,0 +1,73 @@
+--[[
+  Appends items to an ordered lane: dedupe by id, a per-key (or lane-wide) seq, the item in
+  its key's pending set, the key in `active` for the sweep, and the kick flag.
+
+  `seqField` empty: each key counts its own seq (a field of `seq` per key: chats, a bounded
+  set). Non-empty: one lane-wide counter in that field, for lanes keyed per message
+  (statuses), whose per-key fields would otherwise grow by one per message forever (issue 11
+  item 11); a lane-wide counter is still increasing within every key, and job ids stay unique.
+
+  `kick` says the caller must add a kick job for the key: only when no kick of that key is
+  queued and not yet started (the kick flag, cleared by the driver when it starts). A burst
+  of appends to one chat thus costs one BullMQ job, not one per append. If the caller dies
+  before adding the kick, the flag expires after kickTtlS and the sweep kicks anyway.
+
+  Called with the number of keys first (2 + 3 per item).
+
+  Input:
+    KEYS[1] the lane's `seq` hash (key or seqField → last seq)
+    KEYS[2] the lane's `active` zset (key → when it became pending, ms)
+    then per item i (i = 1, 2, …):
+    KEYS[3i]   `id:<item id>`, the dedupe record (→ its seq)
+    KEYS[3i+1] `q:<key>`, the key's pending set (item JSON scored by seq)
+    KEYS[3i+2] `kick:<key>`, the key's kick flag
+
+    ARGV[1] nowMs: a stamp, the caller's clock (the `active` score; only ordered, never added to)
+    ARGV[2] dedupeTtlS: how long an id is remembered
+    ARGV[3] kickTtlS: how long a kick flag outlives a caller that died before kicking
+    ARGV[4] seqField ('' = per key)
+    then per item i: ARGV[3 + 2i] the key, ARGV[4 + 2i] the body (a non-empty JSON object)
+
+  Output:
+    flat triples per item: seq, duplicate (0|1), kick (0|1)
+]]
+local now = tonumber(ARGV[1])
+local ttl = tonumber(ARGV[2])
+local kickTtl = tonumber(ARGV[3])
+local seqField = ARGV[4]
+local out = {}
+local k = 3
+local i = 5
+while i <= #ARGV do
+  local key, body = ARGV[i], ARGV[i + 1]
+  local idKey, qKey, kickKey = KEYS[k], KEYS[k + 1], KEYS[k + 2]
+  local existing = redis.call('GET', idKey)
+  if existing then
+    out[#out + 1] = tonumber(existing)
+    out[#out + 1] = 1
+    out[#out + 1] = 1
+  else
+    local field = key
+    if seqField ~= '' then field = seqField end
+    local seq = redis.call('HINCRBY', KEYS[1], field, 1)
+    redis.call('SET', idKey, seq, 'EX', ttl)
+    -- The stored item is the body's JSON text with `"seq":N,` spliced in after its opening
+    -- brace: no JSON decode/encode in Redis (cjson would reorder keys and turn big integers
+    -- into floats), and the seq makes every member unique in the sorted set (two items with
+    -- equal bodies would otherwise be one member). The caller guarantees the body is a
+    -- non-empty JSON object (starts with `{`, is not `{}`), so the splice stays valid JSON.
+    local full = '{"seq":' .. seq .. ',' .. string.sub(body, 2)
+    redis.call('ZADD', qKey, seq, full)
+    redis.call('ZADD', KEYS[2], 'NX', now, key)
+    out[#out + 1] = seq
+    out[#out + 1] = 0
+    if redis.call('SET', kickKey, '1', 'NX', 'EX', kickTtl) then
+      out[#out + 1] = 1
+    else
+      out[#out + 1] = 0
+    end
+  end
+  k = k + 3
+  i = i + 2
+end
+return out
