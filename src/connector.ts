@@ -12,6 +12,8 @@ import { secretsOf } from './config/secrets.ts';
 import {
   describeError,
   isOutboundCapable,
+  DEFAULT_LANGUAGE,
+  type AccountPolicy,
   type AccountRunner,
   type AccountState,
   type ChannelConnector,
@@ -92,6 +94,13 @@ export interface ConnectorContext {
   setOperatorAccess(access: OperatorAccess): void;
   /** The operators' access rules, or null when no operators feature runs (operator tokens are then refused). */
   operatorAccess(): OperatorAccess | null;
+  /** Installs what account settings say (language, may write first); the settings feature does. */
+  setAccountPolicy(policy: AccountPolicy): void;
+  /**
+   * The one rule of writing first (outbound API and the WhatsApp send gate): the account's
+   * setting `mayWriteFirst` when it (or `_default`) sets one, else WHATSAPP_MAY_WRITE_FIRST.
+   */
+  mayWriteFirst(account: string): Promise<boolean>;
 }
 
 /** A feature plugged into the connector (outbound, operators, operations…). */
@@ -246,8 +255,15 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
       logger,
     });
 
+  // Account settings (language, may write first) reach the channels through this holder: the
+  // settings feature installs the policy once features are built; until then, the defaults.
+  let accountPolicy: AccountPolicy | null = null;
+  const language = (account: string) => (accountPolicy ? accountPolicy.language(account) : Promise.resolve(DEFAULT_LANGUAGE));
+  const mayWriteFirst = async (account: string): Promise<boolean> =>
+    (await accountPolicy?.mayWriteFirst(account)) ?? config.whatsapp.mayWriteFirst.includes(account);
   const telegram = config.telegram.tokens.length
     ? createTelegramConnector({
+        language,
         tokens: config.telegram.tokens,
         apiRoot: config.telegram.apiRoot,
         mode: config.telegram.mode,
@@ -279,8 +295,9 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
         minIntervalMs: config.whatsapp.minIntervalMs,
         fetchVersion: true,
         version: config.whatsapp.version,
+        language,
         firstContact: {
-          accounts: config.whatsapp.mayWriteFirst,
+          mayWriteFirst,
           perHour: config.whatsapp.firstContactPerHour,
           perDay: config.whatsapp.firstContactPerDay,
         },
@@ -316,6 +333,10 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
     updateLog,
     pullLog,
     onecPush,
+    setAccountPolicy: (p) => {
+      accountPolicy = p;
+    },
+    mayWriteFirst,
     setOperatorAccess: (a) => {
       operatorAccess = a;
     },

@@ -53,6 +53,12 @@ export function settingsFeature(opts: SettingsFeatureOptions = {}): (ctx: Connec
   return (ctx) => {
     const store = new SettingsStore({ redis: ctx.redis, prefix: ctx.config.queuePrefix });
     const log = ctx.logger.child({ component: 'settings' });
+    // Channels write their `service` notes in the account's language; the outbound API and the
+    // WhatsApp send gate ask whether the account may write first (ctx.mayWriteFirst).
+    ctx.setAccountPolicy({
+      language: async (account) => (await store.account(account)).language,
+      mayWriteFirst: (account) => store.mayWriteFirst(account),
+    });
     const autoReplies = new AutoReplies({
       redis: ctx.redis,
       prefix: ctx.config.queuePrefix,
@@ -75,7 +81,8 @@ export function settingsFeature(opts: SettingsFeatureOptions = {}): (ctx: Connec
       allBusy,
       routes: settingsRoutes({
         get: (kind, name) => (kind === 'account' ? store.get('account', name) : store.get('group', name)),
-        effective: (kind, name) => (kind === 'account' ? store.account(name) : store.group(name)),
+        effective: async (kind, name) =>
+          kind === 'account' ? { ...(await store.account(name)), mayWriteFirst: await ctx.mayWriteFirst(name) } : store.group(name),
         put: (kind, name, body) => (kind === 'account' ? store.put('account', name, body) : store.put('group', name, body)),
       }),
       async start() {

@@ -17,8 +17,11 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   describeError,
+  languageOrDefault,
+  serviceTexts,
   silentLogger,
   type AccountConnectionState,
+  type AccountLanguage,
   type AccountRunner,
   type AccountState,
   type ChatInfo,
@@ -40,6 +43,8 @@ export interface TdUserRunnerOptions {
   logger?: Logger;
   /** First back-off after a failed ingest, ms (default 500), doubled up to 30 s. */
   backoffMinMs?: number;
+  /** The account's language for the connector's own `service` texts (account settings; default `ru`). */
+  language?: AccountLanguage;
 }
 
 type Obj = Record<string, unknown>;
@@ -149,6 +154,7 @@ export class TdUserRunner extends EventEmitter implements AccountRunner {
   private async take(message: unknown, sink: InboundSink): Promise<void> {
     const r = normalizeTdMessage(message, {
       account: this.opts.account,
+      texts: serviceTexts(await languageOrDefault(this.opts.language, this.opts.account)),
       userOf: (id) => this.users.get(id) ?? null,
       chatOf: (id) => this.chats.get(id) ?? null,
     });

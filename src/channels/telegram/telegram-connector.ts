@@ -7,6 +7,7 @@ import {
   describeError,
   silentLogger,
   ValidationError,
+  type AccountLanguage,
   type AccountRunner,
   type InboundSink,
   type AccountState,
@@ -48,6 +49,8 @@ export interface TelegramConnectorOptions {
   laterItemMaxWaitMs?: number;
   /** Where Telegram Business connections are kept; shared by every instance (default: this process only). */
   businessStore?: BusinessConnectionStore;
+  /** The account's language for the connector's own `service` texts (account settings; default `ru`). */
+  language?: AccountLanguage;
 }
 
 export interface TelegramConnector extends ChannelConnector, OutboundCapable {
@@ -106,6 +109,7 @@ export function createTelegramConnector(opts: TelegramConnectorOptions): Telegra
             backoffMinMs: opts.backoffMinMs,
             onAccount,
             business,
+            language: opts.language,
           })
         : new TelegramPoller({
             token,
@@ -117,6 +121,7 @@ export function createTelegramConnector(opts: TelegramConnectorOptions): Telegra
             backoffMaxMs: opts.backoffMaxMs,
             onAccount,
             business,
+            language: opts.language,
           });
     entry.sendBot = createGrammyBot(token, apiRoot, 60);
     entries.push(entry);
