@@ -3,8 +3,12 @@
  * ACCOUNT_SETTINGS_FILE at start, and the auto-replies (auto-replies.ts) that act on them.
  *
  * Auto-replies listen to `inbound.delivered` on the bus: they go out once 1C has the
- * customer's message (so 1C shows the message, then the `system` reply), and their ids
- * are derived from the message, so a redelivery or a second instance makes no second reply.
+ * customer's message (so 1C shows the message, then the `system` reply, which reaches 1C as
+ * an `outgoing` chat message of sender `system`), and their ids are derived from the
+ * message, so a redelivery or a second instance makes no second reply.
+ *
+ * It also installs the account policy (ctx.setAccountPolicy): the channels' `service` notes
+ * follow the account's `language`, and `mayWriteFirst` decides who may be written to first.
  */
 import type { ConnectorContext, ConnectorFeature } from '../connector.ts';
 import { describeError, type InboundMessage, type OutboundMessage } from '../core/index.ts';
@@ -69,6 +73,8 @@ export function settingsFeature(opts: SettingsFeatureOptions = {}): (ctx: Connec
         if (!submit) throw new Error('no outbound service in this process');
         await submit(m);
       },
+      // 1C sees the reply in the chat: an `outgoing` message of `system` in the chat's inbound order.
+      echo: (m) => ctx.inbound.ingest([m]),
     });
     const allBusy = new AllBusyWatch({ redis: ctx.redis, prefix: ctx.config.queuePrefix, store, replies: autoReplies, now: opts.now });
     const unsubscribe: (() => void)[] = [];
