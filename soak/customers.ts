@@ -30,6 +30,11 @@ export interface ChatTrack {
   /** Checker state: how many of 1C's stored refs were verified, the last seq seen. */
   checked: number;
   lastSeq: number;
+  /** Auto-replies 1C stored in this chat (ids, in order; counted in `checked` too). */
+  autos: string[];
+  /** Did 1C store a customer message of this chat with `seq` 1 / one that calls for a reply? */
+  firstStored: boolean;
+  writingStored: boolean;
 }
 
 export interface CustomerStats {
@@ -92,7 +97,19 @@ export class Customers {
   }
 
   private add(channel: ChatTrack['channel'], key: string, extra: Pick<ChatTrack, 'tg' | 'wa'>): void {
-    this.chats.push({ index: this.chats.length, key, channel, expected: [], rejectIds: [], checked: 0, lastSeq: 0, ...extra });
+    this.chats.push({
+      index: this.chats.length,
+      key,
+      channel,
+      expected: [],
+      rejectIds: [],
+      checked: 0,
+      lastSeq: 0,
+      autos: [],
+      firstStored: false,
+      writingStored: false,
+      ...extra,
+    });
   }
 
   start(): void {

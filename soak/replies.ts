@@ -20,6 +20,9 @@ export interface ReplyTrack {
   collapsed: number;
   lastText: string | null;
   lastAt: number;
+  /** Auto-replies the bot sent to this chat (repeats at a kill edge aside), and when. */
+  autoSent: number;
+  autoAt: number;
 }
 
 export interface ReplyStats {
@@ -55,7 +58,18 @@ export class Replies {
   ) {
     this.tracks = chats
       .filter((c) => c.tg?.private)
-      .map((chat) => ({ chat, submitted: [], ids: [], busy: false, checked: 0, collapsed: 0, lastText: null, lastAt: 0 }));
+      .map((chat) => ({
+        chat,
+        submitted: [],
+        ids: [],
+        busy: false,
+        checked: 0,
+        collapsed: 0,
+        lastText: null,
+        lastAt: 0,
+        autoSent: 0,
+        autoAt: 0,
+      }));
   }
 
   start(): void {

@@ -28,6 +28,7 @@ import { Operators } from './operators.ts';
 import { Prng, sleep } from './prng.ts';
 import { Replies } from './replies.ts';
 import { SoakRedis } from './soak-redis.ts';
+import { RR_CAP, RR_GROUP, writeSoakSettings } from './settings.ts';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -124,6 +125,8 @@ stack = await startLocalStack({
     LOG_LEVEL: 'info',
     // --pull: 1C's job fetches from the connector (SoakPullJob); faults stay the same.
     ONEC_MODE: pull ? 'pull' : 'push',
+    // Auto-replies (a greeting on one bot, always closed on another) and round robin (settings.ts).
+    ...writeSoakSettings(dir),
   },
 });
 const { onec, telegram, config } = stack;
@@ -270,7 +273,7 @@ timers.push(
     guard('progress', () => {
       const f = checks.figures;
       say(
-        `in ${f.inbound.storedInOrder}/${f.inbound.sent} stored · out ${f.outbound.delivered}/${f.outbound.submitted} · logins ${operators.stats.loginsOk} (${operators.loggedIn()} in) · faults ${Object.values(faults?.counts ?? {}).reduce((s, n) => s + (n ?? 0), 0)} · sessions peak ${f.sessions.peakOpen} · RSS ${instances.map((i) => `${i.name} ${Math.round(i.lastRssMb)}`).join(' ')} MB`,
+        `in ${f.inbound.storedInOrder}/${f.inbound.sent} stored · out ${f.outbound.delivered}/${f.outbound.submitted} + auto ${f.outbound.autoRepliesSent} (1C ${f.outbound.autoRepliesIn1c}) · rr ${f.routing.roundRobinAssignments} · logins ${operators.stats.loginsOk} (${operators.loggedIn()} in) · faults ${Object.values(faults?.counts ?? {}).reduce((s, n) => s + (n ?? 0), 0)} · sessions peak ${f.sessions.peakOpen} · RSS ${instances.map((i) => `${i.name} ${Math.round(i.lastRssMb)}`).join(' ')} MB`,
       );
     }),
     10_000,
@@ -301,13 +304,17 @@ const drainStart = Date.now();
 const pendingAll = async () => (await Promise.all(lanes.map((l) => l.pendingCount()))).reduce((s, n) => s + n, 0);
 const statusesAt1c = () => {
   const byId = onec.state().statuses.byId;
-  return replies.tracks.every((t) => t.ids.every((id) => byId[id]?.includes('sent')));
+  // auto-replies are outbound messages like any reply: their `sent` reaches 1C too
+  return replies.tracks.every(
+    (t) => t.ids.every((id) => byId[id]?.includes('sent')) && t.chat.autos.every((id) => byId[id]?.includes('sent')),
+  );
 };
 for (;;) {
   if (failing) await new Promise(() => undefined);
   const done =
     checks.inboundComplete() &&
     checks.outboundComplete() &&
+    checks.autoRepliesComplete() &&
     statusesAt1c() &&
     (await pendingAll()) === 0 &&
     (!job || (await logWaiting()) === 0);
@@ -315,7 +322,7 @@ for (;;) {
   if (Date.now() - drainStart > DRAIN_BOUND_MS) {
     const lanesLeft = await Promise.all(lanes.map(async (l) => `${l.name}=${await l.pendingCount()}`));
     fail(
-      `drain: not done within ${DRAIN_BOUND_MS / 1000} s — ${job ? `update log ${await logWaiting()} waiting, ` : ''}inbound ${checks.figures.inbound.storedInOrder}/${checks.figures.inbound.expectedStored}, outbound ${checks.figures.outbound.delivered}/${checks.figures.outbound.submitted}, statuses at 1C ${statusesAt1c()}, pending ${lanesLeft.join(' ')}`,
+      `drain: not done within ${DRAIN_BOUND_MS / 1000} s — ${job ? `update log ${await logWaiting()} waiting, ` : ''}inbound ${checks.figures.inbound.storedInOrder}/${checks.figures.inbound.expectedStored}, outbound ${checks.figures.outbound.delivered}/${checks.figures.outbound.submitted}, auto-replies in 1C ${checks.figures.outbound.autoRepliesIn1c} / sent ${checks.figures.outbound.autoRepliesSent} / due ${checks.figures.outbound.autoRepliesExpected}, statuses at 1C ${statusesAt1c()}, pending ${lanesLeft.join(' ')}`,
     );
     await new Promise(() => undefined);
   }
@@ -389,6 +396,7 @@ const summary = {
     maxLoginsInFlight: operators.stats.maxLoginsInFlight,
   },
   seats: { ...seatsLoggedIn, afterLogout: seatsAfterLogout },
+  routing: { ...checks.figures.routing, group: RR_GROUP, cap: RR_CAP, duplicateAnswers: st.routing.duplicates.count },
   operators: operators.stats,
   queues: {
     pending: await pendingAll(),

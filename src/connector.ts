@@ -10,7 +10,15 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Config } from './config/config.ts';
 import { secretsOf } from './config/secrets.ts';
-import { describeError, type AccountRunner, type ChannelConnector, type StatusEvent, type StatusSink } from './core/index.ts';
+import {
+  describeError,
+  DEFAULT_LANGUAGE,
+  type AccountPolicy,
+  type AccountRunner,
+  type ChannelConnector,
+  type StatusEvent,
+  type StatusSink,
+} from './core/index.ts';
 import type { OperatorAccess } from './core/index.ts';
 import {
   ALL_ROLES,
@@ -212,8 +220,15 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
       logger,
     });
 
+  // Account settings (language, may write first) reach the channels through this holder: the
+  // settings feature installs the policy once features are built; until then, the defaults.
+  let accountPolicy: AccountPolicy | null = null;
+  const language = (account: string) => (accountPolicy ? accountPolicy.language(account) : Promise.resolve(DEFAULT_LANGUAGE));
+  const mayWriteFirst = async (account: string): Promise<boolean> =>
+    (await accountPolicy?.mayWriteFirst(account)) ?? config.whatsapp.mayWriteFirst.includes(account);
   const telegram = config.telegram.tokens.length
     ? createTelegramConnector({
+        language,
         tokens: config.telegram.tokens,
         apiRoot: config.telegram.apiRoot,
         mode: config.telegram.mode,
@@ -245,8 +260,9 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
         minIntervalMs: config.whatsapp.minIntervalMs,
         fetchVersion: true,
         version: config.whatsapp.version,
+        language,
         firstContact: {
-          accounts: config.whatsapp.mayWriteFirst,
+          mayWriteFirst,
           perHour: config.whatsapp.firstContactPerHour,
           perDay: config.whatsapp.firstContactPerDay,
         },
@@ -262,6 +278,8 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
     chatType: (k) => inbound.chatType(k),
     openClient: opts.telegramUserClient,
     backoffMinMs: opts.telegramUserBackoffMs,
+    mayWriteFirst,
+    language,
   });
   const channels: ChannelConnector[] = [withTelegramUsers(telegram, tgUsers?.connector ?? null), whatsapp].filter(
     (c): c is NonNullable<typeof c> => c !== null,
@@ -290,6 +308,10 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
     updateLog,
     pullLog,
     onecPush,
+    setAccountPolicy: (p) => {
+      accountPolicy = p;
+    },
+    mayWriteFirst,
     setOperatorAccess: (a) => {
       operatorAccess = a;
     },

@@ -22,6 +22,7 @@ import {
   isOutboundCapable,
   supportsAccountDiscovery,
   type AccountDiscovery,
+  type AccountLanguage,
   type ChannelConnector,
   type Logger,
   type MediaStore,
@@ -32,7 +33,6 @@ import {
 import { createTdlibClient, type TdClient } from './channels/telegram-user/tdlib-client.ts';
 import { createTelegramUserConnector, type TelegramUserConnector } from './channels/telegram-user/telegram-user-connector.ts';
 import { telegramUserRoutes } from './http/routes/telegram-user-routes.ts';
-import { SettingsStore } from './settings/settings-store.ts';
 
 /** Opens one account's TDLib client (tests and the demo pass a double). */
 export type TdClientFactory = (account: string) => Promise<TdClient>;
@@ -49,6 +49,10 @@ export interface TelegramUserWiringDeps {
   openClient?: TdClientFactory;
   /** First back-off after a failed ingest (tests). */
   backoffMinMs?: number;
+  /** The one rule of writing first (account settings, else the env default). */
+  mayWriteFirst(account: string): Promise<boolean>;
+  /** The account's language for the connector's own `service` texts. */
+  language: AccountLanguage;
 }
 
 export interface TelegramUserWiring {
@@ -74,7 +78,6 @@ export function wireTelegramUsers(d: TelegramUserWiringDeps): TelegramUserWiring
     });
   };
   const open = d.openClient ?? realClient;
-  const settings = new SettingsStore({ redis: d.redis, prefix: d.config.queuePrefix });
   const connector = createTelegramUserConnector({
     accounts: c.accounts,
     groups: c.groups,
@@ -93,8 +96,8 @@ export function wireTelegramUsers(d: TelegramUserWiringDeps): TelegramUserWiring
     statusSink: d.statusSink,
     logger: d.logger.child({ channel: 'telegram-user' }),
     chatKnown: async (chatKey) => (await d.chatType(chatKey)) !== null,
-    // TODO(settings helper): the general mayWriteFirst enforcement may replace this hook.
-    mayWriteFirst: async (account) => (await settings.account(account)).mayWriteFirst,
+    mayWriteFirst: d.mayWriteFirst,
+    language: d.language,
     backoffMinMs: d.backoffMinMs,
   });
   return { connector, routes: telegramUserRoutes({ loginView: (a) => connector.loginView(a), login: (a, i) => connector.login(a, i) }) };

@@ -8,10 +8,16 @@ import { operatorsFeature, type OperatorsFeature } from '../operators/operators-
 import { opsFeature } from '../ops/ops-feature.ts';
 import { outboundFeature } from '../outbound/outbound-feature.ts';
 import type { OutboundService } from '../outbound/outbound-service.ts';
-import { settingsFeature } from '../settings/settings-feature.ts';
+import { settingsFeature, type SettingsFeatureOptions } from '../settings/settings-feature.ts';
 import { panelFeature } from '../panel/panel-feature.ts';
 
-export function productFeatures(o: { defaultGroup?: string } = {}): FeatureModule[] {
+export function productFeatures(
+  o: {
+    defaultGroup?: string;
+    /** Tests and the soak: the clock and check intervals of the settings feature. */
+    settings?: Pick<SettingsFeatureOptions, 'now' | 'allBusyCheckMs' | 'assignCheckMs'>;
+  } = {},
+): FeatureModule[] {
   // Operators before outbound: routing subscribes to "outbound.accepted" to claim owners.
   // Auto-replies (settings) are accepted by the outbound service itself, as `system`.
   let outbound: OutboundService | null = null;
@@ -23,6 +29,7 @@ export function productFeatures(o: { defaultGroup?: string } = {}): FeatureModul
     }),
     outboundFeature({ onService: (s) => (outbound = s) }),
     settingsFeature({
+      ...o.settings,
       submit: () => {
         const service = outbound;
         return service ? (m) => service.submit(m) : null;

@@ -12,6 +12,7 @@ import { createLogger } from '../infra/logger.ts';
 import { FileMediaStore } from '../media/file-media-store.ts';
 import { InboundPipeline } from '../lanes/inbound-pipeline.js';
 import { createRedis, redisOptions } from '../redis/redis-connection.js';
+import { SettingsStore } from '../settings/settings-store.ts';
 import { wireTelegramUsers } from '../telegram-user-wiring.ts';
 import { runTelegramCommand } from './telegram-command.ts';
 
@@ -68,6 +69,7 @@ export async function runTelegramCli(args: string[], config: Readonly<Config>): 
         },
       },
     });
+    const settings = new SettingsStore({ redis, prefix: config.queuePrefix });
     const wired = wireTelegramUsers({
       config,
       redis,
@@ -79,6 +81,9 @@ export async function runTelegramCli(args: string[], config: Readonly<Config>): 
       },
       logger,
       chatType: (k) => pipeline.chatType(k),
+      // The CLI only logs in: it sends nothing, and notes of what arrives meanwhile follow the settings.
+      mayWriteFirst: async () => false,
+      language: async (account) => (await settings.account(account)).language,
     });
     try {
       return await runTelegramCommand(args, {

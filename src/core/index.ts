@@ -7,3 +7,4 @@ export * from './backoff.ts';
 export * from './abort.ts';
 export * from './redact-url.ts';
 export type { AccessActor, OperatorAccess } from './operator-access.ts';
+export * from './service-texts.ts';

@@ -96,6 +96,12 @@ interface InboundBase {
 
 type PlainKind = Exclude<MessageKind, 'location' | 'contact' | 'poll' | 'reaction' | 'edit' | 'delete'>;
 
+/**
+ * The sender of what the connector itself writes into a chat (auto-replies), carried to 1C as
+ * an `outgoing` message: `operatorId: "system"` of connector-api.md, as a sender.
+ */
+export const SYSTEM_SENDER: Sender = { id: 'system', name: null, username: null, phone: null };
+
 /** A message as a channel produces it: no `seq` and no `route` yet. */
 export type NewInboundMessage =
   | (InboundBase & { kind: PlainKind })

@@ -21,7 +21,16 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/config.ts';
 import type { ConnectorBus } from '../connector-bus.ts';
-import type { AccountState, ChannelConnector, Logger, MediaStore, OperatorAccess, StatusSink } from '../core/index.ts';
+import type {
+  AccountPolicy,
+  AccountState,
+  ChannelConnector,
+  InboundSink,
+  Logger,
+  MediaStore,
+  OperatorAccess,
+  StatusSink,
+} from '../core/index.ts';
 import type { ReadyCheck } from '../http/routes/health-routes.ts';
 import type { InboundRouter } from '../lanes/inbound-pipeline.js';
 import type { UpdateLog, UpdateLogStats } from '../lanes/update-log.js';
@@ -62,7 +71,8 @@ export interface FeatureServices {
   onecPush: OnecDelivery;
   seats: Seats;
   gate: LicenseView;
-  inbound: ChatDirectory;
+  /** The inbound pipeline: chats seen, and ingest (the settings feature echoes auto-replies to 1C through it). */
+  inbound: ChatDirectory & InboundSink;
   media: MediaStore;
   /** The channels this process has; ask each for a capability (core's `is…`/`supports…` guards). */
   channels: readonly ChannelConnector[];
@@ -80,6 +90,13 @@ export interface FeatureServices {
   setOperatorAccess(access: OperatorAccess): void;
   /** The operators' access rules, or null when no operators feature runs (operator tokens are then refused). */
   operatorAccess(): OperatorAccess | null;
+  /** Installs what account settings say (language, may write first); the settings feature does. */
+  setAccountPolicy(policy: AccountPolicy): void;
+  /**
+   * The one rule of writing first (outbound API and the WhatsApp send gate): the account's
+   * setting `mayWriteFirst` when it (or `_default`) sets one, else WHATSAPP_MAY_WRITE_FIRST.
+   */
+  mayWriteFirst(account: string): Promise<boolean>;
 }
 
 /** What a feature built from `needs` sees. */

@@ -78,6 +78,7 @@ const NEEDS = [
   'pullLog',
   'setStatusSink',
   'operatorAccess',
+  'mayWriteFirst',
 ] as const;
 
 export function outboundFeature(opts: OutboundFeatureOptions = {}): FeatureModule<(typeof NEEDS)[number]> {
@@ -130,10 +131,15 @@ export function outboundFeature(opts: OutboundFeatureOptions = {}): FeatureModul
           { httpStatus: 404 },
         );
       }
-      if ((await ctx.inbound.chatType(chatId)) === null) {
-        return new ConnectorError('unknown_chat', `No chat "${chatId}": a chat is known once its customer has written to us.`, {
-          httpStatus: 404,
-        });
+      // A chat that never wrote to this account: only where the account may write first (its
+      // setting `mayWriteFirst`, else WHATSAPP_MAY_WRITE_FIRST). 404 as connector-api.md fixes
+      // for an unknown chat, with a code of its own.
+      if ((await ctx.inbound.chatType(chatId)) === null && !(await ctx.mayWriteFirst(parts.account))) {
+        return new ConnectorError(
+          'may_not_write_first',
+          `Chat "${chatId}" has never written to account "${parts.account}", and this account may not write first (account setting mayWriteFirst).`,
+          { httpStatus: 404 },
+        );
       }
       return null;
     };

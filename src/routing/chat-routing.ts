@@ -15,7 +15,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { ConnectorError, type InboundMessage, type Route, type RouteStatus } from '../core/index.ts';
+import { ConnectorError, SYSTEM_SENDER, type InboundMessage, type Route, type RouteStatus } from '../core/index.ts';
+
+const isSystemMessage = (m: InboundMessage): boolean => m.outgoing === true && m.sender.id === SYSTEM_SENDER.id;
 import type { InboundRouter } from '../lanes/inbound-pipeline.js';
 import { KeywordMatcher, loadRulesFile, validateRules, type KeywordRule } from './keyword-rules.ts';
 import { KICK_FLAG_TTL_S } from '../lanes/ordered-lane.js';
@@ -177,12 +179,28 @@ export class ChatRouting implements InboundRouter {
     // The lane hands over one chat's messages at a time; split anyway, keeping order.
     let i = 0;
     while (i < messages.length) {
+      if (isSystemMessage(messages[i])) {
+        routes.push(await this.currentRoute(messages[i].chatId));
+        i++;
+        continue;
+      }
       let j = i + 1;
-      while (j < messages.length && messages[j].chatId === messages[i].chatId) j++;
+      while (j < messages.length && messages[j].chatId === messages[i].chatId && !isSystemMessage(messages[j])) j++;
       routes.push(...(await this.routeChat(messages.slice(i, j))));
       i = j;
     }
     return routes;
+  }
+
+  /**
+   * What the connector wrote itself (an auto-reply shown to 1C) changes nothing: it neither
+   * opens, reopens nor queues a chat; it carries the chat's route as it stands.
+   */
+  private async currentRoute(chatId: string): Promise<Route> {
+    const [status, owner, group, qf] = await this.redis.hmget(this.chatKey(chatId), 'status', 'owner', 'group', 'queuedFor');
+    if (!status) return { status: 'queued', operatorId: null, group: this.defaultGroup };
+    const st = status as RouteStatus;
+    return { status: st, operatorId: (st === 'queued' ? qf : owner) || null, group: group || null };
   }
 
   /**

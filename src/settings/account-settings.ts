@@ -11,13 +11,13 @@
  * Additive to the spec: `greeting` and `outOfHours` may be `true` and `allBusy.text` may be
  * absent — "on, with the default text in the account's language" (see defaultTexts).
  */
-import { ValidationError } from '../core/index.ts';
+import { ValidationError, type Language } from '../core/index.ts';
 
 export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
 /** `["08:00", "12:00"]`: local wall-clock times; the end may be `24:00`. */
 export type Interval = [string, string];
-export type Language = 'ru' | 'en';
+export type { Language };
 
 export interface Holiday {
   /** Local date `YYYY-MM-DD` in the account's time zone. */

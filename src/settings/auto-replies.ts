@@ -13,13 +13,26 @@
  * marker key (`<prefix>:auto-reply:<id>`, 60 days) is set after the accept, so a reply is
  * not sent again after its outbound record has expired.
  *
+ * 1C sees them in the chat: after the accept, each reply is also put into the chat's inbound
+ * lane as a message sent by the connector (`outgoing: true`, sender id `system`, the reply's
+ * own id), so it reaches 1C (`POST /messages`, or the pull log) in the chat's `seq` order
+ * after the customer's message it answers, once (the lane dedupes by id), and its delivery
+ * statuses name the same id. Such a message changes no routing state and gets no reply.
+ *
  * Private chats only: in a group chat an automatic answer to every member would be noise.
  * Reactions, edits and deletions are not "writing to us" and get none.
  *
  * All time rules use the injected clock (`now`), so tests move time instead of waiting.
  */
 import type { Redis } from 'ioredis';
-import type { InboundMessage, OutboundMessage } from '../core/index.ts';
+import {
+  parseChatKey,
+  SYSTEM_SENDER,
+  type ChatInfo,
+  type InboundMessage,
+  type NewInboundMessage,
+  type OutboundMessage,
+} from '../core/index.ts';
 import type { EffectiveAccountSettings } from './account-settings.ts';
 import type { SettingsStore } from './settings-store.ts';
 import { formatOpensAt, WorkingHours } from './working-hours.ts';
@@ -36,6 +49,8 @@ export interface AutoRepliesOptions {
   store: Pick<SettingsStore, 'account'>;
   /** Accepts an outbound message (idempotent by id). */
   submit(m: OutboundMessage): Promise<void>;
+  /** Puts the reply into the chat's inbound lane, so 1C sees it in the chat (idempotent by id; InboundSink.ingest). */
+  echo?(m: NewInboundMessage): Promise<unknown>;
   now?: () => number;
 }
 
@@ -55,7 +70,7 @@ export class AutoReplies {
 
   /** The ids of the replies a message calls for, in the order they are sent (exposed for tests). */
   async plan(m: InboundMessage, s: EffectiveAccountSettings): Promise<{ id: string; text: string }[]> {
-    if (m.chat.type !== 'private' || NOT_WRITING.has(m.kind)) return [];
+    if (m.chat.type !== 'private' || NOT_WRITING.has(m.kind) || m.outgoing) return [];
     const now = this.now();
     const name = m.sender.name ?? m.sender.username ?? null;
     const out: { id: string; text: string }[] = [];
@@ -80,25 +95,37 @@ export class AutoReplies {
     let sent = 0;
     for (const m of messages) {
       const plan = await this.plan(m, await this.o.store.account(m.account));
-      for (const r of plan) if (await this.sendOnce(m.chatId, r.id, r.text)) sent++;
+      for (const r of plan) if (await this.sendOnce(m.chatId, r.id, r.text, m.chat)) sent++;
     }
     return sent;
   }
 
   /** Accepts the reply `id` unless it was sent before; true when this call was the first. */
-  async sendOnce(chatId: string, id: string, text: string): Promise<boolean> {
+  async sendOnce(chatId: string, id: string, text: string, chat: ChatInfo = { type: 'private', title: null }): Promise<boolean> {
     const marker = `${this.o.prefix}:auto-reply:${id}`;
     if (await this.o.redis.exists(marker)) return false;
-    await this.o.submit({
-      id,
-      chatId,
-      text,
-      media: [],
-      replyTo: null,
-      operatorId: SYSTEM_OPERATOR,
-      createdAt: new Date(this.now()).toISOString(),
-    });
-    // After the accept: a crash in between only means the accept is tried again (a no-op).
+    const at = new Date(this.now()).toISOString();
+    await this.o.submit({ id, chatId, text, media: [], replyTo: null, operatorId: SYSTEM_OPERATOR, createdAt: at });
+    const parts = parseChatKey(chatId);
+    if (this.o.echo && parts) {
+      await this.o.echo({
+        id,
+        chatId,
+        channel: parts.channel,
+        account: parts.account,
+        chat,
+        sender: SYSTEM_SENDER,
+        kind: 'text',
+        text,
+        media: [],
+        replyTo: null,
+        target: null,
+        sentAt: at,
+        receivedAt: at,
+        outgoing: true,
+      });
+    }
+    // After the accept and the echo: a crash in between only means both are tried again (no-ops by id).
     const first = await this.o.redis.set(marker, '1', 'EX', MARKER_TTL_S, 'NX');
     return first === 'OK';
   }

@@ -3,8 +3,12 @@
  * ACCOUNT_SETTINGS_FILE at start, and the auto-replies (auto-replies.ts) that act on them.
  *
  * Auto-replies listen to `inbound.delivered` on the bus: they go out once 1C has the
- * customer's message (so 1C shows the message, then the `system` reply), and their ids
- * are derived from the message, so a redelivery or a second instance makes no second reply.
+ * customer's message (so 1C shows the message, then the `system` reply, which reaches 1C as
+ * an `outgoing` chat message of sender `system`), and their ids are derived from the
+ * message, so a redelivery or a second instance makes no second reply.
+ *
+ * It also installs the account policy (ctx.setAccountPolicy): the channels' `service` notes
+ * follow the account's `language`, and `mayWriteFirst` decides who may be written to first.
  */
 import { defineFeature, type ConnectorFeature, type FeatureModule } from '../features/feature-contract.ts';
 import { describeError, type InboundMessage, type OutboundMessage } from '../core/index.ts';
@@ -49,12 +53,18 @@ export interface SettingsFeature extends ConnectorFeature {
   readonly roundRobin: RoundRobin | null;
 }
 
-const NEEDS = ['config', 'logger', 'redis', 'bus'] as const;
+const NEEDS = ['config', 'logger', 'redis', 'bus', 'inbound', 'setAccountPolicy', 'mayWriteFirst'] as const;
 
 export function settingsFeature(opts: SettingsFeatureOptions = {}): FeatureModule<(typeof NEEDS)[number], SettingsFeature> {
   return defineFeature(NEEDS, (ctx) => {
     const store = new SettingsStore({ redis: ctx.redis, prefix: ctx.config.queuePrefix });
     const log = ctx.logger.child({ component: 'settings' });
+    // Channels write their `service` notes in the account's language; the outbound API and the
+    // WhatsApp send gate ask whether the account may write first (ctx.mayWriteFirst).
+    ctx.setAccountPolicy({
+      language: async (account) => (await store.account(account)).language,
+      mayWriteFirst: (account) => store.mayWriteFirst(account),
+    });
     const autoReplies = new AutoReplies({
       redis: ctx.redis,
       prefix: ctx.config.queuePrefix,
@@ -65,6 +75,8 @@ export function settingsFeature(opts: SettingsFeatureOptions = {}): FeatureModul
         if (!submit) throw new Error('no outbound service in this process');
         await submit(m);
       },
+      // 1C sees the reply in the chat: an `outgoing` message of `system` in the chat's inbound order.
+      echo: (m) => ctx.inbound.ingest([m]),
     });
     const allBusy = new AllBusyWatch({ redis: ctx.redis, prefix: ctx.config.queuePrefix, store, replies: autoReplies, now: opts.now });
     const unsubscribe: (() => void)[] = [];
@@ -77,7 +89,8 @@ export function settingsFeature(opts: SettingsFeatureOptions = {}): FeatureModul
       allBusy,
       routes: settingsRoutes({
         get: (kind, name) => (kind === 'account' ? store.get('account', name) : store.get('group', name)),
-        effective: (kind, name) => (kind === 'account' ? store.account(name) : store.group(name)),
+        effective: async (kind, name) =>
+          kind === 'account' ? { ...(await store.account(name)), mayWriteFirst: await ctx.mayWriteFirst(name) } : store.group(name),
         put: (kind, name, body) => (kind === 'account' ? store.put('account', name, body) : store.put('group', name, body)),
       }),
       async start() {

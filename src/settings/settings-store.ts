@@ -97,6 +97,15 @@ export class SettingsStore {
     return effectiveAccount(own, await this.get('account', DEFAULT_NAME));
   }
 
+  /**
+   * `mayWriteFirst` as the account (or `_default`) sets it; null when neither does, so the
+   * deployment default (WHATSAPP_MAY_WRITE_FIRST) applies — see ConnectorContext.mayWriteFirst.
+   */
+  async mayWriteFirst(name: string): Promise<boolean | null> {
+    const own = name === DEFAULT_NAME ? null : await this.get('account', name);
+    return own?.mayWriteFirst ?? (await this.get('account', DEFAULT_NAME))?.mayWriteFirst ?? null;
+  }
+
   async group(name: string): Promise<EffectiveGroupSettings> {
     const own = name === DEFAULT_NAME ? null : await this.get('group', name);
     return effectiveGroup(own, await this.get('group', DEFAULT_NAME));

@@ -90,14 +90,14 @@ describe('POST /api/v1/messages: auth and validation', () => {
     expect((r.json.error as { message: string }).message).toContain('media[0].base64');
   });
 
-  it('404 unknown_account, unknown_chat, unknown_media and unknown_message', async () => {
+  it('404 unknown_account, may_not_write_first (a chat that never wrote), unknown_media and unknown_message', async () => {
     const { key } = await h.customer('Known');
     const acc = await h.api('POST', '/api/v1/messages', { id: 'n1', chatId: 'tg:no_such_bot:5', text: 'x' });
     expect(acc.status).toBe(404);
     expect(acc.json).toMatchObject({ error: { code: 'unknown_account' } });
     const chat = await h.api('POST', '/api/v1/messages', { id: 'n2', chatId: `tg:${key.split(':')[1]}:424242`, text: 'x' });
     expect(chat.status).toBe(404);
-    expect(chat.json).toMatchObject({ error: { code: 'unknown_chat' } });
+    expect(chat.json).toMatchObject({ error: { code: 'may_not_write_first' } });
     const media = await h.api('POST', '/api/v1/messages', { id: 'n3', chatId: key, media: [{ mediaId: 'nope' }] });
     expect(media.status).toBe(404);
     expect(media.json).toMatchObject({ error: { code: 'unknown_media' } });

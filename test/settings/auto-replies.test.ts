@@ -4,7 +4,8 @@
  */
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { InboundMessage, OutboundMessage } from '../../src/core/index.ts';
+import type { InboundMessage, NewInboundMessage, OutboundMessage } from '../../src/core/index.ts';
+import { InboundPipeline } from '../../src/lanes/inbound-pipeline.js';
 import { OutboundService } from '../../src/outbound/outbound-service.ts';
 import { ChatRouting } from '../../src/routing/chat-routing.ts';
 import { AllBusyWatch } from '../../src/settings/all-busy.ts';
@@ -40,6 +41,7 @@ function message(chatId: string, seq: number, over: Partial<InboundMessage> = {}
 
 interface Instance {
   redis: Redis;
+  pipeline: InboundPipeline;
   service: OutboundService;
   replies: AutoReplies;
   store: SettingsStore;
@@ -50,10 +52,13 @@ describe('auto-replies', () => {
   let now: number;
   let instances: Instance[];
   let accepted: OutboundMessage[];
+  /** What the inbound lanes took as new (the auto-replies shown to 1C), across both instances. */
+  let echoed: NewInboundMessage[];
 
   beforeEach(async () => {
     prefix = uniquePrefix('autoreply');
     accepted = [];
+    echoed = [];
     now = msk('2026-11-30T12:30:00'); // a Monday, the lunch break
     instances = [0, 1].map(() => {
       const redis = newRedis();
@@ -66,17 +71,29 @@ describe('auto-replies', () => {
         deliverStatuses: async () => [],
       });
       const store = new SettingsStore({ redis, prefix });
+      const pipeline = new InboundPipeline({
+        redis,
+        bullConnection: { url: REDIS_URL },
+        prefix,
+        deliverer: {
+          deliverMessages: async () => {
+            throw new Error('not delivered in this test');
+          },
+        },
+        observer: { ingested: (fresh) => echoed.push(...fresh) },
+      });
       const replies = new AutoReplies({
         redis,
         prefix,
         store,
         now: () => now,
+        echo: (m) => pipeline.ingest([m]),
         submit: async (m) => {
           const r = await service.submit(m);
           if (r.created) accepted.push(m);
         },
       });
-      return { redis, service, replies, store };
+      return { redis, pipeline, service, replies, store };
     });
     await instances[0].store.put('account', '_default', {
       timeZone: 'Europe/Moscow',
@@ -98,6 +115,7 @@ describe('auto-replies', () => {
   afterEach(async () => {
     for (const i of instances) {
       await i.service.close();
+      await i.pipeline.close();
       i.redis.disconnect();
     }
     await cleanupPrefix(prefix);
@@ -151,6 +169,22 @@ describe('auto-replies', () => {
     await Promise.all([instances[a].replies.onDelivered([first]), instances[b].replies.onDelivered([first])]);
     await instances[b].replies.onDelivered([first, message('tg:acme_bot:2002', 2)]);
     expect(accepted.map((m) => [m.id, m.text])).toEqual([['tg:acme_bot:2002:auto:greeting', 'Здравствуйте, Иван!']]);
+    // 1C sees it in the chat once: one new item in the chat's inbound lane, as the connector's own message
+    expect(echoed).toHaveLength(1);
+    expect(echoed[0]).toMatchObject({
+      id: 'tg:acme_bot:2002:auto:greeting',
+      chatId: 'tg:acme_bot:2002',
+      outgoing: true,
+      sender: { id: 'system' },
+      kind: 'text',
+      text: 'Здравствуйте, Иван!',
+    });
+    // an echo is not a customer writing: no reply to it
+    // (as the first message of another chat it would otherwise call for a greeting)
+    await instances[a].replies.onDelivered([
+      { ...(echoed[0] as InboundMessage), id: 'x', chatId: 'tg:acme_bot:2003', seq: 1, route: null },
+    ]);
+    expect(accepted).toHaveLength(1);
   });
 
   it('a first message out of hours gets the out-of-hours reply instead of the greeting; groups and reactions get none', async () => {

@@ -10,7 +10,7 @@
  * - Video notes are `video`, voice notes `voice`, as in the bot channel; albums are their
  *   photos one by one (TDLib sends each with the same media_album_id).
  */
-import { buildMessageId, type ChatInfo, type NewInboundMessage, type Sender } from '../../core/index.ts';
+import { buildMessageId, serviceTexts, type ChatInfo, type NewInboundMessage, type Sender, type ServiceTexts } from '../../core/index.ts';
 
 export interface TdPendingFile {
   messageId: string;
@@ -28,6 +28,8 @@ export interface TdNormalizeOptions {
   /** The chat's type and title (updateNewChat), or null. */
   chatOf: (chatId: number) => ChatInfo | null;
   now?: Date;
+  /** The `service` texts in the account's language (core/service-texts.ts; default `ru`). */
+  texts?: ServiceTexts;
 }
 
 export type TdNormalizeResult = { ok: NewInboundMessage; file: TdPendingFile | null } | { malformed: string };
@@ -69,7 +71,10 @@ type Content = Pick<NewInboundMessage, 'text'> & {
   kind: 'text' | 'photo' | 'video' | 'voice' | 'audio' | 'document' | 'sticker' | 'service';
 };
 
-function contentOf(c: Obj): { content: Content | NewInboundMessageExtras; file: Omit<TdPendingFile, 'messageId'> | null } {
+function contentOf(
+  c: Obj,
+  texts: ServiceTexts,
+): { content: Content | NewInboundMessageExtras; file: Omit<TdPendingFile, 'messageId'> | null } {
   const caption = textOf(c.caption);
   switch (c._) {
     case 'messageText':
@@ -118,7 +123,7 @@ function contentOf(c: Obj): { content: Content | NewInboundMessageExtras; file: 
     }
     default:
       return {
-        content: { kind: 'service', text: `The customer sent a message of a type the connector does not support (${String(c._)})` },
+        content: { kind: 'service', text: texts.unsupported(String(c._)) },
         file: null,
       };
   }
@@ -141,7 +146,7 @@ export function normalizeTdMessage(message: unknown, opts: TdNormalizeOptions): 
   const msgId = buildMessageId(chatKey, id);
   const reply = obj(msg.reply_to);
   const replyId = reply?._ === 'messageReplyToMessage' && num(reply.chat_id) === chatId ? num(reply.message_id) : null;
-  const { content: c, file } = contentOf(content);
+  const { content: c, file } = contentOf(content, opts.texts ?? serviceTexts(null));
   if (['photo', 'video', 'voice', 'audio', 'document'].includes(c.kind) && !file) return { malformed: `${c.kind} without a file` };
   const base = {
     id: msgId,

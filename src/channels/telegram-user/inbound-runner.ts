@@ -19,8 +19,11 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   describeError,
+  languageOrDefault,
+  serviceTexts,
   silentLogger,
   type AccountConnectionState,
+  type AccountLanguage,
   type AccountRunner,
   type AccountState,
   type ChatInfo,
@@ -48,6 +51,8 @@ export interface TdUserRunnerOptions {
   onReadOutbox?: (chatId: number, lastReadId: number) => void;
   /** Added to the state while TDLib waits for a phone number (e.g. why a takeover needs a login). */
   loginHint?: () => string | null;
+  /** The account's language for the connector's own `service` texts (account settings; default `ru`). */
+  language?: AccountLanguage;
 }
 
 type Obj = Record<string, unknown>;
@@ -277,6 +282,7 @@ export class TdUserRunner extends EventEmitter implements AccountRunner {
   private async take(message: unknown, sink: InboundSink, editDate?: number): Promise<void> {
     const r = normalizeTdMessage(message, {
       account: this.opts.account,
+      texts: serviceTexts(await languageOrDefault(this.opts.language, this.opts.account)),
       userOf: (id) => this.users.get(id) ?? null,
       chatOf: (id) => this.chats.get(id) ?? null,
     });

@@ -23,6 +23,7 @@ import {
   RemoteRefusedError,
   UnreachableError,
   ValidationError,
+  type AccountLanguage,
   type ChannelConnector,
   type Logger,
   type MediaStore,
@@ -56,6 +57,8 @@ export interface TelegramUserConnectorOptions {
   chatKnown(chatKey: string): Promise<boolean>;
   /** The account's "may write first" setting: may it send to a chat that never wrote? */
   mayWriteFirst(account: string): Promise<boolean>;
+  /** The account's language for the connector's own `service` texts (account settings; default `ru`). */
+  language?: AccountLanguage;
   /** Where outbound files from a url or base64 are written for TDLib to upload (per account). */
   spoolDir(account: string): string;
   /** How long a send waits for TDLib's outcome (default 2 minutes). */
@@ -108,6 +111,7 @@ export function createTelegramUserConnector(opts: TelegramUserConnectorOptions):
       account,
       new TdUserRunner({
         account,
+        language: opts.language,
         open: () => opts.open(account),
         mediaStore: opts.mediaStore,
         logger: log,

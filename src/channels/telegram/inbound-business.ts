@@ -67,6 +67,7 @@ export function normalizeTelegramUpdate(update: unknown, opts: TelegramNormalize
       account: opts.account,
       receivedAt: (opts.now ?? new Date()).toISOString(),
       chatKey: (chatId) => businessChatKey(opts.account, ownerId, chatId),
+      texts: opts.texts,
     };
     if (kind === 'deleted_business_messages') return deleted(body, ctx);
     const echo = obj(body.sender_business_bot);

@@ -6,7 +6,8 @@
  * - Formatting entities are dropped (1C gets plain text); captions go into `text`.
  * - A forwarded message is normalized like any other (the model has no forward field).
  * - Messages with content this connector does not know (games, invoices, stories, …) become
- *   kind `service` with a sentence naming the content, so the operator sees that something came.
+ *   kind `service` with a sentence naming the content, so the operator sees that something came;
+ *   that sentence and the group events' are in the account's language (`texts`, core/service-texts.ts).
  * - A reaction that removes every emoji has `text: null`. Custom emoji reactions are written
  *   `custom:<id>`, paid ones `⭐`.
  * - Edits carry no media (the original's media was stored when it arrived).
@@ -17,7 +18,16 @@
  *   `deleted_business_messages` land in `tgb:<bot>:<owner id>:<chat id>` chats; what the owner
  *   typed themselves carries `outgoing: true`; `business_connection` gives no message.
  */
-import { buildChatKey, describeError, buildMessageId, type ChatInfo, type NewInboundMessage, type Sender } from '../../core/index.ts';
+import {
+  buildChatKey,
+  describeError,
+  buildMessageId,
+  serviceTexts,
+  type ChatInfo,
+  type NewInboundMessage,
+  type Sender,
+  type ServiceTexts,
+} from '../../core/index.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -39,6 +49,8 @@ export interface NormalizeOptions {
   account: string;
   /** The time the connector took the update over (default: now). */
   now?: Date;
+  /** The `service` texts in the account's language (core/service-texts.ts; default `ru`). */
+  texts?: ServiceTexts;
 }
 
 const obj = (v: unknown): Obj | null => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : null);
@@ -78,6 +90,8 @@ export interface Ctx {
   receivedAt: string;
   /** The chat key of a chat id (default `tg:<account>:<chat id>`). */
   chatKey?: (chatId: number) => string;
+  /** The `service` texts in the account's language (default: the default language's). */
+  texts?: ServiceTexts;
 }
 
 interface Located {
@@ -99,27 +113,27 @@ function locate(msg: Obj, ctx: Ctx): Located | string {
   return { chat, chatId, chatKey: ctx.chatKey ? ctx.chatKey(chatId) : telegramChatKey(ctx.account, chatId), messageId, date };
 }
 
-const SERVICE: Record<string, (v: unknown, msg: Obj) => string> = {
-  new_chat_members: (v) => `${(Array.isArray(v) ? v : []).map((u) => personName(obj(u) ?? {}) ?? 'someone').join(', ')} joined the chat`,
-  left_chat_member: (v) => `${personName(obj(v) ?? {}) ?? 'someone'} left the chat`,
-  new_chat_title: (v) => `The chat title was changed to "${str(v) ?? ''}"`,
-  new_chat_photo: () => 'The chat photo was changed',
-  delete_chat_photo: () => 'The chat photo was removed',
-  group_chat_created: () => 'The group was created',
-  supergroup_chat_created: () => 'The supergroup was created',
-  channel_chat_created: () => 'The channel was created',
-  pinned_message: (v) => {
+const SERVICE: Record<string, (v: unknown, t: ServiceTexts) => string> = {
+  new_chat_members: (v, t) => t.joined((Array.isArray(v) ? v : []).map((u) => personName(obj(u) ?? {}) ?? t.someone).join(', ')),
+  left_chat_member: (v, t) => t.left(personName(obj(v) ?? {}) ?? t.someone),
+  new_chat_title: (v, t) => t.titleChanged(str(v) ?? ''),
+  new_chat_photo: (_v, t) => t.photoChanged,
+  delete_chat_photo: (_v, t) => t.photoRemoved,
+  group_chat_created: (_v, t) => t.groupCreated,
+  supergroup_chat_created: (_v, t) => t.supergroupCreated,
+  channel_chat_created: (_v, t) => t.channelCreated,
+  pinned_message: (v, t) => {
     const p = obj(v) ?? {};
-    const t = str(p.text) ?? str(p.caption);
-    return t ? `A message was pinned: "${t.length > 100 ? `${t.slice(0, 100)}…` : t}"` : 'A message was pinned';
+    const text = str(p.text) ?? str(p.caption);
+    return t.pinned(text ? (text.length > 100 ? `${text.slice(0, 100)}…` : text) : null);
   },
-  migrate_to_chat_id: (v) => `The group was upgraded to a supergroup (new id ${String(v)})`,
-  migrate_from_chat_id: (v) => `The supergroup was upgraded from a group (old id ${String(v)})`,
-  message_auto_delete_timer_changed: () => 'The auto-delete timer was changed',
-  video_chat_started: () => 'A video chat started',
-  video_chat_ended: () => 'A video chat ended',
-  forum_topic_created: (v) => `A topic was created: "${str(obj(v)?.name) ?? ''}"`,
-  write_access_allowed: () => 'The user allowed the bot to write',
+  migrate_to_chat_id: (v, t) => t.migratedTo(String(v)),
+  migrate_from_chat_id: (v, t) => t.migratedFrom(String(v)),
+  message_auto_delete_timer_changed: (_v, t) => t.autoDeleteChanged,
+  video_chat_started: (_v, t) => t.videoChatStarted,
+  video_chat_ended: (_v, t) => t.videoChatEnded,
+  forum_topic_created: (v, t) => t.topicCreated(str(obj(v)?.name) ?? ''),
+  write_access_allowed: (_v, t) => t.writeAccessAllowed,
 };
 
 /** Keys of a Message that are not its content. */
@@ -216,6 +230,7 @@ export function fromMessage(msg: Obj, ctx: Ctx): { message: NewInboundMessage; m
     return { ...base, kind };
   };
   let message: NewInboundMessage;
+  const texts = ctx.texts ?? serviceTexts(null);
   const sticker = obj(msg.sticker);
   const location = obj(msg.location);
   const venue = obj(msg.venue);
@@ -250,13 +265,13 @@ export function fromMessage(msg: Obj, ctx: Ctx): { message: NewInboundMessage; m
     message = { ...base, kind: 'text', text: `${str(dice.emoji) ?? '🎲'} ${num(dice.value) ?? ''}`.trim() };
   } else {
     const serviceKey = Object.keys(SERVICE).find((k) => msg[k] !== undefined);
-    if (serviceKey) message = { ...base, kind: 'service', text: SERVICE[serviceKey](msg[serviceKey], msg) };
+    if (serviceKey) message = { ...base, kind: 'service', text: SERVICE[serviceKey](msg[serviceKey], texts) };
     else {
       const other = Object.keys(msg).find((k) => !META.has(k));
       message = {
         ...base,
         kind: 'service',
-        text: other ? `The customer sent a message of a type the connector does not support (${other})` : 'An empty message',
+        text: other ? texts.unsupported(other) : texts.empty,
       };
     }
   }
@@ -333,7 +348,7 @@ export function normalizeUpdate(update: unknown, opts: NormalizeOptions): Normal
     const u = obj(update);
     if (!u) return { malformed: 'the update is not an object' };
     if (num(u.update_id) === null) return { malformed: 'the update has no numeric update_id' };
-    const ctx: Ctx = { account: opts.account, receivedAt: (opts.now ?? new Date()).toISOString() };
+    const ctx: Ctx = { account: opts.account, receivedAt: (opts.now ?? new Date()).toISOString(), texts: opts.texts };
     const kind = Object.keys(u).find((k) => k !== 'update_id');
     if (!kind) return { malformed: 'the update has no content' };
     const body = obj(u[kind]);

@@ -204,10 +204,11 @@ export class TelegramPoller extends TelegramAccountRunner {
       await this.pause(this.backoffMs(), signal);
       return;
     }
+    const texts = await this.serviceTexts(account);
     for (const u of updates) {
       const id = updateIdOf(u);
       if (id !== null) last = last === undefined ? id : Math.max(last, id);
-      const r = normalizeTelegramUpdate(u, { account, businessOwnerOf: (bid) => business?.ownerOf(account, bid) ?? null });
+      const r = normalizeTelegramUpdate(u, { account, texts, businessOwnerOf: (bid) => business?.ownerOf(account, bid) ?? null });
       if ('malformed' in r) {
         this.log.warn({ updateId: id, reason: r.malformed }, 'skipping a Telegram update the connector cannot use');
         continue;

@@ -137,7 +137,11 @@ export class TelegramWebhookRunner extends TelegramAccountRunner {
       );
       return { status: 500, error: { code: 'ingest_failed', message: 'The update could not be stored; Telegram will deliver it again.' } };
     }
-    const r = normalizeTelegramUpdate(body, { account, businessOwnerOf: (id) => business?.ownerOf(account, id) ?? null });
+    const r = normalizeTelegramUpdate(body, {
+      account,
+      texts: await this.serviceTexts(account),
+      businessOwnerOf: (id) => business?.ownerOf(account, id) ?? null,
+    });
     if ('malformed' in r) {
       this.log.warn({ updateId, reason: r.malformed }, 'skipping a Telegram update the connector cannot use');
       return { status: 200 };

@@ -9,11 +9,15 @@ import { EventEmitter } from 'node:events';
 import { Bot, GrammyError } from 'grammy';
 import {
   silentLogger,
+  languageOrDefault,
+  serviceTexts,
   type AccountConnectionState,
+  type AccountLanguage,
   type AccountRunner,
   type AccountState,
   type InboundSink,
   type Logger,
+  type ServiceTexts,
 } from '../../core/index.ts';
 import { grammySignal, redact } from './inbound-media.ts';
 
@@ -44,6 +48,8 @@ export interface TelegramRunnerBaseOptions {
   onAccount?: (username: string) => void;
   /** Telegram Business connections (saved before the updates that carry them are confirmed). */
   business?: BusinessConnections;
+  /** The account's language for the connector's own `service` texts (default: `ru`). */
+  language?: AccountLanguage;
 }
 
 /** Emits `state` (AccountState) on every state change (never for an unchanged one). */
@@ -58,6 +64,7 @@ export abstract class TelegramAccountRunner extends EventEmitter implements Acco
   protected username: string | null = null;
   private st: AccountState;
   private readonly onAccount: ((username: string) => void) | undefined;
+  private readonly language: AccountLanguage | undefined;
 
   constructor(o: TelegramRunnerBaseOptions, clientTimeoutS: number) {
     super();
@@ -65,10 +72,16 @@ export abstract class TelegramAccountRunner extends EventEmitter implements Acco
     this.apiRoot = apiRootOf(o.apiRoot);
     this.onAccount = o.onAccount;
     this.business = o.business;
+    this.language = o.language;
     this.leaseKey = `tg:${botIdOf(o.token)}`;
     this.log = (o.logger ?? silentLogger).child({ bot: this.leaseKey });
     this.bot = createGrammyBot(o.token, this.apiRoot, clientTimeoutS);
     this.st = { channel: 'telegram', account: this.leaseKey, state: 'stopped', since: new Date().toISOString(), lastError: null };
+  }
+
+  /** The `service` texts in the account's current language (asked per batch: a settings change applies at once). */
+  protected async serviceTexts(account: string): Promise<ServiceTexts> {
+    return serviceTexts(await languageOrDefault(this.language, account));
   }
 
   abstract start(sink: InboundSink): Promise<void>;

@@ -8,6 +8,7 @@ import {
   silentLogger,
   ValidationError,
   type AccountDiscovery,
+  type AccountLanguage,
   type AccountRunner,
   type InboundSink,
   type AccountState,
@@ -49,6 +50,8 @@ export interface TelegramConnectorOptions {
   laterItemMaxWaitMs?: number;
   /** Where Telegram Business connections are kept; shared by every instance (default: this process only). */
   businessStore?: BusinessConnectionStore;
+  /** The account's language for the connector's own `service` texts (account settings; default `ru`). */
+  language?: AccountLanguage;
 }
 
 export interface TelegramConnector extends ChannelConnector, OutboundCapable, AccountDiscovery {
@@ -107,6 +110,7 @@ export function createTelegramConnector(opts: TelegramConnectorOptions): Telegra
             backoffMinMs: opts.backoffMinMs,
             onAccount,
             business,
+            language: opts.language,
           })
         : new TelegramPoller({
             token,
@@ -118,6 +122,7 @@ export function createTelegramConnector(opts: TelegramConnectorOptions): Telegra
             backoffMaxMs: opts.backoffMaxMs,
             onAccount,
             business,
+            language: opts.language,
           });
     entry.sendBot = createGrammyBot(token, apiRoot, 60);
     entries.push(entry);

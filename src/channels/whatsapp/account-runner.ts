@@ -72,7 +72,7 @@ export interface WhatsappRunnerOptions {
   stableOpenMs?: number;
   /** How long requestPairingCode waits for the socket to reach the pairing stage (default 20 000 ms). */
   pairingWaitMs?: number;
-  inbound?: Pick<InboundProcessorOptions, 'retryBaseMs' | 'retryMaxMs' | 'stopGraceMs' | 'download' | 'mediaTimeoutMs'>;
+  inbound?: Pick<InboundProcessorOptions, 'retryBaseMs' | 'retryMaxMs' | 'stopGraceMs' | 'download' | 'mediaTimeoutMs' | 'language'>;
   /** QR rounds (sockets that showed QR codes nobody scanned) before waiting for a person (default 3). */
   maxQrRounds?: number;
   /** A 401 this soon after a 515 restart is retried once before the creds are deleted (default 15 000 ms). */

@@ -10,12 +10,23 @@
  * `stopGraceMs` ends the retries, and then every message is logged in full as an error).
  */
 import { isLidUser, isPnUser, type WAMessage, type proto } from '@whiskeysockets/baileys';
-import { buildChatKey, describeError, type InboundSink, type Logger, type MediaStore, type NewInboundMessage } from '../../core/index.ts';
+import {
+  buildChatKey,
+  describeError,
+  languageOrDefault,
+  serviceTexts,
+  type AccountLanguage,
+  type InboundSink,
+  type Logger,
+  type MediaStore,
+  type NewInboundMessage,
+  type ServiceTexts,
+} from '../../core/index.ts';
 import { backoffDelay } from './connection-policy.ts';
 import type { ChatIdentity, ChatMerge } from './inbound-identity.ts';
 import { pendingNote, recoverInboundMedia, storeInboundMedia, type MediaDownloader } from './inbound-media.ts';
 import type { MediaPart } from './inbound-normalize.ts';
-import { UNDECRYPTABLE_TEXT, findMediaPart, isGroupJid, normalizeWaMessage, skipReason, unwrapContent } from './inbound-normalize.ts';
+import { findMediaPart, isGroupJid, normalizeWaMessage, skipReason, unwrapContent } from './inbound-normalize.ts';
 import { decodePollVote } from './inbound-poll.ts';
 import type { WaMessageStore } from './message-store.ts';
 import type { WaSocket } from './socket-factory.ts';
@@ -40,6 +51,8 @@ export interface InboundProcessorOptions {
   /** How long one media download (and a re-upload request) may take (default 60 000 ms). */
   mediaTimeoutMs?: number;
   now?: () => Date;
+  /** The account's language for the connector's own `service` texts (account settings; default `ru`). */
+  language?: AccountLanguage;
 }
 
 /** A message forwarded with its media pending: the file follows as an edit (inbound-media.ts). */
@@ -62,6 +75,8 @@ export class InboundProcessor {
   private notices: NewInboundMessage[] = [];
   private stopDeadline: number | null = null;
   private wake: (() => void) | null = null;
+  /** The `service` texts in the account's language, asked again for every upsert (a settings change applies at once). */
+  private texts: ServiceTexts = serviceTexts(null);
 
   constructor(private readonly o: InboundProcessorOptions) {}
 
@@ -101,7 +116,12 @@ export class InboundProcessor {
     this.stopDeadline = null;
   }
 
+  private async refreshTexts(): Promise<void> {
+    this.texts = serviceTexts(await languageOrDefault(this.o.language, this.o.account));
+  }
+
   private async handle(messages: WAMessage[], type: string): Promise<void> {
+    await this.refreshTexts();
     const prepared: NewInboundMessage[] = [];
     for (const msg of messages) {
       const m = await this.retrying(() => this.prepare(msg), `prepare ${msg.key?.id}`);
@@ -167,7 +187,7 @@ export class InboundProcessor {
         chat: { type: group ? 'group' : 'private', title: group ? null : (msg.pushName ?? null) },
         sender: senderInfo,
         kind: 'service',
-        text: UNDECRYPTABLE_TEXT,
+        text: this.texts.undecryptable,
         media: [],
         replyTo: null,
         target: null,
@@ -208,6 +228,7 @@ export class InboundProcessor {
       mediaNote: media.note,
       receivedAt,
       pollVote,
+      texts: this.texts,
     });
     if (outcome.action === 'skip') return null;
     if (outcome.action === 'malformed') {
@@ -234,6 +255,7 @@ export class InboundProcessor {
       .then(async () => {
         const merged = await this.retrying(() => this.o.identity.link(pn, lid), 'link a PN and a LID');
         if (!merged || merged === 'gave_up') return;
+        await this.refreshTexts();
         const notice = this.mergeNotice(merged, (this.o.now?.() ?? new Date()).toISOString());
         await this.retrying(() => this.o.sink.ingest([notice]), 'ingest a chat-merge notice');
       })
@@ -253,7 +275,7 @@ export class InboundProcessor {
       chat: { type: 'private', title: null },
       sender: { id: `wa:${m.into}`, name: null, username: null, phone: isPnUser(m.into) ? `+${m.into.split('@')[0]}` : null },
       kind: 'service',
-      text: `Chats merged: ${from} is the same person as this chat; its messages continue here.`,
+      text: this.texts.chatsMerged(from),
       media: [],
       replyTo: null,
       target: null,

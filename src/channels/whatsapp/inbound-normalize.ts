@@ -5,7 +5,17 @@
  * `malformed` (no key / no id).
  */
 import { isJidBroadcast, isJidGroup, isJidNewsletter, proto, toNumber, type WAMessage } from '@whiskeysockets/baileys';
-import { describeError, type ChatType, type Contact, type MediaRef, type NewInboundMessage, type Sender } from '../../core/index.ts';
+import {
+  describeError,
+  serviceTexts,
+  type PollVoteProblem,
+  type ChatType,
+  type Contact,
+  type MediaRef,
+  type NewInboundMessage,
+  type Sender,
+  type ServiceTexts,
+} from '../../core/index.ts';
 
 type IMessage = proto.IMessage;
 
@@ -24,6 +34,8 @@ export interface NormalizeContext {
   receivedAt: string;
   /** For a poll vote: what the caller decrypted (inbound-poll.ts). */
   pollVote?: PollVoteOutcome | null;
+  /** The `service` texts in the account's language (core/service-texts.ts; default `ru`). */
+  texts?: ServiceTexts;
 }
 
 export interface PollVote {
@@ -34,7 +46,8 @@ export interface PollVote {
   target: string;
 }
 
-export type PollVoteOutcome = { vote: PollVote } | { unknown: string };
+/** Why a vote could not be read (the `service` note names it in the account's language). */
+export type PollVoteOutcome = { vote: PollVote } | { unknown: PollVoteProblem; detail?: string };
 
 export type NormalizeOutcome =
   { action: 'ingest'; message: NewInboundMessage } | { action: 'skip'; reason: string } | { action: 'malformed'; reason: string };
@@ -217,6 +230,7 @@ function normalizeUnsafe(msg: WAMessage, ctx: NormalizeContext): NormalizeOutcom
   if (skip) return { action: 'skip', reason: skip };
 
   const content = unwrapContent(msg.message);
+  const texts = ctx.texts ?? serviceTexts(null);
   const idOf = (id: string): string => `${ctx.chatKey}:${id}`;
   const ci = content ? contextInfoOf(content) : null;
   const base = {
@@ -260,7 +274,10 @@ function normalizeUnsafe(msg: WAMessage, ctx: NormalizeContext): NormalizeOutcom
       const { question, options, target } = v.vote;
       return { action: 'ingest', message: { ...base, replyTo: null, kind: 'poll', text: question, target, poll: { question, options } } };
     }
-    return plain('service', `A poll vote arrived but could not be read: ${v?.unknown ?? 'the poll is unknown'}.`);
+    return plain(
+      'service',
+      texts.pollVoteUnreadable(v && 'unknown' in v ? v.unknown : 'unknown_poll', v && 'detail' in v ? v.detail : undefined),
+    );
   }
 
   if (content.reactionMessage) {
@@ -328,7 +345,7 @@ function normalizeUnsafe(msg: WAMessage, ctx: NormalizeContext): NormalizeOutcom
     Object.keys(content).find(
       (k) => k !== 'messageContextInfo' && k !== 'senderKeyDistributionMessage' && (content as Record<string, unknown>)[k] != null,
     ) ?? 'unknown';
-  return plain('service', `unsupported WhatsApp message: ${type}`);
+  return plain('service', texts.unsupported(type));
 }
 
 /**
@@ -366,10 +383,6 @@ export function choiceReplyOf(content: IMessage): string | null {
   }
   return null;
 }
-
-/** The text of the `service` message that stands for a message WhatsApp could not decrypt. */
-export const UNDECRYPTABLE_TEXT =
-  'A message from the customer could not be decrypted (WhatsApp session out of sync); ask the customer to send it again.';
 
 /** `true` for group chats (sender is the participant). */
 export function isGroupJid(jid: string): boolean {

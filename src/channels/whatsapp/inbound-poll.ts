@@ -26,14 +26,14 @@ export async function decodePollVote(
   ctx: { chatKey: string; meId: string; lookup: PollLookup },
 ): Promise<PollVoteOutcome> {
   const creationKey = update.pollCreationMessageKey;
-  if (!creationKey?.id || !update.vote?.encPayload || !update.vote.encIv) return { unknown: 'the vote carries no poll key' };
+  if (!creationKey?.id || !update.vote?.encPayload || !update.vote.encIv) return { unknown: 'no_key' };
   const target = `${ctx.chatKey}:${creationKey.id}`;
   const creation = await ctx.lookup(target);
-  if (!creation?.message) return { unknown: 'the poll is not known to the connector (expired, or created on the phone)' };
+  if (!creation?.message) return { unknown: 'unknown_poll' };
   const content = unwrapContent(creation.message);
   const poll = content?.pollCreationMessage ?? content?.pollCreationMessageV2 ?? content?.pollCreationMessageV3;
   const secret = creation.message.messageContextInfo?.messageSecret ?? content?.messageContextInfo?.messageSecret;
-  if (!poll || !secret) return { unknown: 'the poll has no encryption secret' };
+  if (!poll || !secret) return { unknown: 'no_secret' };
   const meId = jidNormalizedUser(ctx.meId) || ctx.meId;
   try {
     const vote = decryptPollVote(update.vote, {
@@ -48,6 +48,6 @@ export async function decodePollVote(
     );
     return { vote: { question: poll.name ?? '', options: tally.filter((t) => t.voters.length > 0).map((t) => t.name), target } };
   } catch (err) {
-    return { unknown: `the vote could not be decrypted (${err instanceof Error ? err.message : String(err)})` };
+    return { unknown: 'decrypt_failed', detail: err instanceof Error ? err.message : String(err) };
   }
 }

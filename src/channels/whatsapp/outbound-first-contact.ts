@@ -3,16 +3,20 @@
  * wrote to them. A person "has written to us" when the inbound side recorded their chat-key
  * choice (`…:chatkey:<jid>`, inbound-identity.ts — set on every message from a person and
  * never expired, so chats from before this gate count too). Sending to anyone else is
- * refused unless the account is listed in WHATSAPP_MAY_WRITE_FIRST, and then such first
- * messages are paced per account per hour and per day (fixed windows in Redis). Groups are
- * not gated (we are a member; nobody is contacted cold).
+ * refused unless the account may write first — one rule for the whole connector, asked
+ * here at send time (the outbound API asks it too when the message is accepted): the
+ * account setting `mayWriteFirst` wins, WHATSAPP_MAY_WRITE_FIRST is the default — and then
+ * such first messages are paced per account per hour and per day (fixed windows in Redis).
+ * Groups are not gated (we are a member; nobody is contacted cold).
  */
 import type { Redis } from 'ioredis';
 import { RemoteRefusedError, UnreachableError } from '../../core/index.ts';
 import { accountKeyPrefix, accountKeys } from './redis-keys.ts';
 
 export interface FirstContactOptions {
-  /** Accounts that may write first (default none). */
+  /** May this account write first? (the composition root: account settings over WHATSAPP_MAY_WRITE_FIRST). Wins over `accounts`. */
+  mayWriteFirst?: (account: string) => Promise<boolean>;
+  /** Accounts that may write first when no `mayWriteFirst` is given (default none). */
   accounts?: string[];
   /** First messages per account per hour / per day (defaults 5 and 20). */
   perHour?: number;
@@ -36,11 +40,12 @@ export class FirstContactGate {
     if (jid.endsWith('@g.us')) return;
     const wrote = await this.redis.exists(accountKeys(this.prefix, account).chatKey(jid));
     if (wrote) return;
-    if (!this.allowed.has(account)) {
+    const allowed = this.o.mayWriteFirst ? await this.o.mayWriteFirst(account) : this.allowed.has(account);
+    if (!allowed) {
       throw new RemoteRefusedError(
         'whatsapp_first_contact_refused',
         `WhatsApp account ${account} may not write first to ${jid.split('@')[0]}: this person never wrote to it ` +
-          '(writing first risks a ban; allow it with WHATSAPP_MAY_WRITE_FIRST).',
+          '(writing first risks a ban; allow it with the account setting mayWriteFirst or WHATSAPP_MAY_WRITE_FIRST).',
         { httpStatus: 403, retryable: false },
       );
     }

@@ -7,6 +7,7 @@ import {
   UnreachableError,
   ValidationError,
   parseChatKey,
+  type AccountLanguage,
   type ChannelConnector,
   type Logger,
   type MediaStore,
@@ -49,8 +50,10 @@ export interface WhatsappConnectorOptions {
   version?: [number, number, number] | null;
   /** Fetch the current WhatsApp Web version at start (production; tests stay on loopback). */
   fetchVersion?: boolean;
-  /** Who may write first and how fast (WHATSAPP_MAY_WRITE_FIRST, …_PER_HOUR, …_PER_DAY). */
+  /** Who may write first and how fast (account settings over WHATSAPP_MAY_WRITE_FIRST; …_PER_HOUR, …_PER_DAY). */
   firstContact?: FirstContactOptions;
+  /** The account's language for the connector's own `service` texts (account settings; default `ru`). */
+  language?: AccountLanguage;
   /** Passed to every runner (tests: short retry delays, a media downloader double). */
   runnerOptions?: Partial<
     Pick<
@@ -98,6 +101,7 @@ export function createWhatsappConnector(opts: WhatsappConnectorOptions): Whatsap
         version: opts.version ?? null,
         ...(opts.fetchVersion ? { versionFetcher: webVersionFetcher } : {}),
         ...opts.runnerOptions,
+        inbound: { ...opts.runnerOptions?.inbound, language: opts.language ?? opts.runnerOptions?.inbound?.language },
       }),
     );
   }

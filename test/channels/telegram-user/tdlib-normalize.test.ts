@@ -1,7 +1,7 @@
 /** TDLib `message` objects (td_api.tl shapes, as updateNewMessage carries them) → normalized messages. */
 import { describe, expect, it } from 'vitest';
 import { normalizeTdMessage, type TdNormalizeOptions } from '../../../src/channels/telegram-user/inbound-normalize.ts';
-import { parseChatKey } from '../../../src/core/index.ts';
+import { parseChatKey, SERVICE_TEXTS } from '../../../src/core/index.ts';
 
 const opts: TdNormalizeOptions = {
   account: 'sales',
@@ -96,7 +96,9 @@ describe('normalizeTdMessage', () => {
 
   it('unknown content is a service line; a photo without a file or a non-message is malformed', () => {
     const r = normalizeTdMessage(message({ _: 'messageGame', game: {} }), opts);
-    expect('ok' in r && r.ok.text).toBe('The customer sent a message of a type the connector does not support (messageGame)');
+    expect('ok' in r && r.ok.text).toBe('Клиент прислал сообщение типа, который коннектор не поддерживает (messageGame)');
+    const en = normalizeTdMessage(message({ _: 'messageGame', game: {} }), { ...opts, texts: SERVICE_TEXTS.en });
+    expect('ok' in en && en.ok.text).toBe('The customer sent a message of a type the connector does not support (messageGame)');
     expect(normalizeTdMessage(message({ _: 'messagePhoto', photo: { _: 'photo', sizes: [] } }), opts)).toEqual({
       malformed: 'photo without a file',
     });

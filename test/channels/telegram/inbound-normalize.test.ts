@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { normalizeUpdate, type NormalizeResult } from '../../../src/channels/telegram/inbound-normalize.ts';
 import { TelegramEmulator, type TgObject } from '../../../src/emulators/telegram/index.ts';
-import type { NewInboundMessage } from '../../../src/core/index.ts';
+import { SERVICE_TEXTS, type NewInboundMessage, type ServiceTexts } from '../../../src/core/index.ts';
 
 const TOKEN = '5550001:AAH-norm';
 const now = new Date('2026-11-28T10:00:00.120Z');
@@ -15,8 +15,8 @@ function setup() {
   return { emu, ivan, chat };
 }
 
-function one(update: TgObject): NewInboundMessage {
-  const r = normalizeUpdate(update, { account: 'acme_bot', now });
+function one(update: TgObject, texts?: ServiceTexts): NewInboundMessage {
+  const r = normalizeUpdate(update, { account: 'acme_bot', now, texts });
   if (!('ok' in r)) throw new Error(`malformed: ${r.malformed}`);
   expect(r.ok).toHaveLength(1);
   return r.ok[0];
@@ -160,17 +160,37 @@ describe('normalizeUpdate', () => {
     expect(one(chat.react(m.messageId, [], { date: date + 1, old: ['👍'] }).update).text).toBeNull();
   });
 
-  it('describes service messages', () => {
+  it('describes service messages in the account language (en given)', () => {
     const { emu } = setup();
+    const en = SERVICE_TEXTS.en;
     const grp = emu.group(TOKEN, { title: 'Клиенты' });
     const newbie = emu.user({ firstName: 'Анна', lastName: 'Смирнова' });
-    expect(one(grp.membersJoined([newbie]).update)).toMatchObject({ kind: 'service', text: 'Анна Смирнова joined the chat' });
+    expect(one(grp.membersJoined([newbie]).update, en)).toMatchObject({ kind: 'service', text: 'Анна Смирнова joined the chat' });
     const t = grp.text('важно');
-    expect(one(grp.pinned(t.messageId).update)).toMatchObject({ kind: 'service', text: 'A message was pinned: "важно"' });
-    expect(one(grp.titleChanged('VIP клиенты').update)).toMatchObject({
+    expect(one(grp.pinned(t.messageId).update, en)).toMatchObject({ kind: 'service', text: 'A message was pinned: "важно"' });
+    expect(one(grp.titleChanged('VIP клиенты').update, en)).toMatchObject({
       kind: 'service',
       text: 'The chat title was changed to "VIP клиенты"',
     });
+  });
+
+  it('writes its own notes in Russian by default (the account language default), in English when asked', () => {
+    const { emu, chat } = setup();
+    const grp = emu.group(TOKEN, { title: 'Клиенты' });
+    expect(one(grp.titleChanged('VIP').update)).toMatchObject({ kind: 'service', text: 'Название чата изменено на «VIP»' });
+    const game = {
+      update_id: 90,
+      message: { message_id: 90, date, chat: { id: 123456789, type: 'private', first_name: 'Иван' }, game: {} },
+    };
+    expect(one(game)).toMatchObject({
+      kind: 'service',
+      text: 'Клиент прислал сообщение типа, который коннектор не поддерживает (game)',
+    });
+    expect(one(game, SERVICE_TEXTS.en)).toMatchObject({
+      kind: 'service',
+      text: 'The customer sent a message of a type the connector does not support (game)',
+    });
+    expect(chat).toBeDefined();
   });
 
   it('reports malformed and unsupported updates without throwing', () => {

@@ -53,4 +53,27 @@ describe('may-write-first gate', () => {
     expect((third as { retryAfterMs: number }).retryAfterMs).toBeLessThanOrEqual(3_600_000);
     expect(sock.sent.length).toBe(2);
   });
+
+  it('the one rule (account setting over WHATSAPP_MAY_WRITE_FIRST) is asked at send time, so a change applies at once', async () => {
+    let allowed = false;
+    const asked: string[] = [];
+    const { connector, sock } = await openConnector(redis, prefix, 'ruled', {
+      // the env list says yes; the rule the composition root passes says what the settings say
+      firstContact: {
+        accounts: ['ruled'],
+        mayWriteFirst: async (account) => {
+          asked.push(account);
+          return allowed;
+        },
+      },
+    });
+    connectors.push(connector);
+    await expect(connector.send(msg('ruled', 'r1', '79990000021@s.whatsapp.net'))).rejects.toMatchObject({
+      code: 'whatsapp_first_contact_refused',
+    });
+    allowed = true;
+    await connector.send(msg('ruled', 'r2', '79990000021@s.whatsapp.net'));
+    expect(sock.sent.length).toBe(1);
+    expect(asked).toEqual(['ruled', 'ruled']);
+  });
 });

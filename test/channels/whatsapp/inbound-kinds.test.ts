@@ -7,7 +7,8 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { aesEncryptGCM, hmacSign, proto, sha256 } from '@whiskeysockets/baileys';
 import { randomBytes } from 'node:crypto';
 import type { WhatsappConnector } from '../../../src/channels/whatsapp/whatsapp-connector.ts';
-import { normalizeWaMessage, UNDECRYPTABLE_TEXT } from '../../../src/channels/whatsapp/inbound-normalize.ts';
+import { normalizeWaMessage } from '../../../src/channels/whatsapp/inbound-normalize.ts';
+import { SERVICE_TEXTS, type Language } from '../../../src/core/index.ts';
 import { cleanupPrefix, newRedis, uniquePrefix } from '../../helpers/redis.ts';
 import { openConnector, PN, wa } from './helpers.ts';
 
@@ -51,7 +52,14 @@ describe('choice replies carry the chosen text and id', () => {
 
 describe('through a runner', () => {
   it('an undecryptable message → service under its own id; the later good copy is not deduplicated away', async () => {
-    const { connector, sock, sink } = await openConnector(redis, prefix, 'undec');
+    let lang: Language = 'en';
+    const asked: string[] = [];
+    const { connector, sock, sink } = await openConnector(redis, prefix, 'undec', {
+      language: async (account) => {
+        asked.push(account);
+        return lang;
+      },
+    });
     connectors.push(connector);
     // what Baileys upserts when decryption fails (Utils/decode-wa-message.js: stub CIPHERTEXT)
     sock.upsert(
@@ -62,9 +70,19 @@ describe('through a runner', () => {
     await sink.waitFor(2);
     const chat = `wa:undec:${PN}`;
     expect(sink.stored.map((m) => [m.id, m.kind, m.text])).toEqual([
-      [`${chat}:X1:undecryptable`, 'service', UNDECRYPTABLE_TEXT],
+      [`${chat}:X1:undecryptable`, 'service', SERVICE_TEXTS.en.undecryptable],
       [`${chat}:X1`, 'text', 'the real text after the retry'],
     ]);
+    expect(asked).toContain('undec');
+    // the account's language changes: the next note follows at once (asked per upsert)
+    lang = 'ru';
+    sock.upsert(
+      [wa('X2', null, {}, { messageStubType: proto.WebMessageInfo.StubType.CIPHERTEXT, messageStubParameters: ['Bad MAC'] })],
+      'notify',
+    );
+    await sink.waitFor(3);
+    expect(sink.stored[2]).toMatchObject({ id: `${chat}:X2:undecryptable`, text: SERVICE_TEXTS.ru.undecryptable });
+    expect(SERVICE_TEXTS.ru.undecryptable).toMatch(/не удалось расшифровать/);
   });
 
   it('a poll vote is decrypted (decryptPollVote) and carried as `poll` with the chosen options', async () => {
@@ -133,6 +151,6 @@ describe('through a runner', () => {
       'notify',
     );
     await sink.waitFor(1);
-    expect(sink.stored[0]).toMatchObject({ kind: 'service', text: expect.stringMatching(/poll vote/) });
+    expect(sink.stored[0]).toMatchObject({ kind: 'service', text: SERVICE_TEXTS.ru.pollVoteUnreadable('unknown_poll') });
   });
 });

@@ -7,6 +7,7 @@ import {
   type NormalizeContext,
 } from '../../../src/channels/whatsapp/inbound-normalize.ts';
 import { ChatIdentity, type LidPnMapping } from '../../../src/channels/whatsapp/inbound-identity.ts';
+import { SERVICE_TEXTS } from '../../../src/core/index.ts';
 import { cleanupPrefix, newRedis, uniquePrefix } from '../../helpers/redis.ts';
 
 const PN = '79991234567@s.whatsapp.net';
@@ -188,9 +189,18 @@ describe('normalizeWaMessage', () => {
       sender: { id: `wa:${LID}`, name: 'Ivan', username: null, phone: null },
     });
     expect(g).toMatchObject({ chatId: 'wa:main:120363000000000000@g.us', chat: { type: 'group' }, sender: { id: `wa:${LID}` } });
+    // the connector's own note: in the account's language, `ru` by default
     expect(norm(wa({ eventMessage: { name: 'Party' } }))).toMatchObject({
       kind: 'service',
-      text: 'unsupported WhatsApp message: eventMessage',
+      text: 'Клиент прислал сообщение типа, который коннектор не поддерживает (eventMessage)',
+    });
+    expect(norm(wa({ eventMessage: { name: 'Party' } }), { texts: SERVICE_TEXTS.en })).toMatchObject({
+      kind: 'service',
+      text: 'The customer sent a message of a type the connector does not support (eventMessage)',
+    });
+    expect(norm(wa({ pollUpdateMessage: {} }), { texts: SERVICE_TEXTS.ru, pollVote: { unknown: 'no_key' } })).toMatchObject({
+      kind: 'service',
+      text: 'Пришёл голос в опросе, но его не удалось прочитать: в голосе нет ключа опроса.',
     });
     const stub = norm(
       wa(null, {}, { messageStubType: proto.WebMessageInfo.StubType.GROUP_PARTICIPANT_ADD, messageStubParameters: ['1@s.whatsapp.net'] }),
