@@ -3,6 +3,7 @@
  * API, the 1C emulator, real Redis) with the outbound feature, a fast retry policy and fast
  * pacing (the emulator's own limits are off unless a test turns them on).
  */
+import type { FeatureModule } from '../../src/features/feature-contract.ts';
 import type { ConnectorOptions } from '../../src/connector.ts';
 import type { SentRecord, SimulatedChat } from '../../src/emulators/telegram/index.ts';
 import { outboundFeature, type OutboundFeatureOptions } from '../../src/outbound/outbound-feature.ts';
@@ -34,7 +35,14 @@ export interface OutboundHarness extends TestStack {
 }
 
 export async function startOutbound(
-  o: { feature?: OutboundFeatureOptions; connector?: ConnectorOptions; env?: Record<string, string>; mode?: OnecMode } = {},
+  o: {
+    feature?: OutboundFeatureOptions;
+    connector?: ConnectorOptions;
+    env?: Record<string, string>;
+    mode?: OnecMode;
+    /** Features beside outbound (e.g. settings, whose policy decides writing first). */
+    alsoFeatures?: FeatureModule[];
+  } = {},
 ): Promise<OutboundHarness> {
   let service: OutboundService | null = null;
   const ts = await startTestStack({
@@ -53,6 +61,7 @@ export async function startOutbound(
           },
           ...o.feature,
         }),
+        ...(o.alsoFeatures ?? []),
       ],
     },
   });

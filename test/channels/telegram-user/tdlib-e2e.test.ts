@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConnectorError, OutboundCapable } from '../../../src/core/index.ts';
 import { SettingsStore } from '../../../src/settings/settings-store.ts';
+import { settingsFeature } from '../../../src/settings/settings-feature.ts';
 import { until } from '../../helpers/redis.ts';
 import { startOutbound, type OutboundHarness } from '../../outbound/outbound-helpers.ts';
 import { TdlibDouble } from './tdlib-double.ts';
@@ -101,6 +102,8 @@ beforeAll(async () => {
       },
       telegramUserBackoffMs: 10,
     },
+    // Account settings decide writing first (the settings feature installs that policy).
+    alsoFeatures: [settingsFeature()],
   });
 }, 60_000);
 afterAll(async () => {
