@@ -67,7 +67,7 @@ if (want('pull')) {
   out.pull = {
     pushDrain100kSeconds: round(push.seconds),
     pullDrain100kSeconds: round(pull.drainSeconds),
-    pullHandoff100kSeconds: round(pull.handoffSeconds),
+    pullHandoff100kSeconds: round(pull.handoffSeconds ?? Number.NaN),
     pullPages: pull.pages,
     pullDrain100kSecondsZeroOnecCost: round(free.drainSeconds),
     orderKept: push.orderKept && pull.orderKept && free.orderKept,

@@ -52,7 +52,7 @@ export function panelFeature(): (ctx: ConnectorContext) => PanelFeature {
         unsubscribe.push(
           ctx.bus.on('inbound.delivered', ({ messages }) =>
             safely('inbound messages', async () => {
-              for (const m of messages) await history.addInbound(m);
+              await history.addInboundMany(messages);
             }),
           ),
           ctx.bus.on('outbound.accepted', ({ message }) => safely('an outbound message', () => history.addOutbound(message))),

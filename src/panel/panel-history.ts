@@ -46,6 +46,44 @@ return added
 `;
 
 /**
+ * PUT-MANY-3: PUT for consecutive items of ONE chat in one call (a delivered batch: one
+ * round trip per chat instead of two per message). KEYS as PUT. ARGV: max, minScore, ttlS,
+ * then per item: id, score, item JSON, number of media ids, the media ids. Adds each item
+ * unless present, then trims and refreshes the TTLs once (the same end state as PUT per
+ * item: the newest `max` items younger than minScore stay). Returns the score of the last
+ * item it added, or false when it added none.
+ */
+const PUT_MANY = `
+local last = false
+local media = 0
+local i = 4
+while i <= #ARGV do
+  local nm = tonumber(ARGV[i + 3])
+  if redis.call('ZADD', KEYS[1], 'NX', tonumber(ARGV[i + 1]), ARGV[i]) == 1 then
+    redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 2])
+    last = ARGV[i + 1]
+  end
+  for j = 1, nm do redis.call('SADD', KEYS[3], ARGV[i + 3 + j]) end
+  media = media + nm
+  i = i + 4 + nm
+end
+local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2])
+local n = redis.call('ZCARD', KEYS[1]) - #old
+if n > tonumber(ARGV[1]) then
+  local extra = redis.call('ZRANGE', KEYS[1], #old, #old + n - tonumber(ARGV[1]) - 1)
+  for _, id in ipairs(extra) do table.insert(old, id) end
+end
+for _, id in ipairs(old) do
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('HDEL', KEYS[2], id, id .. '|s')
+end
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+redis.call('EXPIRE', KEYS[2], tonumber(ARGV[3]))
+if media > 0 then redis.call('EXPIRE', KEYS[3], tonumber(ARGV[3])) end
+return last
+`;
+
+/**
  * STATUS-2. KEYS: order zset, items hash. ARGV: id, status JSON, rank of the status.
  * Sets the status of an item still in the history; a status never goes back (a late
  * "sent" after "read" is ignored; "failed" wins). Returns 1 if written.
@@ -65,6 +103,7 @@ const RANK: Record<DeliveryStatus, number> = { queued: 0, sent: 1, delivered: 2,
 
 type HistoryRedis = Redis & {
   panelPut(...keysThenArgs: string[]): Promise<number>;
+  panelPutMany(...keysThenArgs: string[]): Promise<string | null>;
   panelStatus(...keysThenArgs: string[]): Promise<number>;
 };
 
@@ -89,6 +128,7 @@ export class PanelHistory {
     this.now = o.now ?? Date.now;
     if (!('panelPut' in this.r)) {
       o.redis.defineCommand('panelPut', { numberOfKeys: 3, lua: PUT });
+      o.redis.defineCommand('panelPutMany', { numberOfKeys: 3, lua: PUT_MANY });
       o.redis.defineCommand('panelStatus', { numberOfKeys: 2, lua: STATUS });
     }
   }
@@ -140,6 +180,51 @@ export class PanelHistory {
       { id: m.id, dir: 'in', at, message: m },
       m.media.map((x) => x.id),
     );
+  }
+
+  /**
+   * Delivered inbound messages, as `addInbound` one by one would store them, in two round
+   * trips: one PUT-MANY per run of one chat's messages (pipelined), then the chat list.
+   */
+  async addInboundMany(messages: InboundMessage[]): Promise<number> {
+    if (messages.length === 0) return 0;
+    const minScore = String(this.now() - this.o.days * 86_400_000);
+    const ttlS = String(this.o.days * 86_400);
+    const max = String(this.o.maxItems);
+    const pipe = this.r.pipeline() as unknown as { panelPutMany(...a: string[]): void; exec(): Promise<[Error | null, unknown][] | null> };
+    const chats: string[] = [];
+    let i = 0;
+    while (i < messages.length) {
+      const chatId = messages[i].chatId;
+      const args: string[] = [...this.keys(chatId), max, minScore, ttlS];
+      for (; i < messages.length && messages[i].chatId === chatId; i++) {
+        const m = messages[i];
+        const at = m.receivedAt || m.sentAt;
+        const item: HistoryItem = { id: m.id, dir: 'in', at, message: m };
+        args.push(m.id, String(Date.parse(at) || this.now()), JSON.stringify(item), String(m.media.length), ...m.media.map((x) => x.id));
+      }
+      pipe.panelPutMany(...args);
+      chats.push(chatId);
+    }
+    const res = (await pipe.exec()) ?? [];
+    const recent: string[] = [];
+    let added = 0;
+    res.forEach(([err, last], k) => {
+      if (err) throw err;
+      if (last !== null && last !== undefined) {
+        recent.push(String(last), chats[k]);
+        added++;
+      }
+    });
+    if (recent.length) {
+      const key = `${this.base}recent`;
+      await this.r
+        .pipeline()
+        .zadd(key, ...recent)
+        .zremrangebyrank(key, 0, -RECENT_MAX - 1)
+        .exec();
+    }
+    return added;
   }
 
   addOutbound(m: OutboundMessage): Promise<boolean> {
