@@ -24,7 +24,7 @@ function message(chat: number, n: number, media: string[] = []): InboundMessage 
     sender: { id: `tg:${chat}`, name: `Customer ${chat}`, username: null, phone: null },
     kind: media.length ? 'photo' : 'text',
     text: `message ${n}`,
-    media: media.map((id) => ({ id, kind: 'photo', mimeType: 'image/jpeg', fileName: null, size: 1 })),
+    media: media.map((id) => ({ id, mime: 'image/jpeg', fileName: null, size: 1, sha256: '00', url: `/media/${id}` })),
     replyTo: null,
     target: null,
     sentAt: at,
