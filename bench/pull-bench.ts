@@ -181,7 +181,11 @@ export async function benchPullDrain(o: PullDrainOptions): Promise<PullDrainResu
       while ((await redis.xlen(stream)) < total || !(await lanesEmpty())) {
         if (Date.now() > deadline) throw new Error('the handoff did not finish');
         if (performance.now() - last > 3000) {
-          say(`handoff: ${await redis.xlen(stream)} updates in the log`);
+          say(
+            firstUpdateAt
+              ? `handoff: ${await redis.xlen(stream)} updates in the log`
+              : 'waiting for the inbound worker to start handing off',
+          );
           last = performance.now();
         }
         await pause(20);
