@@ -126,10 +126,13 @@ export function lineChartSvg(c: LineChart, size = { width: 640, height: 360 }): 
   out.push(
     `<text x="14" y="${(m.top + H - m.bottom) / 2}" text-anchor="middle" transform="rotate(-90 14 ${(m.top + H - m.bottom) / 2})">${esc(c.yLabel)}</text>`,
   );
-  for (const r of c.rules ?? []) {
+  // Rule labels at least a line apart (two close targets would print over each other).
+  let labelY = Number.NEGATIVE_INFINITY;
+  for (const r of [...(c.rules ?? [])].sort((a, b) => b.y - a.y)) {
+    labelY = Math.max(py(r.y) + 4, labelY + 13);
     out.push(
       `<line x1="${m.left}" y1="${py(r.y).toFixed(1)}" x2="${W - m.right}" y2="${py(r.y).toFixed(1)}" stroke="#888" stroke-dasharray="5,4"/>`,
-      `<text x="${W - m.right + 4}" y="${(py(r.y) + 4).toFixed(1)}" fill="#555">${esc(r.label)}</text>`,
+      `<text x="${W - m.right + 4}" y="${labelY.toFixed(1)}" fill="#555">${esc(r.label)}</text>`,
     );
   }
   c.series.forEach((s, i) => {
