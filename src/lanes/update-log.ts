@@ -147,21 +147,54 @@ export class UpdateLog {
     next: string;
     epoch: string;
   }> {
-    const m = await this.meta();
-    let from = m.committed;
-    if (q.after !== null) {
-      const id = this.idOf(q.after, m);
-      // Entries up to the pointer are trimmed: reading after an older cursor starts at the pointer.
-      if (compareIds(id, m.committed) > 0) from = id;
+    const fast = q.after !== null ? await this.readAfter(q.after, q.limit) : null;
+    let m: Meta;
+    let from: string;
+    let range: [string, string[]][];
+    if (fast) ({ m, from, range } = fast);
+    else {
+      m = await this.meta();
+      from = m.committed;
+      if (q.after !== null) {
+        const id = this.idOf(q.after, m);
+        // Entries up to the pointer are trimmed: reading after an older cursor starts at the pointer.
+        if (compareIds(id, m.committed) > 0) from = id;
+      }
+      [, range] = await Promise.all([
+        this.redis.hset(this.metaKey, 'poll', Date.now()),
+        this.redis.xrange(this.streamKey, `(${from}`, '+', 'COUNT', q.limit),
+      ]);
     }
-    const [, range] = await Promise.all([
-      this.redis.hset(this.metaKey, 'poll', Date.now()),
-      this.redis.xrange(this.streamKey, `(${from}`, '+', 'COUNT', q.limit),
-    ]);
     let updates = range.map(entryOf);
     if (updates.length === 0 && q.waitMs > 0 && !q.signal?.aborted) updates = await this.block(from, q.limit, q.waitMs, q.signal);
     const next = updates.length ? encodeCursor(m.epoch, updates[updates.length - 1].id) : (q.after ?? encodeCursor(m.epoch, from));
     return { updates, next, epoch: m.epoch };
+  }
+
+  /**
+   * The usual poll (a cursor ahead of the pointer) in ONE round trip: the meta hash, the
+   * poll time and the page after the cursor, pipelined; the cursor is checked against the
+   * meta read in the same pipeline before anything is returned. Null when that read cannot
+   * serve the poll (no epoch yet, or a cursor at or behind the pointer): the caller then
+   * takes the two-step path.
+   */
+  private async readAfter(after: string, limit: number): Promise<{ m: Meta; from: string; range: [string, string[]][] } | null> {
+    const d = decodeCursor(after);
+    if (!d) throw invalidCursor(after);
+    const res = await this.redis
+      .pipeline()
+      .hmget(this.metaKey, 'epoch', 'committed', 'last')
+      .hset(this.metaKey, 'poll', Date.now())
+      .xrange(this.streamKey, `(${d.id}`, '+', 'COUNT', limit)
+      .exec();
+    if (!res) return null;
+    for (const [err] of res) if (err) throw err;
+    const [epoch, committed, last] = res[0][1] as (string | null)[];
+    if (!epoch) return null;
+    const m: Meta = { epoch, committed: committed ?? '0-0', last: last ?? '0-0' };
+    const id = this.idOf(after, m);
+    if (compareIds(id, m.committed) <= 0) return null;
+    return { m, from: id, range: res[2][1] as [string, string[]][] };
   }
 
   private async block(from: string, limit: number, waitMs: number, signal?: AbortSignal): Promise<UpdateEntry[]> {

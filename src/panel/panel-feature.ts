@@ -54,7 +54,7 @@ export function panelFeature(): FeatureModule<(typeof NEEDS)[number], PanelFeatu
         unsubscribe.push(
           ctx.bus.on('inbound.delivered', ({ messages }) =>
             safely('inbound messages', async () => {
-              for (const m of messages) await history.addInbound(m);
+              await history.addInboundMany(messages);
             }),
           ),
           ctx.bus.on('outbound.accepted', ({ message }) => safely('an outbound message', () => history.addOutbound(message))),

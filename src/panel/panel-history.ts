@@ -23,6 +23,7 @@ import type { HistoryItem, HistoryStatus } from '../http/routes/panel-routes.ts'
 
 const SCRIPTS = [
   luaScript(new URL('./scripts/panelPut-3.lua', import.meta.url)),
+  luaScript(new URL('./scripts/panelPutMany-3.lua', import.meta.url)),
   luaScript(new URL('./scripts/panelStatus-2.lua', import.meta.url)),
 ];
 
@@ -33,6 +34,7 @@ const RANK: Record<DeliveryStatus, number> = { queued: 0, sent: 1, delivered: 2,
 
 type HistoryRedis = Redis & {
   panelPut(...keysThenArgs: string[]): Promise<number>;
+  panelPutMany(...keysThenArgs: string[]): Promise<string | null>;
   panelStatus(...keysThenArgs: string[]): Promise<number>;
 };
 
@@ -104,6 +106,51 @@ export class PanelHistory {
       { id: m.id, dir: 'in', at, message: m },
       m.media.map((x) => x.id),
     );
+  }
+
+  /**
+   * Delivered inbound messages, as `addInbound` one by one would store them, in two round
+   * trips: one panelPutMany per run of one chat's messages (pipelined), then the chat list.
+   */
+  async addInboundMany(messages: InboundMessage[]): Promise<number> {
+    if (messages.length === 0) return 0;
+    const maxAgeMs = String(this.o.days * 86_400_000);
+    const ttlS = String(this.o.days * 86_400);
+    const max = String(this.o.maxItems);
+    const pipe = this.r.pipeline() as unknown as { panelPutMany(...a: string[]): void; exec(): Promise<[Error | null, unknown][] | null> };
+    const chats: string[] = [];
+    let i = 0;
+    while (i < messages.length) {
+      const chatId = messages[i].chatId;
+      const args: string[] = [...this.keys(chatId), max, maxAgeMs, ttlS];
+      for (; i < messages.length && messages[i].chatId === chatId; i++) {
+        const m = messages[i];
+        const at = m.receivedAt || m.sentAt;
+        const item: HistoryItem = { id: m.id, dir: 'in', at, message: m };
+        args.push(m.id, String(Date.parse(at) || this.now()), JSON.stringify(item), String(m.media.length), ...m.media.map((x) => x.id));
+      }
+      pipe.panelPutMany(...args);
+      chats.push(chatId);
+    }
+    const res = (await pipe.exec()) ?? [];
+    const recent: string[] = [];
+    let added = 0;
+    res.forEach(([err, last], k) => {
+      if (err) throw err;
+      if (last !== null && last !== undefined) {
+        recent.push(String(last), chats[k]);
+        added++;
+      }
+    });
+    if (recent.length) {
+      const key = `${this.base}recent`;
+      await this.r
+        .pipeline()
+        .zadd(key, ...recent)
+        .zremrangebyrank(key, 0, -RECENT_MAX - 1)
+        .exec();
+    }
+    return added;
   }
 
   addOutbound(m: OutboundMessage): Promise<boolean> {

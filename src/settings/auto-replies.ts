@@ -93,8 +93,12 @@ export class AutoReplies {
   /** Sends what the delivered messages call for (in their order). */
   async onDelivered(messages: InboundMessage[]): Promise<number> {
     let sent = 0;
+    // One settings read per account per batch, not per message (a batch is one chat's, or a few).
+    const settings = new Map<string, Promise<EffectiveAccountSettings>>();
     for (const m of messages) {
-      const plan = await this.plan(m, await this.o.store.account(m.account));
+      let s = settings.get(m.account);
+      if (!s) settings.set(m.account, (s = this.o.store.account(m.account)));
+      const plan = await this.plan(m, await s);
       for (const r of plan) if (await this.sendOnce(m.chatId, r.id, r.text, m.chat)) sent++;
     }
     return sent;

@@ -73,6 +73,21 @@ describe('pull mode', () => {
     await until(async () => (await ts!.connector.ctx.updateLog.stats()).waiting === 0, { what: 'log empty' });
   });
 
+  it('a job that asks for the next page while it stores (prefetch) and crashes: still every message once, in seq order', async () => {
+    ts = await startTestStack({
+      mode: 'pull',
+      poller: { pageSize: 5, prefetch: true, crashBeforeAck: ({ pageNo }) => pageNo % 4 === 0 },
+    });
+    const { telegram, bots, onec } = ts.stack;
+    const chats = Array.from({ length: 6 }, (_, i) => telegram.chat(bots[0].token, { firstName: `P${i}` }));
+    const per = 20;
+    for (let n = 1; n <= per; n++) for (const c of chats) c.text(`m${n}`);
+    await until(() => onec.state().messages.stored >= chats.length * per, { what: 'all stored', timeoutMs: 60_000 });
+    for (const c of chats) expectComplete(ts, chatKey(ts, c), per);
+    expect(ts.poller!.stats.crashes).toBeGreaterThan(0);
+    await until(async () => (await ts!.connector.ctx.updateLog.stats()).waiting === 0, { what: 'log empty' });
+  });
+
   it('a long poll on one instance wakes on an update another instance stored', async () => {
     // This instance only serves HTTP; the other one polls Telegram and hands off.
     ts = await startTestStack({ mode: 'pull', poller: false, connector: { roles: ['http'] } });
