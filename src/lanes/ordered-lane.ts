@@ -25,7 +25,7 @@
  *
  *   kick ──lock key──▶ ZRANGE head ──▶ handoff-4 (XADD updates + ZREMRANGEBYSCORE) ──▶ …
  */
-import type { RedisOptions as BullRedisOptions } from 'bullmq';
+import type { ConnectionOptions, RedisOptions as BullRedisOptions } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import { Queue, Worker, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -102,7 +102,7 @@ export interface OrderedLaneOptions<T> {
   /** Redis for the lane's own keys (shared; must have maxRetriesPerRequest: null). */
   redis: Redis;
   /** Connection options for BullMQ's own connections (default `{ url }` of the lane's Redis). */
-  bullConnection: BullRedisOptions;
+  bullConnection: LaneBullConnection;
   /** Key prefix (QUEUE_PREFIX), also BullMQ's prefix. */
   prefix: string;
   sink: LaneSink<T>;
@@ -162,16 +162,32 @@ type LaneRedis = Redis & {
 
 function defineScripts(redis: Redis): LaneRedis {
   const r = redis as LaneRedis;
+  // KEYS[1] of these scripts is only a routing key (one key of the lane's slot, so a Redis
+  // Cluster client sends the script to the node that owns the lane); the bodies still build
+  // their keys from the base in ARGV — the scripts helper makes every key a KEYS argument.
   if (typeof r.laneAppend !== 'function') {
-    redis.defineCommand('laneAppend', { numberOfKeys: 0, lua: APPEND });
-    redis.defineCommand('laneReinsert', { numberOfKeys: 0, lua: REINSERT });
-    redis.defineCommand('laneAck', { numberOfKeys: 0, lua: ACK });
-    redis.defineCommand('laneReleaseIfEmpty', { numberOfKeys: 0, lua: RELEASE_IF_EMPTY });
-    redis.defineCommand('laneRenew', { numberOfKeys: 0, lua: RENEW });
-    redis.defineCommand('laneRelease', { numberOfKeys: 0, lua: RELEASE });
+    redis.defineCommand('laneAppend', { numberOfKeys: 1, lua: APPEND });
+    redis.defineCommand('laneReinsert', { numberOfKeys: 1, lua: REINSERT });
+    redis.defineCommand('laneAck', { numberOfKeys: 1, lua: ACK });
+    redis.defineCommand('laneReleaseIfEmpty', { numberOfKeys: 1, lua: RELEASE_IF_EMPTY });
+    redis.defineCommand('laneRenew', { numberOfKeys: 1, lua: RENEW });
+    redis.defineCommand('laneRelease', { numberOfKeys: 1, lua: RELEASE });
   }
   if (typeof r.laneHandoff !== 'function') redis.defineCommand('laneHandoff', { numberOfKeys: 4, lua: HANDOFF });
   return r;
+}
+
+/**
+ * What BullMQ's connections are made from: options (each Queue/Worker opens its own), or a
+ * client instance it shares (a Redis Cluster client: BullMQ cannot make a Cluster from
+ * options; a Worker duplicates it for its blocking connection). The instance must have
+ * `maxRetriesPerRequest: null` (createRedis sets it).
+ */
+export type LaneBullConnection = BullRedisOptions | Exclude<ConnectionOptions, BullRedisOptions>;
+
+function bullConnectionOf(c: LaneBullConnection): ConnectionOptions {
+  if (typeof (c as { duplicate?: unknown }).duplicate === 'function') return c;
+  return { ...(c as BullRedisOptions), maxRetriesPerRequest: null };
 }
 
 /** BullMQ job ids may not contain `:`; keys (chat keys) do. */
@@ -213,7 +229,7 @@ export class OrderedLane<T extends object> {
     };
     this.policy = o.retryPolicy ?? new RetryPolicy();
     this.log = (o.logger ?? silentLogger).child({ lane: o.name });
-    const connection = { ...o.bullConnection, maxRetriesPerRequest: null };
+    const connection = bullConnectionOf(o.bullConnection);
     this.queue = new Queue(o.name, { connection, prefix: o.prefix });
     this.deadQueue = new Queue(this.deadName, { connection, prefix: o.prefix });
     // Queues emit connection errors; they reconnect by themselves.
@@ -241,7 +257,7 @@ export class OrderedLane<T extends object> {
       if (!json.startsWith('{') || json === '{}') throw new Error('lane item body must be a non-empty JSON object');
       args.push(e.key, e.id, json);
     }
-    const flat = await this.redis.laneAppend(...args);
+    const flat = await this.redis.laneAppend(`${this.base}seq`, ...args);
     // The append is what callers confirm outside (Telegram offset, 202 to 1C): with Redis
     // replicas configured, they must hold it first (REDIS_WAIT_REPLICAS).
     await awaitReplicas(this.redis);
@@ -298,7 +314,7 @@ export class OrderedLane<T extends object> {
     if (this.worker) return;
     this.stopping = false;
     this.drainSignal = new AbortController();
-    const connection = { ...this.o.bullConnection, maxRetriesPerRequest: null };
+    const connection = bullConnectionOf(this.o.bullConnection);
     this.worker = new Worker<KickData>(this.name, (job) => this.drive(job), {
       connection,
       prefix: this.o.prefix,
@@ -405,7 +421,7 @@ export class OrderedLane<T extends object> {
     const renew = setInterval(
       () => {
         this.redis
-          .laneRenew(lockKey, token, this.opts.lockMs)
+          .laneRenew(lockKey, lockKey, token, this.opts.lockMs)
           .then((ok) => {
             if (Number(ok) !== 1) lost = true;
           })
@@ -430,13 +446,13 @@ export class OrderedLane<T extends object> {
         if (lost) return `lock lost after ${delivered} items; another driver continues`;
         const raw = await this.redis.zrange(`${this.base}q:${key}`, '0', String(this.opts.batchMax - 1));
         if (raw.length === 0) {
-          const rel = Number(await this.redis.laneReleaseIfEmpty(this.base, key, token));
+          const rel = Number(await this.redis.laneReleaseIfEmpty(`${this.base}lock:${key}`, this.base, key, token));
           if (rel === 1 || rel === -1) return `delivered ${delivered} items`;
           continue;
         }
         if (signal.aborted) {
           // Pausing (license gate, shutdown): leave the rest pending; resume() sweeps it.
-          await this.redis.laneRelease(lockKey, token);
+          await this.redis.laneRelease(lockKey, lockKey, token);
           return `paused after ${delivered} items`;
         }
         const items = raw.map((s) => this.parse(s));
@@ -453,7 +469,7 @@ export class OrderedLane<T extends object> {
         if (n.retry) throw n.retry;
       }
     } catch (err) {
-      await this.redis.laneRelease(lockKey, token).catch(() => undefined);
+      await this.redis.laneRelease(lockKey, lockKey, token).catch(() => undefined);
       this.o.hooks?.onRetry?.(key, err, job.attemptsMade + 1);
       this.log.warn(
         {
@@ -520,7 +536,7 @@ export class OrderedLane<T extends object> {
       else doneItems.push(items[i]);
       upTo = i;
     }
-    if (upTo >= 0) await this.redis.laneAck(this.base, key, items[upTo].seq);
+    if (upTo >= 0) await this.redis.laneAck(`${this.base}q:${key}`, this.base, key, items[upTo].seq);
     if (doneItems.length) this.o.hooks?.onDelivered?.(key, doneItems);
     return { done: upTo + 1, retry };
   }
@@ -567,7 +583,7 @@ export class OrderedLane<T extends object> {
     }
     await this.redis.incr(`${this.base}round:${id}`);
     await this.redis.expire(`${this.base}round:${id}`, this.opts.dedupeTtlS);
-    await this.redis.laneReinsert(this.base, Date.now(), key, seq, JSON.stringify({ ...body, seq }));
+    await this.redis.laneReinsert(`${this.base}q:${key}`, this.base, Date.now(), key, seq, JSON.stringify({ ...body, seq }));
     await this.kick([{ key, seq, jobId: encodeJobId(key, seq, 'retry', Date.now()) }]);
     // Spent last: a crash before this re-runs the job, and the re-insert is idempotent.
     await this.deadRecords.spend(jobId);
