@@ -113,8 +113,11 @@ export class OutboundStore {
   constructor(o: OutboundStoreOptions) {
     const r = o.redis as StoreRedis;
     if (typeof r.outboundAccept !== 'function') {
-      o.redis.defineCommand('outboundAccept', { numberOfKeys: 0, lua: ACCEPT });
-      o.redis.defineCommand('outboundAdvance', { numberOfKeys: 0, lua: ADVANCE });
+      // KEYS[1] is only a routing key (the record's own key, which the bodies take from ARGV[1]):
+      // a Redis Cluster client sends a script without keys to any node. The scripts helper
+      // makes the record a KEYS argument proper.
+      o.redis.defineCommand('outboundAccept', { numberOfKeys: 1, lua: ACCEPT });
+      o.redis.defineCommand('outboundAdvance', { numberOfKeys: 1, lua: ADVANCE });
     }
     this.redis = r;
     this.prefix = o.prefix;
@@ -137,7 +140,12 @@ export class OutboundStore {
       fingerprint,
       message: JSON.stringify(message),
     };
-    const res = await this.redis.outboundAccept(this.key(message.id), this.recordTtlS, ...Object.entries(fields).flat());
+    const res = await this.redis.outboundAccept(
+      this.key(message.id),
+      this.key(message.id),
+      this.recordTtlS,
+      ...Object.entries(fields).flat(),
+    );
     if (Number(res[0]) === 1) return { created: true };
     const record = await this.get(message.id);
     // Expired between the two calls (after recordTtlS): treat as new.
@@ -170,6 +178,7 @@ export class OutboundStore {
   /** Records a status event; the status only ever moves forward (see STATUS_RANK). */
   async advance(event: StatusEvent & { errorCode?: string }): Promise<AdvanceResult> {
     const res = await this.redis.outboundAdvance(
+      this.key(event.id),
       this.key(event.id),
       event.status,
       STATUS_RANK[event.status],
