@@ -3,13 +3,13 @@
  * sentinels as separate `redis-server` processes (Debian's binary; `--sentinel` makes it a
  * sentinel), each on a free port in a temporary directory, all stopped by `stop()`.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { promisify } from 'node:util';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { clusterNodeArgs, joinCluster } from '../../src/infra/local-cluster.ts';
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -90,65 +90,23 @@ export class RedisTopology {
   }
 
   /**
-   * A Redis Cluster of `primaries` primaries with `replicasPer` replicas each
-   * (`redis-server --cluster-enabled yes`, joined by `redis-cli --cluster create`). The bus
-   * port is chosen free too (`--cluster-port`): port + 10000 may be taken or out of range.
-   * Resolves once every node says `cluster_state:ok` and knows all the others.
+   * A Redis Cluster of `primaries` primaries with `replicasPer` replicas each, as processes
+   * this topology can kill (src/infra/local-cluster.ts joins them and waits for `ok`).
    */
   async cluster(o: { primaries?: number; replicasPer?: number; nodeTimeoutMs?: number } = {}): Promise<RedisProcess[]> {
     const count = (o.primaries ?? 3) * (1 + (o.replicasPer ?? 1));
     const nodes: RedisProcess[] = [];
     for (let i = 0; i < count; i++) {
       const port = await freePort();
-      const bus = await freePort();
       const dir = mkdtempSync(join(this.dir, `cluster-${port}-`));
-      nodes.push(
-        await this.launch(
-          [
-            '--port',
-            String(port),
-            '--bind',
-            '127.0.0.1',
-            '--dir',
-            dir,
-            '--save',
-            '',
-            '--appendonly',
-            'no',
-            '--maxmemory-policy',
-            'noeviction',
-            '--cluster-enabled',
-            'yes',
-            '--cluster-config-file',
-            join(dir, 'nodes.conf'),
-            '--cluster-port',
-            String(bus),
-            '--cluster-node-timeout',
-            String(o.nodeTimeoutMs ?? 1_000),
-          ],
-          port,
-        ),
-      );
+      const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir];
+      nodes.push(await this.launch([...args, ...clusterNodeArgs(await freePort(), o.nodeTimeoutMs ?? 1_000)], port));
     }
-    await promisify(execFile)(
-      'redis-cli',
-      [
-        '--cluster',
-        'create',
-        ...nodes.map((n) => `127.0.0.1:${n.port}`),
-        '--cluster-replicas',
-        String(o.replicasPer ?? 1),
-        '--cluster-yes',
-      ],
-      { timeout: 60_000 },
+    await joinCluster(
+      nodes.map((n) => n.port),
+      o.replicasPer ?? 1,
     );
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const views = await Promise.all(nodes.map((n) => clusterView(n.port)));
-      if (views.every((v) => v.ok && v.known === count)) return nodes;
-      if (Date.now() > deadline) throw new Error(`the cluster did not settle: ${JSON.stringify(views)}`);
-      await new Promise((res) => setTimeout(res, 200));
-    }
+    return nodes;
   }
 
   async stop(): Promise<void> {
@@ -187,21 +145,6 @@ export async function sentinelView(sentinelPort: number, name: string): Promise<
     return { sentinels: sentinels.length, replicas: healthy.length };
   } catch {
     return { sentinels: 0, replicas: 0 };
-  } finally {
-    r.disconnect();
-  }
-}
-
-/** One cluster node's view: state ok, how many nodes it knows. */
-export async function clusterView(port: number): Promise<{ ok: boolean; known: number }> {
-  const r = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-  r.on('error', () => undefined);
-  try {
-    await r.connect();
-    const info = (await r.call('CLUSTER', 'INFO')) as string;
-    return { ok: /cluster_state:ok/.test(info), known: Number(/cluster_known_nodes:(\d+)/.exec(info)?.[1] ?? 0) };
-  } catch {
-    return { ok: false, known: 0 };
   } finally {
     r.disconnect();
   }
