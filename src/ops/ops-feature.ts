@@ -57,7 +57,12 @@ export function opsFeature(opts: OpsFeatureOptions = {}): (ctx: ConnectorContext
   return (ctx) => {
     const { config } = ctx;
     const log = ctx.logger.child({ component: 'ops' });
-    const catalog = new QueueCatalog({ redisUrl: config.redis, prefix: config.queuePrefix, lanes: opts.lanes ?? KNOWN_LANES });
+    const catalog = new QueueCatalog({
+      redisUrl: config.redis,
+      prefix: config.queuePrefix,
+      lanes: opts.lanes ?? KNOWN_LANES,
+      shards: config.queueShards,
+    });
     const scrubber = new JobDataScrubber(secretsOf(config));
     const metrics = new ConnectorMetrics({
       catalog,
