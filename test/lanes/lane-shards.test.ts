@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { fnv1a32, shardOf, shardPrefix, shardPrefixes } from '../../src/lanes/lane-keys.ts';
 import { checkShardLayout } from '../../src/lanes/shard-layout.ts';
+import { loadConfig } from '../../src/config/config.ts';
 import { ShardedLane } from '../../src/lanes/sharded-lane.ts';
 import type { ItemOutcome, LaneItem } from '../../src/lanes/ordered-lane.js';
 import { cleanupPrefix, newRedis, REDIS_URL, uniquePrefix, until } from '../helpers/redis.ts';
@@ -106,5 +107,44 @@ describe('changing QUEUE_SHARDS', () => {
     await expect(checkShardLayout(redis, prefix, 1)).rejects.toThrow(
       /made with 16 shard\(s\) and still hold 0 chat\(s\) with waiting items and 1 dead letter/,
     );
+  });
+});
+
+describe('config', () => {
+  const base = { REDIS_URL: 'redis://:pw@127.0.0.1:7000' };
+  it('REDIS_CLUSTER_NODES: 16 shards by default, the prefix as a hash tag; one Redis keeps 1 shard and its prefix', () => {
+    const c = loadConfig({ ...base, REDIS_CLUSTER_NODES: '127.0.0.1:7000,[::1]:7001' }, { envFile: false, purpose: 'cli' });
+    expect(c.redis.cluster).toEqual({
+      nodes: [
+        { host: '127.0.0.1', port: 7000 },
+        { host: '::1', port: 7001 },
+      ],
+    });
+    expect(c.queueShards).toBe(16);
+    expect(c.queuePrefix).toBe('{chats}');
+    const single = loadConfig(base, { envFile: false, purpose: 'cli' });
+    expect([single.queueShards, single.queuePrefix, single.redis.cluster]).toEqual([1, 'chats', null]);
+  });
+
+  it('refuses what a Cluster cannot keep, one sentence per variable', () => {
+    const err = (env: Record<string, string>) => {
+      try {
+        loadConfig({ ...base, ...env }, { envFile: false, purpose: 'cli' });
+        return '';
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    expect(err({ REDIS_CLUSTER_NODES: 'nope' })).toMatch(/REDIS_CLUSTER_NODES item 1 must be host:port, got "nope"/);
+    expect(err({ REDIS_CLUSTER_NODES: '127.0.0.1:7000', REDIS_WAIT_REPLICAS: '1' })).toMatch(
+      /REDIS_WAIT_REPLICAS is not supported with REDIS_CLUSTER_NODES/,
+    );
+    expect(err({ REDIS_CLUSTER_NODES: '127.0.0.1:7000', ONEC_MODE: 'pull', QUEUE_SHARDS: '4' })).toMatch(
+      /QUEUE_SHARDS must be 1 with ONEC_MODE=pull/,
+    );
+    expect(
+      loadConfig({ ...base, REDIS_CLUSTER_NODES: '127.0.0.1:7000', ONEC_MODE: 'pull' }, { envFile: false, purpose: 'cli' }).queueShards,
+    ).toBe(1);
+    expect(err({ QUEUE_SHARDS: '0' })).toMatch(/QUEUE_SHARDS/);
   });
 });
