@@ -109,9 +109,13 @@ export async function benchPipelineOn(
   };
 }
 
-/** One Redis (1 shard) and a 3+3 Cluster (`shards` shards), same load, one after the other. */
+/**
+ * One Redis (1 shard), a 3+3 Cluster with 1 shard (everything in one slot: the Cluster
+ * client's own cost) and with `shards` shards, same load, one after the other.
+ */
 export async function runClusterBench(o: { chats?: number; perChat?: number; shards?: number } = {}): Promise<{
   single: ClusterBenchRun;
+  clusterOneShard: ClusterBenchRun;
   cluster: ClusterBenchRun;
   primaries: number;
 }> {
@@ -125,11 +129,10 @@ export async function runClusterBench(o: { chats?: number; perChat?: number; sha
   }
   const cl = await startLocalCluster({ primaries: 3, replicasPer: 1 });
   try {
-    const cluster = await benchPipelineOn(
-      { url: 'redis://127.0.0.1', sentinel: null, cluster: { nodes: cl.ports.map((port) => ({ host: '127.0.0.1', port })) } },
-      { ...load, shards: o.shards ?? 16 },
-    );
-    return { single, cluster, primaries: 3 };
+    const target = { url: 'redis://127.0.0.1', sentinel: null, cluster: { nodes: cl.ports.map((port) => ({ host: '127.0.0.1', port })) } };
+    const clusterOneShard = await benchPipelineOn(target, { ...load, shards: 1 });
+    const cluster = await benchPipelineOn(target, { ...load, shards: o.shards ?? 16 });
+    return { single, clusterOneShard, cluster, primaries: 3 };
   } finally {
     await cl.stop();
   }
