@@ -380,7 +380,12 @@ export class OrderedLane<T extends object> {
   /** Stops taking kicks (in-flight drivers finish their current batch). Items stay pending. */
   async pause(): Promise<void> {
     this.drainSignal.abort();
-    await Promise.all([this.worker?.pause(), this.deadWorker?.pause()]);
+    // On a shared (Cluster) client BullMQ's waiting pause never resolves: it waits for the
+    // blocking connection's 'end', which a Cluster client does not emit when it reconnects.
+    // There the workers stop taking kicks at once, and a driver in the middle of a batch
+    // stops at its end (the drain signal), after this resolves.
+    const doNotWaitActive = typeof (this.o.bullConnection as { duplicate?: unknown }).duplicate === 'function';
+    await Promise.all([this.worker?.pause(doNotWaitActive), this.deadWorker?.pause(doNotWaitActive)]);
   }
 
   async resume(): Promise<void> {
