@@ -54,7 +54,8 @@ import { RedisBusinessConnectionStore } from './channels/telegram/inbound-busine
 import { AccountSupervisor } from './coordination/account-supervisor.js';
 import { InboundPipeline, type InboundObserver, type InboundRouter } from './lanes/inbound-pipeline.js';
 import { RedisSessionPermits } from './coordination/onec-session-permits.js';
-import { createRedis, describeRedisTarget, redisOptions } from './redis/redis-connection.js';
+import { bullConnectionFor, createRedis, describeRedisTarget } from './redis/redis-connection.js';
+import { checkShardLayout } from './lanes/shard-layout.ts';
 import { checkRedisWrites, REDIS_FULL_RETRY_AFTER_S } from './infra/redis-memory.ts';
 import { RetryPolicy } from './lanes/retry-policy.js';
 import { withTelegramUsers, wireTelegramUsers, type TdClientFactory } from './telegram-user-wiring.ts';
@@ -127,7 +128,7 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
       ? { count: config.redis.waitReplicas, timeoutMs: config.redis.waitTimeoutMs, probeKey: `${config.queuePrefix}:replication-probe` }
       : undefined,
   });
-  const bullConnection = redisOptions(config.redis);
+  const bullConnection = bullConnectionFor(config.redis, redis);
 
   const hostId = opts.hostId ?? computeHostId();
   const gate = new LicenseGate({
@@ -197,6 +198,7 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
     redis,
     bullConnection,
     prefix: config.queuePrefix,
+    shards: config.queueShards,
     deliverer: onecPush,
     updateLog: pullLog,
     router: opts.router,
@@ -422,6 +424,13 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
       if (telegram) await telegram.discoverAccounts();
       // Webhook mode: every instance takes deliveries (licensed, idempotent by update id).
       telegram?.acceptWebhookUpdates(inbound);
+      // Before any lane starts: a changed QUEUE_SHARDS is refused while the old layout holds work.
+      const layout = await checkShardLayout(redis, config.queuePrefix, config.queueShards);
+      if (layout.changed && layout.previous !== config.queueShards)
+        logger.info(
+          { from: layout.previous, to: config.queueShards },
+          `queue shards changed from ${layout.previous} to ${config.queueShards} (nothing was waiting)`,
+        );
       if (roles.has('inbound')) {
         await inbound.start();
         // Paused until the gate says otherwise: queued work waits, nothing fails.

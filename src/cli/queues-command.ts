@@ -108,7 +108,7 @@ export async function runQueuesCommand(args: string[], config: Readonly<Config>,
     io.err(`queues: Redis does not answer at ${describeRedisTarget(config.redis)}; start it or fix REDIS_URL.`);
     return 1;
   }
-  const catalog = new QueueCatalog({ redisUrl: config.redis, prefix: config.queuePrefix });
+  const catalog = new QueueCatalog({ redisUrl: config.redis, prefix: config.queuePrefix, shards: config.queueShards });
   const admin = new QueueAdmin(catalog, new JobDataScrubber(secretsOf(config)));
   const emit = (value: unknown, text: string[]) => {
     if (p.json) io.out(JSON.stringify(value, null, 2));

@@ -11,7 +11,7 @@ import { createWhatsappConnector } from '../channels/whatsapp/whatsapp-connector
 import { createLogger } from '../infra/logger.ts';
 import { FileMediaStore } from '../media/file-media-store.ts';
 import { InboundPipeline } from '../lanes/inbound-pipeline.js';
-import { createRedis, redisOptions } from '../redis/redis-connection.js';
+import { bullConnectionFor, createRedis } from '../redis/redis-connection.js';
 import { runWhatsappCommand } from './whatsapp-command.ts';
 
 export async function runWhatsappCli(args: string[], config: Readonly<Config>): Promise<number> {
@@ -47,8 +47,9 @@ export async function runWhatsappCli(args: string[], config: Readonly<Config>): 
     // Ingest only (no workers here): messages wait in the queue for the connector.
     const pipeline = new InboundPipeline({
       redis,
-      bullConnection: redisOptions(config.redis),
+      bullConnection: bullConnectionFor(config.redis, redis),
       prefix: config.queuePrefix,
+      shards: config.queueShards,
       deliverer: {
         deliverMessages: async () => {
           throw new Error('not delivering from the CLI');

@@ -20,11 +20,20 @@ export interface Config {
   redis: {
     url: string;
     sentinel: { nodes: { host: string; port: number }[]; name: string; password: string | null; tls: boolean } | null;
+    /** A Redis Cluster (REDIS_CLUSTER_NODES; credentials and TLS from REDIS_URL), or null. */
+    cluster: { nodes: { host: string; port: number }[] } | null;
     /** Replicas that must hold an accepted message before it is confirmed (WAIT); 0 = none. */
     waitReplicas: number;
     waitTimeoutMs: number;
   };
+  /**
+   * Key prefix of deployment-wide keys. On a Cluster it is QUEUE_PREFIX as a hash tag
+   * (`{chats}`), so deployment-wide scripts stay in one slot; the lanes' shards get their
+   * own tags (src/lanes/lane-keys.ts).
+   */
   queuePrefix: string;
+  /** QUEUE_SHARDS: how many shards the chats' lanes are spread over (lane-keys.ts). */
+  queueShards: number;
   http: { host: string; port: number; publicUrl: string };
   /** Bearer token of `/api/v1/*`; null only in the demo, which makes its own. */
   apiToken: string | null;
@@ -313,9 +322,31 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     r.problems.push('REDIS_SENTINEL_NAME is required with REDIS_SENTINELS (the primary\'s name in "sentinel monitor <name> …")');
   if (sentinelName && !r.raw('REDIS_SENTINELS')) r.problems.push('REDIS_SENTINELS is required when REDIS_SENTINEL_NAME is set');
   const sentinelTls = r.oneOf('REDIS_SENTINEL_TLS', 'no', ['yes', 'no']) === 'yes';
-  const queuePrefix = r.str('QUEUE_PREFIX', 'chats');
-  if (!/^[A-Za-z0-9_{}.-]{1,64}$/.test(queuePrefix))
-    r.problems.push(`QUEUE_PREFIX may hold letters, digits, _ . - { } only, got "${queuePrefix}"`);
+  const clusterNodes = r.list('REDIS_CLUSTER_NODES').flatMap((item, i) => {
+    const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(item);
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+      r.problems.push(`REDIS_CLUSTER_NODES item ${i + 1} must be host:port, got "${item}"`);
+      return [];
+    }
+    return [{ host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) }];
+  });
+  const onCluster = clusterNodes.length > 0;
+  if (onCluster && sentinelNodes.length)
+    r.problems.push('REDIS_CLUSTER_NODES and REDIS_SENTINELS exclude each other: a Cluster fails over by itself');
+  if (onCluster && r.int('REDIS_WAIT_REPLICAS', 0, 0, 16) > 0)
+    r.problems.push(
+      'REDIS_WAIT_REPLICAS is not supported with REDIS_CLUSTER_NODES: WAIT covers one node, and the lanes write to every primary (the loss window is stated in docs/operations.md)',
+    );
+  const rawPrefix = r.str('QUEUE_PREFIX', 'chats');
+  if (!/^[A-Za-z0-9_{}.-]{1,64}$/.test(rawPrefix))
+    r.problems.push(`QUEUE_PREFIX may hold letters, digits, _ . - { } only, got "${rawPrefix}"`);
+  // On a Cluster, deployment-wide keys share one slot (their scripts touch several): the
+  // prefix becomes a hash tag. A prefix that already is one (the former one-slot setup) stays.
+  const queuePrefix = onCluster && !/^\{[^{}]+\}$/.test(rawPrefix) ? `{${rawPrefix.replace(/[{}]/g, '')}}` : rawPrefix;
+  // 16 shards on a Cluster (spread over the primaries); 1 elsewhere: one Redis gains nothing
+  // from more shards but connections (each shard has its own BullMQ queues and workers).
+  // Pull mode keeps one shard (see the check below).
+  const queueShards = r.int('QUEUE_SHARDS', onCluster && r.raw('ONEC_MODE')?.trim() !== 'pull' ? 16 : 1, 1, 256);
 
   const config: Config = {
     redisUrl,
@@ -325,10 +356,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         sentinelNodes.length && sentinelName
           ? { nodes: sentinelNodes, name: sentinelName, password: r.opt('REDIS_SENTINEL_PASSWORD'), tls: sentinelTls }
           : null,
+      cluster: onCluster ? { nodes: clusterNodes } : null,
       waitReplicas: r.int('REDIS_WAIT_REPLICAS', 0, 0, 16),
       waitTimeoutMs: r.int('REDIS_WAIT_TIMEOUT_MS', 1_000, 10, 60_000),
     },
     queuePrefix,
+    queueShards,
     http: { host, port, publicUrl: publicUrl.replace(/\/+$/, '') },
     apiToken,
     admin: adminUser && adminPassword ? { user: adminUser, password: adminPassword } : null,
@@ -394,6 +427,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       `ONEC_IDLE_FINISH_MS (${config.onec.idleFinishMs}) must be below ONEC_SESSION_MAX_AGE_S (${config.onec.sessionMaxAgeS} s), or 1C ends idle sessions first`,
     );
   }
+  if (config.onec.mode === 'pull' && config.queueShards > 1)
+    r.problems.push(
+      `QUEUE_SHARDS must be 1 with ONEC_MODE=pull (got ${config.queueShards}): the update log is one stream per deployment, and handing a chat's items into it is one script with the lane, so lanes and log must share one slot`,
+    );
   if (r.problems.length) throw new ConfigError(r.problems);
   return deepFreeze(config);
 }

@@ -5,10 +5,10 @@
  * Channels see only `InboundSink.ingest`; it resolves once Redis holds the messages, which
  * is when a channel may confirm the update to its messenger.
  */
-import type { RedisOptions as BullRedisOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { IngestResult, InboundMessage, InboundSink, Logger, NewInboundMessage, Route } from '../core/index.ts';
-import { OrderedLane, type ItemOutcome, type LaneItem, type LaneHooks } from './ordered-lane.js';
+import type { ItemOutcome, LaneBullConnection, LaneItem, LaneHooks } from './ordered-lane.js';
+import { ShardedLane } from './sharded-lane.ts';
 import type { RetryPolicy } from './retry-policy.js';
 import type { UpdateLog } from './update-log.js';
 
@@ -55,8 +55,10 @@ export interface InboundObserver {
 
 export interface InboundPipelineOptions {
   redis: Redis;
-  bullConnection: BullRedisOptions;
+  bullConnection: LaneBullConnection;
   prefix: string;
+  /** QUEUE_SHARDS (default 1): chats spread over this many lane shards (lane-keys.ts). */
+  shards?: number;
   deliverer: MessageDeliverer;
   router?: InboundRouter;
   /** Most messages per 1C call for one chat (ONEC_BATCH_MAX). */
@@ -75,7 +77,7 @@ export interface InboundPipelineOptions {
 type StoredMessage = NewInboundMessage;
 
 export class InboundPipeline implements InboundSink {
-  readonly lane: OrderedLane<StoredMessage>;
+  readonly lane: ShardedLane<StoredMessage>;
   private router: InboundRouter;
 
   constructor(private readonly o: InboundPipelineOptions) {
@@ -83,8 +85,9 @@ export class InboundPipeline implements InboundSink {
     const hooks: LaneHooks<StoredMessage> = {
       onRetry: (key, err) => o.observer?.retry?.(key, err),
     };
-    this.lane = new OrderedLane<StoredMessage>({
+    this.lane = new ShardedLane<StoredMessage>({
       name: 'inbound',
+      shards: o.shards,
       redis: o.redis,
       bullConnection: o.bullConnection,
       prefix: o.prefix,

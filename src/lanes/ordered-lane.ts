@@ -25,7 +25,7 @@
  *
  *   kick ──lock key──▶ ZRANGE head ──▶ laneHandoff-4 (XADD updates + ZREMRANGEBYSCORE) ──▶ …
  */
-import type { RedisOptions as BullRedisOptions } from 'bullmq';
+import type { ConnectionOptions } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import { Queue, Worker, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -104,7 +104,7 @@ export interface OrderedLaneOptions<T> {
   /** Redis for the lane's own keys (shared; must have maxRetriesPerRequest: null). */
   redis: Redis;
   /** Connection options for BullMQ's own connections (default `{ url }` of the lane's Redis). */
-  bullConnection: BullRedisOptions;
+  bullConnection: LaneBullConnection;
   /** Key prefix (QUEUE_PREFIX), also BullMQ's prefix. */
   prefix: string;
   sink: LaneSink<T>;
@@ -165,6 +165,19 @@ function withLaneScripts(redis: Redis): LaneRedis {
   return redis as LaneRedis;
 }
 
+/**
+ * What BullMQ's connections are made from: options (each Queue/Worker opens its own), or a
+ * client instance it shares (a Redis Cluster client: BullMQ cannot make a Cluster from
+ * options; a Worker duplicates it for its blocking connection). The instance must have
+ * `maxRetriesPerRequest: null` (createRedis sets it).
+ */
+export type LaneBullConnection = ConnectionOptions;
+
+function bullConnectionOf(c: LaneBullConnection): ConnectionOptions {
+  if (typeof (c as { duplicate?: unknown }).duplicate === 'function') return c;
+  return { ...c, maxRetriesPerRequest: null };
+}
+
 /** BullMQ job ids may not contain `:`; keys (chat keys) do. */
 export function encodeJobId(...parts: (string | number)[]): string {
   return parts.map((p) => String(p).replace(/[:%]/g, (c) => (c === ':' ? '%3A' : '%25'))).join('!');
@@ -204,7 +217,7 @@ export class OrderedLane<T extends object> {
     };
     this.policy = o.retryPolicy ?? new RetryPolicy();
     this.log = (o.logger ?? silentLogger).child({ lane: o.name });
-    const connection = { ...o.bullConnection, maxRetriesPerRequest: null };
+    const connection = bullConnectionOf(o.bullConnection);
     this.queue = new Queue(o.name, { connection, prefix: o.prefix });
     this.deadQueue = new Queue(this.deadName, { connection, prefix: o.prefix });
     // Queues emit connection errors; they reconnect by themselves.
@@ -286,7 +299,7 @@ export class OrderedLane<T extends object> {
     if (this.worker) return;
     this.stopping = false;
     this.drainSignal = new AbortController();
-    const connection = { ...this.o.bullConnection, maxRetriesPerRequest: null };
+    const connection = bullConnectionOf(this.o.bullConnection);
     this.worker = new Worker<KickData>(this.name, (job) => this.drive(job), {
       connection,
       prefix: this.o.prefix,
@@ -352,7 +365,12 @@ export class OrderedLane<T extends object> {
   /** Stops taking kicks (in-flight drivers finish their current batch). Items stay pending. */
   async pause(): Promise<void> {
     this.drainSignal.abort();
-    await Promise.all([this.worker?.pause(), this.deadWorker?.pause()]);
+    // On a shared (Cluster) client BullMQ's waiting pause never resolves: it waits for the
+    // blocking connection's 'end', which a Cluster client does not emit when it reconnects.
+    // There the workers stop taking kicks at once, and a driver in the middle of a batch
+    // stops at its end (the drain signal), after this resolves.
+    const doNotWaitActive = typeof (this.o.bullConnection as { duplicate?: unknown }).duplicate === 'function';
+    await Promise.all([this.worker?.pause(doNotWaitActive), this.deadWorker?.pause(doNotWaitActive)]);
   }
 
   async resume(): Promise<void> {

@@ -10,7 +10,7 @@
  * lane to 1C (in the `inbound` role), and at start finishes 1C login sessions a crashed
  * process left open (then every `orphanSweepMs`).
  */
-import { redisOptions } from '../redis/redis-connection.js';
+import { bullConnectionFor } from '../redis/redis-connection.js';
 import { describeError } from '../core/index.ts';
 import { defineFeature, type ConnectorFeature, type FeatureModule } from '../features/feature-contract.ts';
 import { chatRoutes } from '../http/routes/chat-routes.ts';
@@ -132,7 +132,7 @@ export function operatorsFeature(opts: OperatorsFeatureOptions = {}): FeatureMod
     const fanout = new FeedFanout({ feed, groupMembers: (g) => store.groupMembers(g) });
     const lane = new RoutingLane({
       redis,
-      bullConnection: redisOptions(config.redis),
+      bullConnection: bullConnectionFor(config.redis, redis),
       prefix,
       onec: ctx.onecPush,
       updateLog: ctx.pullLog,

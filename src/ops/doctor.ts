@@ -151,14 +151,14 @@ async function checkRedis(config: Readonly<Config>, timeoutMs: number, push: (l:
   } catch (e) {
     push(info('redis_persistence', `Could not read Redis persistence settings (${describeError(e)}).`));
   }
-  if (config.queuePrefix && !/\{.+\}/.test(config.queuePrefix)) {
+  if (!config.redis.cluster) {
     try {
       const mode = /cluster_enabled:1/.test(await redis.info('cluster'));
       if (mode)
         push(
           bad(
             'redis_cluster',
-            `Redis runs as a Cluster but QUEUE_PREFIX "${config.queuePrefix}" has no hash tag: use e.g. "{${config.queuePrefix}}".`,
+            `Redis runs as a Cluster but REDIS_CLUSTER_NODES is not set: list the nodes there (host:port,…); the chats' lanes are then spread over QUEUE_SHARDS shards.`,
           ),
         );
     } catch {

@@ -59,7 +59,12 @@ export function opsFeature(opts: OpsFeatureOptions = {}): FeatureModule<(typeof 
   return defineFeature(NEEDS, (ctx): ConnectorFeature => {
     const { config } = ctx;
     const log = ctx.logger.child({ component: 'ops' });
-    const catalog = new QueueCatalog({ redisUrl: config.redis, prefix: config.queuePrefix, lanes: opts.lanes ?? KNOWN_LANES });
+    const catalog = new QueueCatalog({
+      redisUrl: config.redis,
+      prefix: config.queuePrefix,
+      lanes: opts.lanes ?? KNOWN_LANES,
+      shards: config.queueShards,
+    });
     const scrubber = new JobDataScrubber(secretsOf(config));
     const metrics = new ConnectorMetrics({
       catalog,

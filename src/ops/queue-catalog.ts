@@ -8,8 +8,9 @@
  * here.
  */
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
-import { redisOptions, type RedisTarget } from '../redis/redis-connection.js';
+import type { Redis } from 'ioredis';
+import { createRedis, type RedisTarget } from '../redis/redis-connection.js';
+import { laneActiveKey, SHARDED_LANES, shardPrefixes } from '../lanes/lane-keys.ts';
 
 /** Lanes of the product: inbound (messenger → 1C), outbound (1C → messenger), statuses, routing. */
 export const KNOWN_LANES: readonly string[] = ['inbound', 'outbound', 'statuses', 'routing'];
@@ -65,6 +66,8 @@ export interface QueueCatalogOptions {
   lanes?: readonly string[];
   /** Also list queues found in Redis (default true). */
   discover?: boolean;
+  /** QUEUE_SHARDS (default 1): the sharded lanes' pending figures are summed over the shards. */
+  shards?: number;
 }
 
 /**
@@ -77,13 +80,15 @@ export class QueueCatalog {
   private readonly lanes: readonly string[];
   private readonly discover: boolean;
   private readonly queues = new Map<string, Queue>();
+  private readonly shards: number;
 
   constructor(opts: QueueCatalogOptions) {
     this.prefix = opts.prefix;
+    this.shards = opts.shards ?? 1;
     this.lanes = opts.lanes ?? KNOWN_LANES;
     this.discover = opts.discover ?? true;
-    this.redis = new Redis({ ...redisOptions(opts.redisUrl), maxRetriesPerRequest: null, connectionName: 'chat-connector-ops' });
-    this.redis.on('error', () => undefined);
+    // createRedis: a Cluster client on a Cluster (it handles its own errors when no logger is given).
+    this.redis = createRedis({ url: opts.redisUrl, name: 'chat-connector-ops' });
   }
 
   /** Every queue name: the known lanes and their dead-letter queues, plus whatever Redis shows. */
@@ -115,13 +120,26 @@ export class QueueCatalog {
 
   /** The lane's pending-since set: the oldest score is when its oldest waiting item arrived. */
   async oldestPendingMs(lane: string): Promise<number | null> {
-    const r = await this.redis.zrange(`${this.prefix}:lane:${lane}:active`, '0', '0', 'WITHSCORES');
-    return r.length >= 2 ? Number(r[1]) : null;
+    const per = await Promise.all(
+      this.activeKeys(lane).map(async (k) => {
+        const r = await this.redis.zrange(k, '0', '0', 'WITHSCORES');
+        return r.length >= 2 ? Number(r[1]) : Infinity;
+      }),
+    );
+    const oldest = Math.min(...per);
+    return Number.isFinite(oldest) ? oldest : null;
   }
 
-  /** Chats with pending items in the lane. */
+  /** Chats with pending items in the lane (over its shards). */
   async pendingChats(lane: string): Promise<number> {
-    return this.redis.zcard(`${this.prefix}:lane:${lane}:active`);
+    const per = await Promise.all(this.activeKeys(lane).map((k) => this.redis.zcard(k)));
+    return per.reduce((a, b) => a + b, 0);
+  }
+
+  /** The lane's pending-since set per shard (one for lanes that are not sharded). */
+  private activeKeys(lane: string): string[] {
+    const sharded = (SHARDED_LANES as readonly string[]).includes(lane);
+    return shardPrefixes(this.prefix, sharded ? this.shards : 1).map((p) => laneActiveKey(p, lane));
   }
 
   async close(): Promise<void> {

@@ -9,7 +9,7 @@
  *   start paused and follow `onLicense` (queued messages wait, nothing fails).
  * - Any role can append (the HTTP API) and report statuses (channels); both are plain Redis writes.
  */
-import { redisOptions } from '../redis/redis-connection.js';
+import { bullConnectionFor } from '../redis/redis-connection.js';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
@@ -96,8 +96,9 @@ export function outboundFeature(opts: OutboundFeatureOptions = {}): FeatureModul
     };
     const service = new OutboundService({
       redis: ctx.redis,
-      bullConnection: redisOptions(config.redis),
+      bullConnection: bullConnectionFor(config.redis, ctx.redis),
       prefix: config.queuePrefix,
+      shards: config.queueShards,
       senders,
       chatType: (k) => ctx.inbound.chatType(k),
       refreshAccounts: async (channel) => {

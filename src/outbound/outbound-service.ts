@@ -23,7 +23,6 @@
  * chat is driven again. Only that in-flight message can repeat; order and completeness are
  * kept. Everything recorded as sent is never sent again (the record is checked first).
  */
-import type { RedisOptions as BullRedisOptions } from 'bullmq';
 import { setMaxListeners } from 'node:events';
 import type { Redis } from 'ioredis';
 import {
@@ -39,7 +38,8 @@ import {
   type StatusSink,
 } from '../core/index.ts';
 import type { OnecItemResult, OnecStatusUpdate } from '../onec/onec-types.ts';
-import { OrderedLane, type DeliveryContext, type ItemOutcome, type LaneItem } from '../lanes/ordered-lane.js';
+import type { DeliveryContext, ItemOutcome, LaneBullConnection, LaneItem } from '../lanes/ordered-lane.js';
+import { ShardedLane } from '../lanes/sharded-lane.ts';
 import { RateLimiter } from '../coordination/rate-limiter.js';
 import type { RetryPolicy } from '../lanes/retry-policy.js';
 import type { UpdateLog } from '../lanes/update-log.js';
@@ -64,9 +64,11 @@ export type SubmitResult = { created: true; message: OutboundMessage } | { creat
 
 export interface OutboundServiceOptions {
   redis: Redis;
-  bullConnection: BullRedisOptions;
+  bullConnection: LaneBullConnection;
   /** Key prefix (QUEUE_PREFIX). */
   prefix: string;
+  /** QUEUE_SHARDS (default 1): chats (and statuses, by message id) spread over lane shards. */
+  shards?: number;
   /** Outbound-capable channels by channel name (`telegram`, `whatsapp`). */
   senders: Map<string, OutboundCapable>;
   /** The chat's type as the inbound side recorded it (`private`, `group`, `channel`), or null. */
@@ -96,8 +98,8 @@ export interface OutboundServiceOptions {
 
 export class OutboundService implements StatusSink {
   readonly store: OutboundStore;
-  readonly lane: OrderedLane<OutboundMessage>;
-  readonly statusLane: OrderedLane<StatusItem>;
+  readonly lane: ShardedLane<OutboundMessage>;
+  readonly statusLane: ShardedLane<StatusItem>;
   readonly pacing: OutboundPacing;
   private readonly log: Logger;
   /** Aborts pacing waits when the workers pause or stop. */
@@ -111,11 +113,12 @@ export class OutboundService implements StatusSink {
       redis: o.redis,
       bullConnection: o.bullConnection,
       prefix: o.prefix,
+      shards: o.shards,
       lockMs: o.lockMs,
       sweepIntervalMs: o.sweepIntervalMs,
       retryPolicy: o.retryPolicy,
     };
-    this.lane = new OrderedLane<OutboundMessage>({
+    this.lane = new ShardedLane<OutboundMessage>({
       ...common,
       name: 'outbound',
       batchMax: o.batchMax ?? 5,
@@ -126,7 +129,7 @@ export class OutboundService implements StatusSink {
       logger: this.log,
       sink: { deliver: (key, items, ctx) => this.deliver(key, items, ctx) },
     });
-    this.statusLane = new OrderedLane<StatusItem>({
+    this.statusLane = new ShardedLane<StatusItem>({
       ...common,
       name: 'statuses',
       // Keyed per message: one lane-wide seq counter, not a `seq` field per message forever (issue 11 item 11).

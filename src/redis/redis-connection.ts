@@ -3,7 +3,7 @@
  * blocking commands survive reconnects; the same setting makes our own commands wait for
  * a reconnect instead of failing — a Redis restart pauses the pipeline, it loses nothing.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { redactUrl, type Logger } from '../core/index.ts';
 
 /** A Sentinel-managed primary (ioredis asks the sentinels where the primary is, and again after a failover). */
@@ -17,13 +17,20 @@ export interface RedisSentinelTarget {
   tls: boolean;
 }
 
+/** A Redis Cluster: seed nodes (ioredis learns the rest, and the new primaries after a failover). */
+export interface RedisClusterTarget {
+  nodes: { host: string; port: number }[];
+}
+
 /**
- * Where Redis is: a URL, or Sentinel plus the URL's credentials, database and TLS. Every
- * client the connector and BullMQ open is built from this by `redisOptions`.
+ * Where Redis is: a URL, Sentinel plus the URL's credentials, database and TLS, or a Cluster
+ * plus the URL's credentials and TLS. Every client the connector and BullMQ open is built
+ * from this (`redisOptions`, `createRedis`, `bullConnectionFor`).
  */
 export interface RedisTarget {
   url: string;
   sentinel: RedisSentinelTarget | null;
+  cluster?: RedisClusterTarget | null;
 }
 
 /** Where and how to connect, without behaviour (retry strategy etc. are the caller's). */
@@ -58,6 +65,7 @@ export function redisOptions(target: RedisTarget | string): RedisClientOptions {
 /** Where a target points, safe to print. */
 export function describeRedisTarget(target: RedisTarget | string): string {
   const t: RedisTarget = typeof target === 'string' ? { url: target, sentinel: null } : target;
+  if (t.cluster) return `Redis Cluster via ${t.cluster.nodes.map((n) => `${n.host}:${n.port}`).join(',')}`;
   if (!t.sentinel) return redactRedisUrl(t.url);
   return `Sentinel primary "${t.sentinel.name}" via ${t.sentinel.nodes.map((n) => `${n.host}:${n.port}`).join(',')}`;
 }
@@ -140,16 +148,50 @@ export function redactRedisUrl(url: string): string {
   return redactUrl(url);
 }
 
+/** Reconnect forever with a capped backoff: production never gives up on Redis. */
+const reconnectDelay = (times: number): number => Math.min(200 * 2 ** Math.min(times, 5), 5_000);
+
+/**
+ * ioredis Cluster options for a cluster target: every node gets the URL's user, password and
+ * TLS (a Cluster has no databases). While a primary fails over, commands to its slots are
+ * retried (MOVED/CLUSTERDOWN/connection lost) for up to about 30 s before they fail — the
+ * lanes then retry them as any Redis error.
+ */
+export function clusterOptions(target: RedisTarget, extra: RedisOptions = {}): ClusterOptions {
+  const { db: _db, host: _h, port: _p, ...auth } = redisOptions(target.url);
+  return {
+    redisOptions: { ...auth, maxRetriesPerRequest: null, enableReadyCheck: true, ...extra },
+    clusterRetryStrategy: reconnectDelay,
+    retryDelayOnFailover: 300,
+    retryDelayOnClusterDown: 300,
+    retryDelayOnTryAgain: 300,
+    retryDelayOnMoved: 0,
+    maxRedirections: 100,
+    slotsRefreshTimeout: 2_000,
+    // Reads go to primaries: a replica may lag behind what the lanes just wrote.
+    scaleReads: 'master',
+  };
+}
+
+/**
+ * Makes a client for the target. On a Cluster it is an ioredis `Cluster`, returned under the
+ * `Redis` type every module is written against: both have the same command methods,
+ * `defineCommand`, `pipeline` (one slot per pipeline — the lanes' pipelines stay in their
+ * shard's slot) and `duplicate()` without arguments. What a Cluster client lacks (SCAN, INFO,
+ * CONFIG across nodes) is answered by one node; `forEachPrimary` reaches them all.
+ */
 export function createRedis(opts: RedisConnectionOptions): Redis {
-  const redis = new Redis({
-    ...redisOptions(opts.url),
-    maxRetriesPerRequest: null,
-    enableReadyCheck: true,
-    // Reconnect forever with a capped backoff: production never gives up on Redis.
-    retryStrategy: (times) => Math.min(200 * 2 ** Math.min(times, 5), 5_000),
-    connectionName: opts.name,
-    ...opts.extra,
-  });
+  const target: RedisTarget = typeof opts.url === 'string' ? { url: opts.url, sentinel: null } : opts.url;
+  const redis = target.cluster
+    ? (new Cluster(target.cluster.nodes, clusterOptions(target, { connectionName: opts.name, ...opts.extra })) as unknown as Redis)
+    : new Redis({
+        ...redisOptions(opts.url),
+        maxRetriesPerRequest: null,
+        enableReadyCheck: true,
+        retryStrategy: reconnectDelay,
+        connectionName: opts.name,
+        ...opts.extra,
+      });
   if (opts.waitReplicas && opts.waitReplicas.count > 0) {
     const waiter = new ReplicaWaiter(redis, { ...opts.waitReplicas, logger: opts.logger });
     waiters.set(redis, waiter);
@@ -177,23 +219,69 @@ export function createRedis(opts: RedisConnectionOptions): Redis {
   return redis;
 }
 
+/** Is this client (createRedis) a Redis Cluster client? */
+export function isCluster(redis: Redis): boolean {
+  return (redis as unknown as { isCluster?: boolean }).isCluster === true;
+}
+
+/** Runs `fn` on every primary of a Cluster client, or once on a plain client. */
+export async function forEachPrimary<R>(redis: Redis, fn: (node: Redis) => Promise<R>): Promise<R[]> {
+  if (!isCluster(redis)) return [await fn(redis)];
+  return Promise.all((redis as unknown as Cluster).nodes('master').map((n) => fn(n)));
+}
+
 /**
- * Deletes every key under `<prefix>:` (SCAN + UNLINK, never KEYS or FLUSHDB: the Redis may be
- * shared). Used by the demo, tests and benchmarks to leave nothing behind.
+ * BullMQ's connection for a target: options (BullMQ opens its own connections from them), or
+ * on a Cluster the connector's Cluster client itself — BullMQ cannot build a Cluster from
+ * options; it shares the client and duplicates it for each worker's blocking connection.
+ */
+export function bullConnectionFor(target: RedisTarget, redis: Redis): RedisClientOptions | Redis {
+  return target.cluster ? redis : redisOptions(target);
+}
+
+/**
+ * Deletes every key under `<prefix>` (SCAN + UNLINK per primary, never KEYS or FLUSHDB: the
+ * Redis may be shared). Used by the demo, tests and benchmarks to leave nothing behind.
  */
 export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<number> {
-  let cursor = '0';
-  let n = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) n += await redis.unlink(...keys);
-  } while (cursor !== '0');
-  return n;
+  const counts = await forEachPrimary(redis, async (node) => {
+    let cursor = '0';
+    let n = 0;
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      // One key per call on a Cluster: a multi-key UNLINK must stay in one slot.
+      if (keys.length)
+        n += isCluster(redis)
+          ? (await Promise.all(keys.map((k) => node.unlink(k)))).reduce((a, b) => a + b, 0)
+          : await node.unlink(...keys);
+    } while (cursor !== '0');
+    return n;
+  });
+  return counts.reduce((a, b) => a + b, 0);
 }
 
 /** True when the target answers PING within the timeout (Sentinel: the primary it names). */
 export async function pingRedisTarget(target: RedisTarget, timeoutMs = 1000): Promise<boolean> {
+  if (target.cluster) {
+    const c = new Cluster(target.cluster.nodes, {
+      ...clusterOptions(target, { connectTimeout: timeoutMs, maxRetriesPerRequest: 0 }),
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      clusterRetryStrategy: () => null,
+    });
+    c.on('error', () => undefined);
+    const timer = new Promise<false>((resolve) => setTimeout(() => resolve(false), timeoutMs + 500).unref());
+    try {
+      const pong = c.connect().then(
+        () => c.ping().then((r) => r === 'PONG'),
+        () => false,
+      );
+      return await Promise.race([pong, timer]);
+    } finally {
+      c.disconnect();
+    }
+  }
   const redis = new Redis({
     ...redisOptions(target),
     lazyConnect: true,

@@ -7,19 +7,18 @@
  * the event and the chat's state change in one Lua call, see routing-scripts.ts) and then
  * call `kick`; the item shape is the one `toOnecEvent` gives, built in Lua.
  */
-import type { RedisOptions as BullRedisOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../core/index.ts';
 import type { OnecDelivery } from '../onec/onec-client.ts';
 import type { OnecRoutingEvent } from '../onec/onec-types.ts';
-import { OrderedLane, type ItemOutcome } from '../lanes/ordered-lane.js';
+import { OrderedLane, type ItemOutcome, type LaneBullConnection } from '../lanes/ordered-lane.js';
 import type { RetryPolicy } from '../lanes/retry-policy.js';
 import type { UpdateLog } from '../lanes/update-log.js';
 import { ROUTING_LANE, type RoutingEvent } from './chat-routing.ts';
 
 export interface RoutingLaneOptions {
   redis: Redis;
-  bullConnection: BullRedisOptions;
+  bullConnection: LaneBullConnection;
   /** QUEUE_PREFIX. */
   prefix: string;
   /** Where the events go (the 1C client). */

@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { clusterNodeArgs, joinCluster } from '../../src/infra/local-cluster.ts';
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -88,6 +89,26 @@ export class RedisTopology {
     return this.launch([conf, '--sentinel'], port);
   }
 
+  /**
+   * A Redis Cluster of `primaries` primaries with `replicasPer` replicas each, as processes
+   * this topology can kill (src/infra/local-cluster.ts joins them and waits for `ok`).
+   */
+  async cluster(o: { primaries?: number; replicasPer?: number; nodeTimeoutMs?: number } = {}): Promise<RedisProcess[]> {
+    const count = (o.primaries ?? 3) * (1 + (o.replicasPer ?? 1));
+    const nodes: RedisProcess[] = [];
+    for (let i = 0; i < count; i++) {
+      const port = await freePort();
+      const dir = mkdtempSync(join(this.dir, `cluster-${port}-`));
+      const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir];
+      nodes.push(await this.launch([...args, ...clusterNodeArgs(await freePort(), o.nodeTimeoutMs ?? 1_000)], port));
+    }
+    await joinCluster(
+      nodes.map((n) => n.port),
+      o.replicasPer ?? 1,
+    );
+    return nodes;
+  }
+
   async stop(): Promise<void> {
     for (const p of this.procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
     rmSync(this.dir, { recursive: true, force: true });
@@ -124,6 +145,23 @@ export async function sentinelView(sentinelPort: number, name: string): Promise<
     return { sentinels: sentinels.length, replicas: healthy.length };
   } catch {
     return { sentinels: 0, replicas: 0 };
+  } finally {
+    r.disconnect();
+  }
+}
+
+/** The port of the primary serving a key's slot, asked of a live node (null when none serves it). */
+export async function primaryOfKey(askPort: number, key: string): Promise<number | null> {
+  const r = new Redis({ port: askPort, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+  r.on('error', () => undefined);
+  try {
+    await r.connect();
+    const slot = Number(await r.call('CLUSTER', 'KEYSLOT', key));
+    const ranges = (await r.call('CLUSTER', 'SLOTS')) as [number, number, [string, number, string]][];
+    const hit = ranges.find(([from, to]) => slot >= from && slot <= to);
+    return hit ? Number(hit[2][1]) : null;
+  } catch {
+    return null;
   } finally {
     r.disconnect();
   }

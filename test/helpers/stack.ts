@@ -44,8 +44,10 @@ export async function startTestStack(
     poller?: Partial<EmulatorPullPollerOptions> | false;
   } = {},
 ): Promise<TestStack> {
+  const clusterSeed = process.env.TEST_REDIS_CLUSTER_NODES?.split(',')[0];
   const stack = await startLocalStack({
     ...o,
+    redisUrl: o.redisUrl ?? (clusterSeed ? `redis://${clusterSeed}` : undefined),
     onec: { sessionMaxAgeS: 3, ...o.onec },
     env: {
       LANE_LOCK_MS: '1500',
@@ -53,6 +55,10 @@ export async function startTestStack(
       ONEC_IDLE_FINISH_MS: '300',
       ONEC_SESSION_MAX_AGE_S: '3',
       ONEC_MODE: o.mode ?? 'push',
+      // TEST_REDIS_CLUSTER_NODES=host:port,…: the same end-to-end tests on a Redis Cluster
+      // (docs/operations.md: `npm run test:cluster-e2e` starts one and runs them).
+      ...(process.env.TEST_REDIS_CLUSTER_NODES ? { REDIS_CLUSTER_NODES: process.env.TEST_REDIS_CLUSTER_NODES } : {}),
+      ...(process.env.TEST_QUEUE_SHARDS ? { QUEUE_SHARDS: process.env.TEST_QUEUE_SHARDS } : {}),
       ...o.env,
     },
   });
