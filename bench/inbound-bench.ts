@@ -16,6 +16,46 @@ import { InboundPipeline } from '../src/lanes/inbound-pipeline.js';
 import { deleteKeysWithPrefix } from '../src/redis/redis-connection.js';
 import { RetryPolicy } from '../src/lanes/retry-policy.js';
 import { fakeMessage } from '../src/infra/fake-messages.ts';
+import { installRedisProfile, resetRedisProfile, stopRedisProfile, type RedisProfile } from './redis-profile.ts';
+
+// Counting is off until a bench resets it; the wrap must be in place before clients define scripts.
+installRedisProfile();
+
+/** Round trips per message, by stage of the pipeline (see redis-profile.ts for what counts as one). */
+export interface RoundTripProfile {
+  perMessage: number;
+  commandsPerMessage: number;
+  byStage: Record<string, number>;
+  byCommand: Record<string, number>;
+}
+
+/** Which stage a command (or a pipeline named by its first command) belongs to. */
+function stageOf(name: string): string {
+  const n = name.replace(/^pipeline:/, '');
+  if (/^laneAppend|^addStandardJob|^addJob|^addBulk/.test(n) || name === 'pipeline:set') return 'ingest';
+  if (/^laneStart|^laneClaim|^del$|^set$/.test(n)) return 'lock';
+  if (/^zrange/.test(n)) return 'headRead';
+  if (/^laneAck/.test(n)) return 'ack';
+  if (/^laneRelease/.test(n)) return 'release';
+  if (/^laneRenew|^get$/.test(n)) return 'lockCheck';
+  if (/^route|^hget|^hmget|^hset/.test(n)) return 'routingStamp';
+  if (/^moveTo|^bzpopmin|^extendLock|^moveStalled|^getCounts|^isFinished|^changePriority|^brpoplpush|^blmove|^retry|^promote/.test(n))
+    return 'kick';
+  return 'other';
+}
+
+function perMessage(p: RedisProfile, messages: number): RoundTripProfile {
+  const r = (x: number) => Math.round((x / messages) * 1000) / 1000;
+  const byStage: Record<string, number> = {};
+  const byCommand: Record<string, number> = {};
+  for (const [name, n] of Object.entries(p.roundTrips)) {
+    const st = stageOf(name);
+    byStage[st] = (byStage[st] ?? 0) + n;
+    byCommand[name] = r(n);
+  }
+  for (const k of Object.keys(byStage)) byStage[k] = r(byStage[k]);
+  return { perMessage: r(p.totalRoundTrips), commandsPerMessage: r(p.totalCommands), byStage, byCommand };
+}
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -27,6 +67,11 @@ export async function cleanup(prefix: string): Promise<void> {
 
 /** Bare BullMQ: addBulk of no-op jobs and a worker with concurrency 50. Jobs per second. */
 export async function benchBareBullmq(n: number): Promise<number> {
+  return (await benchBareBullmqProfiled(n)).jobsPerSec;
+}
+
+/** Bare BullMQ with the Redis round trips per job (same counting as the pipeline's). */
+export async function benchBareBullmqProfiled(n: number): Promise<{ jobsPerSec: number; redis: RoundTripProfile }> {
   const prefix = `bench-bare-${randomBytes(3).toString('hex')}`;
   const connection = { url: REDIS_URL, maxRetriesPerRequest: null };
   const queue = new Queue('bare', { connection, prefix });
@@ -42,6 +87,8 @@ export async function benchBareBullmq(n: number): Promise<number> {
     },
     { connection, prefix, concurrency: 50, autorun: false },
   );
+  await worker.waitUntilReady();
+  resetRedisProfile();
   const t0 = performance.now();
   for (let i = 0; i < n; i += 1000) {
     await queue.addBulk(
@@ -51,10 +98,11 @@ export async function benchBareBullmq(n: number): Promise<number> {
   void worker.run();
   await finished;
   const rate = n / ((performance.now() - t0) / 1000);
+  const profile = stopRedisProfile();
   await worker.close();
   await queue.close();
   await cleanup(prefix);
-  return rate;
+  return { jobsPerSec: rate, redis: perMessage(profile, n) };
 }
 
 export interface PipelineRun {
@@ -64,6 +112,8 @@ export interface PipelineRun {
   peakSessions: number;
   orderKept: boolean;
   duplicatesStored: number;
+  /** Redis round trips per message from ingest to ack (this process: lane, BullMQ, ingest). */
+  redis: RoundTripProfile;
 }
 
 /**
@@ -126,6 +176,7 @@ export async function benchPipeline(o: {
     if (batch.length) await pipeline.ingest(batch);
   };
   let t0: number;
+  resetRedisProfile();
   if (o.preload) {
     await feed();
     t0 = performance.now();
@@ -137,6 +188,7 @@ export async function benchPipeline(o: {
   }
   await finished;
   const seconds = (performance.now() - t0) / 1000;
+  const profile = stopRedisProfile();
   const st = onecEmu.state();
   let orderKept = st.messages.stored === total;
   for (const refs of Object.values(st.messages.byChat)) {
@@ -154,6 +206,7 @@ export async function benchPipeline(o: {
     onecCalls: st.calls.messages,
     peakSessions,
     orderKept,
+    redis: perMessage(profile, total),
     duplicatesStored:
       st.messages.stored -
       new Set(

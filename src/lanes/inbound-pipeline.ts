@@ -63,6 +63,12 @@ export interface InboundPipelineOptions {
   batchMax?: number;
   /** Chats delivered in parallel per process (default 50). */
   concurrency?: number;
+  /**
+   * Batches being prepared or in flight to 1C at once per process (default 4; give about
+   * 2 × ONEC_MAX_SESSIONS + 2): each gathers up to `batchMax` messages across chats, so the
+   * next batch is read and routed while 1C works on the current one.
+   */
+  batchesInFlight?: number;
   lockMs?: number;
   sweepIntervalMs?: number;
   retryPolicy?: RetryPolicy;
@@ -90,6 +96,9 @@ export class InboundPipeline implements InboundSink {
       prefix: o.prefix,
       batchMax: o.batchMax,
       concurrency: o.concurrency,
+      // 1C takes many chats in one POST /messages: a driver fills its batch across chats.
+      gather: true,
+      gatherSlots: o.batchesInFlight,
       lockMs: o.lockMs,
       sweepIntervalMs: o.sweepIntervalMs,
       retryPolicy: o.retryPolicy,

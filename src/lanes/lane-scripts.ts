@@ -7,7 +7,7 @@
 
 /**
  * Append items. KEYS: none declared beyond the base-derived ones (same slot by prefix).
- * ARGV: base, nowMs, dedupeTtlS, kickTtlS, seqField, then triples (key, id, bodyJson).
+ * ARGV: base, nowMs, dedupeTtlS, kickTtlS, seqField, gather ('1' or ''), then triples (key, id, bodyJson).
  * `seqField` empty: each key counts its own seq (a field of `seq` per key: chats, a bounded
  * set). Non-empty: one lane-wide counter in that field, for lanes keyed per message (statuses),
  * whose per-key fields would otherwise grow by one per message forever (issue 11 item 11);
@@ -18,6 +18,7 @@
  * queued and not yet started (flag `kick:<key>`, cleared by the driver when it starts). A
  * burst of appends to one chat thus costs one BullMQ job, not one per append. If the caller
  * dies before adding the kick, the flag expires after kickTtlS and the sweep kicks anyway.
+ * With `gather`, the key also joins the `ready` set (oldest first) that CLAIM takes keys from.
  */
 export const APPEND = `
 local base = ARGV[1]
@@ -25,8 +26,9 @@ local now = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[3])
 local kickTtl = tonumber(ARGV[4])
 local seqField = ARGV[5]
+local gather = ARGV[6] == '1'
 local out = {}
-local i = 6
+local i = 7
 while i <= #ARGV do
   local key, id, body = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local idKey = base .. 'id:' .. id
@@ -46,6 +48,8 @@ while i <= #ARGV do
     out[#out + 1] = seq
     out[#out + 1] = 0
     if redis.call('SET', base .. 'kick:' .. key, '1', 'NX', 'EX', kickTtl) then
+      -- issue 19: a gathering lane's drivers may claim the key before its kick runs (CLAIM).
+      if gather then redis.call('ZADD', base .. 'ready', 'NX', now, key) end
       out[#out + 1] = 1
     else
       out[#out + 1] = 0
@@ -106,4 +110,107 @@ return 0
 export const RELEASE = `
 if redis.call('GET', ARGV[1]) == ARGV[2] then return redis.call('DEL', ARGV[1]) end
 return 0
+`;
+
+// ---------------------------------------------------------------------------------------
+// Issue 19 (push-mode pipeline): merged scripts, fewer round trips per batch, and cross-key
+// gathering. START replaces DEL kick + SET lock NX + ZRANGE head (3 → 1 round trip);
+// ACK_NEXT replaces ACK + ZRANGE head + RELEASE_IF_EMPTY (3 → 1); CLAIM lets a driver add
+// other keys waiting for a kick to its batch (many chats with few messages each fill one
+// 1C call); RENEW_MANY renews every lock a driver holds in one call.
+// APPEND (above) keeps the `ready` set for CLAIM when its ARGV[6] is '1' (gathering lanes).
+// ---------------------------------------------------------------------------------------
+
+/**
+ * A driver starts on a key. ARGV: base, key, token, lockMs, n.
+ * Clears the key's "kick queued" flag and its place in `ready` (appends from now on queue a
+ * kick of their own), takes the lock, reads up to n items from the head. When nothing is
+ * pending the lock is released again in the same call (as RELEASE_IF_EMPTY would).
+ * Returns false when another driver holds the key, else the items (possibly none).
+ */
+export const START = `
+local base, key, token = ARGV[1], ARGV[2], ARGV[3]
+redis.call('DEL', base .. 'kick:' .. key)
+redis.call('ZREM', base .. 'ready', key)
+local lock = base .. 'lock:' .. key
+if not redis.call('SET', lock, token, 'PX', tonumber(ARGV[4]), 'NX') then return false end
+local items = redis.call('ZRANGE', base .. 'q:' .. key, 0, tonumber(ARGV[5]) - 1)
+if #items == 0 then
+  redis.call('DEL', lock)
+  redis.call('ZREM', base .. 'active', key)
+end
+return items
+`;
+
+/**
+ * Acknowledge delivered items and read the next ones, in one call. ARGV: base, key, token,
+ * upTo (acks every seq <= upTo; '' = nothing to ack), n.
+ * The ack is unconditional (those items reached their destination whoever holds the lock
+ * now). Returns {-1} when the lock is no longer ours, {0} when nothing is left (the lock is
+ * released atomically with that, as RELEASE_IF_EMPTY), {1, item, …} with the next items.
+ */
+export const ACK_NEXT = `
+local base, key, token = ARGV[1], ARGV[2], ARGV[3]
+local q = base .. 'q:' .. key
+if ARGV[4] ~= '' then redis.call('ZREMRANGEBYSCORE', q, '-inf', ARGV[4]) end
+local lock = base .. 'lock:' .. key
+if redis.call('GET', lock) ~= token then return {-1} end
+local items = redis.call('ZRANGE', q, 0, tonumber(ARGV[5]) - 1)
+if #items == 0 then
+  redis.call('DEL', lock)
+  redis.call('ZREM', base .. 'active', key)
+  return {0}
+end
+local out = {1}
+for i = 1, #items do out[i + 1] = items[i] end
+return out
+`;
+
+/**
+ * A driver takes more keys into its batch: keys whose kick is queued and not started (the
+ * `ready` set, oldest first), as if their kicks had run now (START for each). ARGV: base,
+ * token, lockMs, budget (most items in all), maxKeys (most keys looked at).
+ * A key another driver holds is skipped (that driver delivers its items); a key with
+ * nothing pending is released at once. The kick jobs of claimed keys still run later and
+ * find the key driven or empty. Returns flat {key, count, item…, key, count, item…}; the
+ * last key may have more items pending than it got (the driver reads them next round).
+ */
+export const CLAIM = `
+local base, token, lockMs = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local budget, maxKeys = tonumber(ARGV[4]), tonumber(ARGV[5])
+local out = {}
+local ready = base .. 'ready'
+local looked = 0
+while budget > 0 and looked < maxKeys do
+  local popped = redis.call('ZPOPMIN', ready)
+  if #popped == 0 then break end
+  looked = looked + 1
+  local key = popped[1]
+  redis.call('DEL', base .. 'kick:' .. key)
+  local lock = base .. 'lock:' .. key
+  if redis.call('SET', lock, token, 'PX', lockMs, 'NX') then
+    local items = redis.call('ZRANGE', base .. 'q:' .. key, 0, budget - 1)
+    if #items == 0 then
+      redis.call('DEL', lock)
+      redis.call('ZREM', base .. 'active', key)
+    else
+      out[#out + 1] = key
+      out[#out + 1] = #items
+      for i = 1, #items do out[#out + 1] = items[i] end
+      budget = budget - #items
+    end
+  end
+end
+return out
+`;
+
+/** ARGV: base, token, ttlMs, key… Renews the locks still ours; returns the keys that are not. */
+export const RENEW_MANY = `
+local base, token, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local lost = {}
+for i = 4, #ARGV do
+  local lock = base .. 'lock:' .. ARGV[i]
+  if redis.call('GET', lock) == token then redis.call('PEXPIRE', lock, ttl) else lost[#lost + 1] = ARGV[i] end
+end
+return lost
 `;

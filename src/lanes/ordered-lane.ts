@@ -33,7 +33,7 @@ import { describeError, type Logger, silentLogger } from '../core/index.ts';
 import { awaitReplicas } from '../redis/redis-connection.js';
 import { RetryPolicy } from './retry-policy.js';
 import { DeadLetterRecords } from './dead-letter-records.js';
-import { ACK, APPEND, REINSERT, RELEASE, RELEASE_IF_EMPTY, RENEW } from './lane-scripts.js';
+import { ACK, ACK_NEXT, APPEND, CLAIM, REINSERT, RELEASE, RELEASE_IF_EMPTY, RENEW, RENEW_MANY, START } from './lane-scripts.js';
 import type { UpdateLog, UpdateType } from './update-log.js';
 import { HANDOFF } from './update-log-scripts.js';
 
@@ -112,6 +112,20 @@ export interface OrderedLaneOptions<T> {
   batchMax?: number;
   /** Kicks processed at once per process = keys delivered in parallel (default 50). */
   concurrency?: number;
+  /**
+   * Gathering (issue 19): a driver fills each batch, up to `batchMax` items, with other
+   * keys whose kick is queued and not started (CLAIM), and delivers them side by side, so
+   * many keys with a few items each share one call downstream (inbound → one `POST
+   * /messages`). For sinks that batch across keys; per-key order and the lock rules are
+   * unchanged (each key is still driven by one driver at a time). Push mode only.
+   */
+  gather?: boolean;
+  /**
+   * Gathering lanes: drivers per process that hold a batch at once (default 4). Bounds the
+   * items read and not yet acknowledged to about `gatherSlots × batchMax`, while keeping
+   * the next batches ready while one is in flight downstream (pipelining).
+   */
+  gatherSlots?: number;
   /** Lock of a key while a driver delivers it; renewed at a third of it (default 10 000 ms). */
   lockMs?: number;
   /** How often the sweep looks for keys with pending items and no driver (default 5 000 ms). */
@@ -152,6 +166,10 @@ interface DeadData<T> {
 
 type LaneRedis = Redis & {
   laneAppend(...args: (string | number)[]): Promise<number[]>;
+  laneStart(...args: (string | number)[]): Promise<string[] | null>;
+  laneAckNext(...args: (string | number)[]): Promise<(string | number)[]>;
+  laneClaim(...args: (string | number)[]): Promise<(string | number)[]>;
+  laneRenewMany(...args: (string | number)[]): Promise<string[]>;
   laneReinsert(...args: (string | number)[]): Promise<number>;
   laneAck(...args: (string | number)[]): Promise<number>;
   laneReleaseIfEmpty(...args: (string | number)[]): Promise<number>;
@@ -170,8 +188,48 @@ function defineScripts(redis: Redis): LaneRedis {
     redis.defineCommand('laneRenew', { numberOfKeys: 0, lua: RENEW });
     redis.defineCommand('laneRelease', { numberOfKeys: 0, lua: RELEASE });
   }
+  if (typeof r.laneStart !== 'function') {
+    redis.defineCommand('laneStart', { numberOfKeys: 0, lua: START });
+    redis.defineCommand('laneAckNext', { numberOfKeys: 0, lua: ACK_NEXT });
+    redis.defineCommand('laneClaim', { numberOfKeys: 0, lua: CLAIM });
+    redis.defineCommand('laneRenewMany', { numberOfKeys: 0, lua: RENEW_MANY });
+  }
   if (typeof r.laneHandoff !== 'function') redis.defineCommand('laneHandoff', { numberOfKeys: 4, lua: HANDOFF });
   return r;
+}
+
+/** A key a driver holds the lock of, with the items it read and has not settled yet. */
+interface HeldKey<T> {
+  key: string;
+  lockKey: string;
+  items: LaneItem<T>[];
+  /** The renewal found the lock gone: another driver continues this key. */
+  lost: boolean;
+}
+
+/** ioredis's pipeline does not know our scripts by type; they are defined on its client. */
+type LanePipeline = ReturnType<Redis['pipeline']> & {
+  laneAckNext(...args: (string | number)[]): LanePipeline;
+  laneAck(...args: (string | number)[]): LanePipeline;
+  laneRelease(...args: (string | number)[]): LanePipeline;
+};
+
+/** A counting gate: at most `n` holders at once, the others wait in order. */
+class Gate {
+  private readonly waiters: Array<() => void> = [];
+  constructor(private free: number) {}
+  async acquire(): Promise<() => void> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((r) => this.waiters.push(r));
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const next = this.waiters.shift();
+      if (next) next();
+      else this.free++;
+    };
+  }
 }
 
 /** BullMQ job ids may not contain `:`; keys (chat keys) do. */
@@ -196,6 +254,8 @@ export class OrderedLane<T extends object> {
   private stopping = false;
   /** Aborts drivers between batches when the lane pauses or stops. */
   private drainSignal = new AbortController();
+  /** Gathering lanes: the drivers that hold a batch at once (see gatherSlots). */
+  private readonly gate: Gate | null;
 
   constructor(private readonly o: OrderedLaneOptions<T>) {
     if (o.name.includes(':')) throw new Error(`lane name may not contain ':' (${o.name})`);
@@ -211,6 +271,7 @@ export class OrderedLane<T extends object> {
       sweepIntervalMs: o.sweepIntervalMs ?? 5_000,
       dedupeTtlS: o.dedupeTtlS ?? 7 * 24 * 3600,
     };
+    this.gate = o.gather && !o.handoff ? new Gate(Math.max(1, o.gatherSlots ?? 4)) : null;
     this.policy = o.retryPolicy ?? new RetryPolicy();
     this.log = (o.logger ?? silentLogger).child({ lane: o.name });
     const connection = { ...o.bullConnection, maxRetriesPerRequest: null };
@@ -235,6 +296,7 @@ export class OrderedLane<T extends object> {
       this.opts.dedupeTtlS,
       KICK_FLAG_TTL_S,
       this.o.seqScope === 'lane' ? LANE_SEQ_FIELD : '',
+      this.gate ? '1' : '',
     ];
     for (const e of entries) {
       const json = JSON.stringify(e.body);
@@ -393,14 +455,193 @@ export class OrderedLane<T extends object> {
 
   private async drive(job: Job<KickData>): Promise<string> {
     const { key } = job.data;
-    // This kick has started: appends from now on must queue a kick of their own (the
-    // driver may already be past the point where it would see their items).
-    await this.redis.del(`${this.base}kick:${key}`);
-    const lockKey = `${this.base}lock:${key}`;
     const token = randomBytes(12).toString('hex');
-    const got = await this.redis.set(lockKey, token, 'PX', this.opts.lockMs, 'NX');
-    if (got !== 'OK') return 'handed over: another driver holds this key';
+    // One call (START): this kick has started — appends from now on must queue a kick of
+    // their own, the driver may already be past the point where it would see their items —
+    // then the key's lock and its head. A key with nothing pending is released at once.
+    const first = await this.redis.laneStart(this.base, key, token, this.opts.lockMs, this.opts.batchMax);
+    if (first === null) return 'handed over: another driver holds this key';
+    if (first.length === 0) return 'delivered 0 items';
+    if (this.o.handoff) return this.driveHandoff(job, key, token, first);
+    return this.driveKeys(job, key, token, first);
+  }
 
+  /**
+   * Push mode: delivers the kick's key and, in a gathering lane, other keys it claims,
+   * round by round. A round reads at most `batchMax` items over all held keys, hands each
+   * key's items to the sink (side by side: the sink may put them in one call), applies
+   * the outcomes, and acknowledges every key and reads its next items in one pipelined
+   * round trip (ACK_NEXT). A key leaves the driver when ACK_NEXT finds nothing pending
+   * (released atomically with that), when its lock is lost, or when its delivery fails
+   * (released; the kick's own key fails the job so BullMQ retries it with backoff, a
+   * claimed key gets a delayed kick of its own).
+   */
+  private async driveKeys(job: Job<KickData>, ownKey: string, token: string, first: string[]): Promise<string> {
+    const held = new Map<string, HeldKey<T>>();
+    held.set(ownKey, { key: ownKey, lockKey: `${this.base}lock:${ownKey}`, items: first.map((r) => this.parse(r)), lost: false });
+    const renew = setInterval(
+      () => {
+        const keys = [...held.keys()];
+        if (keys.length === 0) return;
+        this.redis
+          .laneRenewMany(this.base, token, this.opts.lockMs, ...keys)
+          .then((lost) => {
+            for (const k of lost) {
+              const h = held.get(k);
+              if (h) h.lost = true;
+            }
+          })
+          .catch(() => undefined);
+      },
+      Math.max(100, Math.floor(this.opts.lockMs / 3)),
+    );
+    const signal = this.drainSignal.signal;
+    const ctxOf = (h: HeldKey<T>): DeliveryContext => ({
+      stillOwner: async () => {
+        if (h.lost) return false;
+        // Read on the same connection as the sink's own writes, so it sees them in order.
+        if ((await this.redis.get(h.lockKey)) !== token) h.lost = true;
+        return !h.lost;
+      },
+    });
+    let release: (() => void) | null = null;
+    let delivered = 0;
+    let ownError: { err: unknown } | null = null;
+    try {
+      // Gathering: only a few drivers hold a batch at once (the memory bound); the others
+      // wait here with their key's lock, renewed.
+      if (this.gate) release = await this.gate.acquire();
+      for (;;) {
+        for (const [k, h] of held) if (h.lost) held.delete(k);
+        if (held.size === 0) break;
+        if (signal.aborted) {
+          // Pausing (license gate, shutdown): leave the rest pending; resume() sweeps it.
+          await this.releaseHeld(held, token, null);
+          return `paused after ${delivered} items`;
+        }
+        if (this.gate) {
+          let n = 0;
+          for (const h of held.values()) n += h.items.length;
+          if (n < this.opts.batchMax) await this.claim(held, token, this.opts.batchMax - n);
+        }
+        const round = [...held.values()];
+        const results = await Promise.allSettled(round.map((h) => this.o.sink.deliver(h.key, h.items, ctxOf(h))));
+        const acks: { h: HeldKey<T>; upTo: number | null }[] = [];
+        const doneOf: { key: string; items: LaneItem<T>[] }[] = [];
+        const failed: { h: HeldKey<T>; upTo: number | null; err: unknown }[] = [];
+        for (let i = 0; i < round.length; i++) {
+          const h = round[i];
+          const r = results[i];
+          if (r.status === 'rejected') {
+            failed.push({ h, upTo: null, err: r.reason });
+            continue;
+          }
+          const s = await this.applyOutcomes(h.key, h.items, r.value);
+          delivered += s.done;
+          if (s.doneItems.length) doneOf.push({ key: h.key, items: s.doneItems });
+          if (s.retry !== null) failed.push({ h, upTo: s.upTo, err: s.retry });
+          else acks.push({ h, upTo: s.upTo });
+        }
+        // The keys that go on share the next round's budget.
+        const per = Math.max(1, Math.floor(this.opts.batchMax / Math.max(1, acks.length)));
+        const pipe = this.redis.pipeline() as LanePipeline;
+        for (const a of acks) pipe.laneAckNext(this.base, a.h.key, token, a.upTo ?? '', per);
+        for (const f of failed) {
+          if (f.upTo !== null) pipe.laneAck(this.base, f.h.key, f.upTo);
+          pipe.laneRelease(f.h.lockKey, token);
+        }
+        const res = (await pipe.exec()) ?? [];
+        const err = res.find((x) => x[0])?.[0];
+        if (err) throw err;
+        for (const d of doneOf) this.o.hooks?.onDelivered?.(d.key, d.items);
+        acks.forEach((a, i) => {
+          const out = res[i]?.[1] as (string | number)[];
+          const status = Number(out[0]);
+          if (status === 1) a.h.items = out.slice(1).map((r) => this.parse(String(r)));
+          else held.delete(a.h.key);
+        });
+        const rekick: { key: string; seq: number; err: unknown }[] = [];
+        for (const f of failed) {
+          held.delete(f.h.key);
+          const head = f.h.items[f.upTo === null ? 0 : f.h.items.findIndex((it) => it.seq > (f.upTo as number))] ?? f.h.items[0];
+          const own = f.h.key === ownKey;
+          this.o.hooks?.onRetry?.(f.h.key, f.err, own ? job.attemptsMade + 1 : 1);
+          this.log.warn(
+            {
+              chat: f.h.key,
+              messageId: idOf(head.body),
+              seq: head.seq,
+              attempt: own ? job.attemptsMade + 1 : 1,
+              err: describeError(f.err),
+            },
+            `delivery of ${f.h.key} failed; will retry`,
+          );
+          if (own) ownError = { err: f.err };
+          else rekick.push({ key: f.h.key, seq: head.seq, err: f.err });
+        }
+        await this.kickLater(rekick);
+      }
+      if (ownError) throw ownError.err;
+      return `delivered ${delivered} items`;
+    } finally {
+      clearInterval(renew);
+      // Whatever is still held (an exception above): released; claimed keys are kicked again.
+      if (held.size) await this.releaseHeld(held, token, ownKey).catch(() => undefined);
+      release?.();
+    }
+  }
+
+  /** Adds other keys waiting for their kick to the driver's batch (CLAIM), up to `budget` items. */
+  private async claim(held: Map<string, HeldKey<T>>, token: string, budget: number): Promise<void> {
+    const flat = await this.redis.laneClaim(this.base, token, this.opts.lockMs, budget, Math.min(1000, budget * 2));
+    for (let i = 0; i < flat.length;) {
+      const key = String(flat[i]);
+      const n = Number(flat[i + 1]);
+      const items = flat.slice(i + 2, i + 2 + n).map((r) => this.parse(String(r)));
+      i += 2 + n;
+      held.set(key, { key, lockKey: `${this.base}lock:${key}`, items, lost: false });
+    }
+  }
+
+  /**
+   * Releases held keys (pause, or an exception mid-round). Keys other than `ownKey` (its job
+   * is retried by BullMQ) get a kick soon after, so they do not wait for the sweep.
+   */
+  private async releaseHeld(held: Map<string, HeldKey<T>>, token: string, ownKey: string | null): Promise<void> {
+    const keys = [...held.values()];
+    held.clear();
+    const pipe = this.redis.pipeline() as LanePipeline;
+    for (const h of keys) pipe.laneRelease(h.lockKey, token);
+    await pipe.exec();
+    if (ownKey === null) return;
+    await this.kickLater(
+      keys.filter((h) => h.key !== ownKey && h.items.length > 0).map((h) => ({ key: h.key, seq: h.items[0].seq, err: null })),
+    );
+  }
+
+  /** Kicks keys after the retry policy's first delay (a claimed key whose delivery failed). */
+  private async kickLater(keys: { key: string; seq: number; err: unknown }[]): Promise<void> {
+    if (keys.length === 0) return;
+    const now = Date.now();
+    await this.queue.addBulk(
+      keys.map((k) => ({
+        name: this.o.jobName ? this.o.jobName(k.key, k.seq) : `${k.key} from #${k.seq}`,
+        data: { key: k.key, seq: k.seq } satisfies KickData,
+        opts: {
+          jobId: encodeJobId(k.key, k.seq, 'retry', now),
+          delay: this.policy.delayMs(1, k.err),
+          attempts: Number.MAX_SAFE_INTEGER,
+          backoff: { type: 'lane' },
+          removeOnComplete: { count: 1000 },
+          removeOnFail: { count: 5000 },
+        },
+      })),
+    );
+  }
+
+  /** Pull mode: the key's items leave into the update log, batch by batch (see handOff). */
+  private async driveHandoff(job: Job<KickData>, key: string, token: string, first: string[]): Promise<string> {
+    const lockKey = `${this.base}lock:${key}`;
     let lost = false;
     const renew = setInterval(
       () => {
@@ -414,22 +655,16 @@ export class OrderedLane<T extends object> {
       Math.max(100, Math.floor(this.opts.lockMs / 3)),
     );
     const signal = this.drainSignal.signal;
-    const ctx: DeliveryContext = {
-      stillOwner: async () => {
-        if (lost) return false;
-        // Read on the same connection as the sink's own writes, so it sees them in order.
-        if ((await this.redis.get(lockKey)) !== token) lost = true;
-        return !lost;
-      },
-    };
     let delivered = 0;
     // The item at the head when a delivery failed: named in the log so an administrator can find it.
     let head: LaneItem<T> | null = null;
+    let raw: string[] | null = first;
     try {
       for (;;) {
         if (lost) return `lock lost after ${delivered} items; another driver continues`;
-        const raw = await this.redis.zrange(`${this.base}q:${key}`, '0', String(this.opts.batchMax - 1));
+        raw ??= await this.redis.zrange(`${this.base}q:${key}`, '0', String(this.opts.batchMax - 1));
         if (raw.length === 0) {
+          raw = null;
           const rel = Number(await this.redis.laneReleaseIfEmpty(this.base, key, token));
           if (rel === 1 || rel === -1) return `delivered ${delivered} items`;
           continue;
@@ -440,17 +675,11 @@ export class OrderedLane<T extends object> {
           return `paused after ${delivered} items`;
         }
         const items = raw.map((s) => this.parse(s));
+        raw = null;
         head = items[0];
-        if (this.o.handoff) {
-          const n = await this.handOff(key, items, lockKey, token);
-          if (n < 0) lost = true;
-          else delivered += n;
-          continue;
-        }
-        const outcomes = await this.o.sink.deliver(key, items, ctx);
-        const n = await this.settle(key, items, outcomes);
-        delivered += n.done;
-        if (n.retry) throw n.retry;
+        const n = await this.handOff(key, items, lockKey, token);
+        if (n < 0) lost = true;
+        else delivered += n;
       }
     } catch (err) {
       await this.redis.laneRelease(lockKey, token).catch(() => undefined);
@@ -500,9 +729,14 @@ export class OrderedLane<T extends object> {
   /**
    * Applies the outcomes in order: done and rejected items are final (rejected ones go to
    * the dead-letter queue first); the first `retry` (or missing outcome) stops the walk —
-   * that item and everything after it stay pending, in place.
+   * that item and everything after it stay pending, in place. Returns the last seq to
+   * acknowledge (null: none); the caller acknowledges, then calls `onDelivered`.
    */
-  private async settle(key: string, items: LaneItem<T>[], outcomes: ItemOutcome[]): Promise<{ done: number; retry: unknown }> {
+  private async applyOutcomes(
+    key: string,
+    items: LaneItem<T>[],
+    outcomes: ItemOutcome[],
+  ): Promise<{ done: number; doneItems: LaneItem<T>[]; upTo: number | null; retry: unknown }> {
     let upTo = -1;
     let retry: unknown = null;
     const doneItems: LaneItem<T>[] = [];
@@ -513,16 +747,14 @@ export class OrderedLane<T extends object> {
         break;
       }
       if (out.kind === 'retry') {
-        retry = out.error;
+        retry = out.error ?? new Error(`the sink asked to retry item #${items[i].seq}`);
         break;
       }
       if (out.kind === 'rejected') await this.deadLetter(key, items[i], out.reason);
       else doneItems.push(items[i]);
       upTo = i;
     }
-    if (upTo >= 0) await this.redis.laneAck(this.base, key, items[upTo].seq);
-    if (doneItems.length) this.o.hooks?.onDelivered?.(key, doneItems);
-    return { done: upTo + 1, retry };
+    return { done: upTo + 1, doneItems, upTo: upTo >= 0 ? items[upTo].seq : null, retry };
   }
 
   private async deadLetter(key: string, item: LaneItem<T>, reason: string): Promise<void> {
