@@ -6,7 +6,10 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { NewInboundMessage } from '../src/core/index.ts';
@@ -284,24 +287,107 @@ function rssMb(pid: number): number {
 }
 
 /**
- * The backlog drain as production runs it: 100 000 messages already queued, then one real
- * connector process (`chat-connector worker inbound`) delivers them to a 1C that costs
- * `perCallMs` + `perMessageMs` per message. Reports the time from 1C's first call to the
- * last message, the process's peak RSS, 1C's peak sessions, and whether order held.
+ * A probe loaded into the connector process (`node --expose-gc --import <probe>`): on
+ * SIGUSR2 it forces a full GC and writes `process.memoryUsage()` and whether Baileys (the
+ * WhatsApp library) was loaded to a file. Bench-only; the product has no such hook.
+ */
+const HEAP_PROBE = `
+import { writeFileSync } from 'node:fs';
+import { register } from 'node:module';
+import { MessageChannel } from 'node:worker_threads';
+let baileys = false;
+const { port1, port2 } = new MessageChannel();
+port1.on('message', () => { baileys = true; });
+port1.unref();
+register(new URL('./hooks.mjs', import.meta.url), { data: { port: port2 }, transferList: [port2] });
+process.on('SIGUSR2', () => {
+  globalThis.gc?.();
+  const m = process.memoryUsage();
+  writeFileSync(process.env.HEAP_PROBE_FILE, JSON.stringify({ ...m, baileys }));
+});
+`;
+/** The probe's module hooks: tell the probe when anything of Baileys is resolved. */
+const HEAP_PROBE_HOOKS = `
+let port;
+export function initialize(data) { port = data.port; }
+export async function resolve(spec, ctx, next) {
+  const r = await next(spec, ctx);
+  if (r.url.includes('baileys')) port.postMessage(r.url);
+  return r;
+}
+`;
+
+interface HeapSample {
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
+  baileys: boolean;
+}
+
+async function probeHeap(pid: number, file: string): Promise<HeapSample | null> {
+  try {
+    rmSync(file, { force: true });
+    process.kill(pid, 'SIGUSR2');
+  } catch {
+    return null;
+  }
+  const deadline = Date.now() + 5_000;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as HeapSample;
+    } catch {
+      // not written (completely) yet
+    }
+  }
+  return null;
+}
+
+export interface DrainRun {
+  /** From 1C's first call to its last message stored. */
+  seconds: number;
+  /** The connector process's peak RSS (sampled every 25 ms). */
+  peakRssMb: number;
+  /** Heap used after a forced full GC, half-way through the drain (the live set). */
+  heapUsedAfterGcMb: number | null;
+  /** RSS at that moment, and the heap V8 had reserved, and memory outside the JS heap. */
+  rssAtGcMb: number | null;
+  heapTotalAtGcMb: number | null;
+  externalAtGcMb: number | null;
+  /** Was the WhatsApp library loaded into the connector process (null: could not tell)? */
+  baileysLoaded: boolean | null;
+  onecCalls: number;
+  /** Share of the wall time 1C spent on calls: (calls × perCallMs + messages × perMessageMs) / seconds. */
+  onecBusyFraction: number;
+  /** The physical floor: one session busy all the time with batches of `floorBatch`. */
+  floorSeconds: number;
+  avgBatch: number;
+  peakSessions: number;
+  orderKept: boolean;
+}
+
+/**
+ * The backlog drain as production runs it: `chats × perChat` messages already queued, then
+ * one real connector process (`chat-connector worker inbound`) delivers them to a 1C that
+ * costs `perCallMs` + `perMessageMs` per message. `batchMax` unset = the default settings.
+ * Reports the time from 1C's first call to the last message, how busy 1C was, the
+ * process's peak RSS and its heap after a forced GC half-way, and whether order held.
  */
 export async function benchDrainProcess(o: {
   chats: number;
   perChat: number;
-  batchMax: number;
+  batchMax?: number;
   perCallMs: number;
   perMessageMs: number;
-}): Promise<{ seconds: number; peakRssMb: number; onecCalls: number; peakSessions: number; orderKept: boolean }> {
+}): Promise<DrainRun> {
   const { startLocalStack } = await import('../src/infra/local-stack.ts');
   const total = o.chats * o.perChat;
   const stack = await startLocalStack({
     redisUrl: REDIS_URL,
     onec: { latency: { perCallMs: o.perCallMs, perMessageMs: o.perMessageMs } },
-    env: { ONEC_BATCH_MAX: String(o.batchMax) },
+    env: o.batchMax === undefined ? {} : { ONEC_BATCH_MAX: String(o.batchMax) },
   });
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const prefix = stack.config.queuePrefix;
@@ -318,11 +404,20 @@ export async function benchDrainProcess(o: {
   }
   if (batch.length) await loader.ingest(batch);
   await loader.close();
-  // As `npm start` runs it (same heap cap), so the RSS figure is production's.
-  const child = spawn(process.execPath, ['--max-old-space-size=256', stack.packageCopy().bin, 'worker', 'inbound'], {
-    env: { PATH: process.env.PATH ?? '', ...stack.env, LOG_LEVEL: 'error', HTTP_PORT: '0' },
-    stdio: 'ignore',
-  });
+  const dir = mkdtempSync(join(tmpdir(), 'drain-probe-'));
+  const probe = join(dir, 'probe.mjs');
+  writeFileSync(probe, HEAP_PROBE);
+  writeFileSync(join(dir, 'hooks.mjs'), HEAP_PROBE_HOOKS);
+  const probeOut = join(dir, 'heap.json');
+  // As `npm start` runs it (same heap cap), so the RSS figure is production's; plus the probe.
+  const child = spawn(
+    process.execPath,
+    ['--max-old-space-size=256', '--expose-gc', '--import', pathToFileURL(probe).href, stack.packageCopy().bin, 'worker', 'inbound'],
+    {
+      env: { PATH: process.env.PATH ?? '', ...stack.env, LOG_LEVEL: 'error', HTTP_PORT: '0', HEAP_PROBE_FILE: probeOut },
+      stdio: 'ignore',
+    },
+  );
   let peak = 0;
   let t0 = 0;
   const sampler = setInterval(() => {
@@ -330,7 +425,15 @@ export async function benchDrainProcess(o: {
     if (!t0 && stack.onec.state().calls.messages > 0) t0 = performance.now();
   }, 25);
   const deadline = Date.now() + 300_000;
-  while (stack.onec.state().messages.stored < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  let heap: HeapSample | null = null;
+  let probed = false;
+  while (stack.onec.state().messages.stored < total && Date.now() < deadline) {
+    if (!probed && stack.onec.state().messages.stored >= total / 2) {
+      probed = true;
+      heap = await probeHeap(child.pid ?? 0, probeOut);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
   const seconds = (performance.now() - t0) / 1000;
   clearInterval(sampler);
   const st = stack.onec.state();
@@ -338,8 +441,25 @@ export async function benchDrainProcess(o: {
   for (const refs of Object.values(st.messages.byChat)) for (let i = 0; i < refs.length; i++) if (refs[i].seq !== i + 1) orderKept = false;
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
+  rmSync(dir, { recursive: true, force: true });
   redis.disconnect();
   await cleanup(prefix);
   await stack.stop();
-  return { seconds, peakRssMb: Math.round(peak), onecCalls: st.calls.messages, peakSessions: st.sessions.peakOpen, orderKept };
+  const calls = st.calls.messages;
+  const mb = (b: number) => Math.round(b / 1024 / 104.8576) / 10;
+  return {
+    seconds,
+    peakRssMb: Math.round(peak),
+    heapUsedAfterGcMb: heap ? mb(heap.heapUsed) : null,
+    rssAtGcMb: heap ? mb(heap.rss) : null,
+    heapTotalAtGcMb: heap ? mb(heap.heapTotal) : null,
+    externalAtGcMb: heap ? mb(heap.external) : null,
+    baileysLoaded: heap ? heap.baileys : null,
+    onecCalls: calls,
+    onecBusyFraction: Math.round(((calls * o.perCallMs + total * o.perMessageMs) / 1000 / seconds) * 1000) / 1000,
+    floorSeconds: (Math.ceil(total / 500) * o.perCallMs + total * o.perMessageMs) / 1000,
+    avgBatch: Math.round(total / Math.max(1, calls)),
+    peakSessions: st.sessions.peakOpen,
+    orderKept,
+  };
 }

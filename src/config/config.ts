@@ -294,7 +294,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       user: r.str('ONEC_USER', ''),
       password: r.str('ONEC_PASSWORD', ''),
       maxSessions: r.int('ONEC_MAX_SESSIONS', 1, 1, 64),
-      batchMax: r.int('ONEC_BATCH_MAX', 100, 1, 500),
+      batchMax: r.int('ONEC_BATCH_MAX', 500, 1, 500),
       timeoutMs: r.int('ONEC_TIMEOUT_MS', 10_000, 100, 600_000),
       authWaitMs: r.int('ONEC_AUTH_WAIT_MS', 30_000, 0, 600_000),
       idleFinishMs: r.int('ONEC_IDLE_FINISH_MS', 2_000, 50, 60_000),

@@ -186,9 +186,11 @@ while budget > 0 and looked < maxKeys do
   if #popped == 0 then break end
   looked = looked + 1
   local key = popped[1]
-  redis.call('DEL', base .. 'kick:' .. key)
   local lock = base .. 'lock:' .. key
   if redis.call('SET', lock, token, 'PX', lockMs, 'NX') then
+    -- Claimed: as if its kick started now (appends from now on queue a kick of their own).
+    -- A key another driver holds keeps its flag: its queued kick still stands for later appends.
+    redis.call('DEL', base .. 'kick:' .. key)
     local items = redis.call('ZRANGE', base .. 'q:' .. key, 0, budget - 1)
     if #items == 0 then
       redis.call('DEL', lock)
@@ -213,4 +215,51 @@ for i = 4, #ARGV do
   if redis.call('GET', lock) == token then redis.call('PEXPIRE', lock, ttl) else lost[#lost + 1] = ARGV[i] end
 end
 return lost
+`;
+
+/**
+ * A gathering lane's kick looks before it waits for a driver slot (without locking, so the
+ * key stays claimable by the drivers that have a slot). ARGV: base, key.
+ * Nothing pending: the kick is done, as START with nothing pending (flag and `ready` entry
+ * cleared, so the next append queues a kick). Returns 1 when items are pending, else 0.
+ */
+export const PEEK = `
+local base, key = ARGV[1], ARGV[2]
+if redis.call('EXISTS', base .. 'q:' .. key) == 1 then return 1 end
+redis.call('DEL', base .. 'kick:' .. key)
+redis.call('ZREM', base .. 'ready', key)
+return 0
+`;
+
+/**
+ * One round of the sweep, in one call: looks at up to `limit` keys of `active` (oldest
+ * first) from `offset`, and returns the keys that have been pending since `cutoff` or
+ * earlier with no driver (no lock), with their head seq.
+ * A round looks at a bounded slice; the next round continues after it (the offset it
+ * returns; 0 = start over), so every key is looked at within a few rounds however many
+ * chats there are, and no round reads them all. A key whose kick is queued may get a
+ * second one (a no-op when it runs): the flag cannot tell a queued kick from a lost one.
+ * ARGV: base, cutoff, offset, limit.
+ * Returns {nextOffset, key, seq, key, seq, …}.
+ */
+export const SWEEP = `
+local base, cutoff = ARGV[1], tonumber(ARGV[2])
+local off, lim = tonumber(ARGV[3]), tonumber(ARGV[4])
+local rows = redis.call('ZRANGE', base .. 'active', off, off + lim - 1, 'WITHSCORES')
+local out = {0}
+local looked = 0
+for i = 1, #rows, 2 do
+  local key = rows[i]
+  if tonumber(rows[i + 1]) > cutoff then break end
+  looked = looked + 1
+  if redis.call('EXISTS', base .. 'lock:' .. key) == 0 then
+    local head = redis.call('ZRANGE', base .. 'q:' .. key, 0, 0, 'WITHSCORES')
+    if #head == 2 then
+      out[#out + 1] = key
+      out[#out + 1] = head[2]
+    end
+  end
+end
+if looked == lim then out[1] = off + lim end
+return out
 `;

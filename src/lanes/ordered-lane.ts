@@ -33,7 +33,20 @@ import { describeError, type Logger, silentLogger } from '../core/index.ts';
 import { awaitReplicas } from '../redis/redis-connection.js';
 import { RetryPolicy } from './retry-policy.js';
 import { DeadLetterRecords } from './dead-letter-records.js';
-import { ACK, ACK_NEXT, APPEND, CLAIM, REINSERT, RELEASE, RELEASE_IF_EMPTY, RENEW, RENEW_MANY, START } from './lane-scripts.js';
+import {
+  ACK,
+  ACK_NEXT,
+  APPEND,
+  CLAIM,
+  PEEK,
+  REINSERT,
+  RELEASE,
+  RELEASE_IF_EMPTY,
+  RENEW,
+  RENEW_MANY,
+  START,
+  SWEEP,
+} from './lane-scripts.js';
 import type { UpdateLog, UpdateType } from './update-log.js';
 import { HANDOFF } from './update-log-scripts.js';
 
@@ -59,6 +72,12 @@ export interface DeliveryContext {
 /** Delivers a key's items, in order. Returns one outcome per item given, or throws (= retry all). */
 export interface LaneSink<T> {
   deliver(key: string, items: LaneItem<T>[], ctx: DeliveryContext): Promise<ItemOutcome[]>;
+  /**
+   * Gathering lanes (issue 19): delivers one round of several keys at once — e.g. in one
+   * downstream call — returning each key's outcomes in the order given; throws = retry
+   * them all. Without it, the lane calls `deliver` per key, side by side.
+   */
+  deliverRound?(round: { key: string; items: LaneItem<T>[]; ctx: DeliveryContext }[]): Promise<ItemOutcome[][]>;
 }
 
 /**
@@ -130,6 +149,8 @@ export interface OrderedLaneOptions<T> {
   lockMs?: number;
   /** How often the sweep looks for keys with pending items and no driver (default 5 000 ms). */
   sweepIntervalMs?: number;
+  /** Keys one sweep round looks at; the next round goes on from there (default 1 000). */
+  sweepSlice?: number;
   /** How long an id is remembered for dedupe (default 7 days). */
   dedupeTtlS?: number;
   /**
@@ -153,6 +174,9 @@ interface KickData {
 /** The `seq` hash field of a lane-wide counter (`seqScope: 'lane'`; such a lane has no per-key fields to collide with). */
 const LANE_SEQ_FIELD = '*lane*';
 
+/** Keys of `active` one sweep round looks at (the next round goes on from there). */
+const SWEEP_SLICE = 1000;
+
 /** How long a "kick queued" flag outlives a caller that died before adding the kick. */
 export const KICK_FLAG_TTL_S = 60;
 interface DeadData<T> {
@@ -167,6 +191,8 @@ interface DeadData<T> {
 type LaneRedis = Redis & {
   laneAppend(...args: (string | number)[]): Promise<number[]>;
   laneStart(...args: (string | number)[]): Promise<string[] | null>;
+  lanePeek(...args: (string | number)[]): Promise<number>;
+  laneSweep(...args: (string | number)[]): Promise<(string | number)[]>;
   laneAckNext(...args: (string | number)[]): Promise<(string | number)[]>;
   laneClaim(...args: (string | number)[]): Promise<(string | number)[]>;
   laneRenewMany(...args: (string | number)[]): Promise<string[]>;
@@ -190,6 +216,8 @@ function defineScripts(redis: Redis): LaneRedis {
   }
   if (typeof r.laneStart !== 'function') {
     redis.defineCommand('laneStart', { numberOfKeys: 0, lua: START });
+    redis.defineCommand('lanePeek', { numberOfKeys: 0, lua: PEEK });
+    redis.defineCommand('laneSweep', { numberOfKeys: 0, lua: SWEEP });
     redis.defineCommand('laneAckNext', { numberOfKeys: 0, lua: ACK_NEXT });
     redis.defineCommand('laneClaim', { numberOfKeys: 0, lua: CLAIM });
     redis.defineCommand('laneRenewMany', { numberOfKeys: 0, lua: RENEW_MANY });
@@ -251,6 +279,8 @@ export class OrderedLane<T extends object> {
   private worker: Worker<KickData> | null = null;
   private deadWorker: Worker<DeadData<T>> | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
+  /** Where in `active` the next sweep round goes on (see SWEEP). */
+  private sweepOffset = 0;
   private stopping = false;
   /** Aborts drivers between batches when the lane pauses or stops. */
   private drainSignal = new AbortController();
@@ -397,28 +427,23 @@ export class OrderedLane<T extends object> {
   }
 
   /**
-   * Kicks every key that has had pending items for at least `minAgeMs` and no driver.
-   * The job id is per sweep round, so a round never piles on another round's kick.
+   * Kicks keys that have had pending items for at least `minAgeMs` and no driver — what a
+   * crash between an append and its kick, or a driver's death, leaves.
+   * One call (SWEEP) per round looks at up to `sweepSlice` keys and the next round goes on
+   * from there, so a round's cost does not grow with the number of chats. The job id is
+   * per sweep round, so a round never piles on another round's kick.
    */
   async sweep(minAgeMs: number): Promise<number> {
     const cutoff = Date.now() - minAgeMs;
-    const keys = await this.redis.zrangebyscore(`${this.base}active`, '-inf', String(cutoff), 'LIMIT', '0', '1000');
-    if (keys.length === 0) return 0;
-    const pipe = this.redis.pipeline();
-    for (const k of keys) {
-      pipe.exists(`${this.base}lock:${k}`);
-      pipe.zrange(`${this.base}q:${k}`, '0', '0', 'WITHSCORES');
-    }
-    const res = (await pipe.exec()) ?? [];
+    const flat = await this.redis.laneSweep(this.base, cutoff, this.sweepOffset, this.o.sweepSlice ?? SWEEP_SLICE);
+    this.sweepOffset = Number(flat[0] ?? 0);
     const round = Math.floor(Date.now() / Math.max(1, this.opts.sweepIntervalMs));
     const kicks: { key: string; seq: number; jobId: string }[] = [];
-    keys.forEach((key, i) => {
-      const locked = Number(res[i * 2]?.[1] ?? 0) === 1;
-      const head = (res[i * 2 + 1]?.[1] as string[] | undefined) ?? [];
-      if (locked || head.length < 2) return;
-      const seq = Number(head[1]);
+    for (let i = 1; i + 1 < flat.length; i += 2) {
+      const key = String(flat[i]);
+      const seq = Number(flat[i + 1]);
       kicks.push({ key, seq, jobId: encodeJobId(key, seq, 'sweep', round) });
-    });
+    }
     await this.kick(kicks);
     return kicks.length;
   }
@@ -456,14 +481,26 @@ export class OrderedLane<T extends object> {
   private async drive(job: Job<KickData>): Promise<string> {
     const { key } = job.data;
     const token = randomBytes(12).toString('hex');
-    // One call (START): this kick has started — appends from now on must queue a kick of
-    // their own, the driver may already be past the point where it would see their items —
-    // then the key's lock and its head. A key with nothing pending is released at once.
-    const first = await this.redis.laneStart(this.base, key, token, this.opts.lockMs, this.opts.batchMax);
-    if (first === null) return 'handed over: another driver holds this key';
-    if (first.length === 0) return 'delivered 0 items';
-    if (this.o.handoff) return this.driveHandoff(job, key, token, first);
-    return this.driveKeys(job, key, token, first);
+    // Gathering: only a few drivers hold a batch at once (the memory bound). A kick waits
+    // for a slot without the key's lock, so the drivers that have one can claim its key;
+    // a kick whose key another driver already emptied ends without waiting (PEEK).
+    let release: (() => void) | null = null;
+    if (this.gate) {
+      if (Number(await this.redis.lanePeek(this.base, key)) === 0) return 'delivered 0 items';
+      release = await this.gate.acquire();
+    }
+    try {
+      // One call (START): this kick has started — appends from now on must queue a kick of
+      // their own, the driver may already be past the point where it would see their items —
+      // then the key's lock and its head. A key with nothing pending is released at once.
+      const first = await this.redis.laneStart(this.base, key, token, this.opts.lockMs, this.opts.batchMax);
+      if (first === null) return 'handed over: another driver holds this key';
+      if (first.length === 0) return 'delivered 0 items';
+      if (this.o.handoff) return await this.driveHandoff(job, key, token, first);
+      return await this.driveKeys(job, key, token, first);
+    } finally {
+      release?.();
+    }
   }
 
   /**
@@ -504,13 +541,9 @@ export class OrderedLane<T extends object> {
         return !h.lost;
       },
     });
-    let release: (() => void) | null = null;
     let delivered = 0;
     let ownError: { err: unknown } | null = null;
     try {
-      // Gathering: only a few drivers hold a batch at once (the memory bound); the others
-      // wait here with their key's lock, renewed.
-      if (this.gate) release = await this.gate.acquire();
       for (;;) {
         for (const [k, h] of held) if (h.lost) held.delete(k);
         if (held.size === 0) break;
@@ -525,7 +558,7 @@ export class OrderedLane<T extends object> {
           if (n < this.opts.batchMax) await this.claim(held, token, this.opts.batchMax - n);
         }
         const round = [...held.values()];
-        const results = await Promise.allSettled(round.map((h) => this.o.sink.deliver(h.key, h.items, ctxOf(h))));
+        const results = await this.deliverRound(round, ctxOf);
         const acks: { h: HeldKey<T>; upTo: number | null }[] = [];
         const doneOf: { key: string; items: LaneItem<T>[] }[] = [];
         const failed: { h: HeldKey<T>; upTo: number | null; err: unknown }[] = [];
@@ -587,7 +620,21 @@ export class OrderedLane<T extends object> {
       clearInterval(renew);
       // Whatever is still held (an exception above): released; claimed keys are kicked again.
       if (held.size) await this.releaseHeld(held, token, ownKey).catch(() => undefined);
-      release?.();
+    }
+  }
+
+  /** One round's outcomes per key (or why that key's delivery failed as a whole). */
+  private async deliverRound(
+    round: HeldKey<T>[],
+    ctxOf: (h: HeldKey<T>) => DeliveryContext,
+  ): Promise<PromiseSettledResult<ItemOutcome[]>[]> {
+    const sink = this.o.sink;
+    if (!sink.deliverRound || round.length === 1) return Promise.allSettled(round.map((h) => sink.deliver(h.key, h.items, ctxOf(h))));
+    try {
+      const all = await sink.deliverRound(round.map((h) => ({ key: h.key, items: h.items, ctx: ctxOf(h) })));
+      return round.map((_, i) => ({ status: 'fulfilled', value: all[i] ?? [] }));
+    } catch (err) {
+      return round.map(() => ({ status: 'rejected', reason: err }));
     }
   }
 

@@ -28,7 +28,7 @@ describe('configuration', () => {
     expect(c.redisUrl).toBe('redis://127.0.0.1:6379');
     expect(c.queuePrefix).toBe('chats');
     expect(c.http).toEqual({ host: '127.0.0.1', port: 8080, publicUrl: 'http://127.0.0.1:8080' });
-    expect(c.onec).toMatchObject({ maxSessions: 1, batchMax: 100, timeoutMs: 10000, authWaitMs: 30000, mode: 'push', pullStaleS: 300 });
+    expect(c.onec).toMatchObject({ maxSessions: 1, batchMax: 500, timeoutMs: 10000, authWaitMs: 30000, mode: 'push', pullStaleS: 300 });
     expect(c.telegram).toMatchObject({ apiRoot: 'https://api.telegram.org', mode: 'polling', tokens: [] });
     expect(c.seatTtlS).toBe(300);
     expect(c.mediaDir).toBe('./data/media');

@@ -183,6 +183,19 @@ describe('OrderedLane', () => {
     expect(sink.accepted.get('x')).toEqual([1]);
   });
 
+  it('a sweep round looks at a bounded slice of the pending chats and the next goes on from there (issue 19)', async () => {
+    const sink = new FlakySink();
+    const lane = makeLane(sink, { sweepIntervalMs: 600_000, sweepSlice: 10 });
+    const keys = Array.from({ length: 25 }, (_, i) => `s${i}`);
+    await lane.append(keys.map((k) => ({ key: k, id: `${k}:1`, body: { id: `${k}:1`, text: 'a' } })));
+    await lane.queue.obliterate({ force: true });
+    const rounds = [await lane.sweep(0), await lane.sweep(0), await lane.sweep(0), await lane.sweep(0)];
+    // 10 + 10 + 5, then it starts over (the kicks have not run: no worker).
+    expect(rounds).toEqual([10, 10, 5, 10]);
+    await lane.start();
+    await until(() => sink.accepted.size === keys.length, { what: 'every swept chat delivered' });
+  });
+
   it('queues one kick per chat while one is waiting, however many appends arrive', async () => {
     const sink = new FlakySink();
     // No sweep within the test: every delivery below must come from a kick.
