@@ -463,3 +463,155 @@ export async function benchDrainProcess(o: {
     orderKept,
   };
 }
+
+/** Bytes of every key under `prefix:` by kind (MEMORY USAGE, SAMPLES 0 = exact), in one SCAN. */
+async function memoryByKind(redis: Redis, prefix: string): Promise<Record<string, { keys: number; bytes: number }>> {
+  const out: Record<string, { keys: number; bytes: number }> = {};
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length === 0) continue;
+    const pipe = redis.pipeline();
+    for (const k of keys) pipe.memory('USAGE', k, 'SAMPLES', 0);
+    const res = (await pipe.exec()) ?? [];
+    keys.forEach((k, i) => {
+      const rest = k.slice(prefix.length + 1);
+      const kind = /^lane:inbound:q:/.test(rest)
+        ? 'pending items (q:<chat>)'
+        : /^lane:inbound:id:/.test(rest)
+          ? 'dedupe ids (id:<msg>, 7 days)'
+          : /^lane:inbound:seq$/.test(rest)
+            ? 'seq counters (hash, a field per chat)'
+            : /^lane:inbound:(kick|lock):/.test(rest)
+              ? 'kick flags and locks'
+              : /^lane:inbound:(active|ready)$/.test(rest)
+                ? 'active and ready sets'
+                : /^chats:known:/.test(rest)
+                  ? 'known chats (chats:known:<chat>, 180 days)'
+                  : /^inbound:/.test(rest)
+                    ? 'BullMQ kick jobs'
+                    : 'other';
+      const e = (out[kind] ??= { keys: 0, bytes: 0 });
+      e.keys++;
+      e.bytes += Number(res[i]?.[1] ?? 0);
+    });
+  } while (cursor !== '0');
+  return out;
+}
+
+export interface RedisMemoryRun {
+  /** Redis bytes per pending message (everything the backlog holds, kicks included). */
+  bytesPerPendingMessage: number;
+  /** Redis bytes per known chat once everything is delivered, without the per-message dedupe ids. */
+  bytesPerIdleChat: number;
+  /** Bytes per delivered message kept for dedupe (its id, for the dedupe TTL of 7 days). */
+  bytesPerDeliveredMessageDedupe: number;
+  pending: Record<string, { keys: number; bytes: number }>;
+  idle: Record<string, { keys: number; bytes: number }>;
+}
+
+/**
+ * Redis memory of the inbound lane: `chats × perChat` messages queued (what a backlog
+ * costs), then delivered by an instant 1C (what stays per chat and per message after).
+ */
+export async function benchRedisMemory(o: { chats: number; perChat: number }): Promise<RedisMemoryRun> {
+  const prefix = `bench-mem-${randomBytes(3).toString('hex')}`;
+  const total = o.chats * o.perChat;
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  let delivered = 0;
+  let resolve!: () => void;
+  const finished = new Promise<void>((r) => {
+    resolve = r;
+  });
+  const pipeline = new InboundPipeline({
+    redis,
+    bullConnection: { url: REDIS_URL },
+    prefix,
+    batchMax: 500,
+    deliverer: { deliverMessages: async (ms) => ms.map((m) => ({ id: m.id, status: 'accepted' })) },
+    observer: {
+      delivered: (ms) => {
+        delivered += ms.length;
+        if (delivered >= total) resolve();
+      },
+    },
+  });
+  let batch: NewInboundMessage[] = [];
+  for (let n = 1; n <= o.perChat; n++) {
+    for (let c = 0; c < o.chats; c++) {
+      batch.push(fakeMessage(c, n));
+      if (batch.length === 500) {
+        await pipeline.ingest(batch);
+        batch = [];
+      }
+    }
+  }
+  if (batch.length) await pipeline.ingest(batch);
+  const pending = await memoryByKind(redis, prefix);
+  await pipeline.start();
+  await finished;
+  await pipeline.close();
+  const idle = await memoryByKind(redis, prefix);
+  redis.disconnect();
+  await cleanup(prefix);
+  const sum = (m: Record<string, { bytes: number }>, skip: string[] = []) =>
+    Object.entries(m)
+      .filter(([k]) => !skip.includes(k))
+      .reduce((s, [, v]) => s + v.bytes, 0);
+  const dedupe = 'dedupe ids (id:<msg>, 7 days)';
+  const idleNoDedupe = sum(idle, [dedupe, 'BullMQ kick jobs']);
+  return {
+    bytesPerPendingMessage: Math.round((sum(pending) - idleNoDedupe) / total),
+    bytesPerIdleChat: Math.round(idleNoDedupe / o.chats),
+    bytesPerDeliveredMessageDedupe: Math.round((idle[dedupe]?.bytes ?? 0) / total),
+    pending,
+    idle,
+  };
+}
+
+export interface ShapeRun {
+  manyChats: { chats: number; perChat: number; messagesPerSec: number; onecCalls: number; orderKept: boolean };
+  fewChats: { chats: number; perChat: number; messagesPerSec: number; onecCalls: number; orderKept: boolean };
+  /** manyChats ÷ fewChats throughput (target within 20 %: ≥ 0.8). */
+  throughputRatio: number;
+  /** 1C calls ÷ the minimum (messages ÷ batch), for each shape (target ≤ 1.2). */
+  manyChatsCallsToMinimum: number;
+  fewChatsCallsToMinimum: number;
+  batchMax: number;
+}
+
+/**
+ * Cost as the work grows (issue 19 item 7): the same number of messages as many chats with
+ * a few each, and as few chats with many each, through benchPipeline (live feed in
+ * poller-sized calls, one 1C session, 0-latency 1C, batch `batchMax`).
+ */
+export async function benchShape(o: { manyChats: number; manyPerChat: number; fewChats: number; batchMax?: number }): Promise<ShapeRun> {
+  const batchMax = o.batchMax ?? 500;
+  const total = o.manyChats * o.manyPerChat;
+  const fewPerChat = Math.round(total / o.fewChats);
+  const many = await benchPipeline({ chats: o.manyChats, perChat: o.manyPerChat, batchMax });
+  const few = await benchPipeline({ chats: o.fewChats, perChat: fewPerChat, batchMax });
+  const min = Math.ceil(total / batchMax);
+  const r = (x: number) => Math.round(x * 100) / 100;
+  return {
+    manyChats: {
+      chats: o.manyChats,
+      perChat: o.manyPerChat,
+      messagesPerSec: Math.round(many.messagesPerSec),
+      onecCalls: many.onecCalls,
+      orderKept: many.orderKept,
+    },
+    fewChats: {
+      chats: o.fewChats,
+      perChat: fewPerChat,
+      messagesPerSec: Math.round(few.messagesPerSec),
+      onecCalls: few.onecCalls,
+      orderKept: few.orderKept,
+    },
+    throughputRatio: r(many.messagesPerSec / few.messagesPerSec),
+    manyChatsCallsToMinimum: r(many.onecCalls / min),
+    fewChatsCallsToMinimum: r(few.onecCalls / min),
+    batchMax,
+  };
+}

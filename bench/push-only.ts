@@ -1,9 +1,9 @@
 /**
  * `node --import tsx bench/push-only.ts <part> [k=v …]`: one push-mode figure at a chosen size
- * (parts: bare, pipeline, drain, latency, shape), for measuring at small sizes on a busy machine.
+ * (parts: bare, pipeline, drain, latency, shape, memory), for measuring at small sizes on a busy machine.
  */
 import { uptime, loadavg } from 'node:os';
-import { benchBareBullmqProfiled, benchDrainProcess, benchLatency, benchPipeline } from './inbound-bench.ts';
+import { benchBareBullmqProfiled, benchDrainProcess, benchLatency, benchPipeline, benchRedisMemory, benchShape } from './inbound-bench.ts';
 
 const [part, ...kv] = process.argv.slice(2);
 const arg = Object.fromEntries(kv.map((s) => s.split('=')).map(([k, v]) => [k, Number(v)])) as Record<string, number>;
@@ -36,8 +36,16 @@ else if (part === 'latency')
     chats: num('chats', 20),
     onecCallMs: num('onecCallMs', 5),
   });
+else if (part === 'shape')
+  result = await benchShape({
+    manyChats: num('manyChats', 2000),
+    manyPerChat: num('manyPerChat', 3),
+    fewChats: num('fewChats', 20),
+    batchMax: arg.batch,
+  });
+else if (part === 'memory') result = await benchRedisMemory({ chats: num('chats', 2000), perChat: num('perChat', 3) });
 else {
-  process.stderr.write('parts: bare | pipeline | drain | latency\n');
+  process.stderr.write('parts: bare | pipeline | drain | latency | shape | memory\n');
   process.exit(2);
 }
 process.stdout.write(
