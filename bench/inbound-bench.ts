@@ -579,6 +579,7 @@ export interface ShapeRun {
   manyChatsCallsToMinimum: number;
   fewChatsCallsToMinimum: number;
   batchMax: number;
+  preload: boolean;
 }
 
 /**
@@ -586,12 +587,21 @@ export interface ShapeRun {
  * a few each, and as few chats with many each, through benchPipeline (live feed in
  * poller-sized calls, one 1C session, 0-latency 1C, batch `batchMax`).
  */
-export async function benchShape(o: { manyChats: number; manyPerChat: number; fewChats: number; batchMax?: number }): Promise<ShapeRun> {
+export async function benchShape(o: {
+  manyChats: number;
+  manyPerChat: number;
+  fewChats: number;
+  batchMax?: number;
+  /** Queue everything first, then start delivering (a backlog); default: a live feed. */
+  preload?: boolean;
+  latency?: { perCallMs?: number; perMessageMs?: number };
+}): Promise<ShapeRun> {
   const batchMax = o.batchMax ?? 500;
   const total = o.manyChats * o.manyPerChat;
   const fewPerChat = Math.round(total / o.fewChats);
-  const many = await benchPipeline({ chats: o.manyChats, perChat: o.manyPerChat, batchMax });
-  const few = await benchPipeline({ chats: o.fewChats, perChat: fewPerChat, batchMax });
+  const common = { batchMax, preload: o.preload, latency: o.latency };
+  const many = await benchPipeline({ chats: o.manyChats, perChat: o.manyPerChat, ...common });
+  const few = await benchPipeline({ chats: o.fewChats, perChat: fewPerChat, ...common });
   const min = Math.ceil(total / batchMax);
   const r = (x: number) => Math.round(x * 100) / 100;
   return {
@@ -613,5 +623,6 @@ export async function benchShape(o: { manyChats: number; manyPerChat: number; fe
     manyChatsCallsToMinimum: r(many.onecCalls / min),
     fewChatsCallsToMinimum: r(few.onecCalls / min),
     batchMax,
+    preload: o.preload ?? false,
   };
 }

@@ -42,6 +42,8 @@ else if (part === 'shape')
     manyPerChat: num('manyPerChat', 3),
     fewChats: num('fewChats', 20),
     batchMax: arg.batch,
+    preload: arg.preload === 1,
+    latency: { perCallMs: num('perCallMs', 0), perMessageMs: num('perMessageMs', 0) },
   });
 else if (part === 'memory') result = await benchRedisMemory({ chats: num('chats', 2000), perChat: num('perChat', 3) });
 else {
