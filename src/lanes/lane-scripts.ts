@@ -18,9 +18,7 @@
  * queued and not yet started (flag `kick:<key>`, cleared by the driver when it starts). A
  * burst of appends to one chat thus costs one BullMQ job, not one per append. If the caller
  * dies before adding the kick, the flag expires after kickTtlS and the sweep kicks anyway.
- * With `gather` (issue 19) there is no kick per key: the key joins the `ready` set (oldest
- * first) that drivers CLAIM keys from, and `kick` asks for one wake-up job for the whole
- * lane when no driver is running (flag `wake`). A lost wake-up is healed by the sweep.
+ * With `gather`, the key also joins the `ready` set (oldest first) that CLAIM takes keys from.
  */
 export const APPEND = `
 local base = ARGV[1]
@@ -35,13 +33,7 @@ while i <= #ARGV do
   local key, id, body = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local idKey = base .. 'id:' .. id
   local existing = redis.call('GET', idKey)
-  if existing and gather then
-    -- issue 19: a duplicate heals a lost wake-up as a duplicate heals a lost kick below.
-    out[#out + 1] = tonumber(existing)
-    out[#out + 1] = 1
-    if redis.call('EXISTS', base .. 'q:' .. key) == 1 then redis.call('ZADD', base .. 'ready', 'NX', now, key) end
-    if redis.call('SET', base .. 'wake', '1', 'NX', 'EX', kickTtl) then out[#out + 1] = 1 else out[#out + 1] = 0 end
-  elseif existing then
+  if existing then
     out[#out + 1] = tonumber(existing)
     out[#out + 1] = 1
     out[#out + 1] = 1
@@ -55,13 +47,9 @@ while i <= #ARGV do
     redis.call('ZADD', base .. 'active', 'NX', now, key)
     out[#out + 1] = seq
     out[#out + 1] = 0
-    if gather then
-      -- issue 19: a gathering lane has no kick per key. The key waits in 'ready' (oldest
-      -- first) for a driver to CLAIM it; 'kick' = 1 asks for a wake-up job, only when no
-      -- driver is running (flag 'wake', cleared by CLAIM when it finds 'ready' empty).
-      redis.call('ZADD', base .. 'ready', 'NX', now, key)
-      if redis.call('SET', base .. 'wake', '1', 'NX', 'EX', kickTtl) then out[#out + 1] = 1 else out[#out + 1] = 0 end
-    elseif redis.call('SET', base .. 'kick:' .. key, '1', 'NX', 'EX', kickTtl) then
+    if redis.call('SET', base .. 'kick:' .. key, '1', 'NX', 'EX', kickTtl) then
+      -- issue 19: a gathering lane's drivers may claim the key before its kick runs (CLAIM).
+      if gather then redis.call('ZADD', base .. 'ready', 'NX', now, key) end
       out[#out + 1] = 1
     else
       out[#out + 1] = 0
@@ -179,17 +167,16 @@ return out
 `;
 
 /**
- * A driver takes keys into its batch from the `ready` set (oldest first). ARGV: base,
+ * A driver takes more keys into its batch: keys whose kick is queued and not started (the
+ * `ready` set, oldest first), as if their kicks had run now (START for each). ARGV: base,
  * token, lockMs, budget (most items in all), maxKeys (most keys looked at).
- * A key another driver holds is skipped (that driver delivers its items, it releases only
- * when none are left); a key with nothing pending is released at once. Returns flat
- * {keysLeftInReady, key, count, item…, key, count, item…}; the last key may have more
- * items pending than it got (the driver reads them next round).
+ * A key another driver holds is skipped (that driver delivers its items); a key with
+ * nothing pending is released at once. The kick jobs of claimed keys still run later and
+ * find the key driven or empty. Returns flat {key, count, item…, key, count, item…}; the
+ * last key may have more items pending than it got (the driver reads them next round).
  */
 export const CLAIM = `
 local base, token, lockMs = ARGV[1], ARGV[2], tonumber(ARGV[3])
--- Returns {keysLeftInReady, key, count, item…, …}; with none left, the 'wake' flag is
--- cleared in the same call, so the next append asks for a wake-up (nothing falls between).
 local budget, maxKeys = tonumber(ARGV[4]), tonumber(ARGV[5])
 local out = {}
 local ready = base .. 'ready'
@@ -201,6 +188,9 @@ while budget > 0 and looked < maxKeys do
   local key = popped[1]
   local lock = base .. 'lock:' .. key
   if redis.call('SET', lock, token, 'PX', lockMs, 'NX') then
+    -- Claimed: as if its kick started now (appends from now on queue a kick of their own).
+    -- A key another driver holds keeps its flag: its queued kick still stands for later appends.
+    redis.call('DEL', base .. 'kick:' .. key)
     local items = redis.call('ZRANGE', base .. 'q:' .. key, 0, budget - 1)
     if #items == 0 then
       redis.call('DEL', lock)
@@ -213,9 +203,6 @@ while budget > 0 and looked < maxKeys do
     end
   end
 end
-local left = redis.call('ZCARD', ready)
-if left == 0 then redis.call('DEL', base .. 'wake') end
-table.insert(out, 1, left)
 return out
 `;
 

@@ -174,9 +174,6 @@ interface KickData {
 /** The `seq` hash field of a lane-wide counter (`seqScope: 'lane'`; such a lane has no per-key fields to collide with). */
 const LANE_SEQ_FIELD = '*lane*';
 
-/** The key of a gathering lane's wake-up job (not a chat: chat keys are never empty). */
-const WAKE_KEY = '';
-
 /** Keys of `active` one sweep round looks at (the next round goes on from there). */
 const SWEEP_SLICE = 1000;
 
@@ -289,9 +286,6 @@ export class OrderedLane<T extends object> {
   private drainSignal = new AbortController();
   /** Gathering lanes: the drivers that hold a batch at once (see gatherSlots). */
   private readonly gate: Gate | null;
-  private readonly gatherSlots: number;
-  /** Wake-up drivers of this process (running or waiting for a slot). */
-  private wakeDrivers = 0;
 
   constructor(private readonly o: OrderedLaneOptions<T>) {
     if (o.name.includes(':')) throw new Error(`lane name may not contain ':' (${o.name})`);
@@ -307,8 +301,7 @@ export class OrderedLane<T extends object> {
       sweepIntervalMs: o.sweepIntervalMs ?? 5_000,
       dedupeTtlS: o.dedupeTtlS ?? 7 * 24 * 3600,
     };
-    this.gatherSlots = Math.max(1, o.gatherSlots ?? 4);
-    this.gate = o.gather && !o.handoff ? new Gate(this.gatherSlots) : null;
+    this.gate = o.gather && !o.handoff ? new Gate(Math.max(1, o.gatherSlots ?? 4)) : null;
     this.policy = o.retryPolicy ?? new RetryPolicy();
     this.log = (o.logger ?? silentLogger).child({ lane: o.name });
     const connection = { ...o.bullConnection, maxRetriesPerRequest: null };
@@ -353,11 +346,6 @@ export class OrderedLane<T extends object> {
     // only where no kick of the key is queued yet. A duplicate still kicks (same job id as
     // the first time): if the first append died before its kick, this one heals it; if the
     // kick exists, BullMQ ignores the add.
-    if (this.gate) {
-      // Gathering: one wake-up job for the lane when no driver runs (see APPEND).
-      if (entries.some((_, i) => Number(flat[i * 3 + 2]) === 1)) await this.wake();
-      return results;
-    }
     const firstSeq = new Map<string, number>();
     entries.forEach((e, i) => {
       if (Number(flat[i * 3 + 2]) !== 1) return;
@@ -493,7 +481,6 @@ export class OrderedLane<T extends object> {
   private async drive(job: Job<KickData>): Promise<string> {
     const { key } = job.data;
     const token = randomBytes(12).toString('hex');
-    if (key === WAKE_KEY) return this.driveWake(job, token);
     // Gathering: only a few drivers hold a batch at once (the memory bound). A kick waits
     // for a slot without the key's lock, so the drivers that have one can claim its key;
     // a kick whose key another driver already emptied ends without waiting (PEEK).
@@ -526,39 +513,9 @@ export class OrderedLane<T extends object> {
    * (released; the kick's own key fails the job so BullMQ retries it with backoff, a
    * claimed key gets a delayed kick of its own).
    */
-  /**
-   * A gathering lane's wake-up job: a driver with no key of its own, claiming keys from
-   * `ready` until it finds it empty (which clears the wake flag, see CLAIM).
-   */
-  private async driveWake(job: Job<KickData>, token: string): Promise<string> {
-    this.wakeDrivers++;
-    try {
-      const release = this.gate ? await this.gate.acquire() : null;
-      try {
-        return await this.driveKeys(job, null, token, []);
-      } finally {
-        release?.();
-      }
-    } finally {
-      this.wakeDrivers--;
-    }
-  }
-
-  /** Adds a wake-up job (gathering lanes): a driver that claims keys from `ready`. */
-  private async wake(): Promise<void> {
-    await this.queue.add('gather ready chats', { key: WAKE_KEY, seq: 0 } satisfies KickData, {
-      jobId: encodeJobId('wake', Date.now(), randomBytes(4).toString('hex')),
-      attempts: Number.MAX_SAFE_INTEGER,
-      backoff: { type: 'lane' },
-      removeOnComplete: { count: 1000 },
-      removeOnFail: { count: 5000 },
-    });
-  }
-
-  private async driveKeys(job: Job<KickData>, ownKey: string | null, token: string, first: string[]): Promise<string> {
+  private async driveKeys(job: Job<KickData>, ownKey: string, token: string, first: string[]): Promise<string> {
     const held = new Map<string, HeldKey<T>>();
-    if (ownKey !== null)
-      held.set(ownKey, { key: ownKey, lockKey: `${this.base}lock:${ownKey}`, items: first.map((r) => this.parse(r)), lost: false });
+    held.set(ownKey, { key: ownKey, lockKey: `${this.base}lock:${ownKey}`, items: first.map((r) => this.parse(r)), lost: false });
     const renew = setInterval(
       () => {
         const keys = [...held.keys()];
@@ -589,27 +546,17 @@ export class OrderedLane<T extends object> {
     try {
       for (;;) {
         for (const [k, h] of held) if (h.lost) held.delete(k);
+        if (held.size === 0) break;
         if (signal.aborted) {
           // Pausing (license gate, shutdown): leave the rest pending; resume() sweeps it.
-          await this.releaseHeld(held, token, null, false);
+          await this.releaseHeld(held, token, null);
           return `paused after ${delivered} items`;
         }
         if (this.gate) {
           let n = 0;
           for (const h of held.values()) n += h.items.length;
-          let left = 0;
-          if (n < this.opts.batchMax) {
-            left = await this.claim(held, token, this.opts.batchMax - n);
-            // More is waiting than this driver takes: another driver prepares the next
-            // batch while this one is in flight (pipelining), up to gatherSlots.
-            if (left > 0 && this.wakeDrivers < this.gatherSlots) await this.wake();
-          }
-          // A driver ends only right after a claim found 'ready' empty (and cleared the wake flag).
-          if (held.size === 0) {
-            if (left > 0) continue;
-            break;
-          }
-        } else if (held.size === 0) break;
+          if (n < this.opts.batchMax) await this.claim(held, token, this.opts.batchMax - n);
+        }
         const round = [...held.values()];
         const results = await this.deliverRound(round, ctxOf);
         const acks: { h: HeldKey<T>; upTo: number | null }[] = [];
@@ -691,30 +638,29 @@ export class OrderedLane<T extends object> {
     }
   }
 
-  /** Adds keys from `ready` to the driver's batch (CLAIM), up to `budget` items; returns how many keys are left there. */
-  private async claim(held: Map<string, HeldKey<T>>, token: string, budget: number): Promise<number> {
+  /** Adds other keys waiting for their kick to the driver's batch (CLAIM), up to `budget` items. */
+  private async claim(held: Map<string, HeldKey<T>>, token: string, budget: number): Promise<void> {
     const flat = await this.redis.laneClaim(this.base, token, this.opts.lockMs, budget, Math.min(1000, budget * 2));
-    for (let i = 1; i < flat.length;) {
+    for (let i = 0; i < flat.length;) {
       const key = String(flat[i]);
       const n = Number(flat[i + 1]);
       const items = flat.slice(i + 2, i + 2 + n).map((r) => this.parse(String(r)));
       i += 2 + n;
       held.set(key, { key, lockKey: `${this.base}lock:${key}`, items, lost: false });
     }
-    return Number(flat[0] ?? 0);
   }
 
   /**
    * Releases held keys (pause, or an exception mid-round). Keys other than `ownKey` (its job
    * is retried by BullMQ) get a kick soon after, so they do not wait for the sweep.
    */
-  private async releaseHeld(held: Map<string, HeldKey<T>>, token: string, ownKey: string | null, rekick = true): Promise<void> {
+  private async releaseHeld(held: Map<string, HeldKey<T>>, token: string, ownKey: string | null): Promise<void> {
     const keys = [...held.values()];
     held.clear();
     const pipe = this.redis.pipeline() as LanePipeline;
     for (const h of keys) pipe.laneRelease(h.lockKey, token);
     await pipe.exec();
-    if (!rekick) return;
+    if (ownKey === null) return;
     await this.kickLater(
       keys.filter((h) => h.key !== ownKey && h.items.length > 0).map((h) => ({ key: h.key, seq: h.items[0].seq, err: null })),
     );
