@@ -39,6 +39,7 @@ const ENTRY_POINTS = [
   '^scripts/',
   '^bench/run\\.ts$',
   '^bench/pull-only\\.ts$',
+  '^bench/push-only\\.ts$',
   '^soak/run\\.ts$',
   '\\.test\\.ts$',
   '^test/.*/fixtures/',
