@@ -96,7 +96,7 @@ export function wireTelegramUsers(d: TelegramUserWiringDeps): TelegramUserWiring
     statusSink: d.statusSink,
     logger: d.logger.child({ channel: 'telegram-user' }),
     chatKnown: async (chatKey) => (await d.chatType(chatKey)) !== null,
-    mayWriteFirst: d.mayWriteFirst,
+    mayWriteFirst: (account) => d.mayWriteFirst(account),
     language: d.language,
     backoffMinMs: d.backoffMinMs,
   });

@@ -33,7 +33,21 @@ export interface UpdateLogDrainerOptions {
   logger?: Logger;
 }
 
+/** A push delivery found updates from pull mode not yet drained while draining does not run; the lane retries. */
+export class PullLogNotDrainedError extends Error {
+  constructor() {
+    super('push deliveries wait until the updates left from pull mode are drained, which runs while the chat module is licensed');
+  }
+}
+
 const LEASE_MS = 15_000;
+
+/** A promise with its resolve (Node 20 has no Promise.withResolvers). */
+function signal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve: () => void = () => undefined;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
 const WATCH_MS = 250;
 
 export class UpdateLogDrainer {
@@ -45,6 +59,8 @@ export class UpdateLogDrainer {
   private readonly log: Logger;
   private readonly policy: RetryPolicy;
   private readonly token = randomBytes(8).toString('hex');
+  /** Resolved by stop(): deliveries waiting in ready() give up (retryable) instead of holding their lane. */
+  private stopped = signal();
 
   constructor(private readonly o: UpdateLogDrainerOptions) {
     this.done = new Promise((r) => (this.release = r));
@@ -61,19 +77,31 @@ export class UpdateLogDrainer {
     };
   }
 
-  ready(): Promise<void> {
-    return this.done;
+  /**
+   * Resolves once the log was emptied. While the drainer is not running (before the license
+   * is applied, or after it was withdrawn) a push delivery must not wait here: the lane that
+   * asked would hold its kick, and pausing that lane (start-up, license withdrawn) waits for
+   * the kick — neither would ever finish. It fails as retryable instead; the lane keeps the
+   * items and tries again after its back-off.
+   */
+  async ready(): Promise<void> {
+    if (this.drained) return;
+    if (!this.running) throw new PullLogNotDrainedError();
+    await Promise.race([this.done, this.stopped.promise]);
+    if (!this.drained) throw new PullLogNotDrainedError();
   }
 
   /** Starts draining (while the chat module is licensed). */
   start(): void {
     if (this.running || this.drained) return;
     this.running = true;
+    this.stopped = signal();
     void this.loop();
   }
 
   stop(): void {
     this.running = false;
+    this.stopped.resolve();
     this.wake?.();
   }
 

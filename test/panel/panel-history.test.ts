@@ -30,7 +30,7 @@ function message(chat: number, n: number, media: string[] = []): InboundMessage 
     sentAt: at,
     receivedAt: at,
     route: null,
-  } as InboundMessage;
+  };
 }
 
 describe('PanelHistory.addInboundMany', () => {

@@ -116,7 +116,7 @@ export class EmulatorPullPoller {
   private async fetchPage(base: string, after: string | null, waitS: number): Promise<Page> {
     const q = new URLSearchParams({ limit: String(this.o.pageSize ?? 100), wait: String(waitS) });
     if (after) q.set('after', after);
-    const res = await fetch(`${base}/api/v1/onec/updates?${q}`, {
+    const res = await fetch(`${base}/api/v1/onec/updates?${q.toString()}`, {
       headers: { authorization: `Bearer ${this.o.apiToken}` },
       signal: this.abort.signal,
     });

@@ -58,7 +58,7 @@ let sendScript: (req: TdObject, temp: number) => TdObject | null = () => null;
 const uploaded: Buffer[] = [];
 td.on('sendMessage', (req) => {
   const temp = (nextTemp += 1);
-  const content = req.input_message_content as Record<string, { _: string; path: string } | unknown>;
+  const content = req.input_message_content as Record<string, unknown>;
   for (const v of Object.values(content)) {
     const f = v as { _?: string; path?: string };
     if (f?._ === 'inputFileLocal' && f.path) uploaded.push(existsSync(f.path) ? readFileSync(f.path) : Buffer.alloc(0));
@@ -247,7 +247,7 @@ describe('a TDLib user account through the connector', () => {
       _: 'updateMessageContent',
       chat_id: CUSTOMER,
       message_id: 2 << 20,
-      new_content: edited.content as TdObject,
+      new_content: edited.content,
     });
     td.emit({ _: 'updateMessageEdited', chat_id: CUSTOMER, message_id: 2 << 20, edit_date: 1_764_590_999, reply_markup: null });
     const id = `${KEY}:${2 << 20}:edit:1764590999`;
@@ -274,7 +274,7 @@ describe('a TDLib user account through the connector', () => {
       reply_to: { _: 'inputMessageReplyToMessage', message_id: 1 << 20 },
       input_message_content: { _: 'inputMessageText', text: { text: 'Здравствуйте!' } },
     });
-    const finalId = (nextTemp * 1024) as number;
+    const finalId = nextTemp * 1024;
     expect(sent.nativeIds).toEqual([`${KEY}:${finalId}`]);
     td.emit({ _: 'updateChatReadOutbox', chat_id: CUSTOMER, last_read_outbox_message_id: finalId });
     await until(() => h.onecStatuses('tgu-1').includes('read'), { what: 'read in 1C' });
