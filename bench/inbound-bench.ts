@@ -39,8 +39,8 @@ function stageOf(name: string): string {
   if (/^laneStart|^laneClaim|^del$|^set$/.test(n)) return 'lock';
   if (/^zrange/.test(n)) return 'headRead';
   if (/^laneAck/.test(n)) return 'ack';
-  if (/^laneRelease/.test(n)) return 'release';
-  if (/^laneRenew|^get$/.test(n)) return 'lockCheck';
+  if (/^laneRelease|^lockRelease/.test(n)) return 'release';
+  if (/^lockRenew|^get$/.test(n)) return 'lockCheck';
   if (/^route|^hget|^hmget|^hset/.test(n)) return 'routingStamp';
   if (/^moveTo|^bzpopmin|^extendLock|^moveStalled|^getCounts|^isFinished|^changePriority|^brpoplpush|^blmove|^retry|^promote/.test(n))
     return 'kick';
