@@ -40,6 +40,7 @@ const ENTRY_POINTS = [
   '^bench/run\\.ts$',
   '^bench/pull-only\\.ts$',
   '^bench/cluster-only\\.ts$',
+  '^bench/push-only\\.ts$',
   '^soak/run\\.ts$',
   '\\.test\\.ts$',
   '^test/.*/fixtures/',

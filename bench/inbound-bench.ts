@@ -6,7 +6,10 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { NewInboundMessage } from '../src/core/index.ts';
@@ -16,6 +19,46 @@ import { InboundPipeline } from '../src/lanes/inbound-pipeline.js';
 import { deleteKeysWithPrefix } from '../src/redis/redis-connection.js';
 import { RetryPolicy } from '../src/lanes/retry-policy.js';
 import { fakeMessage } from '../src/infra/fake-messages.ts';
+import { installRedisProfile, resetRedisProfile, stopRedisProfile, type RedisProfile } from './redis-profile.ts';
+
+// Counting is off until a bench resets it; the wrap must be in place before clients define scripts.
+installRedisProfile();
+
+/** Round trips per message, by stage of the pipeline (see redis-profile.ts for what counts as one). */
+export interface RoundTripProfile {
+  perMessage: number;
+  commandsPerMessage: number;
+  byStage: Record<string, number>;
+  byCommand: Record<string, number>;
+}
+
+/** Which stage a command (or a pipeline named by its first command) belongs to. */
+function stageOf(name: string): string {
+  const n = name.replace(/^pipeline:/, '');
+  if (/^laneAppend|^addStandardJob|^addJob|^addBulk/.test(n) || name === 'pipeline:set') return 'ingest';
+  if (/^laneStart|^laneClaim|^del$|^set$/.test(n)) return 'lock';
+  if (/^zrange/.test(n)) return 'headRead';
+  if (/^laneAck/.test(n)) return 'ack';
+  if (/^laneRelease|^lockRelease/.test(n)) return 'release';
+  if (/^lockRenew|^get$/.test(n)) return 'lockCheck';
+  if (/^route|^hget|^hmget|^hset/.test(n)) return 'routingStamp';
+  if (/^moveTo|^bzpopmin|^extendLock|^moveStalled|^getCounts|^isFinished|^changePriority|^brpoplpush|^blmove|^retry|^promote/.test(n))
+    return 'kick';
+  return 'other';
+}
+
+function perMessage(p: RedisProfile, messages: number): RoundTripProfile {
+  const r = (x: number) => Math.round((x / messages) * 1000) / 1000;
+  const byStage: Record<string, number> = {};
+  const byCommand: Record<string, number> = {};
+  for (const [name, n] of Object.entries(p.roundTrips)) {
+    const st = stageOf(name);
+    byStage[st] = (byStage[st] ?? 0) + n;
+    byCommand[name] = r(n);
+  }
+  for (const k of Object.keys(byStage)) byStage[k] = r(byStage[k]);
+  return { perMessage: r(p.totalRoundTrips), commandsPerMessage: r(p.totalCommands), byStage, byCommand };
+}
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -27,6 +70,11 @@ export async function cleanup(prefix: string): Promise<void> {
 
 /** Bare BullMQ: addBulk of no-op jobs and a worker with concurrency 50. Jobs per second. */
 export async function benchBareBullmq(n: number): Promise<number> {
+  return (await benchBareBullmqProfiled(n)).jobsPerSec;
+}
+
+/** Bare BullMQ with the Redis round trips per job (same counting as the pipeline's). */
+export async function benchBareBullmqProfiled(n: number): Promise<{ jobsPerSec: number; redis: RoundTripProfile }> {
   const prefix = `bench-bare-${randomBytes(3).toString('hex')}`;
   const connection = { url: REDIS_URL, maxRetriesPerRequest: null };
   const queue = new Queue('bare', { connection, prefix });
@@ -42,6 +90,8 @@ export async function benchBareBullmq(n: number): Promise<number> {
     },
     { connection, prefix, concurrency: 50, autorun: false },
   );
+  await worker.waitUntilReady();
+  resetRedisProfile();
   const t0 = performance.now();
   for (let i = 0; i < n; i += 1000) {
     await queue.addBulk(
@@ -51,10 +101,11 @@ export async function benchBareBullmq(n: number): Promise<number> {
   void worker.run();
   await finished;
   const rate = n / ((performance.now() - t0) / 1000);
+  const profile = stopRedisProfile();
   await worker.close();
   await queue.close();
   await cleanup(prefix);
-  return rate;
+  return { jobsPerSec: rate, redis: perMessage(profile, n) };
 }
 
 export interface PipelineRun {
@@ -64,6 +115,8 @@ export interface PipelineRun {
   peakSessions: number;
   orderKept: boolean;
   duplicatesStored: number;
+  /** Redis round trips per message from ingest to ack (this process: lane, BullMQ, ingest). */
+  redis: RoundTripProfile;
 }
 
 /**
@@ -126,6 +179,7 @@ export async function benchPipeline(o: {
     if (batch.length) await pipeline.ingest(batch);
   };
   let t0: number;
+  resetRedisProfile();
   if (o.preload) {
     await feed();
     t0 = performance.now();
@@ -137,6 +191,7 @@ export async function benchPipeline(o: {
   }
   await finished;
   const seconds = (performance.now() - t0) / 1000;
+  const profile = stopRedisProfile();
   const st = onecEmu.state();
   let orderKept = st.messages.stored === total;
   for (const refs of Object.values(st.messages.byChat)) {
@@ -154,6 +209,7 @@ export async function benchPipeline(o: {
     onecCalls: st.calls.messages,
     peakSessions,
     orderKept,
+    redis: perMessage(profile, total),
     duplicatesStored:
       st.messages.stored -
       new Set(
@@ -231,24 +287,107 @@ function rssMb(pid: number): number {
 }
 
 /**
- * The backlog drain as production runs it: 100 000 messages already queued, then one real
- * connector process (`chat-connector worker inbound`) delivers them to a 1C that costs
- * `perCallMs` + `perMessageMs` per message. Reports the time from 1C's first call to the
- * last message, the process's peak RSS, 1C's peak sessions, and whether order held.
+ * A probe loaded into the connector process (`node --expose-gc --import <probe>`): on
+ * SIGUSR2 it forces a full GC and writes `process.memoryUsage()` and whether Baileys (the
+ * WhatsApp library) was loaded to a file. Bench-only; the product has no such hook.
+ */
+const HEAP_PROBE = `
+import { writeFileSync } from 'node:fs';
+import { register } from 'node:module';
+import { MessageChannel } from 'node:worker_threads';
+let baileys = false;
+const { port1, port2 } = new MessageChannel();
+port1.on('message', () => { baileys = true; });
+port1.unref();
+register(new URL('./hooks.mjs', import.meta.url), { data: { port: port2 }, transferList: [port2] });
+process.on('SIGUSR2', () => {
+  globalThis.gc?.();
+  const m = process.memoryUsage();
+  writeFileSync(process.env.HEAP_PROBE_FILE, JSON.stringify({ ...m, baileys }));
+});
+`;
+/** The probe's module hooks: tell the probe when anything of Baileys is resolved. */
+const HEAP_PROBE_HOOKS = `
+let port;
+export function initialize(data) { port = data.port; }
+export async function resolve(spec, ctx, next) {
+  const r = await next(spec, ctx);
+  if (r.url.includes('baileys')) port.postMessage(r.url);
+  return r;
+}
+`;
+
+interface HeapSample {
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
+  baileys: boolean;
+}
+
+async function probeHeap(pid: number, file: string): Promise<HeapSample | null> {
+  try {
+    rmSync(file, { force: true });
+    process.kill(pid, 'SIGUSR2');
+  } catch {
+    return null;
+  }
+  const deadline = Date.now() + 5_000;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as HeapSample;
+    } catch {
+      // not written (completely) yet
+    }
+  }
+  return null;
+}
+
+export interface DrainRun {
+  /** From 1C's first call to its last message stored. */
+  seconds: number;
+  /** The connector process's peak RSS (sampled every 25 ms). */
+  peakRssMb: number;
+  /** Heap used after a forced full GC, half-way through the drain (the live set). */
+  heapUsedAfterGcMb: number | null;
+  /** RSS at that moment, and the heap V8 had reserved, and memory outside the JS heap. */
+  rssAtGcMb: number | null;
+  heapTotalAtGcMb: number | null;
+  externalAtGcMb: number | null;
+  /** Was the WhatsApp library loaded into the connector process (null: could not tell)? */
+  baileysLoaded: boolean | null;
+  onecCalls: number;
+  /** Share of the wall time 1C spent on calls: (calls × perCallMs + messages × perMessageMs) / seconds. */
+  onecBusyFraction: number;
+  /** The physical floor: one session busy all the time with batches of `floorBatch`. */
+  floorSeconds: number;
+  avgBatch: number;
+  peakSessions: number;
+  orderKept: boolean;
+}
+
+/**
+ * The backlog drain as production runs it: `chats × perChat` messages already queued, then
+ * one real connector process (`chat-connector worker inbound`) delivers them to a 1C that
+ * costs `perCallMs` + `perMessageMs` per message. `batchMax` unset = the default settings.
+ * Reports the time from 1C's first call to the last message, how busy 1C was, the
+ * process's peak RSS and its heap after a forced GC half-way, and whether order held.
  */
 export async function benchDrainProcess(o: {
   chats: number;
   perChat: number;
-  batchMax: number;
+  batchMax?: number;
   perCallMs: number;
   perMessageMs: number;
-}): Promise<{ seconds: number; peakRssMb: number; onecCalls: number; peakSessions: number; orderKept: boolean }> {
+}): Promise<DrainRun> {
   const { startLocalStack } = await import('../src/infra/local-stack.ts');
   const total = o.chats * o.perChat;
   const stack = await startLocalStack({
     redisUrl: REDIS_URL,
     onec: { latency: { perCallMs: o.perCallMs, perMessageMs: o.perMessageMs } },
-    env: { ONEC_BATCH_MAX: String(o.batchMax) },
+    env: o.batchMax === undefined ? {} : { ONEC_BATCH_MAX: String(o.batchMax) },
   });
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const prefix = stack.config.queuePrefix;
@@ -265,11 +404,20 @@ export async function benchDrainProcess(o: {
   }
   if (batch.length) await loader.ingest(batch);
   await loader.close();
-  // As `npm start` runs it (same heap cap), so the RSS figure is production's.
-  const child = spawn(process.execPath, ['--max-old-space-size=256', stack.packageCopy().bin, 'worker', 'inbound'], {
-    env: { PATH: process.env.PATH ?? '', ...stack.env, LOG_LEVEL: 'error', HTTP_PORT: '0' },
-    stdio: 'ignore',
-  });
+  const dir = mkdtempSync(join(tmpdir(), 'drain-probe-'));
+  const probe = join(dir, 'probe.mjs');
+  writeFileSync(probe, HEAP_PROBE);
+  writeFileSync(join(dir, 'hooks.mjs'), HEAP_PROBE_HOOKS);
+  const probeOut = join(dir, 'heap.json');
+  // As `npm start` runs it (same heap cap), so the RSS figure is production's; plus the probe.
+  const child = spawn(
+    process.execPath,
+    ['--max-old-space-size=256', '--expose-gc', '--import', pathToFileURL(probe).href, stack.packageCopy().bin, 'worker', 'inbound'],
+    {
+      env: { PATH: process.env.PATH ?? '', ...stack.env, LOG_LEVEL: 'error', HTTP_PORT: '0', HEAP_PROBE_FILE: probeOut },
+      stdio: 'ignore',
+    },
+  );
   let peak = 0;
   let t0 = 0;
   const sampler = setInterval(() => {
@@ -277,7 +425,15 @@ export async function benchDrainProcess(o: {
     if (!t0 && stack.onec.state().calls.messages > 0) t0 = performance.now();
   }, 25);
   const deadline = Date.now() + 300_000;
-  while (stack.onec.state().messages.stored < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  let heap: HeapSample | null = null;
+  let probed = false;
+  while (stack.onec.state().messages.stored < total && Date.now() < deadline) {
+    if (!probed && stack.onec.state().messages.stored >= total / 2) {
+      probed = true;
+      heap = await probeHeap(child.pid ?? 0, probeOut);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
   const seconds = (performance.now() - t0) / 1000;
   clearInterval(sampler);
   const st = stack.onec.state();
@@ -285,8 +441,188 @@ export async function benchDrainProcess(o: {
   for (const refs of Object.values(st.messages.byChat)) for (let i = 0; i < refs.length; i++) if (refs[i].seq !== i + 1) orderKept = false;
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
+  rmSync(dir, { recursive: true, force: true });
   redis.disconnect();
   await cleanup(prefix);
   await stack.stop();
-  return { seconds, peakRssMb: Math.round(peak), onecCalls: st.calls.messages, peakSessions: st.sessions.peakOpen, orderKept };
+  const calls = st.calls.messages;
+  const mb = (b: number) => Math.round(b / 1024 / 104.8576) / 10;
+  return {
+    seconds,
+    peakRssMb: Math.round(peak),
+    heapUsedAfterGcMb: heap ? mb(heap.heapUsed) : null,
+    rssAtGcMb: heap ? mb(heap.rss) : null,
+    heapTotalAtGcMb: heap ? mb(heap.heapTotal) : null,
+    externalAtGcMb: heap ? mb(heap.external) : null,
+    baileysLoaded: heap ? heap.baileys : null,
+    onecCalls: calls,
+    onecBusyFraction: Math.round(((calls * o.perCallMs + total * o.perMessageMs) / 1000 / seconds) * 1000) / 1000,
+    floorSeconds: (Math.ceil(total / 500) * o.perCallMs + total * o.perMessageMs) / 1000,
+    avgBatch: Math.round(total / Math.max(1, calls)),
+    peakSessions: st.sessions.peakOpen,
+    orderKept,
+  };
+}
+
+/** Bytes of every key under `prefix:` by kind (MEMORY USAGE, SAMPLES 0 = exact), in one SCAN. */
+async function memoryByKind(redis: Redis, prefix: string): Promise<Record<string, { keys: number; bytes: number }>> {
+  const out: Record<string, { keys: number; bytes: number }> = {};
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length === 0) continue;
+    const pipe = redis.pipeline();
+    for (const k of keys) pipe.memory('USAGE', k, 'SAMPLES', 0);
+    const res = (await pipe.exec()) ?? [];
+    keys.forEach((k, i) => {
+      const rest = k.slice(prefix.length + 1);
+      const kind = /^lane:inbound:q:/.test(rest)
+        ? 'pending items (q:<chat>)'
+        : /^lane:inbound:id:/.test(rest)
+          ? 'dedupe ids (id:<msg>, 7 days)'
+          : /^lane:inbound:seq$/.test(rest)
+            ? 'seq counters (hash, a field per chat)'
+            : /^lane:inbound:(kick|lock):/.test(rest)
+              ? 'kick flags and locks'
+              : /^lane:inbound:(active|ready)$/.test(rest)
+                ? 'active and ready sets'
+                : /^chats:known:/.test(rest)
+                  ? 'known chats (chats:known:<chat>, 180 days)'
+                  : /^inbound:/.test(rest)
+                    ? 'BullMQ kick jobs'
+                    : 'other';
+      const e = (out[kind] ??= { keys: 0, bytes: 0 });
+      e.keys++;
+      e.bytes += Number(res[i]?.[1] ?? 0);
+    });
+  } while (cursor !== '0');
+  return out;
+}
+
+export interface RedisMemoryRun {
+  /** Redis bytes per pending message (everything the backlog holds, kicks included). */
+  bytesPerPendingMessage: number;
+  /** Redis bytes per known chat once everything is delivered, without the per-message dedupe ids. */
+  bytesPerIdleChat: number;
+  /** Bytes per delivered message kept for dedupe (its id, for the dedupe TTL of 7 days). */
+  bytesPerDeliveredMessageDedupe: number;
+  pending: Record<string, { keys: number; bytes: number }>;
+  idle: Record<string, { keys: number; bytes: number }>;
+}
+
+/**
+ * Redis memory of the inbound lane: `chats × perChat` messages queued (what a backlog
+ * costs), then delivered by an instant 1C (what stays per chat and per message after).
+ */
+export async function benchRedisMemory(o: { chats: number; perChat: number }): Promise<RedisMemoryRun> {
+  const prefix = `bench-mem-${randomBytes(3).toString('hex')}`;
+  const total = o.chats * o.perChat;
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  let delivered = 0;
+  let resolve!: () => void;
+  const finished = new Promise<void>((r) => {
+    resolve = r;
+  });
+  const pipeline = new InboundPipeline({
+    redis,
+    bullConnection: { url: REDIS_URL },
+    prefix,
+    batchMax: 500,
+    deliverer: { deliverMessages: async (ms) => ms.map((m) => ({ id: m.id, status: 'accepted' })) },
+    observer: {
+      delivered: (ms) => {
+        delivered += ms.length;
+        if (delivered >= total) resolve();
+      },
+    },
+  });
+  let batch: NewInboundMessage[] = [];
+  for (let n = 1; n <= o.perChat; n++) {
+    for (let c = 0; c < o.chats; c++) {
+      batch.push(fakeMessage(c, n));
+      if (batch.length === 500) {
+        await pipeline.ingest(batch);
+        batch = [];
+      }
+    }
+  }
+  if (batch.length) await pipeline.ingest(batch);
+  const pending = await memoryByKind(redis, prefix);
+  await pipeline.start();
+  await finished;
+  await pipeline.close();
+  const idle = await memoryByKind(redis, prefix);
+  redis.disconnect();
+  await cleanup(prefix);
+  const sum = (m: Record<string, { bytes: number }>, skip: string[] = []) =>
+    Object.entries(m)
+      .filter(([k]) => !skip.includes(k))
+      .reduce((s, [, v]) => s + v.bytes, 0);
+  const dedupe = 'dedupe ids (id:<msg>, 7 days)';
+  const idleNoDedupe = sum(idle, [dedupe, 'BullMQ kick jobs']);
+  return {
+    bytesPerPendingMessage: Math.round((sum(pending) - idleNoDedupe) / total),
+    bytesPerIdleChat: Math.round(idleNoDedupe / o.chats),
+    bytesPerDeliveredMessageDedupe: Math.round((idle[dedupe]?.bytes ?? 0) / total),
+    pending,
+    idle,
+  };
+}
+
+export interface ShapeRun {
+  manyChats: { chats: number; perChat: number; messagesPerSec: number; onecCalls: number; orderKept: boolean };
+  fewChats: { chats: number; perChat: number; messagesPerSec: number; onecCalls: number; orderKept: boolean };
+  /** manyChats ÷ fewChats throughput (target within 20 %: ≥ 0.8). */
+  throughputRatio: number;
+  /** 1C calls ÷ the minimum (messages ÷ batch), for each shape (target ≤ 1.2). */
+  manyChatsCallsToMinimum: number;
+  fewChatsCallsToMinimum: number;
+  batchMax: number;
+  preload: boolean;
+}
+
+/**
+ * Cost as the work grows (issue 19 item 7): the same number of messages as many chats with
+ * a few each, and as few chats with many each, through benchPipeline (live feed in
+ * poller-sized calls, one 1C session, 0-latency 1C, batch `batchMax`).
+ */
+export async function benchShape(o: {
+  manyChats: number;
+  manyPerChat: number;
+  fewChats: number;
+  batchMax?: number;
+  /** Queue everything first, then start delivering (a backlog); default: a live feed. */
+  preload?: boolean;
+  latency?: { perCallMs?: number; perMessageMs?: number };
+}): Promise<ShapeRun> {
+  const batchMax = o.batchMax ?? 500;
+  const total = o.manyChats * o.manyPerChat;
+  const fewPerChat = Math.round(total / o.fewChats);
+  const common = { batchMax, preload: o.preload, latency: o.latency };
+  const many = await benchPipeline({ chats: o.manyChats, perChat: o.manyPerChat, ...common });
+  const few = await benchPipeline({ chats: o.fewChats, perChat: fewPerChat, ...common });
+  const min = Math.ceil(total / batchMax);
+  const r = (x: number) => Math.round(x * 100) / 100;
+  return {
+    manyChats: {
+      chats: o.manyChats,
+      perChat: o.manyPerChat,
+      messagesPerSec: Math.round(many.messagesPerSec),
+      onecCalls: many.onecCalls,
+      orderKept: many.orderKept,
+    },
+    fewChats: {
+      chats: o.fewChats,
+      perChat: fewPerChat,
+      messagesPerSec: Math.round(few.messagesPerSec),
+      onecCalls: few.onecCalls,
+      orderKept: few.orderKept,
+    },
+    throughputRatio: r(many.messagesPerSec / few.messagesPerSec),
+    manyChatsCallsToMinimum: r(many.onecCalls / min),
+    fewChatsCallsToMinimum: r(few.onecCalls / min),
+    batchMax,
+    preload: o.preload ?? false,
+  };
 }

@@ -204,6 +204,8 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
     router: opts.router,
     batchMax: config.onec.batchMax,
     concurrency: config.workerConcurrency,
+    // Each 1C session has a batch in flight and the next one ready (issue 19: pipelining).
+    batchesInFlight: 2 * config.onec.maxSessions + 2,
     lockMs: opts.lockMs ?? config.laneLockMs,
     sweepIntervalMs: opts.sweepIntervalMs ?? config.laneSweepMs,
     retryPolicy: opts.retryPolicy,

@@ -61,10 +61,16 @@ export interface InboundPipelineOptions {
   shards?: number;
   deliverer: MessageDeliverer;
   router?: InboundRouter;
-  /** Most messages per 1C call for one chat (ONEC_BATCH_MAX). */
+  /** Most messages per 1C call (ONEC_BATCH_MAX): a driver's round over all the chats it holds. */
   batchMax?: number;
   /** Chats delivered in parallel per process (default 50). */
   concurrency?: number;
+  /**
+   * Batches being prepared or in flight to 1C at once per process (default 4; give about
+   * 2 × ONEC_MAX_SESSIONS + 2): each gathers up to `batchMax` messages across chats, so the
+   * next batch is read and routed while 1C works on the current one.
+   */
+  batchesInFlight?: number;
   lockMs?: number;
   sweepIntervalMs?: number;
   retryPolicy?: RetryPolicy;
@@ -93,13 +99,20 @@ export class InboundPipeline implements InboundSink {
       prefix: o.prefix,
       batchMax: o.batchMax,
       concurrency: o.concurrency,
+      // 1C takes many chats in one POST /messages: a driver fills its batch across chats.
+      gather: true,
+      gatherSlots: o.batchesInFlight,
       lockMs: o.lockMs,
       sweepIntervalMs: o.sweepIntervalMs,
       retryPolicy: o.retryPolicy,
       jobName: (key, seq) => `${key} #${seq}`,
       hooks,
       logger: o.logger,
-      sink: { deliver: (key, items) => this.deliver(key, items) },
+      sink: {
+        deliver: (key, items) => this.deliver([{ key, items }]).then((r) => r[0]),
+        // A round of many chats goes to 1C in one POST /messages (at most batchMax, as the lane reads).
+        deliverRound: (round) => this.deliver(round),
+      },
       handoff: o.updateLog
         ? {
             log: o.updateLog,
@@ -161,34 +174,41 @@ export class InboundPipeline implements InboundSink {
     return known ?? this.o.redis.hget(`${this.o.prefix}:chats:known`, chatKey);
   }
 
-  private async deliver(_key: string, items: LaneItem<StoredMessage>[]): Promise<ItemOutcome[]> {
-    const messages = await this.routed(items);
-    const results = await this.o.deliverer.deliverMessages(messages);
+  /**
+   * Routes and delivers one round of chats' messages in one 1C call; returns each chat's
+   * outcomes. Chats are routed side by side (each chat's own messages in order).
+   */
+  private async deliver(round: { key: string; items: LaneItem<StoredMessage>[] }[]): Promise<ItemOutcome[][]> {
+    const routed = await Promise.all(round.map((r) => this.routed(r.items)));
+    const results = await this.o.deliverer.deliverMessages(routed.flat());
     const byId = new Map(results.map((r) => [r.id, r]));
-    const outcomes: ItemOutcome[] = [];
     const acked: InboundMessage[] = [];
-    for (const m of messages) {
-      const r = byId.get(m.id);
-      if (!r) {
-        outcomes.push({ kind: 'retry', error: new Error(`1C gave no result for ${m.id}`) });
+    const all = routed.map((messages) => {
+      const outcomes: ItemOutcome[] = [];
+      for (const m of messages) {
+        const r = byId.get(m.id);
+        if (!r) {
+          outcomes.push({ kind: 'retry', error: new Error(`1C gave no result for ${m.id}`) });
+          break;
+        }
+        if (r.status === 'accepted' || r.status === 'duplicate') {
+          outcomes.push({ kind: 'done' });
+          acked.push(m);
+          continue;
+        }
+        if (r.status === 'rejected') {
+          const reason = `1C rejected the message: ${r.error ?? 'no reason given'}`;
+          this.o.observer?.rejected?.(m, reason);
+          outcomes.push({ kind: 'rejected', reason });
+          continue;
+        }
+        outcomes.push({ kind: 'retry', error: new Error(`1C answered "${r.status}" for ${m.id}`) });
         break;
       }
-      if (r.status === 'accepted' || r.status === 'duplicate') {
-        outcomes.push({ kind: 'done' });
-        acked.push(m);
-        continue;
-      }
-      if (r.status === 'rejected') {
-        const reason = `1C rejected the message: ${r.error ?? 'no reason given'}`;
-        this.o.observer?.rejected?.(m, reason);
-        outcomes.push({ kind: 'rejected', reason });
-        continue;
-      }
-      outcomes.push({ kind: 'retry', error: new Error(`1C answered "${r.status}" for ${m.id}`) });
-      break;
-    }
+      return outcomes;
+    });
     if (acked.length) this.o.observer?.delivered?.(acked);
-    return outcomes;
+    return all;
   }
 
   start(): Promise<void> {

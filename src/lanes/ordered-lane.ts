@@ -12,7 +12,10 @@
  * that finds the lock taken completes at once — the holder will deliver its items.
  *
  *   append ──Lua: dedupe id, seq = HINCRBY, ZADD q:<key>──▶ kick job (BullMQ)
- *   kick ──lock key──▶ ZRANGE head ──▶ sink.deliver(items) ──▶ ack (ZREMRANGEBYSCORE) ──▶ …
+ *   kick ──laneStart-5: lock key + head──▶ sink.deliver(items) ──▶ laneAckNext-3: ack + next head ──▶ …
+ *
+ * A gathering lane (option `gather`, inbound push mode) also fills a driver's round with
+ * other keys whose kick is queued (laneClaim-2), so many chats share one call downstream.
  *
  * A crash at any point leaves items in the sorted set; the lock expires, the stalled kick
  * is re-run by BullMQ, and a periodic sweep kicks any key with pending items and no lock.
@@ -32,7 +35,7 @@ import type { Redis } from 'ioredis';
 import { describeError, type Logger, silentLogger } from '../core/index.ts';
 import { awaitReplicas } from '../redis/redis-connection.js';
 import { defineScripts } from '../redis/redis-scripts.ts';
-import { acquireLock, releaseLock, renewLock } from '../redis/token-lock.ts';
+import { releaseLock, renewLock, renewLocks } from '../redis/token-lock.ts';
 import { RetryPolicy } from './retry-policy.js';
 import { DeadLetterRecords } from './dead-letter-records.js';
 import { LANE_SCRIPTS } from './lane-scripts.js';
@@ -61,6 +64,12 @@ export interface DeliveryContext {
 /** Delivers a key's items, in order. Returns one outcome per item given, or throws (= retry all). */
 export interface LaneSink<T> {
   deliver(key: string, items: LaneItem<T>[], ctx: DeliveryContext): Promise<ItemOutcome[]>;
+  /**
+   * Gathering lanes (issue 19): delivers one round of several keys at once — e.g. in one
+   * downstream call — returning each key's outcomes in the order given; throws = retry
+   * them all. Without it, the lane calls `deliver` per key, side by side.
+   */
+  deliverRound?(round: { key: string; items: LaneItem<T>[]; ctx: DeliveryContext }[]): Promise<ItemOutcome[][]>;
 }
 
 /**
@@ -114,10 +123,26 @@ export interface OrderedLaneOptions<T> {
   batchMax?: number;
   /** Kicks processed at once per process = keys delivered in parallel (default 50). */
   concurrency?: number;
+  /**
+   * Gathering (issue 19): a driver fills each batch, up to `batchMax` items, with other
+   * keys whose kick is queued and not started (laneClaim-2), and delivers them side by side, so
+   * many keys with a few items each share one call downstream (inbound → one `POST
+   * /messages`). For sinks that batch across keys; per-key order and the lock rules are
+   * unchanged (each key is still driven by one driver at a time). Push mode only.
+   */
+  gather?: boolean;
+  /**
+   * Gathering lanes: drivers per process that hold a batch at once (default 4). Bounds the
+   * items read and not yet acknowledged to about `gatherSlots × batchMax`, while keeping
+   * the next batches ready while one is in flight downstream (pipelining).
+   */
+  gatherSlots?: number;
   /** Lock of a key while a driver delivers it; renewed at a third of it (default 10 000 ms). */
   lockMs?: number;
   /** How often the sweep looks for keys with pending items and no driver (default 5 000 ms). */
   sweepIntervalMs?: number;
+  /** Keys one sweep round looks at; the next round goes on from there (default 1 000). */
+  sweepSlice?: number;
   /** How long an id is remembered for dedupe (default 7 days). */
   dedupeTtlS?: number;
   /**
@@ -141,6 +166,9 @@ interface KickData {
 /** The `seq` hash field of a lane-wide counter (`seqScope: 'lane'`; such a lane has no per-key fields to collide with). */
 const LANE_SEQ_FIELD = '*lane*';
 
+/** Keys of `active` one sweep round looks at (the next round goes on from there). */
+const SWEEP_SLICE = 1000;
+
 /** How long a "kick queued" flag outlives a caller that died before adding the kick. */
 export const KICK_FLAG_TTL_S = 60;
 interface DeadData<T> {
@@ -154,6 +182,11 @@ interface DeadData<T> {
 
 type LaneRedis = Redis & {
   laneAppend(...args: (string | number)[]): Promise<number[]>;
+  laneStart(...args: (string | number)[]): Promise<string[] | null>;
+  lanePeek(...args: (string | number)[]): Promise<number>;
+  laneSweep(...args: (string | number)[]): Promise<(string | number)[]>;
+  laneAckNext(...args: (string | number)[]): Promise<(string | number)[]>;
+  laneClaim(...args: (string | number)[]): Promise<(string | number)[]>;
   laneReinsert(...args: (string | number)[]): Promise<number>;
   laneAck(...args: (string | number)[]): Promise<number>;
   laneReleaseIfEmpty(...args: (string | number)[]): Promise<number>;
@@ -178,6 +211,39 @@ function bullConnectionOf(c: LaneBullConnection): ConnectionOptions {
   return { ...c, maxRetriesPerRequest: null };
 }
 
+/** A key a driver holds the lock of, with the items it read and has not settled yet. */
+interface HeldKey<T> {
+  key: string;
+  lockKey: string;
+  items: LaneItem<T>[];
+  /** The renewal found the lock gone: another driver continues this key. */
+  lost: boolean;
+}
+
+/** ioredis's pipeline does not know our scripts by type; they are defined on its client. */
+type LanePipeline = ReturnType<Redis['pipeline']> & {
+  laneAckNext(...args: (string | number)[]): LanePipeline;
+  laneAck(...args: (string | number)[]): LanePipeline;
+};
+
+/** A counting gate: at most `n` holders at once, the others wait in order. */
+class Gate {
+  private readonly waiters: Array<() => void> = [];
+  constructor(private free: number) {}
+  async acquire(): Promise<() => void> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((r) => this.waiters.push(r));
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const next = this.waiters.shift();
+      if (next) next();
+      else this.free++;
+    };
+  }
+}
+
 /** BullMQ job ids may not contain `:`; keys (chat keys) do. */
 export function encodeJobId(...parts: (string | number)[]): string {
   return parts.map((p) => String(p).replace(/[:%]/g, (c) => (c === ':' ? '%3A' : '%25'))).join('!');
@@ -197,9 +263,13 @@ export class OrderedLane<T extends object> {
   private worker: Worker<KickData> | null = null;
   private deadWorker: Worker<DeadData<T>> | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
+  /** Where in `active` the next sweep round goes on (see scripts/laneSweep-1.lua). */
+  private sweepOffset = 0;
   private stopping = false;
   /** Aborts drivers between batches when the lane pauses or stops. */
   private drainSignal = new AbortController();
+  /** Gathering lanes: the drivers that hold a batch at once (see gatherSlots). */
+  private readonly gate: Gate | null;
 
   constructor(private readonly o: OrderedLaneOptions<T>) {
     if (o.name.includes(':')) throw new Error(`lane name may not contain ':' (${o.name})`);
@@ -215,6 +285,7 @@ export class OrderedLane<T extends object> {
       sweepIntervalMs: o.sweepIntervalMs ?? 5_000,
       dedupeTtlS: o.dedupeTtlS ?? 7 * 24 * 3600,
     };
+    this.gate = o.gather && !o.handoff ? new Gate(Math.max(1, o.gatherSlots ?? 4)) : null;
     this.policy = o.retryPolicy ?? new RetryPolicy();
     this.log = (o.logger ?? silentLogger).child({ lane: o.name });
     const connection = bullConnectionOf(o.bullConnection);
@@ -233,8 +304,14 @@ export class OrderedLane<T extends object> {
    */
   async append(entries: AppendEntry<T>[]): Promise<AppendResult[]> {
     if (entries.length === 0) return [];
-    const keys: string[] = [`${this.base}seq`, `${this.base}active`];
-    const args: (string | number)[] = [Date.now(), this.opts.dedupeTtlS, KICK_FLAG_TTL_S, this.o.seqScope === 'lane' ? LANE_SEQ_FIELD : ''];
+    const keys: string[] = [`${this.base}seq`, `${this.base}active`, `${this.base}ready`];
+    const args: (string | number)[] = [
+      Date.now(),
+      this.opts.dedupeTtlS,
+      KICK_FLAG_TTL_S,
+      this.o.seqScope === 'lane' ? LANE_SEQ_FIELD : '',
+      this.gate ? '1' : '',
+    ];
     for (const e of entries) {
       const json = JSON.stringify(e.body);
       // laneAppend splices `"seq":N,` into the JSON text after its `{` (see the script).
@@ -336,28 +413,23 @@ export class OrderedLane<T extends object> {
   }
 
   /**
-   * Kicks every key that has had pending items for at least `minAgeMs` and no driver.
-   * The job id is per sweep round, so a round never piles on another round's kick.
+   * Kicks keys that have had pending items for at least `minAgeMs` and no driver — what a
+   * crash between an append and its kick, or a driver's death, leaves.
+   * One call (laneSweep-1) per round looks at up to `sweepSlice` keys and the next round goes on
+   * from there, so a round's cost does not grow with the number of chats. The job id is
+   * per sweep round, so a round never piles on another round's kick.
    */
   async sweep(minAgeMs: number): Promise<number> {
     const cutoff = Date.now() - minAgeMs;
-    const keys = await this.redis.zrangebyscore(`${this.base}active`, '-inf', String(cutoff), 'LIMIT', '0', '1000');
-    if (keys.length === 0) return 0;
-    const pipe = this.redis.pipeline();
-    for (const k of keys) {
-      pipe.exists(`${this.base}lock:${k}`);
-      pipe.zrange(`${this.base}q:${k}`, '0', '0', 'WITHSCORES');
-    }
-    const res = (await pipe.exec()) ?? [];
+    const flat = await this.redis.laneSweep(`${this.base}active`, this.base, cutoff, this.sweepOffset, this.o.sweepSlice ?? SWEEP_SLICE);
+    this.sweepOffset = Number(flat[0] ?? 0);
     const round = Math.floor(Date.now() / Math.max(1, this.opts.sweepIntervalMs));
     const kicks: { key: string; seq: number; jobId: string }[] = [];
-    keys.forEach((key, i) => {
-      const locked = Number(res[i * 2]?.[1] ?? 0) === 1;
-      const head = (res[i * 2 + 1]?.[1] as string[] | undefined) ?? [];
-      if (locked || head.length < 2) return;
-      const seq = Number(head[1]);
+    for (let i = 1; i + 1 < flat.length; i += 2) {
+      const key = String(flat[i]);
+      const seq = Number(flat[i + 1]);
       kicks.push({ key, seq, jobId: encodeJobId(key, seq, 'sweep', round) });
-    });
+    }
     await this.kick(kicks);
     return kicks.length;
   }
@@ -398,13 +470,233 @@ export class OrderedLane<T extends object> {
 
   private async drive(job: Job<KickData>): Promise<string> {
     const { key } = job.data;
-    // This kick has started: appends from now on must queue a kick of their own (the
-    // driver may already be past the point where it would see their items).
-    await this.redis.del(`${this.base}kick:${key}`);
-    const lockKey = `${this.base}lock:${key}`;
     const token = randomBytes(12).toString('hex');
-    if (!(await acquireLock(this.redis, lockKey, token, this.opts.lockMs))) return 'handed over: another driver holds this key';
+    // Gathering: only a few drivers hold a batch at once (the memory bound). A kick waits
+    // for a slot without the key's lock, so the drivers that have one can claim its key;
+    // a kick whose key another driver already emptied ends without waiting (lanePeek-3).
+    let release: (() => void) | null = null;
+    if (this.gate) {
+      const peek = await this.redis.lanePeek(`${this.base}q:${key}`, `${this.base}kick:${key}`, `${this.base}ready`, key);
+      if (Number(peek) === 0) return 'delivered 0 items';
+      release = await this.gate.acquire();
+    }
+    try {
+      // One call (laneStart-5): this kick has started — appends from now on must queue a kick
+      // of their own, the driver may already be past the point where it would see their
+      // items — then the key's token lock (as acquireLock, src/redis/token-lock.ts) and its
+      // head. A key with nothing pending is released at once.
+      const first = await this.redis.laneStart(
+        `${this.base}kick:${key}`,
+        `${this.base}ready`,
+        `${this.base}lock:${key}`,
+        `${this.base}q:${key}`,
+        `${this.base}active`,
+        key,
+        token,
+        this.opts.lockMs,
+        this.opts.batchMax,
+      );
+      if (first === null) return 'handed over: another driver holds this key';
+      if (first.length === 0) return 'delivered 0 items';
+      if (this.o.handoff) return await this.driveHandoff(job, key, token, first);
+      return await this.driveKeys(job, key, token, first);
+    } finally {
+      release?.();
+    }
+  }
 
+  /**
+   * Push mode: delivers the kick's key and, in a gathering lane, other keys it claims,
+   * round by round. A round reads at most `batchMax` items over all held keys, hands each
+   * key's items to the sink (side by side: the sink may put them in one call), applies
+   * the outcomes, and acknowledges every key and reads its next items in one pipelined
+   * round trip (laneAckNext-3). A key leaves the driver when that finds nothing pending
+   * (released atomically with that), when its lock is lost, or when its delivery fails
+   * (released; the kick's own key fails the job so BullMQ retries it with backoff, a
+   * claimed key gets a delayed kick of its own).
+   */
+  private async driveKeys(job: Job<KickData>, ownKey: string, token: string, first: string[]): Promise<string> {
+    const held = new Map<string, HeldKey<T>>();
+    held.set(ownKey, { key: ownKey, lockKey: `${this.base}lock:${ownKey}`, items: first.map((r) => this.parse(r)), lost: false });
+    const renew = setInterval(
+      () => {
+        const byLock = new Map([...held.values()].map((h) => [h.lockKey, h]));
+        if (byLock.size === 0) return;
+        renewLocks(this.redis, [...byLock.keys()], token, this.opts.lockMs)
+          .then((lost) => {
+            for (const k of lost) {
+              const h = byLock.get(k);
+              if (h) h.lost = true;
+            }
+          })
+          .catch(() => undefined);
+      },
+      Math.max(100, Math.floor(this.opts.lockMs / 3)),
+    );
+    const signal = this.drainSignal.signal;
+    const ctxOf = (h: HeldKey<T>): DeliveryContext => ({
+      stillOwner: async () => {
+        if (h.lost) return false;
+        // Read on the same connection as the sink's own writes, so it sees them in order.
+        if ((await this.redis.get(h.lockKey)) !== token) h.lost = true;
+        return !h.lost;
+      },
+    });
+    let delivered = 0;
+    let ownError: { err: unknown } | null = null;
+    try {
+      for (;;) {
+        for (const [k, h] of held) if (h.lost) held.delete(k);
+        if (held.size === 0) break;
+        if (signal.aborted) {
+          // Pausing (license gate, shutdown): leave the rest pending; resume() sweeps it.
+          await this.releaseHeld(held, token, null);
+          return `paused after ${delivered} items`;
+        }
+        if (this.gate) {
+          let n = 0;
+          for (const h of held.values()) n += h.items.length;
+          if (n < this.opts.batchMax) await this.claim(held, token, this.opts.batchMax - n);
+        }
+        const round = [...held.values()];
+        const results = await this.deliverRound(round, ctxOf);
+        const acks: { h: HeldKey<T>; upTo: number | null }[] = [];
+        const doneOf: { key: string; items: LaneItem<T>[] }[] = [];
+        const failed: { h: HeldKey<T>; upTo: number | null; err: unknown }[] = [];
+        for (let i = 0; i < round.length; i++) {
+          const h = round[i];
+          const r = results[i];
+          if (r.status === 'rejected') {
+            failed.push({ h, upTo: null, err: r.reason });
+            continue;
+          }
+          const s = await this.applyOutcomes(h.key, h.items, r.value);
+          delivered += s.done;
+          if (s.doneItems.length) doneOf.push({ key: h.key, items: s.doneItems });
+          if (s.retry !== null) failed.push({ h, upTo: s.upTo, err: s.retry });
+          else acks.push({ h, upTo: s.upTo });
+        }
+        // The keys that go on share the next round's budget.
+        const per = Math.max(1, Math.floor(this.opts.batchMax / Math.max(1, acks.length)));
+        const pipe = this.redis.pipeline() as LanePipeline;
+        for (const a of acks)
+          pipe.laneAckNext(`${this.base}q:${a.h.key}`, a.h.lockKey, `${this.base}active`, token, a.upTo ?? '', per, a.h.key);
+        for (const f of failed) if (f.upTo !== null) pipe.laneAck(`${this.base}q:${f.h.key}`, f.upTo);
+        const res = (await pipe.exec()) ?? [];
+        const err = res.find((x) => x[0])?.[0];
+        if (err) throw err;
+        // A failed key's lock goes only after its ack (else another driver could deliver the acked items again).
+        await Promise.all(failed.map((f) => releaseLock(this.redis, f.h.lockKey, token)));
+        for (const d of doneOf) this.o.hooks?.onDelivered?.(d.key, d.items);
+        acks.forEach((a, i) => {
+          const out = res[i]?.[1] as (string | number)[];
+          const status = Number(out[0]);
+          if (status === 1) a.h.items = out.slice(1).map((r) => this.parse(String(r)));
+          else held.delete(a.h.key);
+        });
+        const rekick: { key: string; seq: number; err: unknown }[] = [];
+        for (const f of failed) {
+          held.delete(f.h.key);
+          const head = f.h.items[f.upTo === null ? 0 : f.h.items.findIndex((it) => it.seq > (f.upTo as number))] ?? f.h.items[0];
+          const own = f.h.key === ownKey;
+          this.o.hooks?.onRetry?.(f.h.key, f.err, own ? job.attemptsMade + 1 : 1);
+          this.log.warn(
+            {
+              chat: f.h.key,
+              messageId: idOf(head.body),
+              seq: head.seq,
+              attempt: own ? job.attemptsMade + 1 : 1,
+              err: describeError(f.err),
+            },
+            `delivery of ${f.h.key} failed; will retry`,
+          );
+          if (own) ownError = { err: f.err };
+          else rekick.push({ key: f.h.key, seq: head.seq, err: f.err });
+        }
+        await this.kickLater(rekick);
+      }
+      if (ownError) throw ownError.err;
+      return `delivered ${delivered} items`;
+    } finally {
+      clearInterval(renew);
+      // Whatever is still held (an exception above): released; claimed keys are kicked again.
+      if (held.size) await this.releaseHeld(held, token, ownKey).catch(() => undefined);
+    }
+  }
+
+  /** One round's outcomes per key (or why that key's delivery failed as a whole). */
+  private async deliverRound(
+    round: HeldKey<T>[],
+    ctxOf: (h: HeldKey<T>) => DeliveryContext,
+  ): Promise<PromiseSettledResult<ItemOutcome[]>[]> {
+    const sink = this.o.sink;
+    if (!sink.deliverRound || round.length === 1) return Promise.allSettled(round.map((h) => sink.deliver(h.key, h.items, ctxOf(h))));
+    try {
+      const all = await sink.deliverRound(round.map((h) => ({ key: h.key, items: h.items, ctx: ctxOf(h) })));
+      return round.map((_, i) => ({ status: 'fulfilled', value: all[i] ?? [] }));
+    } catch (err) {
+      return round.map(() => ({ status: 'rejected', reason: err }));
+    }
+  }
+
+  /** Adds other keys waiting for their kick to the driver's batch (laneClaim-2), up to `budget` items. */
+  private async claim(held: Map<string, HeldKey<T>>, token: string, budget: number): Promise<void> {
+    const flat = await this.redis.laneClaim(
+      `${this.base}ready`,
+      `${this.base}active`,
+      this.base,
+      token,
+      this.opts.lockMs,
+      budget,
+      Math.min(1000, budget * 2),
+    );
+    for (let i = 0; i < flat.length;) {
+      const key = String(flat[i]);
+      const n = Number(flat[i + 1]);
+      const items = flat.slice(i + 2, i + 2 + n).map((r) => this.parse(String(r)));
+      i += 2 + n;
+      held.set(key, { key, lockKey: `${this.base}lock:${key}`, items, lost: false });
+    }
+  }
+
+  /**
+   * Releases held keys (pause, or an exception mid-round). Keys other than `ownKey` (its job
+   * is retried by BullMQ) get a kick soon after, so they do not wait for the sweep.
+   */
+  private async releaseHeld(held: Map<string, HeldKey<T>>, token: string, ownKey: string | null): Promise<void> {
+    const keys = [...held.values()];
+    held.clear();
+    // Sent back to back on one connection: one round trip, as a pipeline.
+    await Promise.all(keys.map((h) => releaseLock(this.redis, h.lockKey, token)));
+    if (ownKey === null) return;
+    await this.kickLater(
+      keys.filter((h) => h.key !== ownKey && h.items.length > 0).map((h) => ({ key: h.key, seq: h.items[0].seq, err: null })),
+    );
+  }
+
+  /** Kicks keys after the retry policy's first delay (a claimed key whose delivery failed). */
+  private async kickLater(keys: { key: string; seq: number; err: unknown }[]): Promise<void> {
+    if (keys.length === 0) return;
+    const now = Date.now();
+    await this.queue.addBulk(
+      keys.map((k) => ({
+        name: this.o.jobName ? this.o.jobName(k.key, k.seq) : `${k.key} from #${k.seq}`,
+        data: { key: k.key, seq: k.seq } satisfies KickData,
+        opts: {
+          jobId: encodeJobId(k.key, k.seq, 'retry', now),
+          delay: this.policy.delayMs(1, k.err),
+          attempts: Number.MAX_SAFE_INTEGER,
+          backoff: { type: 'lane' },
+          removeOnComplete: { count: 1000 },
+          removeOnFail: { count: 5000 },
+        },
+      })),
+    );
+  }
+
+  /** Pull mode: the key's items leave into the update log, batch by batch (see handOff). */
+  private async driveHandoff(job: Job<KickData>, key: string, token: string, first: string[]): Promise<string> {
+    const lockKey = `${this.base}lock:${key}`;
     let lost = false;
     const renew = setInterval(
       () => {
@@ -417,22 +709,16 @@ export class OrderedLane<T extends object> {
       Math.max(100, Math.floor(this.opts.lockMs / 3)),
     );
     const signal = this.drainSignal.signal;
-    const ctx: DeliveryContext = {
-      stillOwner: async () => {
-        if (lost) return false;
-        // Read on the same connection as the sink's own writes, so it sees them in order.
-        if ((await this.redis.get(lockKey)) !== token) lost = true;
-        return !lost;
-      },
-    };
     let delivered = 0;
     // The item at the head when a delivery failed: named in the log so an administrator can find it.
     let head: LaneItem<T> | null = null;
+    let raw: string[] | null = first;
     try {
       for (;;) {
         if (lost) return `lock lost after ${delivered} items; another driver continues`;
-        const raw = await this.redis.zrange(`${this.base}q:${key}`, '0', String(this.opts.batchMax - 1));
+        raw ??= await this.redis.zrange(`${this.base}q:${key}`, '0', String(this.opts.batchMax - 1));
         if (raw.length === 0) {
+          raw = null;
           const rel = Number(await this.redis.laneReleaseIfEmpty(lockKey, `${this.base}q:${key}`, `${this.base}active`, token, key));
           // -1 (the lock is not ours) counts as done too: our lock expired and another driver
           // took the key over — it delivers whatever is still pending, in order, and releases
@@ -446,18 +732,11 @@ export class OrderedLane<T extends object> {
           return `paused after ${delivered} items`;
         }
         const items = raw.map((s) => this.parse(s));
+        raw = null;
         head = items[0];
-        if (this.o.handoff) {
-          const n = await this.handOff(key, items, lockKey, token);
-          if (n < 0) lost = true;
-          else delivered += n;
-          continue;
-        }
-        const outcomes = await this.o.sink.deliver(key, items, ctx);
-        const n = await this.settle(key, items, outcomes);
-        delivered += n.done;
-        // eslint-disable-next-line @typescript-eslint/only-throw-error -- the sink's own failure, rethrown as given
-        if (n.retry) throw n.retry;
+        const n = await this.handOff(key, items, lockKey, token);
+        if (n < 0) lost = true;
+        else delivered += n;
       }
     } catch (err) {
       await releaseLock(this.redis, lockKey, token).catch(() => undefined);
@@ -507,9 +786,14 @@ export class OrderedLane<T extends object> {
   /**
    * Applies the outcomes in order: done and rejected items are final (rejected ones go to
    * the dead-letter queue first); the first `retry` (or missing outcome) stops the walk —
-   * that item and everything after it stay pending, in place.
+   * that item and everything after it stay pending, in place. Returns the last seq to
+   * acknowledge (null: none); the caller acknowledges, then calls `onDelivered`.
    */
-  private async settle(key: string, items: LaneItem<T>[], outcomes: ItemOutcome[]): Promise<{ done: number; retry: unknown }> {
+  private async applyOutcomes(
+    key: string,
+    items: LaneItem<T>[],
+    outcomes: ItemOutcome[],
+  ): Promise<{ done: number; doneItems: LaneItem<T>[]; upTo: number | null; retry: unknown }> {
     let upTo = -1;
     let retry: unknown = null;
     const doneItems: LaneItem<T>[] = [];
@@ -520,16 +804,14 @@ export class OrderedLane<T extends object> {
         break;
       }
       if (out.kind === 'retry') {
-        retry = out.error;
+        retry = out.error ?? new Error(`the sink asked to retry item #${items[i].seq}`);
         break;
       }
       if (out.kind === 'rejected') await this.deadLetter(key, items[i], out.reason);
       else doneItems.push(items[i]);
       upTo = i;
     }
-    if (upTo >= 0) await this.redis.laneAck(`${this.base}q:${key}`, items[upTo].seq);
-    if (doneItems.length) this.o.hooks?.onDelivered?.(key, doneItems);
-    return { done: upTo + 1, retry };
+    return { done: upTo + 1, doneItems, upTo: upTo >= 0 ? items[upTo].seq : null, retry };
   }
 
   private async deadLetter(key: string, item: LaneItem<T>, reason: string): Promise<void> {

@@ -11,11 +11,13 @@ import { defineScripts, luaScript } from './redis-scripts.ts';
 const SCRIPTS = [
   luaScript(new URL('./scripts/lockRenew-1.lua', import.meta.url)),
   luaScript(new URL('./scripts/lockRelease-1.lua', import.meta.url)),
+  luaScript(new URL('./scripts/lockRenewMany.lua', import.meta.url)),
 ];
 
 type LockRedis = Redis & {
   lockRenew(key: string, token: string, ttlMs: number): Promise<number>;
   lockRelease(key: string, token: string): Promise<number>;
+  lockRenewMany(...args: (string | number)[]): Promise<string[]>;
 };
 
 function withScripts(redis: Redis): LockRedis {
@@ -31,6 +33,15 @@ export async function acquireLock(redis: Redis, key: string, token: string, ttlM
 /** Extends our lock to `ttlMs` from now; false when it is no longer ours. */
 export async function renewLock(redis: Redis, key: string, token: string, ttlMs: number): Promise<boolean> {
   return Number(await withScripts(redis).lockRenew(key, token, ttlMs)) === 1;
+}
+
+/**
+ * Extends every one of our locks (one holder's token) to `ttlMs` from now, in one call;
+ * returns the locks that are no longer ours (those are left alone).
+ */
+export async function renewLocks(redis: Redis, keys: readonly string[], token: string, ttlMs: number): Promise<string[]> {
+  if (keys.length === 0) return [];
+  return (await withScripts(redis).lockRenewMany(keys.length, ...keys, token, ttlMs)).map(String);
 }
 
 /** Deletes the lock if it is ours; false when it was not (expired or taken over). */

@@ -57,7 +57,9 @@ async function failedReason(job: Job): Promise<string> {
   return until(
     async () => {
       const j = await lane.deadQueue.getJob(String(job.id));
-      return j && (await j.getState()) === 'failed' ? (j.failedReason ?? '?') : null;
+      if (!j || (await j.getState()) !== 'failed') return null;
+      // Read again: the job may have failed between reading it and asking its state.
+      return (await lane.deadQueue.getJob(String(job.id)))?.failedReason ?? '?';
     },
     { what: `job ${job.id} failed` },
   );

@@ -67,11 +67,14 @@ function makeLane(sink: FlakySink, extra: Partial<ConstructorParameters<typeof O
 }
 
 describe('OrderedLane', () => {
-  it('delivers every item once per key, in seq order, through failures and partial batches', async () => {
+  it.each([
+    { mode: 'one key per driver', gather: false, keyCount: 20 },
+    { mode: 'drivers gathering keys (issue 19)', gather: true, keyCount: 60 },
+  ])('delivers every item once per key, in seq order, through failures and partial batches: $mode', async ({ gather, keyCount }) => {
     const sink = new FlakySink(4);
-    const lane = makeLane(sink);
+    const lane = makeLane(sink, { gather, gatherSlots: 2, batchMax: gather ? 25 : 7 });
     await lane.start();
-    const keys = Array.from({ length: 20 }, (_, i) => `tg:bot:${1000 + i}`);
+    const keys = Array.from({ length: keyCount }, (_, i) => `tg:bot:${1000 + i}`);
     const perKey = 30;
     // Interleave appends of all keys in small calls, as pollers do.
     for (let n = 0; n < perKey; n += 3) {
@@ -91,6 +94,41 @@ describe('OrderedLane', () => {
       // Exactly once, in order, no gaps.
       expect(seqs).toEqual(Array.from({ length: perKey }, (_, i) => i + 1));
     }
+  });
+
+  it('gathers many keys with one item each into shared rounds, each key once, and leaves nothing locked or ready', async () => {
+    // A sink that tells how many deliveries run side by side (= one round of one driver).
+    let inFlight = 0;
+    let widest = 0;
+    const seen = new Map<string, number>();
+    const sink = {
+      async deliver(key: string, items: LaneItem<Body>[]): Promise<ItemOutcome[]> {
+        inFlight++;
+        widest = Math.max(widest, inFlight);
+        await new Promise((r) => setTimeout(r, 5));
+        inFlight--;
+        seen.set(key, (seen.get(key) ?? 0) + items.length);
+        return items.map(() => ({ kind: 'done' }));
+      },
+    };
+    const lane = makeLane(sink as unknown as FlakySink, { gather: true, gatherSlots: 1, batchMax: 50, concurrency: 1 });
+    const keys = Array.from({ length: 200 }, (_, i) => `wa:acc:${i}`);
+    await lane.append(keys.map((k) => ({ key: k, id: `${k}:1`, body: { id: `${k}:1`, text: 'hi' } })));
+    await lane.start();
+    await until(async () => seen.size === keys.length && (await lane.pendingCount()) === 0, { what: 'all delivered' });
+    // One driver at a time (concurrency 1): rounds of up to 50 keys, not one key per round.
+    expect(widest).toBeGreaterThanOrEqual(25);
+    expect(widest).toBeLessThanOrEqual(50);
+    expect([...seen.values()].every((n) => n === 1)).toBe(true);
+    const r = newRedis();
+    const base = `${(lane as unknown as { base: string }).base}`;
+    await until(async () => (await r.keys(`${base}lock:*`)).length === 0, { what: 'locks released' });
+    expect(await r.zcard(`${base}active`)).toBe(0);
+    // The kick jobs of claimed keys ran later and found them done: nothing waits in `ready`.
+    await until(async () => (await r.zcard(`${base}ready`)) === 0 && (await lane.queue.getWaitingCount()) === 0, {
+      what: 'ready set and kicks drained',
+    });
+    r.disconnect();
   });
 
   it('answers a repeated id with its first seq and stores nothing new', async () => {
@@ -143,6 +181,19 @@ describe('OrderedLane', () => {
     await lane.start();
     await until(() => sink.accepted.get('x')?.length === 1, { what: 'swept and delivered' });
     expect(sink.accepted.get('x')).toEqual([1]);
+  });
+
+  it('a sweep round looks at a bounded slice of the pending chats and the next goes on from there (issue 19)', async () => {
+    const sink = new FlakySink();
+    const lane = makeLane(sink, { sweepIntervalMs: 600_000, sweepSlice: 10 });
+    const keys = Array.from({ length: 25 }, (_, i) => `s${i}`);
+    await lane.append(keys.map((k) => ({ key: k, id: `${k}:1`, body: { id: `${k}:1`, text: 'a' } })));
+    await lane.queue.obliterate({ force: true });
+    const rounds = [await lane.sweep(0), await lane.sweep(0), await lane.sweep(0), await lane.sweep(0)];
+    // 10 + 10 + 5, then it starts over (the kicks have not run: no worker).
+    expect(rounds).toEqual([10, 10, 5, 10]);
+    await lane.start();
+    await until(() => sink.accepted.size === keys.length, { what: 'every swept chat delivered' });
   });
 
   it('queues one kick per chat while one is waiting, however many appends arrive', async () => {

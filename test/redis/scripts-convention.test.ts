@@ -6,6 +6,11 @@
  *   matches the KEYS the header lists; every KEYS[n] / ARGV[n] the code reads is listed;
  * - no key name is built inside Lua: the key of every `redis.call` is `KEYS[…]` or a local
  *   bound to one (Redis Cluster routes by KEYS; a key built in Lua may live on another node);
+ *   one narrow exception: a script whose keys are only known from data (laneClaim-2 pops them
+ *   from `ready`, laneSweep-1 reads them from `active`) declares in its header
+ *   `Keys derived from data: <base>lock:<key>, … (<base> = ARGV[n], prefix of KEYS[m] …)`,
+ *   builds only those kinds, only as `<base> .. '<kind>' .. <key>` from that ARGV, and checks
+ *   in Lua that the base is the prefix of that KEYS entry (one hash tag, one slot);
  * - one clock: a script that does arithmetic or comparisons with a time named `now…` reads
  *   it from Redis `TIME`; an ARGV that carries a clock reading says so — either a test's
  *   override (`'' = Redis TIME`) or a stamp (`a stamp`: stored, never compared in Lua);
@@ -74,8 +79,30 @@ function headerProblems(raw: string, expanded: string, numberOfKeys: number | nu
   return out;
 }
 
-/** `redis.call('CMD', key …)` whose key is not KEYS[…] or a local bound to KEYS[…]. */
+/** The documented exception: keys a script can only know from data, built from a declared base. */
+interface DerivedKeys {
+  /** The kinds it may build: `lock:` of `<base>lock:<key>`. */
+  kinds: Set<string>;
+  /** The ARGV that carries the base, and the KEYS entry the base must be the prefix of. */
+  argv: number;
+  prefixOf: number;
+}
+
+/** Parses `Keys derived from data: <base>lock:<key>, … (<base> = ARGV[n], prefix of KEYS[m] …)`; a problem text when malformed. */
+function derivedKeysOf(lua: string): DerivedKeys | string | null {
+  const line = /Keys derived from data:([^\n]*)/.exec(headerOf(lua) ?? '');
+  if (!line) return null;
+  const kinds = new Set([...line[1].matchAll(/<base>([\w-]+:)<key>/g)].map((m) => m[1]));
+  const base = /<base> = ARGV\[(\d+)\], prefix of KEYS\[(\d+)\]/.exec(line[1]);
+  if (kinds.size === 0 || !base)
+    return 'the `Keys derived from data:` line must list `<base><kind>:<key>` and say `(<base> = ARGV[n], prefix of KEYS[m]`';
+  return { kinds, argv: Number(base[1]), prefixOf: Number(base[2]) };
+}
+
+/** `redis.call('CMD', key …)` whose key is not KEYS[…] or a local bound to KEYS[…] (or a declared derived key). */
 function builtKeyProblems(lua: string): string[] {
+  const derived = derivedKeysOf(lua);
+  if (typeof derived === 'string') return [derived];
   const code = lua.replace(/--\[\[[\s\S]*?\]\]/g, '').replace(/--[^\n]*/g, '');
   // Locals bound to KEYS: `local a, b = KEYS[1], KEYS[2]` (position by position).
   const bound = new Set<string>();
@@ -90,6 +117,28 @@ function builtKeyProblems(lua: string): string[] {
   for (const m of code.matchAll(/local\s+function\s+\w+\(([^)]*)\)/g))
     for (const p of m[1].split(',').map((s) => s.trim())) if (/Key$/.test(p)) bound.add(p);
   const out: string[] = [];
+  if (derived) {
+    // The base: a local bound to exactly the declared ARGV, checked against the declared KEYS entry.
+    const bases = new Set<string>();
+    for (const m of code.matchAll(/local\s+([\w\s,]+?)\s*=\s*([^\n]+)/g)) {
+      const names = m[1].split(',').map((x) => x.trim());
+      const values = m[2].split(',').map((x) => x.trim());
+      names.forEach((n, i) => {
+        if (values[i] === `ARGV[${derived.argv}]`) bases.add(n);
+      });
+    }
+    const checked = [...bases].filter((b) =>
+      new RegExp(`string\\.sub\\(KEYS\\[${derived.prefixOf}\\],\\s*1,\\s*#${b}\\)\\s*~=\\s*${b}\\b[^\\n]*error_reply`).test(code),
+    );
+    if (checked.length === 0)
+      out.push(`derives keys but does not check that its base ARGV[${derived.argv}] is the prefix of KEYS[${derived.prefixOf}]`);
+    const isDerived = (expr: string) => {
+      const m = /^(\w+)\s*\.\.\s*'([^']+)'\s*\.\.\s*\w+$/.exec(expr);
+      return !!m && checked.includes(m[1]) && derived.kinds.has(m[2]);
+    };
+    for (const m of code.matchAll(/local\s+(\w+)\s*=\s*([^\n]+)/g)) if (isDerived(m[2].trim())) bound.add(m[1]);
+    for (const m of code.matchAll(/redis\.call\(\s*'\w+'\s*,\s*([^,)]+)/g)) if (isDerived(m[1].trim())) bound.add(m[1].trim());
+  }
   for (const m of code.matchAll(/redis\.call\(\s*'(\w+)'\s*(?:,\s*([^,)]+))?/g)) {
     const cmd = m[1].toUpperCase();
     if (cmd === 'TIME') continue;
@@ -188,5 +237,42 @@ describe('Redis scripts: one convention', () => {
       'ARGV[1] holdMs',
     );
     expect(clockProblems(redisClock, redisClock)).toEqual([]);
+  });
+
+  it('keys derived from data are allowed only as declared (the exception is narrow)', () => {
+    const headed = (line: string) =>
+      `--[[\n  Pops a key from a set and locks it, for this test.\n  ${line}\n\n  Input:\n    KEYS[1] <base>ready\n\n    ARGV[1] base\n\n  Output:\n    nothing\n]]\n`;
+    const body = [
+      'local base = ARGV[1]',
+      "if string.sub(KEYS[1], 1, #base) ~= base then return redis.error_reply('not the base') end",
+      "local key = redis.call('ZPOPMIN', KEYS[1])[1]",
+      "local lockKey = base .. 'lock:' .. key",
+      "redis.call('SET', lockKey, '1')",
+    ].join('\n');
+    const declared = headed('Keys derived from data: <base>lock:<key> (<base> = ARGV[1], prefix of KEYS[1]: same hash tag)');
+    expect(builtKeyProblems(declared + body)).toEqual([]);
+    // Without the header line, the same derived key fails as any key built in Lua.
+    expect(builtKeyProblems(headed('') + body)).toEqual(["redis.call('SET', lockKey…): the key is not from KEYS"]);
+    // A kind the line does not list; a base from another ARGV; no prefix check; a malformed line.
+    expect(builtKeyProblems(declared + body.replace("'lock:'", "'seq:'"))).toEqual([
+      "redis.call('SET', lockKey…): the key is not from KEYS",
+    ]);
+    expect(builtKeyProblems(declared + body.replace('local base = ARGV[1]', 'local base = ARGV[2]'))).toContain(
+      "redis.call('SET', lockKey…): the key is not from KEYS",
+    );
+    expect(builtKeyProblems(declared + body.replace(/^if string[^\n]*\n/m, ''))).toContain(
+      'derives keys but does not check that its base ARGV[1] is the prefix of KEYS[1]',
+    );
+    expect(builtKeyProblems(headed('Keys derived from data: the lock keys') + body)).toHaveLength(1);
+    // Any other built key is still refused next to declared ones.
+    expect(builtKeyProblems(`${declared}${body}\nredis.call('DEL', ARGV[1] .. 'lock:' .. key)`)).toEqual([
+      "redis.call('DEL', ARGV[1] .. 'lock:' .. key…): the key is not from KEYS",
+    ]);
+    // The real scripts that use the exception fail without their header line.
+    for (const name of ['laneClaim-2', 'laneSweep-1']) {
+      const lua = readFileSync(join(SRC, 'lanes/scripts', `${name}.lua`), 'utf8');
+      expect(builtKeyProblems(lua)).toEqual([]);
+      expect(builtKeyProblems(lua.replace(/Keys derived from data:[^\n]*/, '')).length).toBeGreaterThan(0);
+    }
   });
 });

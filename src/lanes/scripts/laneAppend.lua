@@ -12,21 +12,26 @@
   of appends to one chat thus costs one BullMQ job, not one per append. If the caller dies
   before adding the kick, the flag expires after kickTtlS and the sweep kicks anyway.
 
-  Called with the number of keys first (2 + 3 per item).
+  `gather` (issue 19, gathering lanes): a key whose kick gets queued also joins the `ready`
+  zset (oldest first), where other drivers may claim it before its kick runs (laneClaim-2).
+
+  Called with the number of keys first (3 + 3 per item).
 
   Input:
     KEYS[1] the lane's `seq` hash (key or seqField → last seq)
     KEYS[2] the lane's `active` zset (key → when it became pending, ms)
+    KEYS[3] the lane's `ready` zset (keys whose kick is queued; touched only with `gather`)
     then per item i (i = 1, 2, …):
-    KEYS[3i]   `id:<item id>`, the dedupe record (→ its seq)
-    KEYS[3i+1] `q:<key>`, the key's pending set (item JSON scored by seq)
-    KEYS[3i+2] `kick:<key>`, the key's kick flag
+    KEYS[3i+1] `id:<item id>`, the dedupe record (→ its seq)
+    KEYS[3i+2] `q:<key>`, the key's pending set (item JSON scored by seq)
+    KEYS[3i+3] `kick:<key>`, the key's kick flag
 
     ARGV[1] nowMs: a stamp, the caller's clock (the `active` score; only ordered, never added to)
     ARGV[2] dedupeTtlS: how long an id is remembered
     ARGV[3] kickTtlS: how long a kick flag outlives a caller that died before kicking
     ARGV[4] seqField ('' = per key)
-    then per item i: ARGV[3 + 2i] the key, ARGV[4 + 2i] the body (a non-empty JSON object)
+    ARGV[5] gather: '1' = a gathering lane (queued kicks join `ready`), '' = not
+    then per item i: ARGV[4 + 2i] the key, ARGV[5 + 2i] the body (a non-empty JSON object)
 
   Output:
     flat triples per item: seq, duplicate (0|1), kick (0|1)
@@ -35,9 +40,10 @@ local now = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[2])
 local kickTtl = tonumber(ARGV[3])
 local seqField = ARGV[4]
+local gather = ARGV[5] == '1'
 local out = {}
-local k = 3
-local i = 5
+local k = 4
+local i = 6
 while i <= #ARGV do
   local key, body = ARGV[i], ARGV[i + 1]
   local idKey, qKey, kickKey = KEYS[k], KEYS[k + 1], KEYS[k + 2]
@@ -62,6 +68,8 @@ while i <= #ARGV do
     out[#out + 1] = seq
     out[#out + 1] = 0
     if redis.call('SET', kickKey, '1', 'NX', 'EX', kickTtl) then
+      -- A gathering lane's drivers may claim the key before its kick runs (laneClaim-2).
+      if gather then redis.call('ZADD', KEYS[3], 'NX', now, key) end
       out[#out + 1] = 1
     else
       out[#out + 1] = 0
