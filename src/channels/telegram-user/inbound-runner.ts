@@ -19,7 +19,9 @@
  * (newest first) back to `last_read_inbox_message_id` → the incoming ones oldest first through
  * `take`, the live path. Since we mark read only what is stored, unread = possibly not stored;
  * a message stored but not yet marked read comes again with the same id, which the pipeline
- * drops as a repeat. Bounded by `catchUp` (chats, messages per chat, age).
+ * drops as a repeat. Bounded by `catchUp` (chats, messages per chat, age); the runner emits
+ * `catchUp` with a TdCatchUpReport when one is done. Not taken: the account's own messages
+ * (the history cannot tell the owner's phone sends from ours) and chats read elsewhere.
  */
 import { createReadStream } from 'node:fs';
 import { EventEmitter } from 'node:events';
