@@ -310,7 +310,12 @@ export class TdUserRunner extends EventEmitter implements AccountRunner {
     const chatIds = Array.isArray(list.chat_ids) ? list.chat_ids.filter((x): x is number => typeof x === 'number') : [];
     for (const chatId of chatIds) {
       if (this.stopping) break;
-      const chat = await client.invoke({ _: 'getChat', chat_id: chatId });
+      // One chat TDLib cannot give (e.g. no longer accessible) does not stop the others.
+      const chat = await client.invoke({ _: 'getChat', chat_id: chatId }).catch((err: unknown) => {
+        this.log.warn({ chatId, err: describeError(err) }, 'TDLib catch-up: could not read a chat; it is skipped');
+        return null;
+      });
+      if (!chat) continue;
       this.rememberChat(chat);
       const unread = num(chat.unread_count) ?? 0;
       const lastRead = num(chat.last_read_inbox_message_id) ?? 0;
@@ -320,7 +325,15 @@ export class TdUserRunner extends EventEmitter implements AccountRunner {
         continue;
       }
       report.chats += 1;
-      const { messages, complete } = await this.unreadHistory(client, chatId, lastRead, maxMessages, minDate);
+      const got = await this.unreadHistory(client, chatId, lastRead, maxMessages, minDate).catch((err: unknown) => {
+        this.log.warn({ chatId, err: describeError(err) }, 'TDLib catch-up: could not read a chat history; it is skipped');
+        return null;
+      });
+      if (!got) {
+        report.incomplete.push(chatId);
+        continue;
+      }
+      const { messages, complete } = got;
       if (!complete) report.incomplete.push(chatId);
       this.log.info(
         { chatId, unread, recovered: messages.length, complete },
@@ -342,8 +355,8 @@ export class TdUserRunner extends EventEmitter implements AccountRunner {
   /**
    * The incoming messages after `lastRead`, oldest first: getChatHistory pages are newest first,
    * each from the oldest id of the one before. Whether `from_message_id` itself is in a page
-   * does not matter (kept by id); a page with nothing new ends the walk. `complete` = reached
-   * `lastRead`, the age bound or the start of the history.
+   * does not matter (kept by id); a page with nothing older ends the walk. `complete` = reached
+   * `lastRead` or the start of the history within `maxMessages` (not when the age bound cut it).
    */
   private async unreadHistory(
     client: TdClient,

@@ -130,4 +130,18 @@ describe('TDLib catch-up of unread messages when an account opens', () => {
     await again.stop();
     expect(sink.stored.map((m) => m.text)).toEqual(['c1', 'b1', 'a3', 'a4', 'a5']);
   });
+
+  it('skips a chat TDLib cannot give and recovers the others', async () => {
+    const td = new TdlibDouble();
+    const sink = new MemorySink();
+    td.addChat(privateChat(111));
+    td.addChat(privateChat(222));
+    td.deliver(msg(111, 1, 'a1'), false);
+    td.deliver(msg(222, 2, 'b1'), false);
+    td.on('getChat', (r) => (r.chat_id === 222 ? { _: 'error', code: 400, message: 'Chat not found' } : td.chatView(r.chat_id as number)));
+    const r = runner(td);
+    expect(await open(r, td, sink)).toEqual({ chats: 1, messages: 1, incomplete: [] });
+    await r.stop();
+    expect(sink.stored.map((m) => m.text)).toEqual(['a1']);
+  });
 });
