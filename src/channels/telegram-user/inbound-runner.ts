@@ -12,7 +12,16 @@
  * messages that need them. Group chats are taken only with `groups` (TELEGRAM_USER_GROUPS).
  * `updateChatReadOutbox` (the customer read our messages up to an id) goes to `onReadOutbox`;
  * a flood wait a send met shows in the account's `lastError` until it is over.
- * Not built: recovery by getChatHistory after the process died with messages held.
+ *
+ * Catch-up (TDLib delivers an updateNewMessage once: a process killed after delivery and before
+ * the store lost it): on every authorizationStateReady, in the chain before any later update,
+ * getChats → getChat for each → for chats with `unread_count` > 0, getChatHistory pages
+ * (newest first) back to `last_read_inbox_message_id` → the incoming ones oldest first through
+ * `take`, the live path. Since we mark read only what is stored, unread = possibly not stored;
+ * a message stored but not yet marked read comes again with the same id, which the pipeline
+ * drops as a repeat. Bounded by `catchUp` (chats, messages per chat, age); the runner emits
+ * `catchUp` with a TdCatchUpReport when one is done. Not taken: the account's own messages
+ * (the history cannot tell the owner's phone sends from ours) and chats read elsewhere.
  */
 import { createReadStream } from 'node:fs';
 import { EventEmitter } from 'node:events';
@@ -53,10 +62,34 @@ export interface TdUserRunnerOptions {
   loginHint?: () => string | null;
   /** The account's language for the connector's own `service` texts (account settings; default `ru`). */
   language?: AccountLanguage;
+  /** Recovery of unread incoming messages when the account opens (default on, with these bounds); false = off. */
+  catchUp?: TdCatchUpOptions | false;
+}
+
+export interface TdCatchUpOptions {
+  /** Chats read from the main chat list to look for unread messages (default 1000). */
+  scanChats?: number;
+  /** Chats with unread messages recovered per catch-up (default 100). */
+  maxChats?: number;
+  /** Unread messages recovered per chat, the newest ones (default 500). */
+  maxMessages?: number;
+  /** Older unread messages are not recovered (default 7 days), e.g. a backlog from before the first login. */
+  maxAgeS?: number;
+}
+
+/** What one catch-up recovered (also logged). */
+export interface TdCatchUpReport {
+  chats: number;
+  messages: number;
+  /** Chats whose unread messages were not all recovered (a bound was hit). */
+  incomplete: number[];
 }
 
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj | null => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : null);
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+/** TDLib's page size limit for getChatHistory. */
+const HISTORY_PAGE = 100;
 
 export class TdUserRunner extends EventEmitter implements AccountRunner {
   readonly channel = 'telegram' as const;
@@ -159,8 +192,10 @@ export class TdUserRunner extends EventEmitter implements AccountRunner {
       case 'updateAuthorizationState': {
         // TdLogin saw it first (subscribed earlier): mirror its step.
         const step = this.login?.step();
-        if (step === 'ready') this.setState('open');
-        else if (step === 'wait_phone') {
+        if (step === 'ready') {
+          this.setState('open');
+          if (obj(u.authorization_state)?._ === 'authorizationStateReady') this.chain = this.chain.then(() => this.catchUpSafely(sink));
+        } else if (step === 'wait_phone') {
           const hint = this.opts.loginHint?.();
           this.setState('pairing', `login: wait phone${hint ? ` (${hint})` : ''}`);
         } else if (step === 'wait_code' || step === 'wait_password') this.setState('pairing', `login: ${step.replace('_', ' ')}`);
@@ -185,17 +220,7 @@ export class TdUserRunner extends EventEmitter implements AccountRunner {
         return;
       }
       case 'updateNewChat': {
-        const chat = obj(u.chat);
-        const type = obj(chat?.type)?._;
-        if (chat && typeof chat.id === 'number') {
-          const kind =
-            type === 'chatTypePrivate' || type === 'chatTypeSecret'
-              ? 'private'
-              : type === 'chatTypeSupergroup' && obj(chat.type)?.is_channel === true
-                ? 'channel'
-                : 'group';
-          this.chats.set(chat.id, { type: kind, title: typeof chat.title === 'string' ? chat.title : null });
-        }
+        this.rememberChat(u.chat);
         return;
       }
       case 'updateChatReadOutbox': {
@@ -237,6 +262,138 @@ export class TdUserRunner extends EventEmitter implements AccountRunner {
       default:
         return;
     }
+  }
+
+  private rememberChat(value: unknown): void {
+    const chat = obj(value);
+    const type = obj(chat?.type)?._;
+    if (chat && typeof chat.id === 'number') {
+      const kind =
+        type === 'chatTypePrivate' || type === 'chatTypeSecret'
+          ? 'private'
+          : type === 'chatTypeSupergroup' && obj(chat.type)?.is_channel === true
+            ? 'channel'
+            : 'group';
+      this.chats.set(chat.id, { type: kind, title: typeof chat.title === 'string' ? chat.title : null });
+    }
+  }
+
+  /** Whether this runner takes the chat's messages (private; groups with the option; never channels). */
+  private takesChat(chatId: number): boolean {
+    const chat = this.chats.get(chatId);
+    const type = chat?.type ?? (chatId > 0 ? 'private' : 'group');
+    return type === 'private' || (type !== 'channel' && this.opts.groups === true);
+  }
+
+  private async catchUpSafely(sink: InboundSink): Promise<void> {
+    try {
+      const r = await this.catchUp(sink);
+      this.emit('catchUp', r);
+    } catch (err) {
+      this.log.warn(
+        { err: describeError(err) },
+        'the TDLib catch-up of unread messages failed; unread messages may be missing until the next start',
+      );
+    }
+  }
+
+  /** See the module header: unread incoming messages, per chat oldest first, through `take`. */
+  private async catchUp(sink: InboundSink): Promise<TdCatchUpReport> {
+    const report: TdCatchUpReport = { chats: 0, messages: 0, incomplete: [] };
+    const o = this.opts.catchUp;
+    const client = this.client;
+    if (o === false || !client || this.stopping) return report;
+    const maxChats = o?.maxChats ?? 100;
+    const maxMessages = o?.maxMessages ?? 500;
+    const minDate = Math.floor(Date.now() / 1000) - (o?.maxAgeS ?? 7 * 86_400);
+    const list = await client.invoke({ _: 'getChats', chat_list: { _: 'chatListMain' }, limit: o?.scanChats ?? 1000 });
+    const chatIds = Array.isArray(list.chat_ids) ? list.chat_ids.filter((x): x is number => typeof x === 'number') : [];
+    for (const chatId of chatIds) {
+      if (this.stopping) break;
+      // One chat TDLib cannot give (e.g. no longer accessible) does not stop the others.
+      const chat = await client.invoke({ _: 'getChat', chat_id: chatId }).catch((err: unknown) => {
+        this.log.warn({ chatId, err: describeError(err) }, 'TDLib catch-up: could not read a chat; it is skipped');
+        return null;
+      });
+      if (!chat) continue;
+      this.rememberChat(chat);
+      const unread = num(chat.unread_count) ?? 0;
+      const lastRead = num(chat.last_read_inbox_message_id) ?? 0;
+      if (unread <= 0 || !this.takesChat(chatId)) continue;
+      if (report.chats >= maxChats) {
+        report.incomplete.push(chatId);
+        continue;
+      }
+      report.chats += 1;
+      const got = await this.unreadHistory(client, chatId, lastRead, maxMessages, minDate).catch((err: unknown) => {
+        this.log.warn({ chatId, err: describeError(err) }, 'TDLib catch-up: could not read a chat history; it is skipped');
+        return null;
+      });
+      if (!got) {
+        report.incomplete.push(chatId);
+        continue;
+      }
+      const { messages, complete } = got;
+      if (!complete) report.incomplete.push(chatId);
+      this.log.info(
+        { chatId, unread, recovered: messages.length, complete },
+        complete
+          ? 'TDLib catch-up: unread messages of a chat taken again'
+          : 'TDLib catch-up: only the newest unread messages of a chat were taken (a bound was hit)',
+      );
+      for (const m of messages) {
+        if (this.stopping) return report;
+        await this.take(m, sink);
+        report.messages += 1;
+      }
+    }
+    if (report.chats || report.incomplete.length)
+      this.log.info({ chats: report.chats, messages: report.messages, incomplete: report.incomplete.length }, 'TDLib catch-up done');
+    return report;
+  }
+
+  /**
+   * The incoming messages after `lastRead`, oldest first: getChatHistory pages are newest first,
+   * each from the oldest id of the one before. Whether `from_message_id` itself is in a page
+   * does not matter (kept by id); a page with nothing older ends the walk. `complete` = reached
+   * `lastRead` or the start of the history within `maxMessages` (not when the age bound cut it).
+   */
+  private async unreadHistory(
+    client: TdClient,
+    chatId: number,
+    lastRead: number,
+    maxMessages: number,
+    minDate: number,
+  ): Promise<{ messages: Obj[]; complete: boolean }> {
+    const byId = new Map<number, Obj>();
+    let from = 0;
+    let end = false; // reached lastRead or the start of the history
+    let aged = false; // reached messages older than the age bound
+    while (!end && !aged && byId.size < maxMessages && !this.stopping) {
+      const page = await client.invoke({
+        _: 'getChatHistory',
+        chat_id: chatId,
+        from_message_id: from,
+        offset: 0,
+        limit: HISTORY_PAGE,
+        only_local: false,
+      });
+      const messages = Array.isArray(page.messages) ? page.messages.map(obj).filter((m): m is Obj => m !== null) : [];
+      const before = from;
+      for (const m of messages) {
+        const id = num(m.id);
+        if (id === null) continue;
+        if (from === 0 || id < from) from = id;
+        if (id <= lastRead) end = true;
+        else if ((num(m.date) ?? 0) < minDate) aged = true;
+        // Only what a customer sent: the account's own messages (ours included) are not unread.
+        else if (m.is_outgoing !== true && !m.sending_state) byId.set(id, m);
+      }
+      // Nothing older than the page before: the start of the history.
+      if (from === before) end = true;
+    }
+    const ids = [...byId.keys()].sort((a, b) => a - b);
+    return { messages: ids.slice(-maxMessages).map((id) => byId.get(id) as Obj), complete: end && ids.length <= maxMessages };
   }
 
   /** Deleted messages → one kind `delete` each (target = the message; sentAt = when we learned of it). */

@@ -34,7 +34,7 @@ import {
   type SendResult,
   type StatusSink,
 } from '../../core/index.ts';
-import { TdUserRunner } from './inbound-runner.ts';
+import { TdUserRunner, type TdCatchUpOptions } from './inbound-runner.ts';
 import type { LoginInput, LoginStep } from './login-state.ts';
 import { sendTdMessage, type TdLocalFile } from './outbound-send.ts';
 import type { TdClient } from './tdlib-client.ts';
@@ -65,6 +65,8 @@ export interface TelegramUserConnectorOptions {
   outcomeTimeoutMs?: number;
   /** First back-off after a failed ingest (tests). */
   backoffMinMs?: number;
+  /** Bounds of the recovery of unread messages when an account opens (inbound-runner.ts); false = off. */
+  catchUp?: TdCatchUpOptions | false;
 }
 
 export interface TdLoginView {
@@ -117,6 +119,7 @@ export function createTelegramUserConnector(opts: TelegramUserConnectorOptions):
         logger: log,
         groups: groups.has(account),
         backoffMinMs: opts.backoffMinMs,
+        catchUp: opts.catchUp,
         onReadOutbox: (chatId, lastReadId) => onRead(account, chatId, lastReadId),
         loginHint: () => opts.loginHint?.(account) ?? null,
       }),

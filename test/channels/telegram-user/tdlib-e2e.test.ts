@@ -7,7 +7,8 @@
  * sendMessage and its status comes from updateMessageSendSucceeded, then `read` from
  * updateChatReadOutbox; a flood wait is obeyed and shown; updateMessageSendFailed fails the
  * message with a sentence; writing first follows the account's "may write first" setting;
- * the session ending shows as logged_out.
+ * the session ending shows as logged_out; when the account opens again, unread messages the dead
+ * process never stored are recovered by getChatHistory, each stored in 1C once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
@@ -187,7 +188,8 @@ describe('a TDLib user account through the connector', () => {
     td.on('viewMessages', (r) => {
       for (const id of r.message_ids as number[]) {
         readIds.push(id);
-        if (!confirmed.has(`${KEY}:${id}`)) readBeforeStored.push(`${KEY}:${id}`);
+        const key = `tgu:sales:${String(r.chat_id)}:${id}`;
+        if (!confirmed.has(key)) readBeforeStored.push(key);
       }
       return { _: 'ok' };
     });
@@ -379,5 +381,40 @@ describe('a TDLib user account through the connector', () => {
     await until(() => opened === 2, { what: 'a new TDLib session' });
     await until(async () => (await account())?.state === 'pairing', { what: 'the account waiting for a new login' });
     expect((await h.api('GET', '/api/v1/telegram/sales/login')).json).toMatchObject({ step: 'wait_phone' });
+  });
+
+  it('when the account opens again (as after a restart), the catch-up brings what a dead process never stored to 1C, once each, in order', async () => {
+    const chat = 222;
+    const key = `tgu:sales:${chat}`;
+    const now = Math.floor(Date.now() / 1000);
+    const m = (n: number, body: string): TdObject => ({ ...(text(n << 20, body, chat).message as TdObject), date: now - 10 + n });
+    td.emit({ _: 'updateUser', user: { _: 'user', id: chat, first_name: 'Анна', last_name: '', phone_number: '' } });
+    td.addChat({ _: 'chat', id: chat, type: { _: 'chatTypePrivate', user_id: chat }, title: 'Анна' });
+    // m1 was stored, but the process died before TDLib marked it read (the read does not reach the chat).
+    td.deliver(m(1, 'r1'));
+    await until(() => h.stack.onec.storedMessage(`${key}:${1 << 20}`), { what: 'r1 in 1C' });
+    // m2, m3: delivered to the process that died before storing them; TDLib will not send them again.
+    td.deliver(m(2, 'r2'), false);
+    td.deliver(m(3, 'r3'), false);
+    // r4 arrives live while the catch-up reads the history: both ways, one message.
+    let once = true;
+    td.tap = (r) => {
+      if (r._ === 'getChatHistory' && once) {
+        once = false;
+        td.deliver(m(4, 'r4'));
+      }
+    };
+    td.authState({ _: 'authorizationStateReady' });
+    const stored = await until(() => {
+      const list = h.stack.onec.state().messages.byChat[key] ?? [];
+      return list.length >= 4 ? list : null;
+    });
+    td.tap = null;
+    expect(stored.map((x) => x.id)).toEqual([1, 2, 3, 4].map((n) => `${key}:${n << 20}`));
+    expect(stored.map((x) => x.seq)).toEqual([1, 2, 3, 4]);
+    expect(h.stack.onec.storedMessage(`${key}:${3 << 20}`)).toMatchObject({ text: 'r3', sender: { name: 'Анна' } });
+    await until(() => readIds.includes(4 << 20) && readIds.filter((x) => x === 4 << 20).length >= 2, { what: 'r4 marked read' });
+    expect(readBeforeStored).toEqual([]);
+    expect((h.stack.onec.state().messages.byChat[key] ?? []).length).toBe(4);
   });
 });
