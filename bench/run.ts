@@ -14,10 +14,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { collectFigures, figure, lineChartSvg, markdownTable, type Figure, type Target } from '../src/infra/bench-report.ts';
-import { benchBareBullmq, benchDrainProcess, benchLatency, benchPipeline } from './inbound-bench.ts';
+import { benchBareBullmqProfiled, benchDrainProcess, benchLatency, benchPipeline, benchRedisMemory, benchShape } from './inbound-bench.ts';
 import { Progress } from './progress.ts';
 
-const PARTS = ['inbound', 'latency', 'pull', 'outbound', 'logins'] as const;
+const PARTS = ['inbound', 'latency', 'shape', 'pull', 'outbound', 'logins', 'cluster'] as const;
 type Part = (typeof PARTS)[number];
 
 function parseArgs(argv: string[]): { only: Set<Part>; quick: boolean; docs: string | null } {
@@ -88,7 +88,8 @@ async function pushDrain(): Promise<NonNullable<typeof pushDrain500>> {
 
 await part('inbound', 'pipeline against bare BullMQ, backlog drains', async () => {
   progress.start('bare BullMQ');
-  const bare = await benchBareBullmq(Q ? 2_000 : 20_000);
+  const bareRun = await benchBareBullmqProfiled(Q ? 2_000 : 20_000);
+  const bare = bareRun.jobsPerSec;
   progress.done(`${round(bare, 0)} jobs/s`);
   progress.start('pipeline, 0-latency 1C');
   const pipe = await benchPipeline({ chats: 20, perChat: Q ? 100 : 1000, batchMax: 100, maxSessions: 1 });
@@ -97,8 +98,8 @@ await part('inbound', 'pipeline against bare BullMQ, backlog drains', async () =
   const perMessage = await benchPipeline({ chats: 20, perChat: Q ? 20 : 100, batchMax: 1, maxSessions: 1 });
   progress.done(`${round(perMessage.messagesPerSec, 0)} msg/s`);
   const drain = await pushDrain();
-  progress.start(`push drain of ${DRAIN_N} messages, default settings (batch 100)`);
-  const drain100 = await benchDrainProcess({ ...DRAIN, batchMax: 100, ...COSTS });
+  progress.start(`push drain of ${DRAIN_N} messages, default settings (ONEC_BATCH_MAX unset = 100)`);
+  const drain100 = await benchDrainProcess({ ...DRAIN, ...COSTS });
   progress.done(`${round(drain100.seconds)} s`);
   return {
     bareBullmqJobsPerSec: round(bare, 0),
@@ -106,6 +107,8 @@ await part('inbound', 'pipeline against bare BullMQ, backlog drains', async () =
     pipelineToBaseline: fig(round(pipe.messagesPerSec / bare, 2), { op: '>=', bound: 2 }),
     pipelineOrderKept: fig(pipe.orderKept, { op: '==', bound: true }),
     pipelineOnecCalls: pipe.onecCalls,
+    // Issue 19 item 3: Redis round trips per message, by stage (counted by wrapping the clients).
+    redisRoundTripsPerMessage: { pipeline: pipe.redis, bareBullmq: bareRun.redis },
     oneCallPerMessageMessagesPerSec: round(perMessage.messagesPerSec, 0),
     pipelineToOneCallPerMessage: round(pipe.messagesPerSec / perMessage.messagesPerSec, 1),
     drain: {
@@ -115,6 +118,14 @@ await part('inbound', 'pipeline against bare BullMQ, backlog drains', async () =
       // Issue 19 item 1: at the default settings (ONEC_BATCH_MAX 100), ≤ 17 s; round 1's ≤ 30 s at batch 500.
       secondsAtDefaults: fig(round(drain100.seconds), { op: '<=', bound: 17, unit: 's' }, true),
       secondsBatch500: fig(round(drain.seconds), { op: '<=', bound: 30, unit: 's' }, true),
+      floorSecondsAtDefaults: round(drain100.floorSeconds),
+      onecBusyFractionAtDefaults: round(drain100.onecBusyFraction, 2),
+      onecBusyFractionBatch500: round(drain.onecBusyFraction, 2),
+      avgBatchAtDefaults: round(drain100.avgBatch, 0),
+      heapUsedAfterGcMb: round(drain.heapUsedAfterGcMb),
+      rssAtGcMb: round(drain.rssAtGcMb),
+      externalAtGcMb: round(drain.externalAtGcMb),
+      baileysLoaded: drain.baileysLoaded,
       orderKept: fig(drain.orderKept && drain100.orderKept, { op: '==', bound: true }),
       connectorPeakRssMb: fig(Math.max(drain.peakRssMb, drain100.peakRssMb), { op: '<=', bound: 150, unit: 'MB' }, true),
       peakOnecSessions: fig(Math.max(drain.peakSessions, drain100.peakSessions, pipe.peakSessions), { op: '<=', bound: 1 }),
@@ -161,6 +172,27 @@ await part('latency', 'update → 1C latency per offered rate (through grammY)',
     result.chart = join(args.docs, 'img', 'bench-latency.svg');
   }
   return result;
+});
+
+await part('shape', 'cost as the work grows: many chats with few messages against few chats with many', async () => {
+  const many = Q ? { manyChats: 2_000, manyPerChat: 3, fewChats: 20 } : { manyChats: 100_000, manyPerChat: 3, fewChats: 20 };
+  progress.start(`${many.manyChats} chats × ${many.manyPerChat} against ${many.fewChats} chats, as a backlog`);
+  const shape = await benchShape({ ...many, preload: true });
+  progress.done(`ratio ${round(shape.throughputRatio, 2)}`);
+  progress.start('Redis memory per pending message and per idle chat');
+  const mem = await benchRedisMemory({ chats: Q ? 200 : 2_000, perChat: 3 });
+  progress.done(`${mem.bytesPerPendingMessage} B per pending message`);
+  return {
+    manyChats: shape.manyChats,
+    fewChats: shape.fewChats,
+    throughputRatio: fig(round(shape.throughputRatio, 2), { op: '>=', bound: 0.8 }),
+    manyChatsCallsToMinimum: fig(round(shape.manyChatsCallsToMinimum, 2), { op: '<=', bound: 1.2 }),
+    fewChatsCallsToMinimum: fig(round(shape.fewChatsCallsToMinimum, 2), { op: '<=', bound: 1.2 }),
+    batchMax: shape.batchMax,
+    redisBytesPerPendingMessage: mem.bytesPerPendingMessage,
+    redisBytesPerIdleChat: mem.bytesPerIdleChat,
+    redisBytesPerDeliveredMessageDedupe: mem.bytesPerDeliveredMessageDedupe,
+  };
 });
 
 await part('pull', `pull mode's drain of ${DRAIN_N} updates beside push mode's`, async () => {
@@ -238,6 +270,14 @@ await part('logins', '50 simultaneous operator logins, one 1C license', async ()
   const r = await benchLogins();
   progress.done(`${r.ratioToSerialMin}× the serial minimum`);
   return { ...r, ratioToSerialMinimum: fig(r.ratioToSerialMin, { op: '<=', bound: 1.3 }) };
+});
+
+await part('cluster', 'the pipeline on one Redis against a local 3+3 Redis Cluster', async () => {
+  const { runClusterBench } = await import('./cluster-bench.ts');
+  progress.start('one Redis, a Cluster with 1 shard, a Cluster with 16 shards');
+  const r = await runClusterBench(Q ? { chats: 50, perChat: 20 } : { chats: 200, perChat: 100 });
+  progress.done('');
+  return r;
 });
 
 // The bench process itself also hosts the emulators (the 1C emulator keeps every message).
