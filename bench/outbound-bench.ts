@@ -61,7 +61,11 @@ export async function benchOutbound(opts: OutboundBenchOptions = {}): Promise<Re
   const names = Array.from({ length: nBots }, (_, b) => `bench_out${b}_bot`);
   const stack = await startLocalStack({
     bots: names.map((username) => ({ username })),
-    env: { LOG_LEVEL: 'silent', ONEC_MAX_SESSIONS: '2' },
+    env: {
+      LOG_LEVEL: 'silent',
+      ONEC_MAX_SESSIONS: '2',
+      ...(process.env.BENCH_OUTBOUND_CONCURRENCY ? { WORKER_CONCURRENCY: process.env.BENCH_OUTBOUND_CONCURRENCY } : {}),
+    },
   });
   const connector = await createConnector(stack.config, {
     trustedKeysDir: stack.keysDir,

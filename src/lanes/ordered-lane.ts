@@ -32,7 +32,7 @@ import type { ConnectionOptions } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import { Queue, Worker, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { describeError, type Logger, silentLogger } from '../core/index.ts';
+import { describeError, retryAfterMs, type Logger, silentLogger } from '../core/index.ts';
 import { awaitReplicas } from '../redis/redis-connection.js';
 import { defineScripts } from '../redis/redis-scripts.ts';
 import { releaseLock, renewLock, renewLocks } from '../redis/token-lock.ts';
@@ -586,7 +586,7 @@ export class OrderedLane<T extends object> {
         const err = res.find((x) => x[0])?.[0];
         if (err) throw err;
         // A failed key's lock goes only after its ack (else another driver could deliver the acked items again).
-        await Promise.all(failed.map((f) => releaseLock(this.redis, f.h.lockKey, token)));
+        await Promise.all(failed.map((f) => this.releaseAfterFailure(f.h.lockKey, token, f.err)));
         for (const d of doneOf) this.o.hooks?.onDelivered?.(d.key, d.items);
         acks.forEach((a, i) => {
           const out = res[i]?.[1] as (string | number)[];
@@ -622,6 +622,20 @@ export class OrderedLane<T extends object> {
       // Whatever is still held (an exception above): released; claimed keys are kicked again.
       if (held.size) await this.releaseHeld(held, token, ownKey).catch(() => undefined);
     }
+  }
+
+  /**
+   * After a failed delivery: a remote that named its own wait (Telegram's `retry_after`, a
+   * flood wait) keeps the key locked by us for that wait, so neither the sweep nor a kick of
+   * a new append delivers it before the time the remote asked for (the retry itself comes
+   * when the wait is over: the retry policy obeys the same figure). Anything else: released
+   * now, and the retry policy decides when the key is tried again.
+   */
+  private async releaseAfterFailure(lockKey: string, token: string, err: unknown): Promise<void> {
+    const told = retryAfterMs(err);
+    // 10 ms short of the wait, so the retry (due exactly then) finds the key free.
+    if (told !== undefined && told > 50) await renewLock(this.redis, lockKey, token, told - 10);
+    else await releaseLock(this.redis, lockKey, token);
   }
 
   /** One round's outcomes per key (or why that key's delivery failed as a whole). */
