@@ -22,7 +22,6 @@ export type { HistoryItem, HistoryStatus } from '../http/routes/panel-routes.ts'
 import type { HistoryItem, HistoryStatus } from '../http/routes/panel-routes.ts';
 
 const SCRIPTS = [
-  luaScript(new URL('./scripts/panelPut-3.lua', import.meta.url)),
   luaScript(new URL('./scripts/panelPutMany-3.lua', import.meta.url)),
   luaScript(new URL('./scripts/panelStatus-2.lua', import.meta.url)),
 ];
@@ -33,7 +32,6 @@ export const RECENT_MAX = 5000;
 const RANK: Record<DeliveryStatus, number> = { queued: 0, sent: 1, delivered: 2, read: 3, failed: 9 };
 
 type HistoryRedis = Redis & {
-  panelPut(...keysThenArgs: string[]): Promise<number>;
   panelPutMany(...keysThenArgs: string[]): Promise<string | null>;
   panelStatus(...keysThenArgs: string[]): Promise<number>;
 };
@@ -67,16 +65,19 @@ export class PanelHistory {
   async add(chatId: string, item: HistoryItem, mediaIds: string[] = []): Promise<boolean> {
     const ms = Date.parse(item.at) || this.now();
     const ttlS = String(this.o.days * 86_400);
-    const added = await this.r.panelPut(
+    // One item is a batch of one (panelPutMany-3: the same adding, trimming and TTLs).
+    const last = await this.r.panelPutMany(
       ...this.keys(chatId),
-      item.id,
-      String(ms),
-      JSON.stringify(item),
       String(this.o.maxItems),
       String(this.o.days * 86_400_000),
       ttlS,
+      item.id,
+      String(ms),
+      JSON.stringify(item),
+      String(mediaIds.length),
       ...mediaIds,
     );
+    const added = last === null || last === undefined ? 0 : 1;
     if (added === 1) {
       const recent = `${this.base}recent`;
       await this.r

@@ -1,8 +1,8 @@
 --[[
-  panelPut for consecutive items of ONE chat in one call (a delivered batch: one round trip
-  per chat instead of two per message). Adds each item unless present, then trims by age (on
-  Redis's clock) and by count and refreshes the TTLs once: the same end state as panelPut per
-  item (the newest `max` items younger than maxAgeMs stay).
+  Adds consecutive items of ONE chat to its panel history in one call (one item, or a
+  delivered batch: one round trip per chat instead of two per message). Adds each item unless
+  present (a redelivery is the same item), then trims by age (on Redis's clock) and by count
+  and refreshes the TTLs once: the newest `max` items younger than maxAgeMs stay.
 
   Input:
     KEYS[1] the chat's order zset (item id → time, ms)
