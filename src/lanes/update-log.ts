@@ -18,7 +18,7 @@
  *   first used), encoded as `<epoch>-<ms base36, 9><seq base36, 5>`: opaque, increasing in
  *   serving order (also as text), and a cursor of another deployment or of a wiped Redis
  *   is recognised as unknown instead of silently skipping or repeating updates.
- * - Waking: XREAD BLOCK returns as soon as any instance XADDs to the stream — no
+ * - Waking: XREAD BLOCK returns as soon as an instance XADDs to the stream — no
  *   pub/sub needed. Each waiting request holds its own connection (released when the
  *   client goes away); a few idle ones are kept for the next poll.
  */
@@ -139,7 +139,7 @@ export class UpdateLog {
 
   /**
    * Updates after `after` (absent: after the committed pointer), oldest first. With none
-   * and `waitMs` > 0, waits for the first new one (any instance's XADD wakes it) until
+   * and `waitMs` > 0, waits for the first new one (an XADD by whichever instance wakes it) until
    * `waitMs` passes or `signal` aborts (the client went away).
    */
   async fetch(q: { after: string | null; limit: number; waitMs: number; signal?: AbortSignal }): Promise<{

@@ -294,7 +294,7 @@ export class LoginService {
 
   /**
    * Ends every login of an operator (admin, `DELETE /api/v1/operators/:id/sessions`): the
-   * tokens stop working, the seats are freed, and open feeds (any instance) close at once.
+   * tokens stop working, the seats are freed, and open feeds (on every instance) close at once.
    * Returns how many logins were ended.
    */
   async revoke(operatorId: string): Promise<number> {

@@ -79,7 +79,7 @@ export class LoginSessionJournal {
     await this.r.hdel(this.key, sessionId);
   }
 
-  /** 1C could not confirm the end of this session: hand it to the orphan sweep (any instance). */
+  /** 1C could not confirm the end of this session: hand it to the orphan sweep (of whichever instance). */
   async abandon(sessionId: string): Promise<void> {
     if (await this.r.hexists(this.key, sessionId)) {
       await this.r.hset(this.key, sessionId, JSON.stringify({ owner: '', at: new Date().toISOString() } satisfies Entry));

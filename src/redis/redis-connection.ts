@@ -155,7 +155,7 @@ const reconnectDelay = (times: number): number => Math.min(200 * 2 ** Math.min(t
  * ioredis Cluster options for a cluster target: every node gets the URL's user, password and
  * TLS (a Cluster has no databases). While a primary fails over, commands to its slots are
  * retried (MOVED/CLUSTERDOWN/connection lost) for up to about 30 s before they fail — the
- * lanes then retry them as any Redis error.
+ * lanes then retry them like every other Redis error.
  */
 export function clusterOptions(target: RedisTarget, extra: RedisOptions = {}): ClusterOptions {
   const { db: _db, host: _h, port: _p, ...auth } = redisOptions(target.url);

@@ -1,31 +1,13 @@
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { InboundMessage } from '../../src/core/index.ts';
 import { OperatorStore } from '../../src/operators/operator-store.ts';
 import { ChatRouting, type RoutingEvent } from '../../src/routing/chat-routing.ts';
 import { dutyTarget } from '../../src/settings/duty-routing.ts';
 import { SettingsStore } from '../../src/settings/settings-store.ts';
 import { cleanupPrefix, newRedis, uniquePrefix } from '../helpers/redis.ts';
+import { first } from './first-message.ts';
 
 const msk = (iso: string): number => Date.parse(`${iso}+03:00`);
-const first = (chat: string): InboundMessage =>
-  ({
-    id: `tg:acme_bot:${chat}:1`,
-    seq: 1,
-    chatId: `tg:acme_bot:${chat}`,
-    channel: 'telegram',
-    account: 'acme_bot',
-    chat: { type: 'private', title: 'C' },
-    sender: { id: `tg:${chat}`, name: 'C', username: null, phone: null },
-    kind: 'text',
-    text: 'hi',
-    media: [],
-    replyTo: null,
-    target: null,
-    sentAt: new Date(0).toISOString(),
-    receivedAt: new Date(0).toISOString(),
-    route: null,
-  }) as unknown as InboundMessage;
 
 describe('duty operator and duty group', () => {
   let prefix: string;

@@ -1,30 +1,11 @@
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { InboundMessage } from '../../src/core/index.ts';
 import { OperatorStore, type OperatorLogin } from '../../src/operators/operator-store.ts';
 import { ChatRouting, type RoutingEvent } from '../../src/routing/chat-routing.ts';
 import { RoundRobin } from '../../src/settings/round-robin.ts';
 import { SettingsStore } from '../../src/settings/settings-store.ts';
 import { cleanupPrefix, newRedis, uniquePrefix } from '../helpers/redis.ts';
-
-const first = (chat: string): InboundMessage =>
-  ({
-    id: `tg:acme_bot:${chat}:1`,
-    seq: 1,
-    chatId: `tg:acme_bot:${chat}`,
-    channel: 'telegram',
-    account: 'acme_bot',
-    chat: { type: 'private', title: 'C' },
-    sender: { id: `tg:${chat}`, name: 'C', username: null, phone: null },
-    kind: 'text',
-    text: 'hi',
-    media: [],
-    replyTo: null,
-    target: null,
-    sentAt: new Date(0).toISOString(),
-    receivedAt: new Date(0).toISOString(),
-    route: null,
-  }) as unknown as InboundMessage;
+import { first } from './first-message.ts';
 
 describe('round robin among online operators with a cap', () => {
   let prefix: string;

@@ -38,7 +38,7 @@ async function uploadOf(
   if (m.base64) return { upload: Buffer.from(m.base64, 'base64'), mime: m.mime, fileName: m.fileName };
   if (m.mediaId) {
     const found = await mediaStore.open(m.mediaId);
-    if (!found) throw new RemoteRefusedError('media_not_found', `Media item ${m.mediaId} is not stored (any more).`, { httpStatus: 404 });
+    if (!found) throw new RemoteRefusedError('media_not_found', `Media item ${m.mediaId} is no longer stored.`, { httpStatus: 404 });
     return {
       upload: { stream: createReadStream(found.path) },
       mime: m.mime ?? found.ref.mime,

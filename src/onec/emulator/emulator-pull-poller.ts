@@ -98,7 +98,7 @@ export class EmulatorPullPoller {
     this.loopDone = this.loop();
   }
 
-  /** Stops polling; an in-flight long poll is abandoned (its page, if any, is not acknowledged). */
+  /** Stops polling; an in-flight long poll is abandoned (a page it held is not acknowledged). */
   async stop(): Promise<void> {
     this.running = false;
     this.abort.abort();

@@ -298,7 +298,7 @@ async function fillChat(c) {
     }
     renderList();
   } catch {
-    /* not ours to read (any more): the list shows the chat key */
+    /* no longer ours to read: the list shows the chat key */
   }
 }
 
