@@ -156,11 +156,12 @@ export class InboundPipeline implements InboundSink {
     // Chats we have heard from: outbound messages may only go to these. One key per chat with
     // a TTL refreshed by every message, so chats silent for KNOWN_CHAT_TTL_S are forgotten
     // (the former `chats:known` hash only grew; its fields are removed as chats write again).
+    // Once per chat of the call (a poller's call holds many messages of few chats).
+    const chatTypes = new Map<string, string>();
+    for (const m of messages) chatTypes.set(m.chatId, m.chat.type);
     const pipe = this.o.redis.pipeline();
-    for (const m of messages) {
-      pipe.set(`${this.o.prefix}:chats:known:${m.chatId}`, m.chat.type, 'EX', KNOWN_CHAT_TTL_S);
-      pipe.hdel(`${this.o.prefix}:chats:known`, m.chatId);
-    }
+    for (const [chatId, type] of chatTypes) pipe.set(`${this.o.prefix}:chats:known:${chatId}`, type, 'EX', KNOWN_CHAT_TTL_S);
+    pipe.hdel(`${this.o.prefix}:chats:known`, ...chatTypes.keys());
     await pipe.exec();
     const fresh = messages.filter((_, i) => !results[i].duplicate);
     if (fresh.length) this.o.observer?.ingested?.(fresh);

@@ -8,9 +8,9 @@
  *
  * Issue 19 (push-mode pipeline): laneStart-5 merges "kick started + lock + head read" and
  * laneAckNext-3 "ack + next head + release if empty" (3 round trips → 1 each); lanePeek-3
- * lets a gathering lane's kick wait for a driver slot without the lock; laneClaim-2 lets a
+ * lets a gathering lane's kick wait for a driver slot without the lock; laneClaim-3 lets a
  * driver take other keys waiting for their kick into its batch; laneSweep-1 looks at a
- * bounded slice of `active` per round. laneClaim-2 and laneSweep-1 are the documented
+ * bounded slice of `active` per round. laneClaim-3 and laneSweep-1 are the documented
  * exception to "every key in KEYS": the keys they touch are only known from data (`ready`,
  * `active`), so they build them from the lane's base, which they check is the prefix of
  * their KEYS[1] (header line `Keys derived from data:`, checked by
@@ -26,6 +26,6 @@ export const LANE_SCRIPTS = [
   luaScript(new URL('./scripts/laneStart-5.lua', import.meta.url)),
   luaScript(new URL('./scripts/laneAckNext-3.lua', import.meta.url)),
   luaScript(new URL('./scripts/lanePeek-3.lua', import.meta.url)),
-  luaScript(new URL('./scripts/laneClaim-2.lua', import.meta.url)),
+  luaScript(new URL('./scripts/laneClaim-3.lua', import.meta.url)),
   luaScript(new URL('./scripts/laneSweep-1.lua', import.meta.url)),
 ];

@@ -14,8 +14,10 @@
  *   append ──Lua: dedupe id, seq = HINCRBY, ZADD q:<key>──▶ kick job (BullMQ)
  *   kick ──laneStart-5: lock key + head──▶ sink.deliver(items) ──▶ laneAckNext-3: ack + next head ──▶ …
  *
- * A gathering lane (option `gather`, inbound push mode) also fills a driver's round with
- * other keys whose kick is queued (laneClaim-2), so many chats share one call downstream.
+ * A gathering lane (option `gather`, inbound push mode) has no kick job per key: appended
+ * keys wait in the lane's `ready` set and one wake-up job per lane (only when none is queued)
+ * starts a driver that claims keys from there (laneClaim-3), round after round, until
+ * `ready` is empty; so many chats share one call downstream, and a chat costs no BullMQ job.
  *
  * A crash at any point leaves items in the sorted set; the lock expires, the stalled kick
  * is re-run by BullMQ, and a periodic sweep kicks any key with pending items and no lock.
@@ -125,7 +127,7 @@ export interface OrderedLaneOptions<T> {
   concurrency?: number;
   /**
    * Gathering (issue 19): a driver fills each batch, up to `batchMax` items, with other
-   * keys whose kick is queued and not started (laneClaim-2), and delivers them side by side, so
+   * keys whose kick is queued and not started (laneClaim-3), and delivers them side by side, so
    * many keys with a few items each share one call downstream (inbound → one `POST
    * /messages`). For sinks that batch across keys; per-key order and the lock rules are
    * unchanged (each key is still driven by one driver at a time). Push mode only.
@@ -168,6 +170,9 @@ const LANE_SEQ_FIELD = '*lane*';
 
 /** Keys of `active` one sweep round looks at (the next round goes on from there). */
 const SWEEP_SLICE = 1000;
+
+/** The key of a gathering lane's wake-up job (no chat key is empty). */
+const WAKE_KEY = '';
 
 /** How long a "kick queued" flag outlives a caller that died before adding the kick. */
 export const KICK_FLAG_TTL_S = 60;
@@ -270,6 +275,9 @@ export class OrderedLane<T extends object> {
   private drainSignal = new AbortController();
   /** Gathering lanes: the drivers that hold a batch at once (see gatherSlots). */
   private readonly gate: Gate | null;
+  private readonly gatherSlots: number;
+  /** Gathering lanes: wake-up drivers of this process (running or waiting for a slot). */
+  private wakeDrivers = 0;
 
   constructor(private readonly o: OrderedLaneOptions<T>) {
     if (o.name.includes(':')) throw new Error(`lane name may not contain ':' (${o.name})`);
@@ -285,7 +293,8 @@ export class OrderedLane<T extends object> {
       sweepIntervalMs: o.sweepIntervalMs ?? 5_000,
       dedupeTtlS: o.dedupeTtlS ?? 7 * 24 * 3600,
     };
-    this.gate = o.gather && !o.handoff ? new Gate(Math.max(1, o.gatherSlots ?? 4)) : null;
+    this.gatherSlots = Math.max(1, o.gatherSlots ?? 4);
+    this.gate = o.gather && !o.handoff ? new Gate(this.gatherSlots) : null;
     this.policy = o.retryPolicy ?? new RetryPolicy();
     this.log = (o.logger ?? silentLogger).child({ lane: o.name });
     const connection = bullConnectionOf(o.bullConnection);
@@ -304,7 +313,7 @@ export class OrderedLane<T extends object> {
    */
   async append(entries: AppendEntry<T>[]): Promise<AppendResult[]> {
     if (entries.length === 0) return [];
-    const keys: string[] = [`${this.base}seq`, `${this.base}active`, `${this.base}ready`];
+    const keys: string[] = [`${this.base}seq`, `${this.base}active`, `${this.base}ready`, `${this.base}wake`];
     const args: (string | number)[] = [
       Date.now(),
       this.opts.dedupeTtlS,
@@ -328,6 +337,11 @@ export class OrderedLane<T extends object> {
       seq: Number(flat[i * 3]),
       duplicate: Number(flat[i * 3 + 1]) === 1,
     }));
+    if (this.gate) {
+      // Gathering: the keys wait in `ready`; one wake-up job when none is queued (laneAppend).
+      if (entries.some((_, i) => Number(flat[i * 3 + 2]) === 1)) await this.addWake();
+      return results;
+    }
     // At most one kick per key per call, named after the first seq that asked for it, and
     // only where no kick of the key is queued yet. A duplicate still kicks (same job id as
     // the first time): if the first append died before its kick, this one heals it; if the
@@ -468,9 +482,43 @@ export class OrderedLane<T extends object> {
 
   // ---------------------------------------------------------------- driving a key
 
+  /** Adds a gathering lane's wake-up job: a driver with no key of its own, claiming from `ready`. */
+  private async addWake(): Promise<void> {
+    await this.queue.add('wake: gather ready chats', { key: WAKE_KEY, seq: 0 } satisfies KickData, {
+      jobId: encodeJobId('wake', Date.now(), randomBytes(4).toString('hex')),
+      attempts: Number.MAX_SAFE_INTEGER,
+      backoff: { type: 'lane' },
+      removeOnComplete: { count: 1000 },
+      removeOnFail: { count: 5000 },
+    });
+  }
+
+  /**
+   * More keys wait in `ready` than this driver takes: another driver prepares the next batch
+   * while this one is in flight (pipelining), up to gatherSlots wake-up drivers per process,
+   * and only when no wake-up job is queued yet (the same flag as laneAppend's).
+   */
+  private async wakeAnother(): Promise<void> {
+    if (this.wakeDrivers >= this.gatherSlots) return;
+    if ((await this.redis.set(`${this.base}wake`, '1', 'EX', KICK_FLAG_TTL_S, 'NX')) === 'OK') await this.addWake();
+  }
+
   private async drive(job: Job<KickData>): Promise<string> {
     const { key } = job.data;
     const token = randomBytes(12).toString('hex');
+    if (key === WAKE_KEY && this.gate) {
+      this.wakeDrivers++;
+      try {
+        const release = await this.gate.acquire();
+        try {
+          return await this.driveKeys(job, null, token, []);
+        } finally {
+          release();
+        }
+      } finally {
+        this.wakeDrivers--;
+      }
+    }
     // Gathering: only a few drivers hold a batch at once (the memory bound). A kick waits
     // for a slot without the key's lock, so the drivers that have one can claim its key;
     // a kick whose key another driver already emptied ends without waiting (lanePeek-3).
@@ -515,9 +563,12 @@ export class OrderedLane<T extends object> {
    * (released; the kick's own key fails the job so BullMQ retries it with backoff, a
    * claimed key gets a delayed kick of its own).
    */
-  private async driveKeys(job: Job<KickData>, ownKey: string, token: string, first: string[]): Promise<string> {
+  private async driveKeys(job: Job<KickData>, ownKey: string | null, token: string, first: string[]): Promise<string> {
     const held = new Map<string, HeldKey<T>>();
-    held.set(ownKey, { key: ownKey, lockKey: `${this.base}lock:${ownKey}`, items: first.map((r) => this.parse(r)), lost: false });
+    if (ownKey !== null)
+      held.set(ownKey, { key: ownKey, lockKey: `${this.base}lock:${ownKey}`, items: first.map((r) => this.parse(r)), lost: false });
+    // A wake-up driver's first claim clears the lane's wake flag (laneClaim-3).
+    let firstClaim = ownKey === null;
     const renew = setInterval(
       () => {
         const byLock = new Map([...held.values()].map((h) => [h.lockKey, h]));
@@ -547,16 +598,26 @@ export class OrderedLane<T extends object> {
     try {
       for (;;) {
         for (const [k, h] of held) if (h.lost) held.delete(k);
-        if (held.size === 0) break;
+        if (held.size === 0 && !this.gate) break;
         if (signal.aborted) {
           // Pausing (license gate, shutdown): leave the rest pending; resume() sweeps it.
-          await this.releaseHeld(held, token, null);
+          await this.releaseHeld(held, token, ownKey, false);
           return `paused after ${delivered} items`;
         }
         if (this.gate) {
           let n = 0;
           for (const h of held.values()) n += h.items.length;
-          if (n < this.opts.batchMax) await this.claim(held, token, this.opts.batchMax - n);
+          if (n < this.opts.batchMax) {
+            const left = await this.claim(held, token, this.opts.batchMax - n, firstClaim);
+            firstClaim = false;
+            if (left > 0) await this.wakeAnother();
+            // A gathering driver ends only right after a claim that left `ready` empty (or
+            // looked at its most keys and took none: those were all driven by others).
+            if (held.size === 0) {
+              if (left > 0) continue;
+              break;
+            }
+          }
         }
         const round = [...held.values()];
         const results = await this.deliverRound(round, ctxOf);
@@ -653,36 +714,40 @@ export class OrderedLane<T extends object> {
     }
   }
 
-  /** Adds other keys waiting for their kick to the driver's batch (laneClaim-2), up to `budget` items. */
-  private async claim(held: Map<string, HeldKey<T>>, token: string, budget: number): Promise<void> {
+  /** Adds keys waiting in `ready` to the driver's batch (laneClaim-3), up to `budget` items; returns how many keys are left there. */
+  private async claim(held: Map<string, HeldKey<T>>, token: string, budget: number, clearWake: boolean): Promise<number> {
     const flat = await this.redis.laneClaim(
       `${this.base}ready`,
       `${this.base}active`,
+      `${this.base}wake`,
       this.base,
       token,
       this.opts.lockMs,
       budget,
       Math.min(1000, budget * 2),
+      clearWake ? '1' : '',
     );
-    for (let i = 0; i < flat.length;) {
+    for (let i = 1; i < flat.length;) {
       const key = String(flat[i]);
       const n = Number(flat[i + 1]);
       const items = flat.slice(i + 2, i + 2 + n).map((r) => this.parse(String(r)));
       i += 2 + n;
       held.set(key, { key, lockKey: `${this.base}lock:${key}`, items, lost: false });
     }
+    return Number(flat[0] ?? 0);
   }
 
   /**
-   * Releases held keys (pause, or an exception mid-round). Keys other than `ownKey` (its job
-   * is retried by BullMQ) get a kick soon after, so they do not wait for the sweep.
+   * Releases held keys (pause, or an exception mid-round). Unless pausing (`rekick` false:
+   * resume() sweeps), keys other than `ownKey` (its job is retried by BullMQ) get a kick
+   * soon after, so they do not wait for the sweep.
    */
-  private async releaseHeld(held: Map<string, HeldKey<T>>, token: string, ownKey: string | null): Promise<void> {
+  private async releaseHeld(held: Map<string, HeldKey<T>>, token: string, ownKey: string | null, rekick = true): Promise<void> {
     const keys = [...held.values()];
     held.clear();
     // Sent back to back on one connection: one round trip, as a pipeline.
     await Promise.all(keys.map((h) => releaseLock(this.redis, h.lockKey, token)));
-    if (ownKey === null) return;
+    if (!rekick) return;
     await this.kickLater(
       keys.filter((h) => h.key !== ownKey && h.items.length > 0).map((h) => ({ key: h.key, seq: h.items[0].seq, err: null })),
     );

@@ -12,19 +12,25 @@
   of appends to one chat thus costs one BullMQ job, not one per append. If the caller dies
   before adding the kick, the flag expires after kickTtlS and the sweep kicks anyway.
 
-  `gather` (issue 19, gathering lanes): a key whose kick gets queued also joins the `ready`
-  zset (oldest first), where other drivers may claim it before its kick runs (laneClaim-2).
+  `gather` (issue 19, gathering lanes): no kick per key. The key joins the `ready` zset
+  (oldest first), where drivers claim it (laneClaim-3), and `kick` = 1 asks the caller for
+  one wake-up job for the whole lane, only when none is queued yet (the lane's `wake` flag,
+  cleared by the first claim of the job that answers it, expiring after kickTtlS when the
+  caller died before adding the job; the sweep heals that meanwhile). At most one item of a
+  call answers kick = 1. A duplicate of a still-pending item puts its key back in `ready`
+  and asks for a wake-up as well (it heals a lost one, as a duplicate re-kicks otherwise).
 
-  Called with the number of keys first (3 + 3 per item).
+  Called with the number of keys first (4 + 3 per item).
 
   Input:
     KEYS[1] the lane's `seq` hash (key or seqField → last seq)
     KEYS[2] the lane's `active` zset (key → when it became pending, ms)
-    KEYS[3] the lane's `ready` zset (keys whose kick is queued; touched only with `gather`)
+    KEYS[3] the lane's `ready` zset (keys waiting for a driver; touched only with `gather`)
+    KEYS[4] the lane's `wake` flag (a wake-up job is queued; touched only with `gather`)
     then per item i (i = 1, 2, …):
-    KEYS[3i+1] `id:<item id>`, the dedupe record (→ its seq)
-    KEYS[3i+2] `q:<key>`, the key's pending set (item JSON scored by seq)
-    KEYS[3i+3] `kick:<key>`, the key's kick flag
+    KEYS[3i+2] `id:<item id>`, the dedupe record (→ its seq)
+    KEYS[3i+3] `q:<key>`, the key's pending set (item JSON scored by seq)
+    KEYS[3i+4] `kick:<key>`, the key's kick flag (not touched with `gather`)
 
     ARGV[1] nowMs: a stamp, the caller's clock (the `active` score; only ordered, never added to)
     ARGV[2] dedupeTtlS: how long an id is remembered
@@ -34,7 +40,7 @@
     then per item i: ARGV[4 + 2i] the key, ARGV[5 + 2i] the body (a non-empty JSON object)
 
   Output:
-    flat triples per item: seq, duplicate (0|1), kick (0|1)
+    flat triples per item: seq, duplicate (0|1), kick (0|1; with `gather`: a wake-up job is wanted)
 ]]
 local now = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[2])
@@ -42,7 +48,7 @@ local kickTtl = tonumber(ARGV[3])
 local seqField = ARGV[4]
 local gather = ARGV[5] == '1'
 local out = {}
-local k = 4
+local k = 5
 local i = 6
 while i <= #ARGV do
   local key, body = ARGV[i], ARGV[i + 1]
@@ -51,7 +57,16 @@ while i <= #ARGV do
   if existing then
     out[#out + 1] = tonumber(existing)
     out[#out + 1] = 1
-    out[#out + 1] = 1
+    if gather then
+      local again = 0
+      if redis.call('EXISTS', qKey) == 1 then
+        redis.call('ZADD', KEYS[3], 'NX', now, key)
+        if redis.call('SET', KEYS[4], '1', 'NX', 'EX', kickTtl) then again = 1 end
+      end
+      out[#out + 1] = again
+    else
+      out[#out + 1] = 1
+    end
   else
     local field = key
     if seqField ~= '' then field = seqField end
@@ -67,9 +82,11 @@ while i <= #ARGV do
     redis.call('ZADD', KEYS[2], 'NX', now, key)
     out[#out + 1] = seq
     out[#out + 1] = 0
-    if redis.call('SET', kickKey, '1', 'NX', 'EX', kickTtl) then
-      -- A gathering lane's drivers may claim the key before its kick runs (laneClaim-2).
-      if gather then redis.call('ZADD', KEYS[3], 'NX', now, key) end
+    if gather then
+      -- Waits in `ready` for a driver (laneClaim-3); one wake-up job per lane, not a kick per key.
+      redis.call('ZADD', KEYS[3], 'NX', now, key)
+      if redis.call('SET', KEYS[4], '1', 'NX', 'EX', kickTtl) then out[#out + 1] = 1 else out[#out + 1] = 0 end
+    elseif redis.call('SET', kickKey, '1', 'NX', 'EX', kickTtl) then
       out[#out + 1] = 1
     else
       out[#out + 1] = 0

@@ -1,6 +1,6 @@
 --[[
   A gathering lane's kick looks before it waits for a driver slot, without locking, so the
-  key stays claimable by the drivers that have a slot (laneClaim-2). Nothing pending: the
+  key stays claimable by the drivers that have a slot (laneClaim-3). Nothing pending: the
   kick is done, as laneStart-5 with nothing pending (kick flag and `ready` entry cleared,
   so the next append queues a kick).
 
