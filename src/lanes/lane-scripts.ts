@@ -7,7 +7,8 @@
  * Cluster slot. The key's lock is a token lock (src/redis/token-lock.ts).
  *
  * Issue 19 (push-mode pipeline): laneStart-5 merges "kick started + lock + head read" and
- * laneAckNext-3 "ack + next head + release if empty" (3 round trips → 1 each); lanePeek-3
+ * laneAckNext-3 "ack + next head + release if empty" (3 round trips → 1 each; laneAckNextMany
+ * does it for all of a driver's keys in one call); lanePeek-3
  * lets a gathering lane's kick wait for a driver slot without the lock; laneClaim-3 lets a
  * driver take other keys waiting for their kick into its batch; laneSweep-1 looks at a
  * bounded slice of `active` per round. laneClaim-3 and laneSweep-1 are the documented
@@ -25,6 +26,7 @@ export const LANE_SCRIPTS = [
   luaScript(new URL('./scripts/laneReleaseIfEmpty-3.lua', import.meta.url)),
   luaScript(new URL('./scripts/laneStart-5.lua', import.meta.url)),
   luaScript(new URL('./scripts/laneAckNext-3.lua', import.meta.url)),
+  luaScript(new URL('./scripts/laneAckNextMany.lua', import.meta.url)),
   luaScript(new URL('./scripts/lanePeek-3.lua', import.meta.url)),
   luaScript(new URL('./scripts/laneClaim-3.lua', import.meta.url)),
   luaScript(new URL('./scripts/laneSweep-1.lua', import.meta.url)),

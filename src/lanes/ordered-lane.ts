@@ -191,6 +191,7 @@ type LaneRedis = Redis & {
   lanePeek(...args: (string | number)[]): Promise<number>;
   laneSweep(...args: (string | number)[]): Promise<(string | number)[]>;
   laneAckNext(...args: (string | number)[]): Promise<(string | number)[]>;
+  laneAckNextMany(...args: (string | number)[]): Promise<(string | number)[]>;
   laneClaim(...args: (string | number)[]): Promise<(string | number)[]>;
   laneReinsert(...args: (string | number)[]): Promise<number>;
   laneAck(...args: (string | number)[]): Promise<number>;
@@ -228,6 +229,7 @@ interface HeldKey<T> {
 /** ioredis's pipeline does not know our scripts by type; they are defined on its client. */
 type LanePipeline = ReturnType<Redis['pipeline']> & {
   laneAckNext(...args: (string | number)[]): LanePipeline;
+  laneAckNextMany(...args: (string | number)[]): LanePipeline;
   laneAck(...args: (string | number)[]): LanePipeline;
 };
 
@@ -438,6 +440,20 @@ export class OrderedLane<T extends object> {
     const flat = await this.redis.laneSweep(`${this.base}active`, this.base, cutoff, this.sweepOffset, this.o.sweepSlice ?? SWEEP_SLICE);
     this.sweepOffset = Number(flat[0] ?? 0);
     const round = Math.floor(Date.now() / Math.max(1, this.opts.sweepIntervalMs));
+    if (this.gate) {
+      // Gathering: the keys go back to `ready` and one wake-up job claims them — not a kick
+      // per key. Not gated by the wake flag: the flag may belong to a wake-up job that was
+      // lost. A new id each time (a finished job's id, kept by removeOnComplete, would make
+      // BullMQ ignore the add).
+      const found = (flat.length - 1) / 2;
+      if (found < 1) return 0;
+      const now = Date.now();
+      const args: (string | number)[] = [];
+      for (let i = 1; i + 1 < flat.length; i += 2) args.push(now, String(flat[i]));
+      await this.redis.zadd(`${this.base}ready`, 'NX', ...args);
+      await this.addWake('wake: swept chats');
+      return found;
+    }
     const kicks: { key: string; seq: number; jobId: string }[] = [];
     for (let i = 1; i + 1 < flat.length; i += 2) {
       const key = String(flat[i]);
@@ -483,8 +499,8 @@ export class OrderedLane<T extends object> {
   // ---------------------------------------------------------------- driving a key
 
   /** Adds a gathering lane's wake-up job: a driver with no key of its own, claiming from `ready`. */
-  private async addWake(): Promise<void> {
-    await this.queue.add('wake: gather ready chats', { key: WAKE_KEY, seq: 0 } satisfies KickData, {
+  private async addWake(name = 'wake: gather ready chats'): Promise<void> {
+    await this.queue.add(name, { key: WAKE_KEY, seq: 0 } satisfies KickData, {
       jobId: encodeJobId('wake', Date.now(), randomBytes(4).toString('hex')),
       attempts: Number.MAX_SAFE_INTEGER,
       backoff: { type: 'lane' },
@@ -639,9 +655,17 @@ export class OrderedLane<T extends object> {
         }
         // The keys that go on share the next round's budget.
         const per = Math.max(1, Math.floor(this.opts.batchMax / Math.max(1, acks.length)));
+        // Every key going on in one call (laneAckNextMany); failed keys' acks beside it.
         const pipe = this.redis.pipeline() as LanePipeline;
-        for (const a of acks)
-          pipe.laneAckNext(`${this.base}q:${a.h.key}`, a.h.lockKey, `${this.base}active`, token, a.upTo ?? '', per, a.h.key);
+        if (acks.length) {
+          const keys: string[] = [`${this.base}active`];
+          const args: (string | number)[] = [token, per];
+          for (const a of acks) {
+            keys.push(`${this.base}q:${a.h.key}`, a.h.lockKey);
+            args.push(a.upTo ?? '', a.h.key);
+          }
+          pipe.laneAckNextMany(keys.length, ...keys, ...args);
+        }
         for (const f of failed) if (f.upTo !== null) pipe.laneAck(`${this.base}q:${f.h.key}`, f.upTo);
         const res = (await pipe.exec()) ?? [];
         const err = res.find((x) => x[0])?.[0];
@@ -649,12 +673,18 @@ export class OrderedLane<T extends object> {
         // A failed key's lock goes only after its ack (else another driver could deliver the acked items again).
         await Promise.all(failed.map((f) => this.releaseAfterFailure(f.h.lockKey, token, f.err)));
         for (const d of doneOf) this.o.hooks?.onDelivered?.(d.key, d.items);
-        acks.forEach((a, i) => {
-          const out = res[i]?.[1] as (string | number)[];
-          const status = Number(out[0]);
-          if (status === 1) a.h.items = out.slice(1).map((r) => this.parse(String(r)));
-          else held.delete(a.h.key);
-        });
+        const next = acks.length ? (res[0]?.[1] as (string | number)[]) : [];
+        let at = 0;
+        for (const a of acks) {
+          const status = Number(next[at]);
+          const n = Number(next[at + 1]);
+          if (status === 1) {
+            const items: LaneItem<T>[] = new Array<LaneItem<T>>(n);
+            for (let j = 0; j < n; j++) items[j] = this.parse(String(next[at + 2 + j]));
+            a.h.items = items;
+          } else held.delete(a.h.key);
+          at += 2 + n;
+        }
         const rekick: { key: string; seq: number; err: unknown }[] = [];
         for (const f of failed) {
           held.delete(f.h.key);

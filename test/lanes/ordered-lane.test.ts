@@ -183,6 +183,39 @@ describe('OrderedLane', () => {
     expect(sink.accepted.get('x')).toEqual([1]);
   });
 
+  it('a gathering lane queues one wake-up job per append call, not a kick per chat (issue 19)', async () => {
+    const sink = new FlakySink();
+    const lane = makeLane(sink, { gather: true, sweepIntervalMs: 600_000 });
+    const keys = Array.from({ length: 40 }, (_, i) => `g${i}`);
+    await lane.append(keys.map((k) => ({ key: k, id: `${k}:1`, body: { id: `${k}:1`, text: 'a' } })));
+    // A second call while the first wake-up has not started: its flag stands, no second job.
+    await lane.append(keys.map((k) => ({ key: k, id: `${k}:2`, body: { id: `${k}:2`, text: 'b' } })));
+    expect(await lane.queue.getWaitingCount()).toBe(1);
+    await lane.start();
+    await until(() => keys.every((k) => sink.accepted.get(k)?.length === 2), { what: 'every chat delivered' });
+    for (const k of keys) expect(sink.accepted.get(k)).toEqual([1, 2]);
+  });
+
+  it('a gathering lane whose wake-up job was lost (flag left set) is healed by the sweep, later appends too (issue 19)', async () => {
+    const sink = new FlakySink();
+    const lane = makeLane(sink, { gather: true, sweepIntervalMs: 300 });
+    await lane.append([{ key: 'w1', id: 'w1:1', body: { id: 'w1:1', text: 'a' } }]);
+    // The job is gone, its flag stays (as when the process died between the Lua and the add).
+    await lane.queue.obliterate({ force: true });
+    const base = (lane as unknown as { base: string }).base;
+    const r = newRedis();
+    expect(await r.exists(`${base}wake`)).toBe(1);
+    // Appended while the flag stands: no job of its own.
+    await lane.append([{ key: 'w2', id: 'w2:1', body: { id: 'w2:1', text: 'b' } }]);
+    expect(await lane.queue.getWaitingCount()).toBe(0);
+    await lane.start();
+    await until(() => sink.accepted.get('w1')?.length === 1 && sink.accepted.get('w2')?.length === 1, { what: 'swept and delivered' });
+    await lane.append([{ key: 'w1', id: 'w1:2', body: { id: 'w1:2', text: 'c' } }]);
+    await until(() => sink.accepted.get('w1')?.length === 2, { what: 'a later append delivered' });
+    expect(sink.accepted.get('w1')).toEqual([1, 2]);
+    r.disconnect();
+  });
+
   it('a sweep round looks at a bounded slice of the pending chats and the next goes on from there (issue 19)', async () => {
     const sink = new FlakySink();
     const lane = makeLane(sink, { sweepIntervalMs: 600_000, sweepSlice: 10 });

@@ -6,7 +6,7 @@
  *   matches the KEYS the header lists; every KEYS[n] / ARGV[n] the code reads is listed;
  * - no key name is built inside Lua: the key of every `redis.call` is `KEYS[…]` or a local
  *   bound to one (Redis Cluster routes by KEYS; a key built in Lua may live on another node);
- *   one narrow exception: a script whose keys are only known from data (laneClaim-2 pops them
+ *   one narrow exception: a script whose keys are only known from data (laneClaim-3 pops them
  *   from `ready`, laneSweep-1 reads them from `active`) declares in its header
  *   `Keys derived from data: <base>lock:<key>, … (<base> = ARGV[n], prefix of KEYS[m] …)`,
  *   builds only those kinds, only as `<base> .. '<kind>' .. <key>` from that ARGV, and checks
@@ -269,7 +269,7 @@ describe('Redis scripts: one convention', () => {
       "redis.call('DEL', ARGV[1] .. 'lock:' .. key…): the key is not from KEYS",
     ]);
     // The real scripts that use the exception fail without their header line.
-    for (const name of ['laneClaim-2', 'laneSweep-1']) {
+    for (const name of ['laneClaim-3', 'laneSweep-1']) {
       const lua = readFileSync(join(SRC, 'lanes/scripts', `${name}.lua`), 'utf8');
       expect(builtKeyProblems(lua)).toEqual([]);
       expect(builtKeyProblems(lua.replace(/Keys derived from data:[^\n]*/, '')).length).toBeGreaterThan(0);

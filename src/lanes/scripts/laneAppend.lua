@@ -48,6 +48,14 @@ local kickTtl = tonumber(ARGV[3])
 local seqField = ARGV[4]
 local gather = ARGV[5] == '1'
 local out = {}
+-- The wake flag is set (or found set) once per call: a call asks for one wake-up at most.
+local wakeAsked = false
+local function wake()
+  if wakeAsked then return 0 end
+  wakeAsked = true
+  if redis.call('SET', KEYS[4], '1', 'NX', 'EX', kickTtl) then return 1 end
+  return 0
+end
 local k = 5
 local i = 6
 while i <= #ARGV do
@@ -61,7 +69,7 @@ while i <= #ARGV do
       local again = 0
       if redis.call('EXISTS', qKey) == 1 then
         redis.call('ZADD', KEYS[3], 'NX', now, key)
-        if redis.call('SET', KEYS[4], '1', 'NX', 'EX', kickTtl) then again = 1 end
+        again = wake()
       end
       out[#out + 1] = again
     else
@@ -85,7 +93,7 @@ while i <= #ARGV do
     if gather then
       -- Waits in `ready` for a driver (laneClaim-3); one wake-up job per lane, not a kick per key.
       redis.call('ZADD', KEYS[3], 'NX', now, key)
-      if redis.call('SET', KEYS[4], '1', 'NX', 'EX', kickTtl) then out[#out + 1] = 1 else out[#out + 1] = 0 end
+      out[#out + 1] = wake()
     elseif redis.call('SET', kickKey, '1', 'NX', 'EX', kickTtl) then
       out[#out + 1] = 1
     else

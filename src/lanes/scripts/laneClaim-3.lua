@@ -12,7 +12,7 @@
   listed in KEYS beforehand: they are built from the lane's base (ARGV[1]), which the
   script checks is the prefix of KEYS[1] — every key of a lane shares that prefix, hence
   one Redis Cluster slot when the prefix carries a `{hash tag}`.
-  Keys derived from data: <base>lock:<key>, <base>kick:<key>, <base>q:<key> (<base> = ARGV[1], prefix of KEYS[1]: same hash tag)
+  Keys derived from data: <base>lock:<key>, <base>q:<key> (<base> = ARGV[1], prefix of KEYS[1]: same hash tag)
 
   Input:
     KEYS[1] the lane's `ready` zset (`<base>ready`)
@@ -44,8 +44,6 @@ while budget > 0 and looked < maxKeys do
   local key = popped[1]
   local lockKey = base .. 'lock:' .. key
   if redis.call('SET', lockKey, token, 'PX', lockMs, 'NX') then
-    local kickKey = base .. 'kick:' .. key
-    redis.call('DEL', kickKey)
     local qKey = base .. 'q:' .. key
     local items = redis.call('ZRANGE', qKey, 0, budget - 1)
     if #items == 0 then
