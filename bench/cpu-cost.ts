@@ -1,10 +1,10 @@
 /**
- * `node --import tsx bench/cpu-cost.ts <pipeline|shape|bare> [k=v …]` with REDIS_URL pointing at a Redis
+ * `node --import tsx bench/cpu-cost.ts <pipeline|shape|bare|latency> [k=v …]` with REDIS_URL pointing at a Redis
  * of its own (`redis-server --port 6491 --pidfile P` and REDIS_PID=<its pid>): CPU time per message of this
  * process and of that Redis, beside the wall-clock figures — steadier than wall time on a shared machine.
  */
 import { readFileSync } from 'node:fs';
-import { benchBareBullmqProfiled, benchPipeline, benchShape } from './inbound-bench.ts';
+import { benchBareBullmqProfiled, benchLatency, benchPipeline, benchShape } from './inbound-bench.ts';
 
 const [part, ...kv] = process.argv.slice(2);
 const arg = Object.fromEntries(kv.map((s) => s.split('=')).map(([k, v]) => [k, Number(v)])) as Record<string, number>;
@@ -32,6 +32,9 @@ if (part === 'bare') {
     maxSessions: 1,
     preload: arg.preload === 1,
   });
+} else if (part === 'latency') {
+  n = num('rate', 1000) * num('seconds', 5);
+  result = await benchLatency({ rate: num('rate', 1000), seconds: num('seconds', 5), chats: num('chats', 20), onecCallMs: num('onecCallMs', 5) });
 } else if (part === 'shape') {
   n = 2 * num('manyChats', 2000) * num('manyPerChat', 3);
   result = await benchShape({
