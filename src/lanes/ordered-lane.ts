@@ -126,11 +126,13 @@ export interface OrderedLaneOptions<T> {
   /** Kicks processed at once per process = keys delivered in parallel (default 50). */
   concurrency?: number;
   /**
-   * Gathering (issue 19): a driver fills each batch, up to `batchMax` items, with other
-   * keys whose kick is queued and not started (laneClaim-3), and delivers them side by side, so
-   * many keys with a few items each share one call downstream (inbound → one `POST
-   * /messages`). For sinks that batch across keys; per-key order and the lock rules are
-   * unchanged (each key is still driven by one driver at a time). Push mode only.
+   * Gathering (issue 19): appended keys wait in the lane's `ready` set instead of getting a
+   * kick job each; one wake-up job per lane (when none is queued) starts a driver that fills
+   * each batch, up to `batchMax` items, with keys from `ready` (laneClaim-3) and delivers
+   * them side by side, so many keys with a few items each share one call downstream
+   * (inbound → one `POST /messages`) and a key costs no BullMQ job. For sinks that batch
+   * across keys; per-key order and the lock rules are unchanged (each key is still driven
+   * by one driver at a time). Push mode only (with a handoff, keys are kicked one by one).
    */
   gather?: boolean;
   /**
