@@ -34,7 +34,12 @@ if (part === 'bare') {
   });
 } else if (part === 'latency') {
   n = num('rate', 1000) * num('seconds', 5);
-  result = await benchLatency({ rate: num('rate', 1000), seconds: num('seconds', 5), chats: num('chats', 20), onecCallMs: num('onecCallMs', 5) });
+  result = await benchLatency({
+    rate: num('rate', 1000),
+    seconds: num('seconds', 5),
+    chats: num('chats', 20),
+    onecCallMs: num('onecCallMs', 5),
+  });
 } else if (part === 'shape') {
   n = 2 * num('manyChats', 2000) * num('manyPerChat', 3);
   result = await benchShape({
