@@ -41,6 +41,7 @@ const ENTRY_POINTS = [
   '^bench/pull-only\\.ts$',
   '^bench/cluster-only\\.ts$',
   '^bench/push-only\\.ts$',
+  '^bench/cpu-cost\\.ts$',
   '^soak/run\\.ts$',
   '\\.test\\.ts$',
   '^test/.*/fixtures/',
