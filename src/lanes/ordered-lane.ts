@@ -20,7 +20,8 @@
  * `ready` is empty; so many chats share one call downstream, and a chat costs no BullMQ job.
  *
  * A crash at any point leaves items in the sorted set; the lock expires, the stalled kick
- * is re-run by BullMQ, and a periodic sweep kicks any key with pending items and no lock.
+ * is re-run by BullMQ, and a periodic sweep kicks any key with pending items and no lock
+ * (a gathering lane's sweep puts such keys back in `ready` and adds one wake-up job).
  * Items the sink rejects for good go to the dead-letter queue `<name>-dead` (a BullMQ
  * failed job with the reason); retrying that job puts the item back at its own `seq`.
  *
