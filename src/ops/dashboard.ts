@@ -63,7 +63,10 @@ type AdapterOptions = ConstructorParameters<typeof BullMQAdapter>[1];
  */
 class ShardedBullMQAdapter extends BullMQAdapter {
   private readonly merged: ShardedQueue;
-  constructor(private readonly shardQueues: Queue[], options: AdapterOptions) {
+  constructor(
+    private readonly shardQueues: Queue[],
+    options: AdapterOptions,
+  ) {
     super(shardQueues[0], options);
     this.merged = new ShardedQueue(shardQueues);
   }
