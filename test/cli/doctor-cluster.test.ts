@@ -93,13 +93,15 @@ describe('doctor on a Redis Cluster', () => {
     await r.call('SHUTDOWN', 'NOSAVE').catch(() => undefined);
     r.disconnect();
     await until(
-      async () =>
-        !(await client(replica.port)
-          .connect()
-          .then(
-            () => true,
-            () => false,
-          )),
+      async () => {
+        const c = client(replica.port);
+        const up = await c.connect().then(
+          () => true,
+          () => false,
+        );
+        c.disconnect();
+        return !up;
+      },
       { what: 'replica down' },
     );
 
