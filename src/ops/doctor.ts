@@ -471,8 +471,12 @@ async function checkWhatsapp(
     for (const a of config.whatsapp.accounts) push(bad(`whatsapp:${a}`, `WhatsApp account ${a}: unknown, Redis does not answer.`));
     return;
   }
-  const redis = new Redis({ ...redisOptions(config.redis), maxRetriesPerRequest: 1, connectTimeout: timeoutMs, retryStrategy: () => null });
-  redis.on('error', () => undefined);
+  // createRedis: a Cluster client on a Cluster (the account keys live on the deployment's slot).
+  const redis = createRedis({
+    url: config.redis,
+    name: 'chat-connector-doctor',
+    extra: { maxRetriesPerRequest: 1, connectTimeout: timeoutMs, retryStrategy: () => null },
+  });
   try {
     for (const a of config.whatsapp.accounts) {
       // the runner's last state (written by whichever instance runs the account)
