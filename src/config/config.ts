@@ -345,8 +345,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const queuePrefix = onCluster && !/^\{[^{}]+\}$/.test(rawPrefix) ? `{${rawPrefix.replace(/[{}]/g, '')}}` : rawPrefix;
   // 16 shards on a Cluster (spread over the primaries); 1 elsewhere: one Redis gains nothing
   // from more shards but connections (each shard has its own BullMQ queues and workers).
-  // Pull mode keeps one shard (see the check below).
-  const queueShards = r.int('QUEUE_SHARDS', onCluster && r.raw('ONEC_MODE')?.trim() !== 'pull' ? 16 : 1, 1, 256);
+  // Pull mode too: each shard's lanes hand off to the one update log of the deployment
+  // (idempotently, update-log.ts appendOnce).
+  const queueShards = r.int('QUEUE_SHARDS', onCluster ? 16 : 1, 1, 256);
 
   const config: Config = {
     redisUrl,
@@ -427,10 +428,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       `ONEC_IDLE_FINISH_MS (${config.onec.idleFinishMs}) must be below ONEC_SESSION_MAX_AGE_S (${config.onec.sessionMaxAgeS} s), or 1C ends idle sessions first`,
     );
   }
-  if (config.onec.mode === 'pull' && config.queueShards > 1)
-    r.problems.push(
-      `QUEUE_SHARDS must be 1 with ONEC_MODE=pull (got ${config.queueShards}): the update log is one stream per deployment, and handing a chat's items into it is one script with the lane, so lanes and log must share one slot`,
-    );
   if (r.problems.length) throw new ConfigError(r.problems);
   return deepFreeze(config);
 }

@@ -43,7 +43,7 @@ import { RetryPolicy } from './retry-policy.js';
 import { DeadLetterRecords } from './dead-letter-records.js';
 import { LANE_SCRIPTS } from './lane-scripts.js';
 import type { UpdateLog, UpdateType } from './update-log.js';
-import { HANDOFF_SCRIPT } from './update-log-scripts.js';
+import { HAND_BEGIN_SCRIPT, HAND_END_SCRIPT, HANDOFF_SCRIPT } from './update-log-scripts.js';
 
 /** An item as stored: the body the appender gave, plus its per-key `seq`. */
 export interface LaneItem<T> {
@@ -200,10 +200,12 @@ type LaneRedis = Redis & {
   laneAck(...args: (string | number)[]): Promise<number>;
   laneReleaseIfEmpty(...args: (string | number)[]): Promise<number>;
   laneHandoff(...args: (string | number)[]): Promise<number>;
+  laneHandBegin(...args: (string | number)[]): Promise<string | number>;
+  laneHandEnd(...args: (string | number)[]): Promise<number>;
 };
 
 function withLaneScripts(redis: Redis): LaneRedis {
-  defineScripts(redis, [...LANE_SCRIPTS, HANDOFF_SCRIPT]);
+  defineScripts(redis, [...LANE_SCRIPTS, HANDOFF_SCRIPT, HAND_BEGIN_SCRIPT, HAND_END_SCRIPT]);
   return redis as LaneRedis;
 }
 
@@ -874,11 +876,51 @@ export class OrderedLane<T extends object> {
     const h = this.o.handoff as LaneHandoff<T>;
     const updates = await h.toUpdates(key, items);
     if (updates.length !== items.length) throw new Error(`the handoff gave ${updates.length} updates for ${items.length} items`);
+    if (h.log.prefix !== this.o.prefix) return this.handOffToOtherSlot(h, key, items, updates, lockKey, token);
     const args: (string | number)[] = [`${this.base}q:${key}`, lockKey, h.log.streamKey, h.log.metaKey, token, items[items.length - 1].seq];
     for (const u of updates) args.push(u.type, u.payload);
     const n = Number(await this.redis.laneHandoff(...args));
     if (n >= 0) h.onHandedOff?.(key, items);
     return n;
+  }
+
+  /**
+   * QUEUE_SHARDS > 1: the log is on the deployment's slot, this shard's lane on its own, so
+   * the hand-off is three steps (update-log-scripts.ts): record it in the lane under the
+   * key's lock (an id and the items' seqs; a hand-off another driver began and did not end
+   * is finished first, with its own id and items), add it to the log once per id, drop
+   * exactly those items from the lane. A crash or a stall between the steps repeats them
+   * with the same id: nothing lost, nothing twice, the key's items in seq order.
+   * Returns the items handed, or -1 when the lock is not ours.
+   */
+  private async handOffToOtherSlot(
+    h: LaneHandoff<T>,
+    key: string,
+    items: LaneItem<T>[],
+    updates: { type: UpdateType; payload: string }[],
+    lockKey: string,
+    token: string,
+  ): Promise<number> {
+    const handKey = `${this.base}hand:${key}`;
+    const proposed = `${randomBytes(9).toString('base64url')}|${items.map((it) => it.seq).join(',')}`;
+    const open = await this.redis.laneHandBegin(lockKey, handKey, token, proposed);
+    if (open === -1) return -1;
+    const record = String(open);
+    const [handOffId, list] = record.split('|');
+    const seqs = list.split(',').map(Number);
+    let batch = items;
+    let batchUpdates = updates;
+    if (record !== proposed) {
+      // Another driver's hand-off, not ended: its items (still pending until it ends), as it recorded them.
+      const want = new Set(seqs);
+      const raw = await this.redis.zrangebyscore(`${this.base}q:${key}`, Math.min(...seqs), Math.max(...seqs));
+      batch = raw.map((r) => this.parse(r)).filter((it) => want.has(it.seq));
+      batchUpdates = await h.toUpdates(key, batch);
+    }
+    const added = await h.log.appendOnce(handOffId, batchUpdates);
+    await this.redis.laneHandEnd(`${this.base}q:${key}`, handKey, record, ...seqs);
+    if (added > 0) h.onHandedOff?.(key, batch);
+    return batch.length;
   }
 
   /**

@@ -13,7 +13,7 @@
  */
 import { OrderedLane, type AppendEntry, type AppendResult, type LaneItem, type OrderedLaneOptions } from './ordered-lane.js';
 import { shardOf, shardPrefix } from './lane-keys.ts';
-import type { Queue } from 'bullmq';
+import { mergedQueue, type QueueView } from './sharded-queue.ts';
 
 export interface ShardedLaneOptions<T> extends OrderedLaneOptions<T> {
   /** QUEUE_SHARDS (default 1). */
@@ -49,14 +49,14 @@ export class ShardedLane<T extends object> {
     return this.shards[shardOf(key, this.shards.length)];
   }
 
-  /** Shard 0's kick queue (with one shard: the lane's queue, as before sharding). */
-  get queue(): Queue {
-    return this.shards[0].queue;
+  /** The kick queues of every shard as one (with one shard: the lane's queue, as before sharding). */
+  get queue(): QueueView {
+    return mergedQueue(this.shards.map((s) => s.queue));
   }
 
-  /** Shard 0's dead-letter queue (with one shard: the lane's, as before sharding). */
-  get deadQueue(): Queue {
-    return this.shards[0].deadQueue;
+  /** The dead-letter queues of every shard as one: counts summed, lists merged, a job found in its shard. */
+  get deadQueue(): QueueView {
+    return mergedQueue(this.shards.map((s) => s.deadQueue));
   }
 
   /** Appends each entry in its key's shard (one script call per shard touched, in parallel). */

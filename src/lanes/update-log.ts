@@ -26,7 +26,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ConnectorError } from '../core/index.ts';
 import { defineScripts } from '../redis/redis-scripts.ts';
-import { UPDATE_LOG_ACK_SCRIPT } from './update-log-scripts.js';
+import { UPDATE_LOG_ACK_SCRIPT, UPDATE_LOG_APPEND_SCRIPT } from './update-log-scripts.js';
 
 export type UpdateType = 'message' | 'status' | 'routing';
 
@@ -60,7 +60,13 @@ interface Meta {
   last: string;
 }
 
-type LogRedis = Redis & { updateLogAck(stream: string, meta: string, id: string, next: string): Promise<number> };
+type LogRedis = Redis & {
+  updateLogAck(stream: string, meta: string, id: string, next: string): Promise<number>;
+  updateLogAppendOnce(...args: (string | number)[]): Promise<number>;
+};
+
+/** How long a hand-off's record (appendOnce) is kept: far beyond any driver stall (the lanes' dedupe window). */
+const HANDED_TTL_S = 7 * 24 * 3600;
 
 const CURSOR = /^([0-9a-z]{8})-([0-9a-z]{9})([0-9a-z]{5})$/;
 
@@ -106,6 +112,8 @@ function entryOf(raw: [string, string[]]): UpdateEntry {
 export class UpdateLog {
   readonly streamKey: string;
   readonly metaKey: string;
+  /** QUEUE_PREFIX: a lane under another prefix (a shard) hands off with `appendOnce`. */
+  readonly prefix: string;
   private readonly redis: LogRedis;
   private readonly idle: Redis[] = [];
   private readonly busy = new Set<Redis>();
@@ -114,8 +122,21 @@ export class UpdateLog {
   constructor(private readonly o: UpdateLogOptions) {
     this.streamKey = `${o.prefix}:updates:stream`;
     this.metaKey = `${o.prefix}:updates:meta`;
+    this.prefix = o.prefix;
     this.redis = o.redis as LogRedis;
-    defineScripts(this.redis, [UPDATE_LOG_ACK_SCRIPT]);
+    defineScripts(this.redis, [UPDATE_LOG_ACK_SCRIPT, UPDATE_LOG_APPEND_SCRIPT]);
+  }
+
+  /**
+   * QUEUE_SHARDS > 1: appends one hand-off's updates (a shard lane's items, recorded under
+   * `handOffId` in the lane — ordered-lane.ts) unless that hand-off was added before
+   * (updateLogAppendOnce-3). Returns how many were added (0 for a repeat).
+   */
+  async appendOnce(handOffId: string, updates: { type: UpdateType; payload: string }[]): Promise<number> {
+    if (updates.length === 0) return 0;
+    const args: (string | number)[] = [this.streamKey, this.metaKey, `${this.prefix}:updates:handed:${handOffId}`, HANDED_TTL_S];
+    for (const u of updates) args.push(u.type, u.payload);
+    return Number(await this.redis.updateLogAppendOnce(...args));
   }
 
   /** The log's epoch, committed pointer and last stream id (the epoch is made on first use). */

@@ -11,7 +11,9 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
+import type { Job, JobType, Queue } from 'bullmq';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import { ShardedQueue } from '../lanes/sharded-queue.ts';
 export { basicAuthorized, basicCredentials } from '../http/basic-auth.ts';
 import { readableJobName, type JobDataScrubber } from './job-view.ts';
 import { isDeadLetterQueue, laneOfQueue, type QueueCatalog } from './queue-catalog.ts';
@@ -50,12 +52,65 @@ function describeQueue(name: string): string {
     : `Kicks of the ${lane} lane: one job per chat with waiting items. The items themselves wait in Redis in per-chat order.`;
 }
 
+type AdapterOptions = ConstructorParameters<typeof BullMQAdapter>[1];
+
+/**
+ * A sharded lane's queue (QUEUE_SHARDS > 1) as one queue of the dashboard, under the lane's
+ * name: counts summed, lists merged, a job found in the shard that holds it (its retry and
+ * clean act there), pause/resume/clean/empty on every shard. What bull-board asks beyond that
+ * (workers, metrics, Redis info) is answered by shard 0 — on a Cluster, Redis info covers the
+ * cluster anyway.
+ */
+class ShardedBullMQAdapter extends BullMQAdapter {
+  private readonly merged: ShardedQueue;
+  constructor(
+    private readonly shardQueues: Queue[],
+    options: AdapterOptions,
+  ) {
+    super(shardQueues[0], options);
+    this.merged = new ShardedQueue(shardQueues);
+  }
+  override getJob(id: string): Promise<Job | undefined> {
+    return this.merged.getJob(id);
+  }
+  override getJobs(statuses: Parameters<BullMQAdapter['getJobs']>[0], start?: number, end?: number): Promise<Job[]> {
+    const types: JobType[] = statuses.flatMap((s) => (s === 'paused' ? [] : [s]));
+    return this.merged.getJobs(types, start, end);
+  }
+  override async getJobCounts(): ReturnType<BullMQAdapter['getJobCounts']> {
+    return this.merged.getJobCounts();
+  }
+  override async clean(status: Parameters<BullMQAdapter['clean']>[0], graceTimeMs: number): Promise<void> {
+    await this.merged.clean(graceTimeMs, Number.MAX_SAFE_INTEGER, status);
+  }
+  override async isPaused(): Promise<boolean> {
+    return (await Promise.all(this.shardQueues.map((q) => q.isPaused()))).some(Boolean);
+  }
+  override async pause(): Promise<void> {
+    await Promise.all(this.shardQueues.map((q) => q.pause()));
+  }
+  override async resume(): Promise<void> {
+    await Promise.all(this.shardQueues.map((q) => q.resume()));
+  }
+  override async empty(): Promise<void> {
+    await Promise.all(this.shardQueues.map((q) => q.drain()));
+  }
+  override async obliterate(opts?: { force?: boolean }): Promise<void> {
+    await Promise.all(this.shardQueues.map((q) => q.obliterate({ force: opts?.force ?? false })));
+  }
+  override async promoteAll(): Promise<void> {
+    await Promise.all(this.shardQueues.map((q) => q.promoteJobs()));
+  }
+}
+
 /** Registers the dashboard in its own context of `app`. */
 export async function registerDashboard(app: FastifyInstance, o: DashboardOptions): Promise<void> {
   const basePath = o.basePath ?? '/admin/queues';
   const refreshMs = o.refreshMs ?? 30_000;
   const adapterOf = (name: string) => {
-    const a = new BullMQAdapter(o.catalog.queue(name), { description: describeQueue(name), allowRetries: true });
+    const shards = o.catalog.shardQueues(name);
+    const options: AdapterOptions = { description: describeQueue(name), allowRetries: true };
+    const a = shards.length > 1 ? new ShardedBullMQAdapter(shards, options) : new BullMQAdapter(shards[0], options);
     a.setFormatter('name', (job: { name?: string; data?: unknown }) => readableJobName(job));
     a.setFormatter('data', (data: unknown) => o.scrubber.value(data));
     a.setFormatter('returnValue', (v: unknown) => o.scrubber.value(v));

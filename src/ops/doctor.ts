@@ -3,7 +3,8 @@
  * A ✗ marked `fatal` is one that stops chats; the command exits non-zero on any of them.
  * Secrets never appear: every line goes through the secret scrubber of the configuration.
  *
- * Checks, in order: Redis (answers; `maxmemory-policy` noeviction; persistence), 1C (reachable,
+ * Checks, in order: Redis (answers; `maxmemory-policy` noeviction; persistence — on a Cluster
+ * every primary and replica, see `checkRedisCluster`), 1C (reachable,
  * credentials, publication, free licenses — one `GET /licenses` in a short session that is
  * finished), the license document and feature 42, each Telegram bot (`getMe`), each
  * WhatsApp account (credentials stored in Redis = paired).
@@ -19,8 +20,8 @@ import { computeHostId } from '../licensing/host-id.ts';
 import { chatModuleGranted, checkLicenseFile } from '../licensing/license-document.ts';
 import { loadTrustedKeys } from '../licensing/trusted-keys.ts';
 import { OnecClient } from '../onec/onec-client.ts';
-import { describeRedisTarget, redisOptions } from '../redis/redis-connection.js';
-import { checkRedisWrites, readEvictionPolicy, SAFE_POLICY } from '../infra/redis-memory.ts';
+import { createRedis, describeRedisTarget, redisOptions } from '../redis/redis-connection.js';
+import { checkRedisWrites, parseInfo, readEvictionPolicy, SAFE_POLICY } from '../infra/redis-memory.ts';
 import { pullHealth } from '../pull/pull-health.ts';
 import { UpdateLog } from '../lanes/update-log.js';
 
@@ -79,14 +80,13 @@ export async function runDoctorChecks(config: Readonly<Config>, opts: DoctorOpti
 
 /** Pull mode: does 1C poll? Not fatal — updates wait safely — but said plainly. */
 async function checkOnecPull(config: Readonly<Config>, timeoutMs: number, push: (l: DoctorLine) => void): Promise<void> {
-  const redis = new Redis(config.redisUrl, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    connectTimeout: timeoutMs,
+  // createRedis: a Cluster client on a Cluster (the update log lives on the deployment's slot).
+  const redis = createRedis({
+    url: config.redis,
+    name: 'chat-connector-doctor',
+    extra: { maxRetriesPerRequest: 0, connectTimeout: timeoutMs },
   });
   try {
-    await redis.connect();
     const h = pullHealth(await new UpdateLog({ redis, prefix: config.queuePrefix }).stats(), Date.now(), config.onec.pullStaleS);
     push(h.ok ? ok('onec_pull', h.detail) : bad('onec_pull', h.detail, false));
   } catch (e) {
@@ -96,7 +96,191 @@ async function checkOnecPull(config: Readonly<Config>, timeoutMs: number, push: 
   }
 }
 
+/** One node of `CLUSTER NODES`: its address, whether it is a primary, and its flags. */
+export interface ClusterNodeLine {
+  id: string;
+  host: string;
+  port: number;
+  primary: boolean;
+  flags: string[];
+  /** The primary's id (replicas), else null. */
+  primaryId: string | null;
+  /** Holds hash slots (a primary without slots serves nothing). */
+  slots: boolean;
+}
+
+/** Parses `CLUSTER NODES` (one node a line: id addr flags master ping pong epoch link slots…). */
+export function parseClusterNodes(text: string): ClusterNodeLine[] {
+  const out: ClusterNodeLine[] = [];
+  for (const line of text.split(/\r?\n/)) {
+    const f = line.trim().split(' ');
+    if (f.length < 8) continue;
+    const addr = f[1].split('@')[0];
+    const i = addr.lastIndexOf(':');
+    const flags = f[2].split(',');
+    if (flags.includes('noaddr') || flags.includes('handshake')) continue;
+    out.push({
+      id: f[0],
+      host: addr.slice(0, i).replace(/^\[|\]$/g, ''),
+      port: Number(addr.slice(i + 1)),
+      primary: flags.includes('master'),
+      flags,
+      primaryId: f[3] === '-' ? null : f[3],
+      slots: f.length > 8,
+    });
+  }
+  return out;
+}
+
+/** A direct connection to one node (no Cluster client: the check is about that node), with the URL's credentials and TLS. */
+function nodeClient(config: Readonly<Config>, host: string, port: number, timeoutMs: number): Redis {
+  const { username, password, tls } = redisOptions(config.redis.url);
+  const r = new Redis({
+    host,
+    port,
+    username,
+    password,
+    tls,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: timeoutMs,
+    enableOfflineQueue: false,
+  });
+  r.on('error', () => undefined);
+  return r;
+}
+
+/**
+ * REDIS_CLUSTER_NODES: every primary and replica the cluster lists (not only the seeds) is
+ * checked — reachable, `cluster_state:ok` in its own view, and on each primary the eviction
+ * policy and memory as for a single Redis. One sentence per problem, naming the node.
+ */
+async function checkRedisCluster(config: Readonly<Config>, timeoutMs: number, push: (l: DoctorLine) => void): Promise<boolean> {
+  const seeds = config.redis.cluster?.nodes ?? [];
+  const where = seeds.map((n) => `${n.host}:${n.port}`).join(', ');
+  let nodes: ClusterNodeLine[] | null = null;
+  let lastError = 'no seed node listed';
+  for (const seed of seeds) {
+    const r = nodeClient(config, seed.host, seed.port, timeoutMs);
+    try {
+      await r.connect();
+      nodes = parseClusterNodes(String(await r.call('CLUSTER', 'NODES')));
+      break;
+    } catch (e) {
+      lastError = describeError(e);
+    } finally {
+      r.disconnect();
+    }
+  }
+  if (!nodes || nodes.length === 0) {
+    push(bad('redis', `No node of the Redis Cluster answers at ${where} (${lastError}): start the cluster or fix REDIS_CLUSTER_NODES.`));
+    return false;
+  }
+  const primaries = nodes.filter((n) => n.primary && n.slots);
+  const replicas = nodes.filter((n) => !n.primary);
+  let problems = 0;
+  let reachablePrimaries = 0;
+  const policies = new Map<string, string>();
+  await Promise.all(
+    nodes.map(async (n) => {
+      const name = `${n.host}:${n.port}`;
+      const role = n.primary ? 'primary' : 'replica';
+      const r = nodeClient(config, n.host, n.port, timeoutMs);
+      try {
+        try {
+          await r.connect();
+          await r.ping();
+        } catch (e) {
+          problems++;
+          push(
+            bad(
+              `redis_node:${name}`,
+              `Redis Cluster ${role} ${name} does not answer (${describeError(e)}${n.flags.includes('fail') ? '; the cluster marks it failed' : ''}): start it again${n.primary ? ' — its slots are unavailable until it answers or a replica takes over' : ''}.`,
+              n.primary,
+            ),
+          );
+          return;
+        }
+        if (n.primary) reachablePrimaries++;
+        const state = parseInfo(String(await r.call('CLUSTER', 'INFO'))).cluster_state;
+        if (state !== 'ok') {
+          problems++;
+          push(
+            bad(
+              `redis_node:${name}`,
+              `Redis Cluster ${role} ${name} reports cluster_state ${state ?? 'unknown'}: some slots have no reachable primary, so chats of those shards stop — bring their primary or a replica back.`,
+            ),
+          );
+        }
+        if (!n.primary) return;
+        const { policy, error } = await readEvictionPolicy(r);
+        policies.set(name, policy ?? '');
+        if (policy === null) {
+          problems++;
+          push(
+            info(
+              `redis_policy:${name}`,
+              `Could not read maxmemory-policy of Redis Cluster primary ${name} (${error ?? 'no answer'}); make sure it is noeviction — BullMQ requires it.`,
+            ),
+          );
+        } else if (policy !== SAFE_POLICY) {
+          problems++;
+          push(
+            bad(
+              `redis_policy:${name}`,
+              `Redis Cluster primary ${name} has maxmemory-policy ${policy}: it may evict queued messages, and start refuses it; set "maxmemory-policy noeviction" on every node of the cluster.`,
+            ),
+          );
+        }
+        const mem = parseInfo(await r.info('memory'));
+        const used = Number(mem.used_memory);
+        const max = Number(mem.maxmemory);
+        if (max > 0 && used >= max * 0.9) {
+          problems++;
+          push(
+            bad(
+              `redis_memory:${name}`,
+              `Redis Cluster primary ${name} uses ${Math.round((used / max) * 100)}% of its maxmemory (${used} of ${max} bytes): ${used >= max ? 'it refuses writes now' : 'it will refuse writes soon'} — raise maxmemory or add primaries.`,
+              used >= max,
+            ),
+          );
+        }
+      } catch (e) {
+        problems++;
+        push(bad(`redis_node:${name}`, `Redis Cluster ${role} ${name} answered with an error (${describeError(e)}).`, n.primary));
+      } finally {
+        r.disconnect();
+      }
+    }),
+  );
+  for (const p of nodes.filter((n) => n.primary && !n.slots))
+    push(
+      info(
+        `redis_node:${p.host}:${p.port}`,
+        `Redis Cluster primary ${p.host}:${p.port} holds no hash slots, so nothing of the connector lives there.`,
+      ),
+    );
+  for (const p of primaries)
+    if (!replicas.some((r) => r.primaryId === p.id))
+      push(
+        info(
+          `redis_replica:${p.host}:${p.port}`,
+          `Redis Cluster primary ${p.host}:${p.port} has no replica: if it fails, its slots (and the chats of their shards) stop until it is back.`,
+        ),
+      );
+  if (problems === 0)
+    push(
+      ok(
+        'redis',
+        `Redis Cluster answers at ${where}: ${primaries.length} primaries and ${replicas.length} replicas, every node reachable with cluster_state ok, maxmemory-policy noeviction on every primary; the chats are spread over ${config.queueShards} shard(s).`,
+      ),
+    );
+  return reachablePrimaries > 0;
+}
+
 async function checkRedis(config: Readonly<Config>, timeoutMs: number, push: (l: DoctorLine) => void): Promise<boolean> {
+  if (config.redis.cluster) return checkRedisCluster(config, timeoutMs, push);
   const where = describeRedisTarget(config.redis);
   const redis = new Redis({
     ...redisOptions(config.redis),
@@ -287,8 +471,12 @@ async function checkWhatsapp(
     for (const a of config.whatsapp.accounts) push(bad(`whatsapp:${a}`, `WhatsApp account ${a}: unknown, Redis does not answer.`));
     return;
   }
-  const redis = new Redis({ ...redisOptions(config.redis), maxRetriesPerRequest: 1, connectTimeout: timeoutMs, retryStrategy: () => null });
-  redis.on('error', () => undefined);
+  // createRedis: a Cluster client on a Cluster (the account keys live on the deployment's slot).
+  const redis = createRedis({
+    url: config.redis,
+    name: 'chat-connector-doctor',
+    extra: { maxRetriesPerRequest: 1, connectTimeout: timeoutMs, retryStrategy: () => null },
+  });
   try {
     for (const a of config.whatsapp.accounts) {
       // the runner's last state (written by whichever instance runs the account)

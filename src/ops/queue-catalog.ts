@@ -9,8 +9,9 @@
  */
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { createRedis, type RedisTarget } from '../redis/redis-connection.js';
-import { laneActiveKey, SHARDED_LANES, shardPrefixes } from '../lanes/lane-keys.ts';
+import { createRedis, forEachPrimary, type RedisTarget } from '../redis/redis-connection.js';
+import { laneActiveKey, SHARDED_LANES, shardPrefix, shardPrefixes } from '../lanes/lane-keys.ts';
+import { mergedQueue, type QueueView } from '../lanes/sharded-queue.ts';
 
 /** Lanes of the product: inbound (messenger → 1C), outbound (1C → messenger), statuses, routing. */
 export const KNOWN_LANES: readonly string[] = ['inbound', 'outbound', 'statuses', 'routing'];
@@ -32,23 +33,25 @@ export function laneOfQueue(name: string): string {
 }
 
 /**
- * Queue names found in Redis under `prefix` (SCAN for `<prefix>:*:meta`, never KEYS). Only
- * names without `:` count: other keys of ours also end in `:meta`.
+ * Queue names found in Redis under `prefix` (SCAN for `<prefix>:*:meta`, never KEYS; on a
+ * Cluster on every primary). Only names without `:` count: other keys of ours also end in `:meta`.
  */
 export async function discoverQueueNames(redis: Redis, prefix: string, maxKeys = 100_000): Promise<string[]> {
   const found = new Set<string>();
   const head = `${prefix}:`;
-  let cursor = '0';
-  let seen = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${escapeGlob(prefix)}:*:meta`, 'COUNT', 1000);
-    cursor = next;
-    seen += keys.length;
-    for (const k of keys) {
-      const name = k.slice(head.length, -':meta'.length);
-      if (name && !name.includes(':')) found.add(name);
-    }
-  } while (cursor !== '0' && seen < maxKeys);
+  await forEachPrimary(redis, async (node) => {
+    let cursor = '0';
+    let seen = 0;
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', `${escapeGlob(prefix)}:*:meta`, 'COUNT', 1000);
+      cursor = next;
+      seen += keys.length;
+      for (const k of keys) {
+        const name = k.slice(head.length, -':meta'.length);
+        if (name && !name.includes(':')) found.add(name);
+      }
+    } while (cursor !== '0' && seen < maxKeys);
+  });
   return [...found].sort();
 }
 
@@ -73,14 +76,22 @@ export interface QueueCatalogOptions {
 /**
  * BullMQ `Queue` handles for every queue, all on one shared Redis connection (BullMQ does
  * not close a connection it was given; `close()` here does).
+ *
+ * With QUEUE_SHARDS > 1 a sharded lane's queue (`inbound`, `inbound-dead`, …) exists once
+ * per shard, under the shard's prefix; `queue(name)` is all of them as one (counts summed,
+ * lists merged, a job found in the shard that holds it — sharded-queue.ts) and
+ * `shardQueues(name)` the shards' own handles. The names people see and type are the
+ * lane's names, as with one shard.
  */
 export class QueueCatalog {
   readonly redis: Redis;
   readonly prefix: string;
   private readonly lanes: readonly string[];
   private readonly discover: boolean;
-  private readonly queues = new Map<string, Queue>();
+  private readonly queues = new Map<string, Queue[]>();
   private readonly shards: number;
+  /** Queue names found under shard 0's prefix (a sharded lane the connector does not list). */
+  private readonly shardedFound = new Set<string>();
 
   constructor(opts: QueueCatalogOptions) {
     this.prefix = opts.prefix;
@@ -94,7 +105,14 @@ export class QueueCatalog {
   /** Every queue name: the known lanes and their dead-letter queues, plus whatever Redis shows. */
   async names(): Promise<string[]> {
     const names = new Set(queueNamesOfLanes(this.lanes));
-    if (this.discover) for (const n of await discoverQueueNames(this.redis, this.prefix)) names.add(n);
+    if (this.discover) {
+      for (const n of await discoverQueueNames(this.redis, this.prefix)) names.add(n);
+      if (this.shards > 1)
+        for (const n of await discoverQueueNames(this.redis, shardPrefix(this.prefix, 0, this.shards))) {
+          this.shardedFound.add(n);
+          names.add(n);
+        }
+    }
     return [...names].sort(byLane);
   }
 
@@ -103,18 +121,31 @@ export class QueueCatalog {
     return (await this.names()).includes(name);
   }
 
-  /** The BullMQ handle of one queue (made once). */
-  queue(name: string): Queue {
-    let q = this.queues.get(name);
-    if (!q) {
-      q = new Queue(name, { connection: this.redis, prefix: this.prefix });
-      q.on('error', () => undefined);
-      this.queues.set(name, q);
-    }
-    return q;
+  /** Is this queue spread over the shards? (The sharded lanes and their dead-letter queues.) */
+  isSharded(name: string): boolean {
+    return this.shards > 1 && ((SHARDED_LANES as readonly string[]).includes(laneOfQueue(name)) || this.shardedFound.has(name));
   }
 
-  async all(): Promise<Queue[]> {
+  /** The BullMQ handles of one queue, one per shard, shard 0 first (one when not sharded; made once). */
+  shardQueues(name: string): Queue[] {
+    let qs = this.queues.get(name);
+    if (!qs) {
+      qs = shardPrefixes(this.prefix, this.isSharded(name) ? this.shards : 1).map((prefix) => {
+        const q = new Queue(name, { connection: this.redis, prefix });
+        q.on('error', () => undefined);
+        return q;
+      });
+      this.queues.set(name, qs);
+    }
+    return qs;
+  }
+
+  /** One queue over its shards (the BullMQ handle itself when not sharded). */
+  queue(name: string): QueueView {
+    return mergedQueue(this.shardQueues(name));
+  }
+
+  async all(): Promise<QueueView[]> {
     return (await this.names()).map((n) => this.queue(n));
   }
 
@@ -138,12 +169,11 @@ export class QueueCatalog {
 
   /** The lane's pending-since set per shard (one for lanes that are not sharded). */
   private activeKeys(lane: string): string[] {
-    const sharded = (SHARDED_LANES as readonly string[]).includes(lane);
-    return shardPrefixes(this.prefix, sharded ? this.shards : 1).map((p) => laneActiveKey(p, lane));
+    return shardPrefixes(this.prefix, this.isSharded(lane) ? this.shards : 1).map((p) => laneActiveKey(p, lane));
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
+    await Promise.all([...this.queues.values()].flat().map((q) => q.close().catch(() => undefined)));
     this.queues.clear();
     this.redis.disconnect();
   }

@@ -139,12 +139,11 @@ describe('config', () => {
     expect(err({ REDIS_CLUSTER_NODES: '127.0.0.1:7000', REDIS_WAIT_REPLICAS: '1' })).toMatch(
       /REDIS_WAIT_REPLICAS is not supported with REDIS_CLUSTER_NODES/,
     );
-    expect(err({ REDIS_CLUSTER_NODES: '127.0.0.1:7000', ONEC_MODE: 'pull', QUEUE_SHARDS: '4' })).toMatch(
-      /QUEUE_SHARDS must be 1 with ONEC_MODE=pull/,
-    );
+    // Pull mode is sharded like push mode: the shards hand off to the one update log.
+    expect(err({ REDIS_CLUSTER_NODES: '127.0.0.1:7000', ONEC_MODE: 'pull', QUEUE_SHARDS: '4' })).toBe('');
     expect(
       loadConfig({ ...base, REDIS_CLUSTER_NODES: '127.0.0.1:7000', ONEC_MODE: 'pull' }, { envFile: false, purpose: 'cli' }).queueShards,
-    ).toBe(1);
+    ).toBe(16);
     expect(err({ QUEUE_SHARDS: '0' })).toMatch(/QUEUE_SHARDS/);
   });
 });
