@@ -26,6 +26,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Redis } from 'ioredis';
 import {
+  abortableSleep,
   ConnectorError,
   describeError,
   isRetryable,
@@ -40,6 +41,7 @@ import {
 import type { OnecItemResult, OnecStatusUpdate } from '../onec/onec-types.ts';
 import type { DeliveryContext, ItemOutcome, LaneBullConnection, LaneItem } from '../lanes/ordered-lane.js';
 import { ShardedLane } from '../lanes/sharded-lane.ts';
+import { LaneDeferral } from '../lanes/lane-deferral.ts';
 import { RateLimiter } from '../coordination/rate-limiter.js';
 import type { RetryPolicy } from '../lanes/retry-policy.js';
 import type { UpdateLog } from '../lanes/update-log.js';
@@ -182,13 +184,21 @@ export class OutboundService implements StatusSink {
 
   private async deliver(chatKey: string, items: LaneItem<OutboundMessage>[], ctx: DeliveryContext): Promise<ItemOutcome[]> {
     const outcomes: ItemOutcome[] = [];
+    // When this chat's next send may go (local ms), known once one of these items booked its slot.
+    const chat = { freeAt: 0 };
     for (const item of items) {
       let out: ItemOutcome;
-      try {
-        out = await this.sendOne(chatKey, { ...item.body, seq: item.seq }, ctx);
-      } catch (err) {
-        // Our own failure (Redis, a bug): what was sent so far stays done; this one is retried.
-        out = { kind: 'retry', error: err };
+      const due = chat.freeAt - Date.now();
+      if (due > 0) {
+        // The chat's own spacing: hand it back until then instead of waiting in a worker slot.
+        out = { kind: 'retry', error: new LaneDeferral(due, `${chatKey}: its next send slot is due in ${Math.ceil(due)} ms`) };
+      } else {
+        try {
+          out = await this.sendOne(chatKey, { ...item.body, seq: item.seq }, ctx, chat);
+        } catch (err) {
+          // Our own failure (Redis, a bug): what was sent so far stays done; this one is retried.
+          out = { kind: 'retry', error: err };
+        }
       }
       outcomes.push(out);
       if (out.kind === 'retry') break;
@@ -196,7 +206,7 @@ export class OutboundService implements StatusSink {
     return outcomes;
   }
 
-  private async sendOne(chatKey: string, msg: OutboundMessage, ctx: DeliveryContext): Promise<ItemOutcome> {
+  private async sendOne(chatKey: string, msg: OutboundMessage, ctx: DeliveryContext, chat: { freeAt: number }): Promise<ItemOutcome> {
     const signal = this.halt.signal;
     if (signal.aborted) return { kind: 'retry', error: pausedError() };
     const rec = await this.store.get(msg.id);
@@ -225,25 +235,26 @@ export class OutboundService implements StatusSink {
     }
     const rules = this.pacing.rules(parts.channel, parts.account, chatKey, await this.o.chatType(chatKey));
     if (rules.length) {
-      const slot = await this.pacing.acquire(rules, signal);
+      // One call books the slot (the chat's and the bot's, Redis's clock) — or says when to come back.
+      const slot = await this.pacing.reserve(rules);
       if (!slot.ok) {
-        if (slot.aborted) return { kind: 'retry', error: pausedError() };
-        return {
-          kind: 'retry',
-          error: new ConnectorError('outbound_paced', `The chat must wait ${slot.retryAfterMs} ms for its next send slot.`, {
-            retryable: true,
-            retryAfterMs: slot.retryAfterMs,
-          }),
-        };
+        return { kind: 'retry', error: new LaneDeferral(slot.retryAfterMs, `${chatKey}: no send slot for ${slot.retryAfterMs} ms`) };
       }
+      chat.freeAt = this.pacing.chatFreeAt(rules, Date.now() + slot.waitMs);
+      // The booked slot is ours (no one else is given it): wait for it, at most maxHoldMs.
+      if (slot.waitMs >= 1 && !(await abortableSleep(slot.waitMs, signal))) return { kind: 'retry', error: pausedError() };
     }
-    // Later parts of a multi-call message wait for their own slot; no abort here: a message
+    // Later parts of a multi-call message book their own slot; no abort here: a message
     // half sent must be finished, or a retry would send its first parts twice.
     const beforeCall = async (): Promise<void> => {
       for (;;) {
-        const slot = await this.pacing.acquire(rules, new AbortController().signal);
-        if (slot.ok) return;
-        await new Promise((r) => setTimeout(r, Math.max(10, slot.retryAfterMs ?? 100)));
+        const slot = await this.pacing.reserveLater(rules);
+        if (slot.ok) {
+          chat.freeAt = this.pacing.chatFreeAt(rules, Date.now() + slot.waitMs);
+          if (slot.waitMs >= 1) await abortableSleep(slot.waitMs);
+          return;
+        }
+        await abortableSleep(slot.retryAfterMs);
       }
     };
     // Fencing: the record says "not sent yet" and this driver still holds the chat, right

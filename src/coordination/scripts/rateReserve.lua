@@ -1,0 +1,51 @@
+--[[
+  Slot reservation for several limits at once, on Redis's clock (issue 19 item 5): the GCRA
+  state of rateGcra.lua (one "theoretical arrival time" per key, µs), but instead of "go now
+  or ask again later" the caller is given a time: the earliest moment every limit allows the
+  event. When that moment is close enough for every rule (each rule's own longest wait), every
+  key is charged AT that moment and the caller goes then — the slot is its own, so many
+  callers (processes, instances) waiting for one bot never race for the same slot and never
+  go faster than the limit together. When any rule would make it wait longer than that rule
+  allows, nothing is charged and the caller is told when to come back.
+
+  Called with the number of keys first (one per rule).
+
+  Input:
+    KEYS[i] the rule's key (i = 1, 2, …)
+
+    per rule i, integers in microseconds:
+    ARGV[4i-3] interval: the average spacing of events
+    ARGV[4i-2] tolerance: interval × (burst − 1)
+    ARGV[4i-1] cost: slots this event uses
+    ARGV[4i]   maxWait: the longest wait this rule lets the caller reserve ahead
+
+  Output:
+    { 1, wait }  reserved: every key charged; the caller goes in `wait` µs (0 = now)
+    { 0, wait }  refused (nothing charged): no reservation before `wait` µs from now
+]]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local at = now
+local refuse = 0
+local tats = {}
+for i = 1, #KEYS do
+  local tolerance = tonumber(ARGV[4 * i - 2])
+  local maxWait = tonumber(ARGV[4 * i])
+  local tat = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if tat < now then tat = now end
+  tats[i] = tat
+  local allowAt = tat - tolerance
+  if allowAt > at then at = allowAt end
+  if allowAt - now > maxWait and allowAt - now - maxWait > refuse then refuse = allowAt - now - maxWait end
+end
+if refuse > 0 then return { 0, refuse } end
+for i = 1, #KEYS do
+  local interval = tonumber(ARGV[4 * i - 3])
+  local cost = tonumber(ARGV[4 * i - 1])
+  local tat = tats[i]
+  if at > tat then tat = at end
+  tat = tat + interval * cost
+  local ttlMs = math.ceil((tat - now) / 1000) + 1000
+  redis.call('SET', KEYS[i], string.format('%.0f', tat), 'PX', ttlMs)
+end
+return { 1, at - now }
