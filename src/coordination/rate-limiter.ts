@@ -37,6 +37,12 @@ export interface RateRule {
   cost?: number;
   /** `reserve` only: the longest wait this rule lets a caller book ahead (default 0: only a slot free now). */
   maxWaitMs?: number;
+  /**
+   * `reserve` only: this rule neither holds the booking back nor refuses it; its key only
+   * moves on to at least the booked slot + interval × cost. For booking again an event an
+   * earlier booking of this key already counted (a caller that missed its slot).
+   */
+  follow?: boolean;
 }
 
 export interface RateLimiterOptions {
@@ -57,9 +63,9 @@ export interface AcquireOptions {
 export type AcquireResult = { ok: true; waitedMs: number } | { ok: false; retryAfterMs: number; aborted: boolean };
 
 /** `reserve`: booked (go in `waitMs`), or refused (nothing booked; no slot before `retryAfterMs`). */
-export type ReserveResult = { ok: true; waitMs: number } | { ok: false; retryAfterMs: number };
+export type ReserveResult = { ok: true; waitMs: number } | { ok: false; retryAfterMs: number; rule: RateRule };
 
-/** rateReserve: the rules' keys (their number first), per rule interval, tolerance, cost, longest wait (µs). */
+/** rateReserve: the rules' keys (their number first), per rule interval, tolerance, cost, longest wait (µs), follow. */
 const RESERVE = luaScript(new URL('./scripts/rateReserve.lua', import.meta.url));
 
 /** rateGcra: the rules' keys (their number first), per rule interval, tolerance, cost (µs). */
@@ -67,7 +73,7 @@ const GCRA = luaScript(new URL('./scripts/rateGcra.lua', import.meta.url));
 
 type LimiterRedis = Redis & {
   rateGcra(numKeys: number, ...args: (string | number)[]): Promise<number>;
-  rateReserve(numKeys: number, ...args: (string | number)[]): Promise<[number, number]>;
+  rateReserve(numKeys: number, ...args: (string | number)[]): Promise<[number, number, number?]>;
 };
 
 export class RateLimiter {
@@ -112,11 +118,13 @@ export class RateLimiter {
       if (!(r.intervalMs > 0)) throw new RangeError(`rate rule ${r.key}: intervalMs must be > 0`);
       const burst = Math.max(1, Math.floor(r.burst ?? 1));
       const intervalUs = Math.round(r.intervalMs * 1000);
-      args.push(intervalUs, intervalUs * (burst - 1), Math.max(1, Math.floor(r.cost ?? 1)), Math.max(0, Math.round((r.maxWaitMs ?? 0) * 1000)));
+      const maxWaitUs = Math.max(0, Math.round((r.maxWaitMs ?? 0) * 1000));
+      args.push(intervalUs, intervalUs * (burst - 1), Math.max(1, Math.floor(r.cost ?? 1)), maxWaitUs, r.follow ? 1 : 0);
     }
-    const [booked, waitUs] = await this.redis.rateReserve(rules.length, ...rules.map((r) => r.key), ...args);
+    const [booked, waitUs, by] = await this.redis.rateReserve(rules.length, ...rules.map((r) => r.key), ...args);
     const ms = Math.max(0, Number(waitUs)) / 1000;
-    return Number(booked) === 1 ? { ok: true, waitMs: ms } : { ok: false, retryAfterMs: Math.max(1, Math.ceil(ms)) };
+    if (Number(booked) === 1) return { ok: true, waitMs: ms };
+    return { ok: false, retryAfterMs: Math.max(1, Math.ceil(ms)), rule: rules[Math.max(0, Number(by) - 1)] ?? rules[0] };
   }
 
   /** Waits until every rule allows one event (then charged), or gives up (nothing charged). */

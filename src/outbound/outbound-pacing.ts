@@ -57,6 +57,17 @@ export const PACING_DEFAULTS = {
  */
 const CHAT_SLACK_MS = 30;
 
+/**
+ * A driver that wakes this much after its booked slot (a busy event loop, a GC pause) books
+ * again instead of sending: its send would land among the slots booked after it and crowd the
+ * messenger's window (Telegram counts ~30 in any second: 30 sends 35 ms apart span 1 015 ms,
+ * so one send ≈ 50 ms late makes 31 in one second). The slot it missed stays unused.
+ */
+export const LATE_MS = 20;
+
+/** A booking's answer; a refusal says whether the chat's own spacing refused (not a shared limit). */
+export type PacedReserve = { ok: true; waitMs: number } | { ok: false; retryAfterMs: number; perChat: boolean };
+
 /** A rule and whether it spaces one chat (its slot is the chat's, not shared). */
 export interface PacedRule extends RateRule {
   perChat: boolean;
@@ -97,8 +108,23 @@ export class OutboundPacing {
    * Books the first send of a message: a slot at most `maxHoldMs` away (the chat's own at most
    * a hair away), else nothing booked and when to come back.
    */
-  reserve(rules: PacedRule[]): Promise<ReserveResult> {
-    return this.limiter.reserve(rules.map((r) => ({ ...r, maxWaitMs: r.perChat ? CHAT_SLACK_MS : this.o.maxHoldMs })));
+  async reserve(rules: PacedRule[]): Promise<PacedReserve> {
+    const r = await this.limiter.reserve(rules.map((x) => ({ ...x, maxWaitMs: x.perChat ? CHAT_SLACK_MS : this.o.maxHoldMs })));
+    if (r.ok) return r;
+    const perChat = rules.some((x) => x.perChat && x.key === r.rule.key);
+    // A shared limit's refusal: the callers it refused all come back when it nears, and
+    // only a few get a slot then; spread them over the hold window so fewer come back for nothing.
+    return { ok: false, perChat, retryAfterMs: perChat ? r.retryAfterMs : r.retryAfterMs + Math.floor(Math.random() * this.o.maxHoldMs) };
+  }
+
+  /**
+   * Books again after missing a booked slot (woke late): a new slot of the shared limits, at
+   * most `maxHoldMs` away; the chat's key, already charged for this send, only moves on to
+   * the new slot + its interval.
+   */
+  async rebook(rules: PacedRule[]): Promise<PacedReserve> {
+    const r = await this.limiter.reserve(rules.map((x) => (x.perChat ? { ...x, follow: true } : { ...x, maxWaitMs: this.o.maxHoldMs })));
+    return r.ok ? r : { ok: false, perChat: false, retryAfterMs: r.retryAfterMs };
   }
 
   /** Books a later part of a message already half sent: it must go, so up to `maxWaitMs` away. */

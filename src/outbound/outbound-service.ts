@@ -45,7 +45,7 @@ import { LaneDeferral } from '../lanes/lane-deferral.ts';
 import { RateLimiter } from '../coordination/rate-limiter.js';
 import type { RetryPolicy } from '../lanes/retry-policy.js';
 import type { UpdateLog } from '../lanes/update-log.js';
-import { OutboundPacing, type PacingOptions } from './outbound-pacing.ts';
+import { LATE_MS, OutboundPacing, type PacingOptions } from './outbound-pacing.ts';
 import { fingerprintOf, OutboundStore, type OutboundRecord } from './outbound-store.ts';
 
 /** A status event as it travels in the `statuses` lane. */
@@ -209,15 +209,13 @@ export class OutboundService implements StatusSink {
   private async sendOne(chatKey: string, msg: OutboundMessage, ctx: DeliveryContext, chat: { freeAt: number }): Promise<ItemOutcome> {
     const signal = this.halt.signal;
     if (signal.aborted) return { kind: 'retry', error: pausedError() };
-    const rec = await this.store.get(msg.id);
-    if (rec && rec.status !== 'queued') {
-      // Sent (or failed) before a crash let the lane ack it: never send again; make sure its
-      // status event is queued (a no-op when it already is).
-      if (rec.status === 'sent' || rec.status === 'failed') await this.queueStatus(statusEventOf(rec));
-      return { kind: 'done' };
-    }
     const parts = parseChatKey(chatKey);
     const sender = parts ? this.o.senders.get(parts.channel) : undefined;
+    if (!parts || !sender || !sender.hasAccount(parts.account)) {
+      // Nothing to book: whatever was sent before stays sent (the record is read first).
+      const done = await this.alreadySettled(msg.id);
+      if (done) return done;
+    }
     if (!parts || !sender) {
       return this.fail(msg, new ConnectorError('unknown_channel', `No channel can send to "${chatKey}".`));
     }
@@ -234,16 +232,29 @@ export class OutboundService implements StatusSink {
       }
     }
     const rules = this.pacing.rules(parts.channel, parts.account, chatKey, await this.o.chatType(chatKey));
-    if (rules.length) {
+    // The record is read while the driver waits for its slot (a chat handed back reads nothing).
+    let record: Promise<OutboundRecord | null> | null = null;
+    for (let booking = 1; rules.length; booking += 1) {
       // One call books the slot (the chat's and the bot's, Redis's clock) — or says when to come back.
-      const slot = await this.pacing.reserve(rules);
+      const slot = booking === 1 ? await this.pacing.reserve(rules) : await this.pacing.rebook(rules);
       if (!slot.ok) {
-        return { kind: 'retry', error: new LaneDeferral(slot.retryAfterMs, `${chatKey}: no send slot for ${slot.retryAfterMs} ms`) };
+        const why = slot.perChat ? 'its next send slot is due' : 'the account has no send slot free';
+        return { kind: 'retry', error: new LaneDeferral(slot.retryAfterMs, `${chatKey}: ${why} in ${slot.retryAfterMs} ms`) };
       }
-      chat.freeAt = this.pacing.chatFreeAt(rules, Date.now() + slot.waitMs);
+      const slotAt = Date.now() + slot.waitMs;
+      chat.freeAt = this.pacing.chatFreeAt(rules, slotAt);
+      if (!record) {
+        record = this.store.get(msg.id);
+        // Awaited below, unless the chat is handed back first: never an unhandled rejection.
+        record.catch(() => undefined);
+      }
       // The booked slot is ours (no one else is given it): wait for it, at most maxHoldMs.
       if (slot.waitMs >= 1 && !(await abortableSleep(slot.waitMs, signal))) return { kind: 'retry', error: pausedError() };
+      // Woke late (a busy process): sending now would crowd the slots booked after ours.
+      if (Date.now() - slotAt <= LATE_MS || booking === 3) break;
     }
+    const done = await this.alreadySettled(msg.id, record);
+    if (done) return done;
     // Later parts of a multi-call message book their own slot; no abort here: a message
     // half sent must be finished, or a retry would send its first parts twice.
     const beforeCall = async (): Promise<void> => {
@@ -277,6 +288,17 @@ export class OutboundService implements StatusSink {
       return this.fail(msg, err);
     }
     await this.record({ id: msg.id, status: 'sent', at: result.at, nativeIds: result.nativeIds });
+    return { kind: 'done' };
+  }
+
+  /**
+   * A message sent (or failed) before a crash let the lane ack it: never sent again; its
+   * status event is queued again (a no-op when it already is). Null: still to send.
+   */
+  private async alreadySettled(id: string, read?: Promise<OutboundRecord | null> | null): Promise<ItemOutcome | null> {
+    const rec = await (read ?? this.store.get(id));
+    if (!rec || rec.status === 'queued') return null;
+    if (rec.status === 'sent' || rec.status === 'failed') await this.queueStatus(statusEventOf(rec));
     return { kind: 'done' };
   }
 

@@ -13,38 +13,52 @@
   Input:
     KEYS[i] the rule's key (i = 1, 2, …)
 
-    per rule i, integers in microseconds:
-    ARGV[4i-3] interval: the average spacing of events
-    ARGV[4i-2] tolerance: interval × (burst − 1)
-    ARGV[4i-1] cost: slots this event uses
-    ARGV[4i]   maxWait: the longest wait this rule lets the caller reserve ahead
+    per rule i, integers (times in microseconds):
+    ARGV[5i-4] interval: the average spacing of events
+    ARGV[5i-3] tolerance: interval × (burst − 1)
+    ARGV[5i-2] cost: slots this event uses
+    ARGV[5i-1] maxWait: the longest wait this rule lets the caller reserve ahead
+    ARGV[5i]   follow: 1 = this rule does not hold the booking back (nor refuse it); its key
+               only moves on to at least the booked moment + interval × cost (a caller that
+               books again for an event its earlier booking already counted)
 
   Output:
     { 1, wait }  reserved: every key charged; the caller goes in `wait` µs (0 = now)
-    { 0, wait }  refused (nothing charged): no reservation before `wait` µs from now
+    { 0, wait, i }  refused (nothing charged): no reservation before `wait` µs from now; rule i
+                    is the one that asks for the longest wait
 ]]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local at = now
 local refuse = 0
+local refusedBy = 0
 local tats = {}
 for i = 1, #KEYS do
-  local tolerance = tonumber(ARGV[4 * i - 2])
-  local maxWait = tonumber(ARGV[4 * i])
+  local tolerance = tonumber(ARGV[5 * i - 3])
+  local maxWait = tonumber(ARGV[5 * i - 1])
   local tat = tonumber(redis.call('GET', KEYS[i]) or '0')
   if tat < now then tat = now end
   tats[i] = tat
   local allowAt = tat - tolerance
-  if allowAt > at then at = allowAt end
-  if allowAt - now > maxWait and allowAt - now - maxWait > refuse then refuse = allowAt - now - maxWait end
+  if ARGV[5 * i] ~= '1' then
+    if allowAt > at then at = allowAt end
+    if allowAt - now > maxWait and allowAt - now - maxWait > refuse then
+      refuse = allowAt - now - maxWait
+      refusedBy = i
+    end
+  end
 end
-if refuse > 0 then return { 0, refuse } end
+if refuse > 0 then return { 0, refuse, refusedBy } end
 for i = 1, #KEYS do
-  local interval = tonumber(ARGV[4 * i - 3])
-  local cost = tonumber(ARGV[4 * i - 1])
+  local interval = tonumber(ARGV[5 * i - 4])
+  local cost = tonumber(ARGV[5 * i - 2])
   local tat = tats[i]
-  if at > tat then tat = at end
-  tat = tat + interval * cost
+  if ARGV[5 * i] == '1' then
+    if at + interval * cost > tat then tat = at + interval * cost end
+  else
+    if at > tat then tat = at end
+    tat = tat + interval * cost
+  end
   local ttlMs = math.ceil((tat - now) / 1000) + 1000
   redis.call('SET', KEYS[i], string.format('%.0f', tat), 'PX', ttlMs)
 end
