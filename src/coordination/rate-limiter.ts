@@ -63,7 +63,7 @@ export interface AcquireOptions {
 export type AcquireResult = { ok: true; waitedMs: number } | { ok: false; retryAfterMs: number; aborted: boolean };
 
 /** `reserve`: booked (go in `waitMs`), or refused (nothing booked; no slot before `retryAfterMs`). */
-export type ReserveResult = { ok: true; waitMs: number } | { ok: false; retryAfterMs: number; rule: RateRule };
+export type ReserveResult = { ok: true; waitMs: number; slotUs: number } | { ok: false; retryAfterMs: number; rule: RateRule };
 
 /** rateReserve: the rules' keys (their number first), per rule interval, tolerance, cost, longest wait (µs), follow. */
 const RESERVE = luaScript(new URL('./scripts/rateReserve.lua', import.meta.url));
@@ -112,7 +112,7 @@ export class RateLimiter {
    * says when a booking could succeed. One call, atomic over the rules, Redis's clock.
    */
   async reserve(rules: readonly RateRule[]): Promise<ReserveResult> {
-    if (rules.length === 0) return { ok: true, waitMs: 0 };
+    if (rules.length === 0) return { ok: true, waitMs: 0, slotUs: 0 };
     const args: (string | number)[] = [];
     for (const r of rules) {
       if (!(r.intervalMs > 0)) throw new RangeError(`rate rule ${r.key}: intervalMs must be > 0`);
@@ -121,10 +121,10 @@ export class RateLimiter {
       const maxWaitUs = Math.max(0, Math.round((r.maxWaitMs ?? 0) * 1000));
       args.push(intervalUs, intervalUs * (burst - 1), Math.max(1, Math.floor(r.cost ?? 1)), maxWaitUs, r.follow ? 1 : 0);
     }
-    const [booked, waitUs, by] = await this.redis.rateReserve(rules.length, ...rules.map((r) => r.key), ...args);
+    const [booked, waitUs, third] = await this.redis.rateReserve(rules.length, ...rules.map((r) => r.key), ...args);
     const ms = Math.max(0, Number(waitUs)) / 1000;
-    if (Number(booked) === 1) return { ok: true, waitMs: ms };
-    return { ok: false, retryAfterMs: Math.max(1, Math.ceil(ms)), rule: rules[Math.max(0, Number(by) - 1)] ?? rules[0] };
+    if (Number(booked) === 1) return { ok: true, waitMs: ms, slotUs: Number(third) };
+    return { ok: false, retryAfterMs: Math.max(1, Math.ceil(ms)), rule: rules[Math.max(0, Number(third) - 1)] ?? rules[0] };
   }
 
   /** Waits until every rule allows one event (then charged), or gives up (nothing charged). */

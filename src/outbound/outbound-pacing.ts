@@ -66,7 +66,7 @@ const CHAT_SLACK_MS = 30;
 export const LATE_MS = 20;
 
 /** A booking's answer; a refusal says whether the chat's own spacing refused (not a shared limit). */
-export type PacedReserve = { ok: true; waitMs: number } | { ok: false; retryAfterMs: number; perChat: boolean };
+export type PacedReserve = { ok: true; waitMs: number; slotUs: number } | { ok: false; retryAfterMs: number; perChat: boolean };
 
 /** A rule and whether it spaces one chat (its slot is the chat's, not shared). */
 export interface PacedRule extends RateRule {

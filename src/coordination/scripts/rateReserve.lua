@@ -23,7 +23,8 @@
                books again for an event its earlier booking already counted)
 
   Output:
-    { 1, wait }  reserved: every key charged; the caller goes in `wait` µs (0 = now)
+    { 1, wait, at }  reserved: every key charged; the caller goes in `wait` µs (0 = now), at
+                     the moment `at` (µs, Redis's clock: what tests compare across callers)
     { 0, wait, i }  refused (nothing charged): no reservation before `wait` µs from now; rule i
                     is the one that asks for the longest wait
 ]]
@@ -62,4 +63,4 @@ for i = 1, #KEYS do
   local ttlMs = math.ceil((tat - now) / 1000) + 1000
   redis.call('SET', KEYS[i], string.format('%.0f', tat), 'PX', ttlMs)
 end
-return { 1, at - now }
+return { 1, at - now, at }
