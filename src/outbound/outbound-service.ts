@@ -234,6 +234,7 @@ export class OutboundService implements StatusSink {
     const rules = this.pacing.rules(parts.channel, parts.account, chatKey, await this.o.chatType(chatKey));
     // The record is read while the driver waits for its slot (a chat handed back reads nothing).
     let record: Promise<OutboundRecord | null> | null = null;
+    let fenced = false;
     for (let booking = 1; rules.length; booking += 1) {
       // One call books the slot (the chat's and the bot's, Redis's clock) — or says when to come back.
       const slot = booking === 1 ? await this.pacing.reserve(rules) : await this.pacing.rebook(rules);
@@ -250,6 +251,8 @@ export class OutboundService implements StatusSink {
       }
       // The booked slot is ours (no one else is given it): wait for it, at most maxHoldMs.
       if (slot.waitMs >= 1 && !(await abortableSleep(slot.waitMs, signal))) return { kind: 'retry', error: pausedError() };
+      if (!(await ctx.stillOwner())) return takenOver(chatKey);
+      fenced = true;
       // Woke late (a busy process): sending now would crowd the slots booked after ours.
       if (Date.now() - slotAt <= LATE_MS || booking === 3) break;
     }
@@ -271,12 +274,8 @@ export class OutboundService implements StatusSink {
     // Fencing: the record says "not sent yet" and this driver still holds the chat, right
     // before the one side effect that cannot be undone. A driver that lost the chat (its lock
     // expired during a stall) stops here instead of sending after the new driver's messages.
-    if (!(await ctx.stillOwner())) {
-      return {
-        kind: 'retry',
-        error: new ConnectorError('chat_taken_over', `Another worker took over ${chatKey}; this one stops.`, { retryable: true }),
-      };
-    }
+    // (Paced: asked right after the wait for the slot, above, so the send leaves on time.)
+    if (!fenced && !(await ctx.stillOwner())) return takenOver(chatKey);
     let result;
     try {
       result = await sender.send(msg, rules.length ? { beforeCall } : undefined);
@@ -397,6 +396,13 @@ function haltController(): AbortController {
   const c = new AbortController();
   setMaxListeners(0, c.signal);
   return c;
+}
+
+function takenOver(chatKey: string): ItemOutcome {
+  return {
+    kind: 'retry',
+    error: new ConnectorError('chat_taken_over', `Another worker took over ${chatKey}; this one stops.`, { retryable: true }),
+  };
 }
 
 function pausedError(): ConnectorError {

@@ -88,7 +88,7 @@ describe('a deferral (LaneDeferral)', () => {
       // Pacing is not a failure: no retry hook, and no kick job failed an attempt.
       expect(retries).toEqual([]);
       const jobs = await lane.queue.getJobs(['completed', 'delayed', 'waiting', 'active', 'failed']);
-      expect(jobs.filter((j) => !!j.failedReason || j.stacktrace.length > 0).map((j) => j.failedReason)).toEqual([]);
+      expect(jobs.filter((j) => !!j.failedReason || (j.stacktrace?.length ?? 0) > 0).map((j) => j.failedReason)).toEqual([]);
     },
   );
 });
