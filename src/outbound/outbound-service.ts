@@ -280,12 +280,16 @@ export class OutboundService implements StatusSink {
     try {
       result = await sender.send(msg, rules.length ? { beforeCall } : undefined);
     } catch (err) {
+      chat.freeAt = Math.max(chat.freeAt, this.pacing.chatFreeAt(rules, Date.now()));
       if (isRetryable(err)) {
         this.log.info({ chat: chatKey, messageId: msg.id, err: describeError(err) }, 'send failed; the chat waits and tries again');
         return { kind: 'retry', error: err };
       }
       return this.fail(msg, err);
     }
+    // The chat's next send is spaced from this one's answer, not only from its booked slot:
+    // the messenger saw it somewhere between the two, however late the request left.
+    chat.freeAt = Math.max(chat.freeAt, this.pacing.chatFreeAt(rules, Date.now()));
     await this.record({ id: msg.id, status: 'sent', at: result.at, nativeIds: result.nativeIds });
     return { kind: 'done' };
   }
