@@ -104,6 +104,11 @@ export class OutboundService implements StatusSink {
   readonly statusLane: ShardedLane<StatusItem>;
   readonly pacing: OutboundPacing;
   private readonly log: Logger;
+  /**
+   * Chats this process sent to lately → when their next send may go (local ms; see deliver):
+   * Redis books a chat's slots from the booked moments, this also spaces them from the answers.
+   */
+  private readonly chatFreeAt = new Map<string, number>();
   /** Aborts pacing waits when the workers pause or stop. */
   private halt = haltController();
 
@@ -184,8 +189,26 @@ export class OutboundService implements StatusSink {
 
   private async deliver(chatKey: string, items: LaneItem<OutboundMessage>[], ctx: DeliveryContext): Promise<ItemOutcome[]> {
     const outcomes: ItemOutcome[] = [];
-    // When this chat's next send may go (local ms), known once one of these items booked its slot.
-    const chat = { freeAt: 0 };
+    // When this chat's next send may go (local ms): from this process's last send to it (the
+    // lane's next round of the same driver), else known once one of these items booked its slot.
+    const chat = { freeAt: this.chatFreeAt.get(chatKey) ?? 0 };
+    try {
+      await this.deliverPaced(chatKey, items, ctx, chat, outcomes);
+    } finally {
+      // Only chats sent to within about the last spacing are remembered.
+      if (chat.freeAt > Date.now()) this.chatFreeAt.set(chatKey, chat.freeAt);
+      else this.chatFreeAt.delete(chatKey);
+    }
+    return outcomes;
+  }
+
+  private async deliverPaced(
+    chatKey: string,
+    items: LaneItem<OutboundMessage>[],
+    ctx: DeliveryContext,
+    chat: { freeAt: number },
+    outcomes: ItemOutcome[],
+  ): Promise<void> {
     for (const item of items) {
       let out: ItemOutcome;
       const due = chat.freeAt - Date.now();
@@ -203,7 +226,6 @@ export class OutboundService implements StatusSink {
       outcomes.push(out);
       if (out.kind === 'retry') break;
     }
-    return outcomes;
   }
 
   private async sendOne(chatKey: string, msg: OutboundMessage, ctx: DeliveryContext, chat: { freeAt: number }): Promise<ItemOutcome> {
