@@ -94,6 +94,7 @@ export async function benchOutbound(opts: OutboundBenchOptions = {}): Promise<Re
     const sentCount = () => bots.reduce((n, b) => n + stack.telegram.sent(b.bot.token).length, 0);
     const ticker = setInterval(() => say(`${sentCount()} of ${total} sent`), 3000);
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     try {
       // Round-robin over every bot's chats, as 1C would post a busy hour's replies.
       for (let i = 1; i <= perChat; i++) {
@@ -110,6 +111,10 @@ export async function benchOutbound(opts: OutboundBenchOptions = {}): Promise<Re
       }
       const acceptMs = performance.now() - t0;
       await waitFor(() => sentCount() >= total, 900_000, 'all messages sent');
+      // This process is the connector AND both emulators (Bot API, 1C): its CPU per message is
+      // the cost of the whole loop, and on one core its ceiling.
+      const cpu = process.cpuUsage(cpu0);
+      const wallMs = performance.now() - t0;
       const perBot = bots.map((b, bi) => {
         const sent = stack.telegram.sent(b.bot.token);
         const times = sent.map((s) => s.at).sort((x, y) => x - y);
@@ -153,6 +158,8 @@ export async function benchOutbound(opts: OutboundBenchOptions = {}): Promise<Re
         duplicates_sent: perBot.reduce((n, b) => n + b.sent, 0) - total,
         all_in_order: perBot.every((b) => b.inOrder) ? 1 : 0,
         seconds: Number(spanS.toFixed(2)),
+        cpu_ms_per_msg: Number(((cpu.user + cpu.system) / 1000 / total).toFixed(2)),
+        cpu_share_of_one_core: Number(((cpu.user + cpu.system) / 1000 / wallMs).toFixed(2)),
       };
     } finally {
       clearInterval(ticker);

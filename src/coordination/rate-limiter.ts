@@ -11,6 +11,13 @@
  * `tryAcquire` answers at once (0 = go, else ms to wait); `acquire` waits (with jitter, so
  * many waiters do not wake in lock step) until allowed, or gives up when the wait would
  * exceed `maxWaitMs` and says how long the caller should stay away.
+ *
+ * `reserve` (issue 19 item 5) books the earliest slot every rule allows, on Redis's clock,
+ * when it is no further away than each rule's `maxWaitMs`, and tells the caller when to go:
+ * many callers of one limit (drivers, processes, instances) are given distinct slots in turn
+ * instead of polling and racing for the next one, so together they use the whole rate and
+ * never more. Beyond a rule's `maxWaitMs` nothing is booked and the caller is told when to
+ * come back (e.g. a chat's next send: the caller gives the chat back and returns then).
  */
 import type { Redis } from 'ioredis';
 import { abortableSleep } from '../core/index.ts';
@@ -28,6 +35,14 @@ export interface RateRule {
    * following events of the key wait for all of them (a message Telegram gets in 3 parts).
    */
   cost?: number;
+  /** `reserve` only: the longest wait this rule lets a caller book ahead (default 0: only a slot free now). */
+  maxWaitMs?: number;
+  /**
+   * `reserve` only: this rule neither holds the booking back nor refuses it; its key only
+   * moves on to at least the booked slot + interval × cost. For booking again an event an
+   * earlier booking of this key already counted (a caller that missed its slot).
+   */
+  follow?: boolean;
 }
 
 export interface RateLimiterOptions {
@@ -47,10 +62,19 @@ export interface AcquireOptions {
 
 export type AcquireResult = { ok: true; waitedMs: number } | { ok: false; retryAfterMs: number; aborted: boolean };
 
+/** `reserve`: booked (go in `waitMs`), or refused (nothing booked; no slot before `retryAfterMs`). */
+export type ReserveResult = { ok: true; waitMs: number; slotUs: number } | { ok: false; retryAfterMs: number; rule: RateRule };
+
+/** rateReserve: the rules' keys (their number first), per rule interval, tolerance, cost, longest wait (µs), follow. */
+const RESERVE = luaScript(new URL('./scripts/rateReserve.lua', import.meta.url));
+
 /** rateGcra: the rules' keys (their number first), per rule interval, tolerance, cost (µs). */
 const GCRA = luaScript(new URL('./scripts/rateGcra.lua', import.meta.url));
 
-type LimiterRedis = Redis & { rateGcra(numKeys: number, ...args: (string | number)[]): Promise<number> };
+type LimiterRedis = Redis & {
+  rateGcra(numKeys: number, ...args: (string | number)[]): Promise<number>;
+  rateReserve(numKeys: number, ...args: (string | number)[]): Promise<[number, number, number?]>;
+};
 
 export class RateLimiter {
   private readonly redis: LimiterRedis;
@@ -58,7 +82,7 @@ export class RateLimiter {
 
   constructor(opts: RateLimiterOptions) {
     const r = opts.redis as LimiterRedis;
-    defineScripts(opts.redis, [GCRA]);
+    defineScripts(opts.redis, [GCRA, RESERVE]);
     this.redis = r;
     this.base = `${opts.prefix}:rate:`;
   }
@@ -80,6 +104,27 @@ export class RateLimiter {
     }
     const waitUs = Number(await this.redis.rateGcra(rules.length, ...rules.map((r) => r.key), ...args));
     return waitUs <= 0 ? 0 : Math.ceil(waitUs / 1000);
+  }
+
+  /**
+   * Books the earliest slot every rule allows when it is within each rule's `maxWaitMs`
+   * (every key charged at that slot; the caller goes in `waitMs`), else books nothing and
+   * says when a booking could succeed. One call, atomic over the rules, Redis's clock.
+   */
+  async reserve(rules: readonly RateRule[]): Promise<ReserveResult> {
+    if (rules.length === 0) return { ok: true, waitMs: 0, slotUs: 0 };
+    const args: (string | number)[] = [];
+    for (const r of rules) {
+      if (!(r.intervalMs > 0)) throw new RangeError(`rate rule ${r.key}: intervalMs must be > 0`);
+      const burst = Math.max(1, Math.floor(r.burst ?? 1));
+      const intervalUs = Math.round(r.intervalMs * 1000);
+      const maxWaitUs = Math.max(0, Math.round((r.maxWaitMs ?? 0) * 1000));
+      args.push(intervalUs, intervalUs * (burst - 1), Math.max(1, Math.floor(r.cost ?? 1)), maxWaitUs, r.follow ? 1 : 0);
+    }
+    const [booked, waitUs, third] = await this.redis.rateReserve(rules.length, ...rules.map((r) => r.key), ...args);
+    const ms = Math.max(0, Number(waitUs)) / 1000;
+    if (Number(booked) === 1) return { ok: true, waitMs: ms, slotUs: Number(third) };
+    return { ok: false, retryAfterMs: Math.max(1, Math.ceil(ms)), rule: rules[Math.max(0, Number(third) - 1)] ?? rules[0] };
   }
 
   /** Waits until every rule allows one event (then charged), or gives up (nothing charged). */

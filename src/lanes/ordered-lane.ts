@@ -44,6 +44,7 @@ import { DeadLetterRecords } from './dead-letter-records.js';
 import { LANE_SCRIPTS } from './lane-scripts.js';
 import type { UpdateLog, UpdateType } from './update-log.js';
 import { HAND_BEGIN_SCRIPT, HAND_END_SCRIPT, HANDOFF_SCRIPT } from './update-log-scripts.js';
+import { isLaneDeferral } from './lane-deferral.ts';
 
 /** An item as stored: the body the appender gave, plus its per-key `seq`. */
 export interface LaneItem<T> {
@@ -694,6 +695,12 @@ export class OrderedLane<T extends object> {
         for (const f of failed) {
           held.delete(f.h.key);
           const head = f.h.items[f.upTo === null ? 0 : f.h.items.findIndex((it) => it.seq > (f.upTo as number))] ?? f.h.items[0];
+          // A deferral (lane-deferral.ts) is pacing, not a failure: the key, still locked by
+          // us until just before then, is kicked again when it is due; this job completes.
+          if (isLaneDeferral(f.err)) {
+            rekick.push({ key: f.h.key, seq: head.seq, err: f.err });
+            continue;
+          }
           const own = f.h.key === ownKey;
           this.o.hooks?.onRetry?.(f.h.key, f.err, own ? job.attemptsMade + 1 : 1);
           this.log.warn(

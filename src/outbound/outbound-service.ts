@@ -26,6 +26,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Redis } from 'ioredis';
 import {
+  abortableSleep,
   ConnectorError,
   describeError,
   isRetryable,
@@ -40,10 +41,11 @@ import {
 import type { OnecItemResult, OnecStatusUpdate } from '../onec/onec-types.ts';
 import type { DeliveryContext, ItemOutcome, LaneBullConnection, LaneItem } from '../lanes/ordered-lane.js';
 import { ShardedLane } from '../lanes/sharded-lane.ts';
+import { LaneDeferral } from '../lanes/lane-deferral.ts';
 import { RateLimiter } from '../coordination/rate-limiter.js';
 import type { RetryPolicy } from '../lanes/retry-policy.js';
 import type { UpdateLog } from '../lanes/update-log.js';
-import { OutboundPacing, type PacingOptions } from './outbound-pacing.ts';
+import { LATE_MS, OutboundPacing, type PacingOptions } from './outbound-pacing.ts';
 import { fingerprintOf, OutboundStore, type OutboundRecord } from './outbound-store.ts';
 
 /** A status event as it travels in the `statuses` lane. */
@@ -102,6 +104,11 @@ export class OutboundService implements StatusSink {
   readonly statusLane: ShardedLane<StatusItem>;
   readonly pacing: OutboundPacing;
   private readonly log: Logger;
+  /**
+   * Chats this process sent to lately → when their next send may go (local ms; see deliver):
+   * Redis books a chat's slots from the booked moments, this also spaces them from the answers.
+   */
+  private readonly chatFreeAt = new Map<string, number>();
   /** Aborts pacing waits when the workers pause or stop. */
   private halt = haltController();
 
@@ -182,32 +189,55 @@ export class OutboundService implements StatusSink {
 
   private async deliver(chatKey: string, items: LaneItem<OutboundMessage>[], ctx: DeliveryContext): Promise<ItemOutcome[]> {
     const outcomes: ItemOutcome[] = [];
-    for (const item of items) {
-      let out: ItemOutcome;
-      try {
-        out = await this.sendOne(chatKey, { ...item.body, seq: item.seq }, ctx);
-      } catch (err) {
-        // Our own failure (Redis, a bug): what was sent so far stays done; this one is retried.
-        out = { kind: 'retry', error: err };
-      }
-      outcomes.push(out);
-      if (out.kind === 'retry') break;
+    // When this chat's next send may go (local ms): from this process's last send to it (the
+    // lane's next round of the same driver), else known once one of these items booked its slot.
+    const chat = { freeAt: this.chatFreeAt.get(chatKey) ?? 0 };
+    try {
+      await this.deliverPaced(chatKey, items, ctx, chat, outcomes);
+    } finally {
+      // Only chats sent to within about the last spacing are remembered.
+      if (chat.freeAt > Date.now()) this.chatFreeAt.set(chatKey, chat.freeAt);
+      else this.chatFreeAt.delete(chatKey);
     }
     return outcomes;
   }
 
-  private async sendOne(chatKey: string, msg: OutboundMessage, ctx: DeliveryContext): Promise<ItemOutcome> {
+  private async deliverPaced(
+    chatKey: string,
+    items: LaneItem<OutboundMessage>[],
+    ctx: DeliveryContext,
+    chat: { freeAt: number },
+    outcomes: ItemOutcome[],
+  ): Promise<void> {
+    for (const item of items) {
+      let out: ItemOutcome;
+      const due = chat.freeAt - Date.now();
+      if (due > 0) {
+        // The chat's own spacing: hand it back until then instead of waiting in a worker slot.
+        out = { kind: 'retry', error: new LaneDeferral(due, `${chatKey}: its next send slot is due in ${Math.ceil(due)} ms`) };
+      } else {
+        try {
+          out = await this.sendOne(chatKey, { ...item.body, seq: item.seq }, ctx, chat);
+        } catch (err) {
+          // Our own failure (Redis, a bug): what was sent so far stays done; this one is retried.
+          out = { kind: 'retry', error: err };
+        }
+      }
+      outcomes.push(out);
+      if (out.kind === 'retry') break;
+    }
+  }
+
+  private async sendOne(chatKey: string, msg: OutboundMessage, ctx: DeliveryContext, chat: { freeAt: number }): Promise<ItemOutcome> {
     const signal = this.halt.signal;
     if (signal.aborted) return { kind: 'retry', error: pausedError() };
-    const rec = await this.store.get(msg.id);
-    if (rec && rec.status !== 'queued') {
-      // Sent (or failed) before a crash let the lane ack it: never send again; make sure its
-      // status event is queued (a no-op when it already is).
-      if (rec.status === 'sent' || rec.status === 'failed') await this.queueStatus(statusEventOf(rec));
-      return { kind: 'done' };
-    }
     const parts = parseChatKey(chatKey);
     const sender = parts ? this.o.senders.get(parts.channel) : undefined;
+    if (!parts || !sender || !sender.hasAccount(parts.account)) {
+      // Nothing to book: whatever was sent before stays sent (the record is read first).
+      const done = await this.alreadySettled(msg.id);
+      if (done) return done;
+    }
     if (!parts || !sender) {
       return this.fail(msg, new ConnectorError('unknown_channel', `No channel can send to "${chatKey}".`));
     }
@@ -224,48 +254,76 @@ export class OutboundService implements StatusSink {
       }
     }
     const rules = this.pacing.rules(parts.channel, parts.account, chatKey, await this.o.chatType(chatKey));
-    if (rules.length) {
-      const slot = await this.pacing.acquire(rules, signal);
+    // The record is read while the driver waits for its slot (a chat handed back reads nothing).
+    let record: Promise<OutboundRecord | null> | null = null;
+    let fenced = false;
+    for (let booking = 1; rules.length; booking += 1) {
+      // One call books the slot (the chat's and the bot's, Redis's clock) — or says when to come back.
+      const slot = booking === 1 ? await this.pacing.reserve(rules) : await this.pacing.rebook(rules);
       if (!slot.ok) {
-        if (slot.aborted) return { kind: 'retry', error: pausedError() };
-        return {
-          kind: 'retry',
-          error: new ConnectorError('outbound_paced', `The chat must wait ${slot.retryAfterMs} ms for its next send slot.`, {
-            retryable: true,
-            retryAfterMs: slot.retryAfterMs,
-          }),
-        };
+        const why = slot.perChat ? 'its next send slot is due' : 'the account has no send slot free';
+        return { kind: 'retry', error: new LaneDeferral(slot.retryAfterMs, `${chatKey}: ${why} in ${slot.retryAfterMs} ms`) };
       }
+      const slotAt = Date.now() + slot.waitMs;
+      chat.freeAt = this.pacing.chatFreeAt(rules, slotAt);
+      if (!record) {
+        record = this.store.get(msg.id);
+        // Awaited below, unless the chat is handed back first: never an unhandled rejection.
+        record.catch(() => undefined);
+      }
+      // The booked slot is ours (no one else is given it): wait for it, at most maxHoldMs.
+      if (slot.waitMs >= 1 && !(await abortableSleep(slot.waitMs, signal))) return { kind: 'retry', error: pausedError() };
+      if (!(await ctx.stillOwner())) return takenOver(chatKey);
+      fenced = true;
+      // Woke late (a busy process): sending now would crowd the slots booked after ours.
+      if (Date.now() - slotAt <= LATE_MS || booking === 3) break;
     }
-    // Later parts of a multi-call message wait for their own slot; no abort here: a message
+    const done = await this.alreadySettled(msg.id, record);
+    if (done) return done;
+    // Later parts of a multi-call message book their own slot; no abort here: a message
     // half sent must be finished, or a retry would send its first parts twice.
     const beforeCall = async (): Promise<void> => {
       for (;;) {
-        const slot = await this.pacing.acquire(rules, new AbortController().signal);
-        if (slot.ok) return;
-        await new Promise((r) => setTimeout(r, Math.max(10, slot.retryAfterMs ?? 100)));
+        const slot = await this.pacing.reserveLater(rules);
+        if (slot.ok) {
+          chat.freeAt = this.pacing.chatFreeAt(rules, Date.now() + slot.waitMs);
+          if (slot.waitMs >= 1) await abortableSleep(slot.waitMs);
+          return;
+        }
+        await abortableSleep(slot.retryAfterMs);
       }
     };
     // Fencing: the record says "not sent yet" and this driver still holds the chat, right
     // before the one side effect that cannot be undone. A driver that lost the chat (its lock
     // expired during a stall) stops here instead of sending after the new driver's messages.
-    if (!(await ctx.stillOwner())) {
-      return {
-        kind: 'retry',
-        error: new ConnectorError('chat_taken_over', `Another worker took over ${chatKey}; this one stops.`, { retryable: true }),
-      };
-    }
+    // (Paced: asked right after the wait for the slot, above, so the send leaves on time.)
+    if (!fenced && !(await ctx.stillOwner())) return takenOver(chatKey);
     let result;
     try {
       result = await sender.send(msg, rules.length ? { beforeCall } : undefined);
     } catch (err) {
+      chat.freeAt = Math.max(chat.freeAt, this.pacing.chatFreeAt(rules, Date.now()));
       if (isRetryable(err)) {
         this.log.info({ chat: chatKey, messageId: msg.id, err: describeError(err) }, 'send failed; the chat waits and tries again');
         return { kind: 'retry', error: err };
       }
       return this.fail(msg, err);
     }
+    // The chat's next send is spaced from this one's answer, not only from its booked slot:
+    // the messenger saw it somewhere between the two, however late the request left.
+    chat.freeAt = Math.max(chat.freeAt, this.pacing.chatFreeAt(rules, Date.now()));
     await this.record({ id: msg.id, status: 'sent', at: result.at, nativeIds: result.nativeIds });
+    return { kind: 'done' };
+  }
+
+  /**
+   * A message sent (or failed) before a crash let the lane ack it: never sent again; its
+   * status event is queued again (a no-op when it already is). Null: still to send.
+   */
+  private async alreadySettled(id: string, read?: Promise<OutboundRecord | null> | null): Promise<ItemOutcome | null> {
+    const rec = await (read ?? this.store.get(id));
+    if (!rec || rec.status === 'queued') return null;
+    if (rec.status === 'sent' || rec.status === 'failed') await this.queueStatus(statusEventOf(rec));
     return { kind: 'done' };
   }
 
@@ -364,6 +422,13 @@ function haltController(): AbortController {
   const c = new AbortController();
   setMaxListeners(0, c.signal);
   return c;
+}
+
+function takenOver(chatKey: string): ItemOutcome {
+  return {
+    kind: 'retry',
+    error: new ConnectorError('chat_taken_over', `Another worker took over ${chatKey}; this one stops.`, { retryable: true }),
+  };
 }
 
 function pausedError(): ConnectorError {
