@@ -66,7 +66,13 @@ async function replicationInfo(port: number): Promise<Record<string, string>> {
   }
 }
 
-describe('Redis Cluster, sharded by chat', () => {
+// Runs alone (`npm run test:ha`, which .ci/run calls after the suite): six redis-server
+// processes with a 1 s node timeout beside the whole suite on 2 cores would see primaries
+// that are only slow as failed.
+const SKIP_REASON = process.env.CLUSTER_HA === '1' ? null : 'the Redis Cluster failover test runs alone: npm run test:ha';
+if (SKIP_REASON) console.warn(`cluster failover test SKIPPED: ${SKIP_REASON}`);
+
+describe.skipIf(SKIP_REASON !== null)(`Redis Cluster, sharded by chat${SKIP_REASON ? ` (skipped: ${SKIP_REASON})` : ''}`, () => {
   it('end to end on the cluster, then kill -9 of a primary under traffic: order kept, losses within the replication window, outbound delivered', async () => {
     const seeds = nodes.map((n) => `127.0.0.1:${n.port}`).join(',');
     ts = await startTestStack({
