@@ -30,6 +30,12 @@ export function clusterNodeArgs(busPort: number, nodeTimeoutMs: number): string[
     // (the default factor 10 made a replica refuse once in three runs here).
     '--cluster-replica-validity-factor',
     '0',
+    // A replica's first full sync starts at once (the default waits 5 s for more replicas to
+    // share a diskless transfer): until it ends the replica holds nothing, and a failover to it
+    // would lose the whole slot range — which is what the kill -9 test hit before joinCluster
+    // waited for the sync.
+    '--repl-diskless-sync-delay',
+    '0',
   ];
 }
 
@@ -48,7 +54,32 @@ export async function clusterView(port: number): Promise<{ ok: boolean; known: n
   }
 }
 
-/** Joins running cluster-enabled nodes into one cluster and waits until every node says it is ok. */
+/**
+ * One node's replication: its role, and for a replica whether its link to the primary is up
+ * with the first sync done (`master_link_status:up`, no sync in progress).
+ */
+export async function replicationView(port: number): Promise<{ role: 'master' | 'slave' | null; synced: boolean; replicas: number }> {
+  const r = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+  r.on('error', () => undefined);
+  try {
+    await r.connect();
+    const info = await r.info('replication');
+    const role = /role:(master|slave)/.exec(info)?.[1] as 'master' | 'slave' | undefined;
+    const synced = /master_link_status:up/.test(info) && /master_sync_in_progress:0/.test(info);
+    const replicas = (info.match(/slave\d+:[^\r\n]*state=online/g) ?? []).length;
+    return { role: role ?? null, synced, replicas };
+  } catch {
+    return { role: null, synced: false, replicas: 0 };
+  } finally {
+    r.disconnect();
+  }
+}
+
+/**
+ * Joins running cluster-enabled nodes into one cluster and waits until every node says it is
+ * ok and every replica has finished its first sync with its primary (each primary lists its
+ * replicas online): a replica promoted before that would hold none of its primary's keys.
+ */
 export async function joinCluster(ports: number[], replicasPer: number, timeoutMs = 30_000): Promise<void> {
   await promisify(execFile)(
     'redis-cli',
@@ -58,8 +89,18 @@ export async function joinCluster(ports: number[], replicasPer: number, timeoutM
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const views = await Promise.all(ports.map((p) => clusterView(p)));
-    if (views.every((v) => v.ok && v.known === ports.length)) return;
-    if (Date.now() > deadline) throw new Error(`the cluster did not settle within ${timeoutMs} ms: ${JSON.stringify(views)}`);
+    const repl = await Promise.all(ports.map((p) => replicationView(p)));
+    const primaries = repl.filter((v) => v.role === 'master');
+    const replicas = repl.filter((v) => v.role === 'slave');
+    const settled =
+      views.every((v) => v.ok && v.known === ports.length) &&
+      replicas.length === ports.length - primaries.length &&
+      primaries.length * replicasPer === replicas.length &&
+      replicas.every((v) => v.synced) &&
+      primaries.every((v) => v.replicas === replicasPer);
+    if (settled) return;
+    if (Date.now() > deadline)
+      throw new Error(`the cluster did not settle within ${timeoutMs} ms: ${JSON.stringify(views)} ${JSON.stringify(repl)}`);
     await new Promise((res) => setTimeout(res, 200));
   }
 }

@@ -278,6 +278,11 @@ export class OrderedLane<T extends object> {
   private sweepTimer: NodeJS.Timeout | null = null;
   /** Where in `active` the next sweep round goes on (see scripts/laneSweep-1.lua). */
   private sweepOffset = 0;
+  /** When this process last started driving a kick, and how many drives are running (watchWorker). */
+  private lastDriveAt = 0;
+  private driving = 0;
+  /** Since when the sweep has kicked keys that no drive of this process took (0 = not now). */
+  private unservedSince = 0;
   private stopping = false;
   /** Aborts drivers between batches when the lane pauses or stops. */
   private drainSignal = new AbortController();
@@ -399,16 +404,9 @@ export class OrderedLane<T extends object> {
     this.stopping = false;
     this.drainSignal = new AbortController();
     const connection = bullConnectionOf(this.o.bullConnection);
-    this.worker = new Worker<KickData>(this.name, (job) => this.drive(job), {
-      connection,
-      prefix: this.o.prefix,
-      concurrency: this.opts.concurrency,
-      // A kick that stalls (its process died) is simply run again; its items are still pending.
-      maxStalledCount: Number.MAX_SAFE_INTEGER,
-      lockDuration: Math.max(this.opts.lockMs, 5_000),
-      settings: { backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) => this.policy.delayMs(attemptsMade, err) },
-    });
-    this.worker.on('error', (err) => this.log.warn({ err: describeError(err) }, 'queue worker connection problem; it reconnects'));
+    this.worker = this.kickWorker();
+    this.lastDriveAt = Date.now();
+    this.unservedSince = 0;
     this.deadWorker = new Worker<DeadData<T>>(this.deadName, (job) => this.dead(job), {
       connection,
       prefix: this.o.prefix,
@@ -424,10 +422,61 @@ export class OrderedLane<T extends object> {
     this.scheduleSweep();
   }
 
+  /** The worker that takes this lane's kicks. */
+  private kickWorker(): Worker<KickData> {
+    const worker = new Worker<KickData>(this.name, (job) => this.drive(job), {
+      connection: bullConnectionOf(this.o.bullConnection),
+      prefix: this.o.prefix,
+      concurrency: this.opts.concurrency,
+      // A kick that stalls (its process died) is simply run again; its items are still pending.
+      maxStalledCount: Number.MAX_SAFE_INTEGER,
+      lockDuration: Math.max(this.opts.lockMs, 5_000),
+      settings: { backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) => this.policy.delayMs(attemptsMade, err) },
+    });
+    worker.on('error', (err) => this.log.warn({ err: describeError(err) }, 'queue worker connection problem; it reconnects'));
+    return worker;
+  }
+
+  /**
+   * The sweep's watchdog over this process's kick worker. After a Redis Cluster failover a
+   * worker's blocking wait for the next kick (BullMQ's blocking connection, a duplicate of
+   * the Cluster client) was seen never to return: kicks piled up in the queue's wait list
+   * (200+ in 60 s, test/ha/cluster-failover.test.ts) while the worker, idle, took none, and
+   * the chats of that shard stalled for good — the sweep re-kicked them every round, into the
+   * same unwatched list. A healthy worker takes a kick within a moment; so when the sweep has
+   * kicked keys for `unservedMs` and this process started no drive since, while it had room
+   * for more, the worker is replaced (the old one is closed without waiting: its close may
+   * hang on the same connection). Not while paused or stopping: then no drive is expected.
+   */
+  private async watchWorker(kicked: number): Promise<void> {
+    const now = Date.now();
+    if (kicked === 0 || this.stopping || this.drainSignal.signal.aborted || !this.worker) {
+      this.unservedSince = 0;
+      return;
+    }
+    if (this.unservedSince === 0 || this.lastDriveAt >= this.unservedSince) {
+      this.unservedSince = now;
+      return;
+    }
+    const unservedMs = Math.max(3 * this.opts.sweepIntervalMs, 2 * this.opts.lockMs, 5_000);
+    if (now - this.unservedSince < unservedMs || this.driving >= this.opts.concurrency) return;
+    this.log.warn(
+      { waitedMs: now - this.unservedSince, kicked },
+      `the ${this.name} queue worker took no kick for ${Math.round((now - this.unservedSince) / 1000)} s while chats waited; replacing it`,
+    );
+    const old = this.worker;
+    this.worker = this.kickWorker();
+    this.unservedSince = 0;
+    this.lastDriveAt = now;
+    old.close(true).catch(() => undefined);
+    await this.worker.waitUntilReady();
+  }
+
   private scheduleSweep(): void {
     if (this.stopping) return;
     this.sweepTimer = setTimeout(() => {
       this.sweep(this.opts.sweepIntervalMs)
+        .then((kicked) => this.watchWorker(kicked))
         .catch((err) => this.log.warn({ err: describeError(err) }, 'sweep failed; will try again'))
         .finally(() => this.scheduleSweep());
     }, this.opts.sweepIntervalMs);
@@ -526,6 +575,16 @@ export class OrderedLane<T extends object> {
   }
 
   private async drive(job: Job<KickData>): Promise<string> {
+    this.lastDriveAt = Date.now();
+    this.driving++;
+    try {
+      return await this.driveKick(job);
+    } finally {
+      this.driving--;
+    }
+  }
+
+  private async driveKick(job: Job<KickData>): Promise<string> {
     const { key } = job.data;
     const token = randomBytes(12).toString('hex');
     if (key === WAKE_KEY && this.gate) {

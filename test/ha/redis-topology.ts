@@ -48,9 +48,33 @@ async function waitForPing(port: number, timeoutMs = 10_000): Promise<void> {
   }
 }
 
+/** Runs a stop step, giving up (with a line saying so) after `ms`: a hung stop must not leave the servers running. */
+export async function stopBounded(what: string, stop: () => Promise<void> | undefined, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      process.stdout.write(`${what} did not stop within ${ms} ms; going on\n`);
+      resolve();
+    }, ms);
+  });
+  try {
+    await Promise.race([Promise.resolve(stop()), gaveUp]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export class RedisTopology {
   readonly dir = mkdtempSync(join(tmpdir(), 'cc-ha-'));
   private readonly procs: ChildProcess[] = [];
+  /** Whatever happens to the test run, its servers die with it. */
+  private readonly onExit = (): void => {
+    for (const p of this.procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  };
+
+  constructor() {
+    process.once('exit', this.onExit);
+  }
 
   private async launch(args: string[], port: number): Promise<RedisProcess> {
     const proc = spawn('redis-server', args, { stdio: 'ignore' });
@@ -99,7 +123,7 @@ export class RedisTopology {
     for (let i = 0; i < count; i++) {
       const port = await freePort();
       const dir = mkdtempSync(join(this.dir, `cluster-${port}-`));
-      const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir];
+      const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--logfile', join(dir, 'redis.log')];
       nodes.push(await this.launch([...args, ...clusterNodeArgs(await freePort(), o.nodeTimeoutMs ?? 1_000)], port));
     }
     await joinCluster(
@@ -110,8 +134,10 @@ export class RedisTopology {
   }
 
   async stop(): Promise<void> {
-    for (const p of this.procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
-    rmSync(this.dir, { recursive: true, force: true });
+    process.off('exit', this.onExit);
+    this.onExit();
+    if (process.env.HA_KEEP_DIR !== '1') rmSync(this.dir, { recursive: true, force: true });
+    else process.stdout.write(`kept ${this.dir}\n`);
   }
 }
 

@@ -11,15 +11,15 @@
  * and the replica's lag behind the primary just before the kill (the window a connector
  * without WAIT would have exposed).
  */
-import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outboundFeature } from '../../src/outbound/outbound-feature.ts';
 import { RetryPolicy } from '../../src/lanes/retry-policy.js';
 import { until } from '../helpers/redis.ts';
 import { FAST_PACING } from '../outbound/outbound-helpers.ts';
-import { startTestStack, storedOf, type TestStack } from '../helpers/stack.ts';
-import { primaryPortOf, RedisTopology, sentinelView, type RedisProcess } from './redis-topology.ts';
+import { startTestStack, type TestStack } from '../helpers/stack.ts';
+import { primaryPortOf, RedisTopology, sentinelView, stopBounded, type RedisProcess } from './redis-topology.ts';
+import { gapFreeFromOne, runFailoverTraffic } from './traffic.ts';
 
 const NAME = 'chats';
 let topo: RedisTopology;
@@ -47,9 +47,12 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await ts?.stop();
-  await topo?.stop();
-});
+  try {
+    await stopBounded('the connector', () => ts?.stop(), 30_000);
+  } finally {
+    await topo?.stop();
+  }
+}, 60_000);
 
 /** Bytes the replica is behind the primary (master_repl_offset − the replica's offset). */
 async function replicaLag(primaryPort: number): Promise<number> {
@@ -74,105 +77,40 @@ describe('Redis Sentinel failover', () => {
       env: { REDIS_SENTINELS: sentinelList, REDIS_SENTINEL_NAME: NAME, REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '2000' },
       connector: { features: [outboundFeature({ retryPolicy: new RetryPolicy({ baseMs: 20, capMs: 300 }), pacing: FAST_PACING })] },
     });
-    const { telegram, bots, onec, config } = ts.stack;
-    const bot = bots[0];
     const CHATS = 3;
     const PER_CHAT = 40;
-    const chats = Array.from({ length: CHATS }, (_, i) => telegram.chat(bot.token, { firstName: `Customer ${i}` }));
-    const keys = chats.map((c) => `tg:${bot.username}:${c.id}`);
-    const api = `${ts.connector.url}/api/v1/messages`;
-    const headers = { authorization: `Bearer ${config.apiToken}`, 'content-type': 'application/json' };
-
-    // One outbound message, resent with the same id until the API answers (idempotent by id).
-    const accepted: string[] = [];
-    const sendOutbound = async (chat: number, n: number): Promise<void> => {
-      const id = `ha-${chat}-${n}-${randomBytes(3).toString('hex')}`;
-      const body = JSON.stringify({ id, chatId: keys[chat], text: `reply ${id}` });
-      for (let attempt = 0; attempt < 100; attempt++) {
-        const res = await fetch(api, { method: 'POST', headers, body, signal: AbortSignal.timeout(15_000) }).catch(() => null);
-        if (res && (res.status === 202 || res.status === 200)) {
-          accepted.push(id);
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      const last = await fetch(api, { method: 'POST', headers, body }).then(
-        async (r) => `${r.status} ${await r.text()}`,
-        (e: Error) => e.message,
-      );
-      throw new Error(`outbound ${id} was never accepted: ${last}`);
-    };
-
-    let killedAt = 0;
     let lagBeforeKill = -1;
-    let promotion: Promise<number> | null = null;
-    let firstAfterKill: Promise<number> | null = null;
-    const traffic = (async () => {
-      for (let n = 1; n <= PER_CHAT; n++) {
-        chats.forEach((c, i) => c.text(`message ${i}.${n}`));
-        if (n === 1) await until(() => keys.every((k) => storedOf(ts!.stack, k).length >= 1), { what: 'first messages in 1C' });
-        if (n % 4 === 0) await Promise.all(chats.map((_, i) => sendOutbound(i, n)));
-        if (n === Math.floor(PER_CHAT / 3)) {
-          lagBeforeKill = await replicaLag(primary.port);
-          const storedBefore = keys.reduce((n, k) => n + storedOf(ts!.stack, k).length, 0);
-          primary.kill();
-          killedAt = Date.now();
-          // Watched from the kill on: when Sentinel names the replica, and when 1C gets the next message.
-          promotion = until(async () => ((await primaryPortOf(sentinels[0].port, NAME)) === replica.port ? Date.now() : 0), {
-            timeoutMs: 30_000,
-            intervalMs: 50,
-            what: 'Sentinel to promote the replica',
-          });
-          firstAfterKill = until(() => (keys.reduce((n, k) => n + storedOf(ts!.stack, k).length, 0) > storedBefore ? Date.now() : 0), {
-            timeoutMs: 30_000,
-            intervalMs: 20,
-            what: 'the first message in 1C after the kill',
-          });
-        }
-        await new Promise((r) => setTimeout(r, 15));
-      }
-    })();
-
-    await traffic;
-    const promoted = await promotion!;
-    const resumed = await firstAfterKill!;
-
-    await until(() => keys.every((k) => storedOf(ts!.stack, k).length >= PER_CHAT), {
-      timeoutMs: 60_000,
-      intervalMs: 50,
-      what: 'every customer message in 1C after the failover',
-    });
-    const recovered = Date.now();
-
-    for (const [i, k] of keys.entries()) {
-      const stored = storedOf(ts.stack, k);
-      expect(stored.map((m) => m.seq)).toEqual(Array.from({ length: PER_CHAT }, (_, j) => j + 1));
-      expect(new Set(stored.map((m) => m.id)).size).toBe(PER_CHAT);
-      const texts = onec.state().messages.byChat[k]?.length;
-      expect(texts, `chat ${i}`).toBe(PER_CHAT);
-    }
-
-    // Outbound: everything accepted reaches the customer; repeats are counted and reported.
-    await until(
-      () => {
-        const texts = telegram.sent(bot.token).map((s) => s.text ?? '');
-        return accepted.every((id) => texts.includes(`reply ${id}`));
+    const run = await runFailoverTraffic({
+      ts,
+      chats: CHATS,
+      perChat: PER_CHAT,
+      tag: 'ha',
+      kill: async (keys) => {
+        lagBeforeKill = await replicaLag(primary.port);
+        primary.kill();
+        return keys;
       },
-      { timeoutMs: 60_000, intervalMs: 50, what: 'every accepted outbound message delivered' },
-    );
-    const texts = telegram.sent(bot.token).map((s) => s.text ?? '');
-    const repeats = accepted.filter((id) => texts.filter((t) => t === `reply ${id}`).length > 1);
-    expect(repeats).toEqual([]);
+      promoted: async () => (await primaryPortOf(sentinels[0].port, NAME)) === replica.port,
+    });
+
+    // With WAIT nothing confirmed is lost: every chat complete, once, in order, seq 1…n.
+    for (const c of run.chats) {
+      expect(c.missing, c.key).toEqual([]);
+      expect(c.inOrder, c.key).toBe(true);
+      expect(new Set(c.stored.map((m) => m.id)).size, c.key).toBe(PER_CHAT);
+      expect(gapFreeFromOne(c.stored.map((m) => m.seq)), `${c.key}: seq 1…n`).toBe(true);
+    }
+    expect(run.outboundRepeats).toEqual([]);
 
     const figures = {
-      inbound: CHATS * PER_CHAT,
-      outbound: accepted.length,
+      inbound: run.inbound,
+      outbound: run.outbound,
       replicaLagBytesBeforeKill: lagBeforeKill,
-      promotionMs: promoted - killedAt,
-      firstMessageIn1cAfterKillMs: resumed - killedAt,
-      allInboundIn1cAfterKillMs: recovered - killedAt,
-      onecDuplicatesAnswered: onec.state().messages.duplicates.count,
-      outboundRepeats: repeats.length,
+      promotionMs: run.promotedAt - run.killedAt,
+      firstMessageIn1cAfterKillMs: run.resumedAt - run.killedAt,
+      allSettledAfterKillMs: run.settledAt - run.killedAt,
+      onecDuplicatesAnswered: run.onecDuplicates,
+      outboundRepeats: run.outboundRepeats.length,
     };
     process.stdout.write(`sentinel failover figures: ${JSON.stringify(figures)}\n`);
     expect(figures.promotionMs).toBeGreaterThan(0);
