@@ -52,8 +52,11 @@ describe('a kick worker that takes no kicks', () => {
     await until(() => delivered.length >= 1);
 
     // The worker goes deaf (the lane is not paused: its sweep goes on and expects drives).
+    // Paused waiting for its active drive, so no driver of the old worker is left to pick
+    // up the next item on its own (its drive may still be reading on after the first).
     const deaf = (lane as unknown as { worker: Worker }).worker;
-    await deaf.pause(true);
+    await deaf.pause();
+    expect(await lane.pendingCount()).toBe(0);
     await lane.append([{ key: 'tg:bot:1', id: 'b', body: { id: 'b', text: 'second' } }]);
     // Unserved for max(3 sweeps, 2 locks, 5 s) = 5 s, then a new worker drives the key.
     await until(() => delivered.length >= 2, { timeoutMs: 15_000, what: 'the item delivered by a replaced worker' });
