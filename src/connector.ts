@@ -205,7 +205,7 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
     batchMax: config.onec.batchMax,
     concurrency: config.workerConcurrency,
     // Each 1C session has a batch in flight and the next one ready (issue 19: pipelining).
-    batchesInFlight: 2 * config.onec.maxSessions + 2,
+    batchesInFlight: 4 * config.onec.maxSessions + 4,
     lockMs: opts.lockMs ?? config.laneLockMs,
     sweepIntervalMs: opts.sweepIntervalMs ?? config.laneSweepMs,
     retryPolicy: opts.retryPolicy,
