@@ -286,6 +286,25 @@ function rssMb(pid: number): number {
   }
 }
 
+/**
+ * What `npm start` sets for the connector process: the `NAME=value` words before `node` and
+ * the node flags between `node` and the script, from package.json's `start` script.
+ */
+export function startCommand(): { env: Record<string, string>; nodeFlags: string[] } {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } };
+  const words = pkg.scripts.start.split(/\s+/).filter(Boolean);
+  const env: Record<string, string> = {};
+  let i = 0;
+  for (; i < words.length && /^[A-Z_][A-Z0-9_]*=/.test(words[i]); i++) {
+    const [k, ...v] = words[i].split('=');
+    env[k] = v.join('=');
+  }
+  if (words[i] !== 'node') throw new Error(`package.json's start script does not run node: ${pkg.scripts.start}`);
+  const nodeFlags: string[] = [];
+  for (i++; i < words.length && words[i].startsWith('--'); i++) nodeFlags.push(words[i]);
+  return { env, nodeFlags };
+}
+
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux); null when gone. */
 function cpuSeconds(pid: number): number | null {
   try {
@@ -422,13 +441,15 @@ export async function benchDrainProcess(o: {
   writeFileSync(probe, HEAP_PROBE);
   writeFileSync(join(dir, 'hooks.mjs'), HEAP_PROBE_HOOKS);
   const probeOut = join(dir, 'heap.json');
-  // As `npm start` runs it (same heap cap), so the RSS figure is production's; plus the probe.
+  // As `npm start` runs it (its environment and node flags, read from package.json), so the
+  // RSS figure is production's; plus the probe.
+  const start = startCommand();
   const child = spawn(
     process.execPath,
     [
+      ...start.nodeFlags,
       // Extra node flags for a look inside (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`); none by default.
       ...(process.env.BENCH_DRAIN_NODE_ARGS ?? '').split(' ').filter(Boolean),
-      '--max-old-space-size=256',
       '--expose-gc',
       '--import',
       pathToFileURL(probe).href,
@@ -437,7 +458,7 @@ export async function benchDrainProcess(o: {
       'inbound',
     ],
     {
-      env: { PATH: process.env.PATH ?? '', ...stack.env, LOG_LEVEL: 'error', HTTP_PORT: '0', HEAP_PROBE_FILE: probeOut },
+      env: { PATH: process.env.PATH ?? '', ...start.env, ...stack.env, LOG_LEVEL: 'error', HTTP_PORT: '0', HEAP_PROBE_FILE: probeOut },
       stdio: 'ignore',
     },
   );

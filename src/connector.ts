@@ -30,7 +30,6 @@ import {
 } from './features/feature-contract.ts';
 import { ConnectorBus } from './connector-bus.ts';
 import { createLogger, type AppLogger } from './infra/logger.ts';
-import { buildHttpApp } from './http/app.ts';
 import { healthRoutes, type ReadyCheck } from './http/routes/health-routes.ts';
 import { mediaRoutes } from './http/routes/media-routes.ts';
 import { licenseRoutes } from './http/routes/license-routes.ts';
@@ -399,6 +398,9 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
       // HTTP first: /healthz and /readyz answer (and say what is wrong) while Redis or 1C
       // are still unreachable and the rest waits for them.
       if (roles.has('http')) {
+        // Loaded only by a process that serves HTTP: fastify, the API docs and their
+        // dependencies are code a queue worker would carry in memory for nothing (issue 19).
+        const { buildHttpApp } = await import('./http/app.ts');
         app = await buildHttpApp({
           apiToken: config.apiToken,
           admin: config.admin,
