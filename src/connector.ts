@@ -62,6 +62,16 @@ import { withTelegramUsers, wireTelegramUsers, type TdClientFactory } from './te
 export { ALL_ROLES, type Role };
 
 /**
+ * Inbound batches prepared or in flight per 1C session (issue 19: pipelining): while one call
+ * is in flight the next batches are read and routed, several Redis round trips each, which
+ * take longer than a short call — so small batches need more of them ready (4 at the default
+ * 100), large ones (a longer call, more memory each) fewer (2 at 500): about 1 000 messages.
+ */
+export function batchesPerSession(batchMax: number): number {
+  return Math.min(4, Math.max(2, Math.floor(1000 / batchMax)));
+}
+
+/**
  * The services as the composition root holds them (tests, the CLI): what features may ask for,
  * with the concrete classes behind them. A feature sees only the part it names.
  */
@@ -203,8 +213,7 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
     router: opts.router,
     batchMax: config.onec.batchMax,
     concurrency: config.workerConcurrency,
-    // Each 1C session has a batch in flight and the next one ready (issue 19: pipelining).
-    batchesInFlight: 4 * config.onec.maxSessions + 4,
+    batchesInFlight: (config.onec.maxSessions + 1) * batchesPerSession(config.onec.batchMax),
     lockMs: opts.lockMs ?? config.laneLockMs,
     sweepIntervalMs: opts.sweepIntervalMs ?? config.laneSweepMs,
     retryPolicy: opts.retryPolicy,
