@@ -213,11 +213,11 @@ export async function benchPullDrain(o: PullDrainOptions): Promise<PullDrainResu
     }
     const t1 = performance.now();
     let last = t1;
-    while (stack.onec.state().messages.stored < total) {
-      if (Date.now() > deadline) throw new Error(`the drain did not finish (${stack.onec.state().messages.stored} of ${total} stored)`);
+    while (stack.onec.progress().messagesStored < total) {
+      if (Date.now() > deadline) throw new Error(`the drain did not finish (${stack.onec.progress().messagesStored} of ${total} stored)`);
       await job.pollOnce();
       if (performance.now() - last > 3000) {
-        say(`drain: ${stack.onec.state().messages.stored} of ${total} stored in 1C`);
+        say(`drain: ${stack.onec.progress().messagesStored} of ${total} stored in 1C`);
         last = performance.now();
       }
     }
