@@ -287,6 +287,36 @@ function rssMb(pid: number): number {
 }
 
 /**
+ * What `npm start` sets for the connector process: the `NAME=value` words before `node` and
+ * the node flags between `node` and the script, from package.json's `start` script.
+ */
+export function startCommand(): { env: Record<string, string>; nodeFlags: string[] } {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } };
+  const words = pkg.scripts.start.split(/\s+/).filter(Boolean);
+  const env: Record<string, string> = {};
+  let i = 0;
+  for (; i < words.length && /^[A-Z_][A-Z0-9_]*=/.test(words[i]); i++) {
+    const [k, ...v] = words[i].split('=');
+    env[k] = v.join('=');
+  }
+  if (words[i] !== 'node') throw new Error(`package.json's start script does not run node: ${pkg.scripts.start}`);
+  const nodeFlags: string[] = [];
+  for (i++; i < words.length && words[i].startsWith('--'); i++) nodeFlags.push(words[i]);
+  return { env, nodeFlags };
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); null when gone. */
+function cpuSeconds(pid: number): number | null {
+  try {
+    // Fields after the command (which may hold spaces): state is field 3, utime 14, stime 15.
+    const rest = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(rest[11]) + Number(rest[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/**
  * A probe loaded into the connector process (`node --expose-gc --import <probe>`): on
  * SIGUSR2 it forces a full GC and writes `process.memoryUsage()` and whether Baileys (the
  * WhatsApp library) was loaded to a file. Bench-only; the product has no such hook.
@@ -358,6 +388,8 @@ export interface DrainRun {
   externalAtGcMb: number | null;
   /** Was the WhatsApp library loaded into the connector process (null: could not tell)? */
   baileysLoaded: boolean | null;
+  /** CPU time (user + system) the connector process used during the drain: its own work, less load-sensitive than wall time. */
+  connectorCpuSeconds: number | null;
   onecCalls: number;
   /** Share of the wall time 1C spent on calls: (calls × perCallMs + messages × perMessageMs) / seconds. */
   onecBusyFraction: number;
@@ -409,32 +441,51 @@ export async function benchDrainProcess(o: {
   writeFileSync(probe, HEAP_PROBE);
   writeFileSync(join(dir, 'hooks.mjs'), HEAP_PROBE_HOOKS);
   const probeOut = join(dir, 'heap.json');
-  // As `npm start` runs it (same heap cap), so the RSS figure is production's; plus the probe.
+  // As `npm start` runs it (its environment and node flags, read from package.json), so the
+  // RSS figure is production's; plus the probe.
+  const start = startCommand();
   const child = spawn(
     process.execPath,
-    ['--max-old-space-size=256', '--expose-gc', '--import', pathToFileURL(probe).href, stack.packageCopy().bin, 'worker', 'inbound'],
+    [
+      ...start.nodeFlags,
+      // Extra node flags for a look inside (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`); none by default.
+      ...(process.env.BENCH_DRAIN_NODE_ARGS ?? '').split(' ').filter(Boolean),
+      '--expose-gc',
+      '--import',
+      pathToFileURL(probe).href,
+      stack.packageCopy().bin,
+      'worker',
+      'inbound',
+    ],
     {
-      env: { PATH: process.env.PATH ?? '', ...stack.env, LOG_LEVEL: 'error', HTTP_PORT: '0', HEAP_PROBE_FILE: probeOut },
+      env: { PATH: process.env.PATH ?? '', ...start.env, ...stack.env, LOG_LEVEL: 'error', HTTP_PORT: '0', HEAP_PROBE_FILE: probeOut },
       stdio: 'ignore',
     },
   );
   let peak = 0;
   let t0 = 0;
+  let cpu0: number | null = null;
   const sampler = setInterval(() => {
     peak = Math.max(peak, rssMb(child.pid ?? 0));
-    if (!t0 && stack.onec.state().calls.messages > 0) t0 = performance.now();
+    if (!t0 && stack.onec.progress().messageCalls > 0) {
+      t0 = performance.now();
+      cpu0 = cpuSeconds(child.pid ?? 0);
+    }
   }, 25);
   const deadline = Date.now() + 300_000;
   let heap: HeapSample | null = null;
   let probed = false;
-  while (stack.onec.state().messages.stored < total && Date.now() < deadline) {
-    if (!probed && stack.onec.state().messages.stored >= total / 2) {
+  // progress(), not state(): state() copies every stored message, and polling it would slow
+  // the emulator (in this process) down during the very drain it measures.
+  while (stack.onec.progress().messagesStored < total && Date.now() < deadline) {
+    if (!probed && stack.onec.progress().messagesStored >= total / 2) {
       probed = true;
       heap = await probeHeap(child.pid ?? 0, probeOut);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
   const seconds = (performance.now() - t0) / 1000;
+  const cpu1 = cpuSeconds(child.pid ?? 0);
   clearInterval(sampler);
   const st = stack.onec.state();
   let orderKept = st.messages.stored === total;
@@ -455,6 +506,7 @@ export async function benchDrainProcess(o: {
     heapTotalAtGcMb: heap ? mb(heap.heapTotal) : null,
     externalAtGcMb: heap ? mb(heap.external) : null,
     baileysLoaded: heap ? heap.baileys : null,
+    connectorCpuSeconds: cpu0 !== null && cpu1 !== null ? Math.round((cpu1 - cpu0) * 100) / 100 : null,
     onecCalls: calls,
     onecBusyFraction: Math.round(((calls * o.perCallMs + total * o.perMessageMs) / 1000 / seconds) * 1000) / 1000,
     floorSeconds: (Math.ceil(total / 500) * o.perCallMs + total * o.perMessageMs) / 1000,

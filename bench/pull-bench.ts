@@ -24,7 +24,7 @@ import type { NewInboundMessage } from '../src/core/index.ts';
 import { EmulatorPullPoller } from '../src/onec/emulator/index.ts';
 import { InboundPipeline } from '../src/lanes/inbound-pipeline.js';
 import { fakeMessage } from '../src/infra/fake-messages.ts';
-import { cleanup, REDIS_URL } from './inbound-bench.ts';
+import { cleanup, REDIS_URL, startCommand } from './inbound-bench.ts';
 
 export interface PullDrainOptions {
   chats: number;
@@ -75,7 +75,7 @@ function freePort(): Promise<number> {
 function child(bin: string, env: Record<string, string>, role: string): ChildProcess {
   // BENCH_CHILD_NODE_ARGS: extra node flags for the connector processes (e.g. `--cpu-prof`).
   const extra = (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  return spawn(process.execPath, ['--max-old-space-size=256', ...extra, bin, 'worker', role], {
+  return spawn(process.execPath, [...startCommand().nodeFlags, ...extra, bin, 'worker', role], {
     env: { PATH: process.env.PATH ?? '', ...env, LOG_LEVEL: process.env.BENCH_CHILD_LOG ?? 'error' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -213,11 +213,11 @@ export async function benchPullDrain(o: PullDrainOptions): Promise<PullDrainResu
     }
     const t1 = performance.now();
     let last = t1;
-    while (stack.onec.state().messages.stored < total) {
-      if (Date.now() > deadline) throw new Error(`the drain did not finish (${stack.onec.state().messages.stored} of ${total} stored)`);
+    while (stack.onec.progress().messagesStored < total) {
+      if (Date.now() > deadline) throw new Error(`the drain did not finish (${stack.onec.progress().messagesStored} of ${total} stored)`);
       await job.pollOnce();
       if (performance.now() - last > 3000) {
-        say(`drain: ${stack.onec.state().messages.stored} of ${total} stored in 1C`);
+        say(`drain: ${stack.onec.progress().messagesStored} of ${total} stored in 1C`);
         last = performance.now();
       }
     }

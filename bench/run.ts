@@ -122,6 +122,10 @@ await part('inbound', 'pipeline against bare BullMQ, backlog drains', async () =
       onecBusyFractionAtDefaults: round(drain100.onecBusyFraction, 2),
       onecBusyFractionBatch500: round(drain.onecBusyFraction, 2),
       avgBatchAtDefaults: round(drain100.avgBatch, 0),
+      // The connector's own CPU in each drain: what a loaded machine stretches, and what must
+      // fit under 1C's time for the drain to reach its floor.
+      connectorCpuSecondsAtDefaults: drain100.connectorCpuSeconds === null ? null : round(drain100.connectorCpuSeconds),
+      connectorCpuSecondsBatch500: drain.connectorCpuSeconds === null ? null : round(drain.connectorCpuSeconds),
       heapUsedAfterGcMb: round(drain.heapUsedAfterGcMb),
       rssAtGcMb: round(drain.rssAtGcMb),
       externalAtGcMb: round(drain.externalAtGcMb),

@@ -30,7 +30,6 @@ import {
 } from './features/feature-contract.ts';
 import { ConnectorBus } from './connector-bus.ts';
 import { createLogger, type AppLogger } from './infra/logger.ts';
-import { buildHttpApp } from './http/app.ts';
 import { healthRoutes, type ReadyCheck } from './http/routes/health-routes.ts';
 import { mediaRoutes } from './http/routes/media-routes.ts';
 import { licenseRoutes } from './http/routes/license-routes.ts';
@@ -61,6 +60,16 @@ import { RetryPolicy } from './lanes/retry-policy.js';
 import { withTelegramUsers, wireTelegramUsers, type TdClientFactory } from './telegram-user-wiring.ts';
 
 export { ALL_ROLES, type Role };
+
+/**
+ * Inbound batches prepared or in flight per 1C session (issue 19: pipelining): while one call
+ * is in flight the next batches are read and routed, several Redis round trips each, which
+ * take longer than a short call — so small batches need more of them ready (4 at the default
+ * 100), large ones (a longer call, more memory each) fewer (2 at 500): about 1 000 messages.
+ */
+export function batchesPerSession(batchMax: number): number {
+  return Math.min(4, Math.max(2, Math.floor(1000 / batchMax)));
+}
 
 /**
  * The services as the composition root holds them (tests, the CLI): what features may ask for,
@@ -204,8 +213,7 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
     router: opts.router,
     batchMax: config.onec.batchMax,
     concurrency: config.workerConcurrency,
-    // Each 1C session has a batch in flight and the next one ready (issue 19: pipelining).
-    batchesInFlight: 2 * config.onec.maxSessions + 2,
+    batchesInFlight: (config.onec.maxSessions + 1) * batchesPerSession(config.onec.batchMax),
     lockMs: opts.lockMs ?? config.laneLockMs,
     sweepIntervalMs: opts.sweepIntervalMs ?? config.laneSweepMs,
     retryPolicy: opts.retryPolicy,
@@ -399,6 +407,9 @@ export async function createConnector(config: Readonly<Config>, opts: ConnectorO
       // HTTP first: /healthz and /readyz answer (and say what is wrong) while Redis or 1C
       // are still unreachable and the rest waits for them.
       if (roles.has('http')) {
+        // Loaded only by a process that serves HTTP: fastify, the API docs and their
+        // dependencies are code a queue worker would carry in memory for nothing (issue 19).
+        const { buildHttpApp } = await import('./http/app.ts');
         app = await buildHttpApp({
           apiToken: config.apiToken,
           admin: config.admin,

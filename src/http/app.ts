@@ -43,6 +43,7 @@ import { bearerOf, secretEquals } from './secret-compare.ts';
 import { registerApiDocs } from './api-docs.ts';
 import { installValidators, validationSentence } from './validation.ts';
 import { ROUTE_AUTH_KINDS, type RouteAuth } from './route-auth.ts';
+import { errorBody } from './error-body.ts';
 
 export { ROUTE_AUTH_KINDS, type RouteAuth };
 
@@ -64,9 +65,7 @@ export interface HttpAppOptions {
   bodyLimit?: number;
 }
 
-export function errorBody(code: string, message: string): { error: { code: string; message: string } } {
-  return { error: { code, message } };
-}
+export { errorBody };
 
 export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: opts.bodyLimit ?? 25 * 1024 * 1024, forceCloseConnections: true });

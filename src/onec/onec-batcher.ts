@@ -3,6 +3,13 @@
  * items. A caller's items always travel in one request; a batch leaves as soon as a
  * session is free (no linger: items gather while earlier calls are in flight); each
  * caller gets the results of its own items, matched by id.
+ *
+ * The session is the scarce thing (one 1C session costs a license and serves one call at
+ * a time), so nothing of the connector's own work stands between one call and the next
+ * (issue 19): a caller's items are encoded to JSON when they are queued, while a call is
+ * in flight; when an answer comes, the session goes to the next queued batch — whose
+ * request is on the wire before the answer's results are handed to their callers (who then
+ * acknowledge, route and read the next items while 1C works on that request).
  */
 import { ValidationError } from '../core/index.ts';
 import { OnecProtocolError } from './onec-errors.ts';
@@ -12,6 +19,8 @@ import { ONEC_ITEM_STATUSES, type OnecItemResult } from './onec-types.ts';
 
 interface Entry<I> {
   items: I[];
+  /** The items on the wire: their JSON, without the enclosing brackets. */
+  json: string;
   resolve: (r: OnecItemResult[]) => void;
   reject: (e: unknown) => void;
 }
@@ -42,8 +51,11 @@ export class OnecBatcher<I extends { id: string }> {
       );
     }
     if (items.length === 0) return [];
+    const toWire = this.o.toWire;
+    // Encoded now, while the session may be busy with an earlier call (not after it frees).
+    const json = JSON.stringify(toWire ? items.map(toWire) : items).slice(1, -1);
     return new Promise<OnecItemResult[]>((resolve, reject) => {
-      this.queue.push({ items: [...items], resolve, reject });
+      this.queue.push({ items: [...items], json, resolve, reject });
       this.kick();
     });
   }
@@ -60,7 +72,7 @@ export class OnecBatcher<I extends { id: string }> {
           return;
         }
         this.kick();
-        void this.send(s, batch).finally(() => this.o.pool.release(s));
+        void this.send(s, batch);
       },
       (err: unknown) => {
         this.acquiring = false;
@@ -81,18 +93,23 @@ export class OnecBatcher<I extends { id: string }> {
     return batch;
   }
 
+  /** One call with the batch; gives the session back (exactly once) before its callers hear. */
   private async send(s: PooledSession, batch: Array<Entry<I>>): Promise<void> {
     const path = `/${this.o.endpoint}`;
-    const toWire = this.o.toWire ?? ((i: I) => i);
     let byId: Map<string, OnecItemResult[]>;
     try {
-      const items = batch.flatMap((e) => e.items.map(toWire));
-      const res = await this.o.pool.call(s, { method: 'POST', path, body: { [this.o.key]: items } });
+      const json = `{${JSON.stringify(this.o.key)}:[${batch.map((e) => e.json).join(',')}]}`;
+      const res = await this.o.pool.call(s, { method: 'POST', path, json });
       byId = indexResults(this.o.transport.json(res, path), path);
     } catch (err) {
+      this.o.pool.release(s);
       for (const e of batch) e.reject(err);
       return;
     }
+    // The next queued batch takes the session now; its request is written out (the rest of
+    // this turn of the event loop) before the callers below go on with their own work.
+    this.o.pool.release(s);
+    await new Promise<void>((resolve) => setImmediate(resolve));
     for (const e of batch) {
       const out: OnecItemResult[] = [];
       const missing = e.items.find((item) => {

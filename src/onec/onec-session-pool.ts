@@ -142,7 +142,10 @@ export class OnecSessionPool {
    * One request inside the session: opens it (`IBSession: start`) when it has no id yet;
    * when 1C says the session is gone, reopens it once and repeats the request, then fails.
    */
-  async call(s: PooledSession, req: { method: 'GET' | 'POST'; path: string; body?: unknown; signal?: AbortSignal }): Promise<OnecResponse> {
+  async call(
+    s: PooledSession,
+    req: { method: 'GET' | 'POST'; path: string; body?: unknown; json?: string; signal?: AbortSignal },
+  ): Promise<OnecResponse> {
     for (let attempt = 0; ; attempt++) {
       const started = Date.now();
       const session = s.id === null ? { mode: 'start' as const } : { mode: 'use' as const, id: s.id };

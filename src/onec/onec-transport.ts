@@ -30,6 +30,8 @@ export interface OnecRequest {
   /** Relative to the service root, e.g. `/messages`. */
   path: string;
   body?: unknown;
+  /** The body already encoded as JSON text (sent as is; wins over `body`). */
+  json?: string;
   credentials: OnecCredentials;
   session: SessionMode;
   signal?: AbortSignal;
@@ -77,6 +79,8 @@ export class OnecTransport {
       maxRedirects: 0,
       responseType: 'text',
       transformResponse: [(d: unknown) => d],
+      // Bodies are JSON text already (see send): axios's default would parse each one again to check it.
+      transformRequest: [(d: unknown) => d],
       httpAgent: this.agents.http,
       httpsAgent: this.agents.https,
       proxy: false,
@@ -102,7 +106,7 @@ export class OnecTransport {
     let data: string | undefined;
     if (req.method === 'POST') {
       headers['Content-Type'] = 'application/json; charset=utf-8';
-      data = JSON.stringify(req.body ?? {});
+      data = req.json ?? JSON.stringify(req.body ?? {});
     }
     try {
       const res = await this.http.request<string>({

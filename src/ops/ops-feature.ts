@@ -14,7 +14,6 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { defineFeature, type ConnectorFeature, type FeatureModule } from '../features/feature-contract.ts';
 import { secretsOf } from '../config/secrets.ts';
-import { registerDashboard } from './dashboard.ts';
 import { JobDataScrubber } from './job-view.ts';
 import { ConnectorMetrics } from './metrics.ts';
 import { KNOWN_LANES, QueueCatalog } from './queue-catalog.ts';
@@ -94,8 +93,11 @@ export function opsFeature(opts: OpsFeatureOptions = {}): FeatureModule<(typeof 
 
     const routes = async (app: FastifyInstance): Promise<void> => {
       if (opts.metrics ?? true) await app.register(metricsRoutes(metrics));
-      if (config.admin)
+      if (config.admin) {
+        // bull-board is loaded by the process that serves the dashboard only (issue 19: memory).
+        const { registerDashboard } = await import('./dashboard.ts');
         await registerDashboard(app, { catalog, admin: config.admin, scrubber, basePath: dashboardPath, refreshMs: opts.refreshMs });
+      }
     };
 
     return {

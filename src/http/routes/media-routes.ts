@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import type { FastifyPluginAsync } from 'fastify';
 import type { MediaStore } from '../../core/index.ts';
-import { errorBody } from '../app.ts';
+import { errorBody } from '../error-body.ts';
 import { isInlineSafeMedia, isMimeType } from '../mime-type.ts';
 import { binaryReply, errorResponses, security, stringParams } from '../route-schema.ts';
 

@@ -11,7 +11,7 @@
  */
 import type { FastifyPluginAsync, FastifySchema } from 'fastify';
 import { ConnectorError, parseChatKey, ValidationError, type OutboundMedia, type OutboundMessage } from '../../core/index.ts';
-import { errorBody } from '../app.ts';
+import { errorBody } from '../error-body.ts';
 import { isMimeType, textProblem } from '../mime-type.ts';
 import { errorResponses, objectReply, security, stringParams } from '../route-schema.ts';
 import { bearerOf, secretEquals } from '../secret-compare.ts';

@@ -20,7 +20,7 @@ import { extname, join } from 'node:path';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { ValidationError, type MediaStore } from '../../core/index.ts';
 import type { DeliveryStatus, InboundMessage, OperatorAccess, OutboundMessage } from '../../core/index.ts';
-import { errorBody } from '../app.ts';
+import { errorBody } from '../error-body.ts';
 import { bearerOf } from '../secret-compare.ts';
 
 /** One entry of a chat's panel history (stored by src/panel/panel-history.ts). */

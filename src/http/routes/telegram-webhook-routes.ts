@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { errorBody } from '../app.ts';
+import { errorBody } from '../error-body.ts';
 import { errorResponses, objectReply, stringParams } from '../route-schema.ts';
 
 export interface TelegramWebhookHandler {

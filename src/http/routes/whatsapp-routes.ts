@@ -5,7 +5,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { ConnectorError } from '../../core/index.ts';
 import type { WhatsappRunnerLike } from '../../channels/whatsapp/account-runner.ts';
-import { errorBody } from '../app.ts';
+import { errorBody } from '../error-body.ts';
 import { binaryReply, errorResponses, objectReply, security, stringParams } from '../route-schema.ts';
 
 export type { WhatsappRunnerLike };

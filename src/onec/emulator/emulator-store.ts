@@ -128,6 +128,11 @@ export class EmulatorStore {
     return this.messagesById.get(id);
   }
 
+  /** Messages stored so far (cheap, unlike `snapshot`, which copies every record). */
+  get messagesStored(): number {
+    return this.messagesById.size;
+  }
+
   snapshot(): Pick<OnecEmulatorState, 'messages' | 'statuses' | 'routing'> {
     return {
       messages: {

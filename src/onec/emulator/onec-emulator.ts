@@ -230,6 +230,14 @@ export class OnecEmulator {
     return this.batchLog.filter((b) => !endpoint || b.endpoint === endpoint).map((b) => ({ endpoint: b.endpoint, ids: [...b.ids] }));
   }
 
+  /**
+   * Messages stored and `POST /messages` calls so far: for polling while a run goes on —
+   * `state()` copies every stored message, too slow to call every few ms beside a drain.
+   */
+  progress(): { messagesStored: number; messageCalls: number } {
+    return { messagesStored: this.store.messagesStored, messageCalls: this.calls.messages };
+  }
+
   state(): OnecEmulatorState {
     const s = this.sessions;
     const outage = this.activeOutage();
