@@ -391,7 +391,9 @@ export interface DrainRun {
   /** CPU time (user + system) the connector process used during the drain: its own work, less load-sensitive than wall time. */
   connectorCpuSeconds: number | null;
   onecCalls: number;
-  /** Share of the wall time 1C spent on calls: (calls × perCallMs + messages × perMessageMs) / seconds. */
+  /** Every call 1C answered during the drain, by endpoint (routing events share the one session). */
+  onecCallsByEndpoint: Record<string, number>;
+  /** Share of the wall time 1C spent on calls of any endpoint: (calls × perCallMs + messages × perMessageMs) / seconds. */
   onecBusyFraction: number;
   /** The physical floor: one session busy all the time with batches of `floorBatch`. */
   floorSeconds: number;
@@ -497,6 +499,7 @@ export async function benchDrainProcess(o: {
   await cleanup(prefix);
   await stack.stop();
   const calls = st.calls.messages;
+  const allCalls = st.calls.messages + st.calls.routing + st.calls.statuses;
   const mb = (b: number) => Math.round(b / 1024 / 104.8576) / 10;
   return {
     seconds,
@@ -508,7 +511,8 @@ export async function benchDrainProcess(o: {
     baileysLoaded: heap ? heap.baileys : null,
     connectorCpuSeconds: cpu0 !== null && cpu1 !== null ? Math.round((cpu1 - cpu0) * 100) / 100 : null,
     onecCalls: calls,
-    onecBusyFraction: Math.round(((calls * o.perCallMs + total * o.perMessageMs) / 1000 / seconds) * 1000) / 1000,
+    onecCallsByEndpoint: { ...st.calls },
+    onecBusyFraction: Math.round(((allCalls * o.perCallMs + total * o.perMessageMs) / 1000 / seconds) * 1000) / 1000,
     floorSeconds: (Math.ceil(total / 500) * o.perCallMs + total * o.perMessageMs) / 1000,
     avgBatch: Math.round(total / Math.max(1, calls)),
     peakSessions: st.sessions.peakOpen,

@@ -29,6 +29,12 @@ export interface OnecDelivery {
 }
 
 const MAX_BATCH = 500;
+/**
+ * How long a status or routing batch that is not full may wait while every 1C session is
+ * busy: a quarter second later in 1C, against a call of their own (20+ ms of 1C's time) for
+ * every one or two events during a backlog.
+ */
+export const SIDE_TRAFFIC_LINGER_MS = 250;
 
 export class OnecClient implements OnecDelivery {
   private readonly transport: OnecTransport;
@@ -69,14 +75,17 @@ export class OnecClient implements OnecDelivery {
       },
     });
     const common = { batchMax, pool: this.pool, transport: this.transport };
+    // Statuses and routing events wait a little while 1C's sessions are all busy, so they
+    // share its calls instead of taking every other one (onec-batcher.ts); messages never wait.
+    const side = { ...common, lingerWhenBusyMs: SIDE_TRAFFIC_LINGER_MS };
     this.messages = new OnecBatcher<InboundMessage>({ ...common, endpoint: 'messages', key: 'messages' });
     this.statuses = new OnecBatcher<OnecStatusUpdate>({
-      ...common,
+      ...side,
       endpoint: 'statuses',
       key: 'statuses',
       toWire: (s) => ({ id: s.id, status: s.status, at: s.at, ...(s.error !== undefined ? { error: s.error } : {}) }),
     });
-    this.routing = new OnecBatcher<OnecRoutingEvent>({ ...common, endpoint: 'routing', key: 'events' });
+    this.routing = new OnecBatcher<OnecRoutingEvent>({ ...side, endpoint: 'routing', key: 'events' });
   }
 
   /** Replaces the metrics hooks (e.g. the metrics feature, built after the client). */

@@ -63,6 +63,14 @@ export class OnecSessionPool {
 
   constructor(private readonly o: SessionPoolOptions) {}
 
+  /**
+   * Every session this pool may hold is taken and none is idle: a request made now waits
+   * for a call in flight to end (the batchers' linger looks at this).
+   */
+  get saturated(): boolean {
+    return this.idle.length === 0 && this.total >= this.o.maxSessions;
+  }
+
   /** Sessions 1C has open for this pool right now. */
   get open(): number {
     return this.openCount;

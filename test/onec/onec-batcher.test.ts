@@ -96,4 +96,66 @@ describe('OnecBatcher', () => {
     expect((await p).map((r) => r.id)).toEqual(['p1', 'p2']);
     expect((await q).map((r) => r.id)).toEqual(['q1']);
   });
+
+  describe('side traffic (lingerWhenBusyMs)', () => {
+    function sideSetup(lingerWhenBusyMs: number) {
+      const { transport, pool, batcher: messages } = setup(10);
+      const routing = new OnecBatcher<{ id: string }>({
+        endpoint: 'routing',
+        key: 'events',
+        batchMax: 10,
+        pool,
+        transport,
+        lingerWhenBusyMs,
+      });
+      return { transport, messages, routing };
+    }
+    const paths = (t: HandTransport) => t.sent.map((s) => s.req.path);
+
+    it('waits while the session is busy, so events queued one by one share one call after the messages', async () => {
+      const { transport, messages, routing } = sideSetup(60_000);
+      const m1 = messages.submit([{ id: 'm1', text: 'x' }]);
+      await until(() => transport.sent.length === 1);
+      // The session is busy with m1: three events come one by one, and then more messages.
+      const events = [routing.submit([{ id: 'e1' }]), routing.submit([{ id: 'e2' }]), routing.submit([{ id: 'e3' }])];
+      const m2 = messages.submit([{ id: 'm2', text: 'y' }]);
+      transport.sent[0].answer(['m1']);
+      await m1;
+      await until(() => transport.sent.length === 2);
+      // The messages go next; the events do not take a call of their own each.
+      expect(paths(transport)).toEqual(['/messages', '/messages']);
+      // Full batch: ten events make it leave at once although the session is busy.
+      const more = Array.from({ length: 7 }, (_, i) => routing.submit([{ id: `f${i}` }]));
+      transport.sent[1].answer(['m2']);
+      await m2;
+      await until(() => transport.sent.length === 3);
+      expect(paths(transport)).toEqual(['/messages', '/messages', '/routing']);
+      const body = JSON.parse(transport.sent[2].req.json ?? '{}') as { events: { id: string }[] };
+      expect(body.events.map((e) => e.id)).toEqual(['e1', 'e2', 'e3', 'f0', 'f1', 'f2', 'f3', 'f4', 'f5', 'f6']);
+      transport.sent[2].answer(body.events.map((e) => e.id));
+      expect((await Promise.all([...events, ...more])).flat()).toHaveLength(10);
+    });
+
+    it('leaves at once when a session is free; queued while it was busy, it waits out the linger', async () => {
+      const { transport, messages, routing } = sideSetup(40);
+      // Free session: no wait.
+      const e0 = routing.submit([{ id: 'e0' }]);
+      await until(() => transport.sent.length === 1);
+      transport.sent[0].answer(['e0']);
+      await e0;
+      // Queued while a message call is in flight: the session frees at once, yet the event
+      // keeps to its linger (more events may come) and then goes by itself — no more traffic needed.
+      const m = messages.submit([{ id: 'm1', text: 'x' }]);
+      await until(() => transport.sent.length === 2);
+      const queuedAt = performance.now();
+      const e1 = routing.submit([{ id: 'e1' }]);
+      transport.sent[1].answer(['m1']);
+      await m;
+      await until(() => transport.sent.length === 3);
+      expect(performance.now() - queuedAt).toBeGreaterThanOrEqual(39);
+      expect(transport.sent[2].req.path).toBe('/routing');
+      transport.sent[2].answer(['e1']);
+      expect((await e1).map((r) => r.id)).toEqual(['e1']);
+    });
+  });
 });
