@@ -17,15 +17,8 @@
     the number of entries added, or -1 when the lock is not ours (another driver took the
     key over after a stall: it hands the same items off; we must not)
 ]]
+--- @include "includes/logAppend"
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return -1 end
-local id = nil
-local n = 0
-local i = 3
-while i <= #ARGV do
-  id = redis.call('XADD', KEYS[3], '*', 't', ARGV[i], 'u', ARGV[i + 1])
-  n = n + 1
-  i = i + 2
-end
-if id then redis.call('HSET', KEYS[4], 'last', id) end
+local n = logAppend(3, 4, 3)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
 return n

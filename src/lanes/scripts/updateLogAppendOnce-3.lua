@@ -18,14 +18,7 @@
   Output:
     the number of entries added (0 when this hand-off was added before)
 ]]
+--- @include "includes/logAppend"
 if not redis.call('SET', KEYS[3], '1', 'NX', 'EX', tonumber(ARGV[1])) then return 0 end
-local id = nil
-local n = 0
-local i = 2
-while i <= #ARGV do
-  id = redis.call('XADD', KEYS[1], '*', 't', ARGV[i], 'u', ARGV[i + 1])
-  n = n + 1
-  i = i + 2
-end
-if id then redis.call('HSET', KEYS[2], 'last', id) end
+local n = logAppend(1, 2, 2)
 return n
