@@ -5,22 +5,17 @@
  * drives it then, in order and without duplicates; the kick job completes (no retry hook, no
  * failed attempt) and its worker slot is free for other keys meanwhile.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LaneDeferral } from '../../src/lanes/lane-deferral.ts';
-import { OrderedLane, type ItemOutcome, type LaneItem } from '../../src/lanes/ordered-lane.js';
-import { RetryPolicy } from '../../src/lanes/retry-policy.js';
-import { cleanupPrefix, newRedis, REDIS_URL, uniquePrefix, until } from '../helpers/redis.ts';
+import type { ItemOutcome, LaneItem } from '../../src/lanes/ordered-lane.js';
+import { until } from '../helpers/redis.ts';
+import { testLanes } from '../helpers/test-lanes.ts';
 
 interface Body {
   id: string;
 }
 
-const lanes: OrderedLane<Body>[] = [];
-const prefixes: string[] = [];
-afterEach(async () => {
-  await Promise.all(lanes.splice(0).map((l) => l.close()));
-  await Promise.all(prefixes.splice(0).map((p) => cleanupPrefix(p)));
-});
+const startLane = testLanes<Body>('defer');
 
 describe('a deferral (LaneDeferral)', () => {
   it.each([{ deferMs: 600 }, { deferMs: 30 }])(
@@ -45,24 +40,15 @@ describe('a deferral (LaneDeferral)', () => {
           return out;
         },
       };
-      const prefix = uniquePrefix('defer');
-      prefixes.push(prefix);
-      const lane = new OrderedLane<Body>({
-        name: 'outbound',
-        redis: newRedis(),
-        bullConnection: { url: REDIS_URL },
-        prefix,
+      const lane = await startLane({
         sink,
         // One worker slot: key b can only go while a's driver has given its slot back.
         concurrency: 1,
         lockMs: 2000,
         // Far shorter than the deferral: a key left unlocked would be re-kicked at once.
         sweepIntervalMs: 50,
-        retryPolicy: new RetryPolicy({ baseMs: 5, capMs: 40 }),
         hooks: { onRetry: (_k, err) => retries.push(err) },
       });
-      lanes.push(lane);
-      await lane.start();
       await lane.append([
         { key: 'chat:a', id: 'a1', body: { id: 'a1' } },
         { key: 'chat:a', id: 'a2', body: { id: 'a2' } },

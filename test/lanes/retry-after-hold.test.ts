@@ -3,23 +3,18 @@
  * the whole lane: neither the periodic sweep nor the kick of a newer append may deliver the
  * key before that wait is over (they did: the sweep found the key unlocked and re-kicked it).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConnectorError } from '../../src/core/index.ts';
-import { OrderedLane, type ItemOutcome, type LaneItem } from '../../src/lanes/ordered-lane.js';
-import { RetryPolicy } from '../../src/lanes/retry-policy.js';
-import { cleanupPrefix, newRedis, REDIS_URL, uniquePrefix, until } from '../helpers/redis.ts';
+import type { ItemOutcome, LaneItem } from '../../src/lanes/ordered-lane.js';
+import { until } from '../helpers/redis.ts';
+import { testLanes } from '../helpers/test-lanes.ts';
 
 interface Body {
   id: string;
   text: string;
 }
 
-const lanes: OrderedLane<Body>[] = [];
-const prefixes: string[] = [];
-afterEach(async () => {
-  await Promise.all(lanes.splice(0).map((l) => l.close()));
-  await Promise.all(prefixes.splice(0).map((p) => cleanupPrefix(p)));
-});
+const startLane = testLanes<Body>('hold');
 
 describe('a told wait (retry_after)', () => {
   it.each([{ gather: false }, { gather: true }])(
@@ -37,22 +32,13 @@ describe('a told wait (retry_after)', () => {
           return items.map(() => ({ kind: 'done' as const }));
         },
       };
-      const prefix = uniquePrefix('hold');
-      prefixes.push(prefix);
-      const lane = new OrderedLane<Body>({
-        name: 'outbound',
-        redis: newRedis(),
-        bullConnection: { url: REDIS_URL },
-        prefix,
+      const lane = await startLane({
         sink,
         gather,
         lockMs: 2000,
         // Far shorter than the told wait: without the hold the sweep re-kicks the key at once.
         sweepIntervalMs: 100,
-        retryPolicy: new RetryPolicy({ baseMs: 5, capMs: 40 }),
       });
-      lanes.push(lane);
-      await lane.start();
       await lane.append([{ key: 'tg:bot:1', id: 'a', body: { id: 'a', text: 'first' } }]);
       await until(() => attempts.length >= 1);
       // A newer message of the same chat during the wait: its kick must not deliver early either.

@@ -8,22 +8,17 @@
  * wait while no drive starts, replace the worker, and the item must be delivered.
  */
 import type { Worker } from 'bullmq';
-import { afterEach, describe, expect, it } from 'vitest';
-import { OrderedLane, type ItemOutcome, type LaneItem } from '../../src/lanes/ordered-lane.js';
-import { RetryPolicy } from '../../src/lanes/retry-policy.js';
-import { cleanupPrefix, newRedis, REDIS_URL, uniquePrefix, until } from '../helpers/redis.ts';
+import { describe, expect, it } from 'vitest';
+import type { ItemOutcome, LaneItem } from '../../src/lanes/ordered-lane.js';
+import { until } from '../helpers/redis.ts';
+import { testLanes } from '../helpers/test-lanes.ts';
 
 interface Body {
   id: string;
   text: string;
 }
 
-const lanes: OrderedLane<Body>[] = [];
-const prefixes: string[] = [];
-afterEach(async () => {
-  await Promise.all(lanes.splice(0).map((l) => l.close()));
-  await Promise.all(prefixes.splice(0).map((p) => cleanupPrefix(p)));
-});
+const startLane = testLanes<Body>('stuck');
 
 describe('a kick worker that takes no kicks', () => {
   it('is replaced by the sweep, and the waiting chat is delivered', async () => {
@@ -34,20 +29,7 @@ describe('a kick worker that takes no kicks', () => {
         return items.map(() => ({ kind: 'done' as const }));
       },
     };
-    const prefix = uniquePrefix('stuck');
-    prefixes.push(prefix);
-    const lane = new OrderedLane<Body>({
-      name: 'outbound',
-      redis: newRedis(),
-      bullConnection: { url: REDIS_URL },
-      prefix,
-      sink,
-      lockMs: 1000,
-      sweepIntervalMs: 100,
-      retryPolicy: new RetryPolicy({ baseMs: 5, capMs: 40 }),
-    });
-    lanes.push(lane);
-    await lane.start();
+    const lane = await startLane({ sink, lockMs: 1000, sweepIntervalMs: 100 });
     await lane.append([{ key: 'tg:bot:1', id: 'a', body: { id: 'a', text: 'first' } }]);
     await until(() => delivered.length >= 1);
 
