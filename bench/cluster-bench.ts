@@ -14,13 +14,12 @@
  * `node --import tsx bench/cluster-only.ts` runs it alone; `runClusterBench` is what
  * bench/run.ts calls under `npm run bench -- cluster`.
  */
-import type { NewInboundMessage } from '../src/core/index.ts';
 import { ensureRedis } from '../src/infra/embedded-redis.ts';
-import { fakeMessage } from '../src/infra/fake-messages.ts';
 import { startLocalCluster } from '../src/infra/local-cluster.ts';
 import { InboundPipeline } from '../src/lanes/inbound-pipeline.js';
 import { RetryPolicy } from '../src/lanes/retry-policy.js';
 import { bullConnectionFor, createRedis, forEachPrimary, type RedisTarget } from '../src/redis/redis-connection.js';
+import { queueBacklog } from './inbound-bench.ts';
 
 export interface ClusterBenchRun {
   shards: number;
@@ -81,17 +80,8 @@ export async function benchPipelineOn(
   const cpu0 = process.cpuUsage();
   const redis0 = await redisCpuUs(redis);
   const t0 = performance.now();
-  let batch: NewInboundMessage[] = [];
-  for (let n = 1; n <= o.perChat; n++) {
-    for (let c = 0; c < o.chats; c++) {
-      batch.push(fakeMessage(c, n));
-      if (batch.length === 100) {
-        await pipeline.ingest(batch);
-        batch = [];
-      }
-    }
-  }
-  if (batch.length) await pipeline.ingest(batch);
+  // Poller-sized calls (Telegram's getUpdates gives up to 100), chats interleaved.
+  await queueBacklog(pipeline, o.chats, o.perChat, 100);
   await finished;
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);

@@ -166,17 +166,7 @@ export async function benchPipeline(o: {
   });
   const feed = async () => {
     // Poller-sized calls (Telegram's getUpdates gives up to 100), chats interleaved.
-    let batch: NewInboundMessage[] = [];
-    for (let n = 1; n <= o.perChat; n++) {
-      for (let c = 0; c < o.chats; c++) {
-        batch.push(fakeMessage(c, n));
-        if (batch.length === 100) {
-          await pipeline.ingest(batch);
-          batch = [];
-        }
-      }
-    }
-    if (batch.length) await pipeline.ingest(batch);
+    await queueBacklog(pipeline, o.chats, o.perChat, 100);
   };
   let t0: number;
   resetRedisProfile();
@@ -402,6 +392,20 @@ export interface DrainRun {
   orderKept: boolean;
 }
 
+/** Ingests `chats` × `perChat` fake messages, chats interleaved (as a poller sees them), `per` per ingest call. */
+export async function queueBacklog(into: Pick<InboundPipeline, 'ingest'>, chats: number, perChat: number, per = 500): Promise<void> {
+  let batch: NewInboundMessage[] = [];
+  for (let n = 1; n <= perChat; n++) {
+    for (let c = 0; c < chats; c++) {
+      batch.push(fakeMessage(c, n));
+      if (batch.length === per) {
+        await into.ingest(batch);
+        batch = [];
+      }
+    }
+  }
+  if (batch.length) await into.ingest(batch);
+}
 /**
  * The backlog drain as production runs it: `chats × perChat` messages already queued, then
  * one real connector process (`chat-connector worker inbound`) delivers them to a 1C that
@@ -426,17 +430,7 @@ export async function benchDrainProcess(o: {
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const prefix = stack.config.queuePrefix;
   const loader = new InboundPipeline({ redis, bullConnection: { url: REDIS_URL }, prefix, deliverer: { deliverMessages: async () => [] } });
-  let batch: NewInboundMessage[] = [];
-  for (let n = 1; n <= o.perChat; n++) {
-    for (let c = 0; c < o.chats; c++) {
-      batch.push(fakeMessage(c, n));
-      if (batch.length === 500) {
-        await loader.ingest(batch);
-        batch = [];
-      }
-    }
-  }
-  if (batch.length) await loader.ingest(batch);
+  await queueBacklog(loader, o.chats, o.perChat);
   await loader.close();
   const dir = mkdtempSync(join(tmpdir(), 'drain-probe-'));
   const probe = join(dir, 'probe.mjs');
@@ -593,17 +587,7 @@ export async function benchRedisMemory(o: { chats: number; perChat: number }): P
       },
     },
   });
-  let batch: NewInboundMessage[] = [];
-  for (let n = 1; n <= o.perChat; n++) {
-    for (let c = 0; c < o.chats; c++) {
-      batch.push(fakeMessage(c, n));
-      if (batch.length === 500) {
-        await pipeline.ingest(batch);
-        batch = [];
-      }
-    }
-  }
-  if (batch.length) await pipeline.ingest(batch);
+  await queueBacklog(pipeline, o.chats, o.perChat);
   const pending = await memoryByKind(redis, prefix);
   await pipeline.start();
   await finished;

@@ -20,11 +20,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
-import type { NewInboundMessage } from '../src/core/index.ts';
 import { EmulatorPullPoller } from '../src/onec/emulator/index.ts';
 import { InboundPipeline } from '../src/lanes/inbound-pipeline.js';
-import { fakeMessage } from '../src/infra/fake-messages.ts';
-import { cleanup, REDIS_URL, startCommand } from './inbound-bench.ts';
+import { cleanup, queueBacklog, REDIS_URL, startCommand } from './inbound-bench.ts';
 
 export interface PullDrainOptions {
   chats: number;
@@ -119,17 +117,7 @@ export async function benchPullDrain(o: PullDrainOptions): Promise<PullDrainResu
       prefix,
       deliverer: { deliverMessages: async () => [] },
     });
-    let batch: NewInboundMessage[] = [];
-    for (let n = 1; n <= o.perChat; n++) {
-      for (let c = 0; c < o.chats; c++) {
-        batch.push(fakeMessage(c, n));
-        if (batch.length === 500) {
-          await loader.ingest(batch);
-          batch = [];
-        }
-      }
-    }
-    if (batch.length) await loader.ingest(batch);
+    await queueBacklog(loader, o.chats, o.perChat);
     await loader.close();
     say(`${total} messages queued in the lanes`);
 

@@ -7,8 +7,7 @@
  */
 import { createInterface } from 'node:readline';
 import type { Config } from '../config/config.ts';
-import { secretsOf } from '../config/secrets.ts';
-import { createLogger } from '../infra/logger.ts';
+import { accountHolder, interactiveLogger } from './interactive-cli.ts';
 import { FileMediaStore } from '../media/file-media-store.ts';
 import { InboundPipeline } from '../lanes/inbound-pipeline.js';
 import { createRedis, redisOptions } from '../redis/redis-connection.js';
@@ -41,18 +40,15 @@ function ask(question: string, secret: boolean): Promise<string | null> {
 }
 
 export async function runTelegramCli(args: string[], config: Readonly<Config>): Promise<number> {
-  const logger = createLogger({
-    level: config.logLevel === 'debug' || config.logLevel === 'trace' ? config.logLevel : 'silent',
-    secrets: secretsOf(config),
-  });
+  const logger = interactiveLogger(config);
   const redis = createRedis({ url: config.redis, name: 'chat-connector-cli' });
   try {
     const account = args[1];
     if (args[0] === 'login' && account) {
-      const holder = await redis.get(`${config.queuePrefix}:lease:account:tgu:${account}`);
+      const holder = await accountHolder(redis, config, `tgu:${account}`);
       if (holder) {
         process.stderr.write(
-          `Telegram user account "${account}" is run by the connector (${holder.split('#')[0]}); log it in there: POST /api/v1/telegram/${account}/login.\n`,
+          `Telegram user account "${account}" is run by the connector (${holder}); log it in there: POST /api/v1/telegram/${account}/login.\n`,
         );
         return 1;
       }

@@ -6,29 +6,23 @@
  * device replace each other.
  */
 import type { Config } from '../config/config.ts';
-import { secretsOf } from '../config/secrets.ts';
+import { accountHolder, interactiveLogger } from './interactive-cli.ts';
 import { createWhatsappConnector } from '../channels/whatsapp/whatsapp-connector.ts';
-import { createLogger } from '../infra/logger.ts';
 import { FileMediaStore } from '../media/file-media-store.ts';
 import { InboundPipeline } from '../lanes/inbound-pipeline.js';
 import { bullConnectionFor, createRedis } from '../redis/redis-connection.js';
 import { runWhatsappCommand } from './whatsapp-command.ts';
 
 export async function runWhatsappCli(args: string[], config: Readonly<Config>): Promise<number> {
-  // An interactive command speaks sentences (whatsapp-command.ts); the library's log lines
-  // only with LOG_LEVEL=debug or trace.
-  const logger = createLogger({
-    level: config.logLevel === 'debug' || config.logLevel === 'trace' ? config.logLevel : 'silent',
-    secrets: secretsOf(config),
-  });
+  const logger = interactiveLogger(config);
   const redis = createRedis({ url: config.redis, name: 'chat-connector-cli' });
   try {
     const account = args[1];
     if (args[0] === 'pair' && account) {
-      const holder = await redis.get(`${config.queuePrefix}:lease:account:wa:${account}`);
+      const holder = await accountHolder(redis, config, `wa:${account}`);
       if (holder) {
         process.stderr.write(
-          `WhatsApp account "${account}" is connected by the running connector (${holder.split('#')[0]}); pair it there: GET /api/v1/whatsapp/${account}/qr or POST /api/v1/whatsapp/${account}/pairing-code.\n`,
+          `WhatsApp account "${account}" is connected by the running connector (${holder}); pair it there: GET /api/v1/whatsapp/${account}/qr or POST /api/v1/whatsapp/${account}/pairing-code.\n`,
         );
         return 1;
       }

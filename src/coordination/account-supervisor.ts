@@ -13,6 +13,11 @@ import type { Redis } from 'ioredis';
 import { describeError, type AccountRunner, type AccountState, type InboundSink, type Logger, silentLogger } from '../core/index.ts';
 import { acquireLock, releaseLock, renewLock } from '../redis/token-lock.ts';
 
+/** The Redis key of an account's lease (`<prefix>:lease:account:<tg:botId | wa:name | tgu:name>`); its value names the holder. */
+export function accountLeaseKey(prefix: string, leaseKey: string): string {
+  return `${prefix}:lease:account:${leaseKey}`;
+}
+
 export interface AccountSupervisorOptions {
   redis: Redis;
   /** Key prefix (QUEUE_PREFIX). */
@@ -56,7 +61,7 @@ export class AccountSupervisor {
     this.log = (o.logger ?? silentLogger).child({ component: 'accounts' });
     this.slots = o.runners.map((runner) => ({
       runner,
-      key: `${o.prefix}:lease:account:${runner.leaseKey}`,
+      key: accountLeaseKey(o.prefix, runner.leaseKey),
       held: false,
       running: false,
       chain: Promise.resolve(),
